@@ -7,7 +7,7 @@ export default defineConfig({
   resolve: {
     // Node loads graphql's CJS build for yoga/shield; vitest would load the ESM one for our code.
     // Two GraphQLError classes would turn coded errors into masked ones in tests only.
-    alias: { graphql: require.resolve('graphql').replace(/index\.js$/, '') },
+    alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
   },
   test: {
     include: ['test/**/*.test.ts'],

@@ -1,0 +1,24 @@
+import type { CodegenConfig } from '@graphql-codegen/cli';
+
+// Typed documents for the tests (and any TypeScript client): write `graphql(\`query ...\`)`
+// in a test, run `npm run codegen`, and results and variables are typed against schema.graphql.
+const config: CodegenConfig = {
+  schema: 'schema.graphql',
+  documents: ['test/**/*.ts', '!src/generated/**'],
+  ignoreNoDocuments: true,
+  generates: {
+    'src/generated/graphql/': {
+      preset: 'client',
+      config: {
+        useTypeImports: true,
+        enumsAsTypes: true,
+        scalars: { DateTime: 'string' },
+        // NodeNext resolution needs explicit ESM imports in the generated files.
+        emitLegacyCommonJSImports: false,
+      },
+      presetConfig: { fragmentMasking: false },
+    },
+  },
+};
+
+export default config;

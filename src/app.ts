@@ -1,0 +1,147 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { createYoga, useReadinessCheck, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { AuthService } from './auth/index.js';
+import type { Config } from './config.js';
+import type { Database } from './db/database.js';
+import { migrationStatus } from './db/migrate.js';
+import type { Context } from './graphql/context.js';
+import type { EventBus } from './graphql/events.js';
+import { requestIdFor, useErrorCodes, useRequestLogging } from './graphql/plugins.js';
+import { buildGuardedSchema } from './graphql/schema.js';
+import type { Logger } from './logger.js';
+
+export interface AppDeps {
+  config: Config;
+  db: Database;
+  logger: Logger;
+  auth: AuthService;
+  events: EventBus;
+  now?: () => Date;
+}
+
+type ServerContext = { req?: IncomingMessage; connectionParams?: Record<string, unknown> };
+
+export type CofferYoga = YogaServerInstance<ServerContext, Context>;
+
+/** The whole GraphQL application; tests call `yoga.fetch` on it, the server listens with it. */
+export function createApp(deps: AppDeps): CofferYoga {
+  const { config, db, logger, auth, events } = deps;
+  const now = deps.now ?? (() => new Date());
+  let migrationsDone = false;
+
+  const plugins: Plugin[] = [
+    EnvelopArmorPlugin({
+      maxDepth: { n: 10 },
+      maxAliases: { n: 15 },
+      maxDirectives: { n: 20 },
+      maxTokens: { n: 2000 },
+      costLimit: { maxCost: 5000 },
+    }) as Plugin,
+    useReadinessCheck({
+      endpoint: '/readyz',
+      check: async () => {
+        await db.ping();
+        // Once migrations are seen complete, readiness costs one ping.
+        migrationsDone ||= (await migrationStatus(db)).pending.length === 0;
+        return migrationsDone;
+      },
+    }),
+    useErrorCodes(),
+    useRequestLogging(logger),
+  ];
+
+  return createYoga<ServerContext, Context>({
+    schema: buildGuardedSchema(),
+    graphqlEndpoint: '/graphql',
+    healthCheckEndpoint: '/healthz',
+    landingPage: false,
+    maxRequestBodySize: config.maxRequestBodyBytes,
+    graphiql: {
+      title: 'Coffer',
+      defaultQuery: '# Send your API key as a header: {"x-api-key": "cof_..."}\nquery Me {\n  me { id email role }\n}\n',
+      subscriptionsProtocol: 'SSE',
+    },
+    logging: {
+      debug: (...args) => logger.debug({ yoga: args.map(String) }),
+      info: (...args) => logger.info({ yoga: args.map(String) }),
+      warn: (...args) => logger.warn({ yoga: args.map(String) }),
+      error: (...args) => logger.error({ yoga: args.map((arg) => (arg instanceof Error ? arg.stack : String(arg))) }),
+    },
+    plugins,
+    context: async (initial: ServerContext & { request?: Request }): Promise<Context> => {
+      const headers = credentialHeaders(initial);
+      const requestId = requestIdFor(initial.request);
+      const viewer = await auth.authenticate(headers, now());
+      return {
+        config,
+        db,
+        logger,
+        auth,
+        events,
+        viewer,
+        requestId,
+        clientAddress: initial.req?.socket.remoteAddress ?? null,
+        now,
+      };
+    },
+  });
+}
+
+function header(initial: ServerContext & { request?: Request }, name: string): string | null {
+  const fromParams = initial.connectionParams?.[name] ?? initial.connectionParams?.[name.toLowerCase()];
+  if (typeof fromParams === 'string') return fromParams;
+  if (initial.request) return initial.request.headers.get(name);
+  const raw = initial.req?.headers[name.toLowerCase()];
+  return typeof raw === 'string' ? raw : null;
+}
+
+function credentialHeaders(initial: ServerContext & { request?: Request }) {
+  return { authorization: header(initial, 'Authorization'), apiKey: header(initial, 'x-api-key') };
+}
+
+
+/** HTTP server plus graphql-ws on the same path, for Apollo and urql clients. */
+export function createHttpServer(yoga: CofferYoga): { server: Server; close(): Promise<void> } {
+  const server = createServer(yoga);
+  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  useServer(
+    {
+      execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
+      subscribe: (args) => (args.rootValue as { subscribe: typeof import('graphql').subscribe }).subscribe(args),
+      onSubscribe: async (ctx, _id, params) => {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          connectionParams: ctx.connectionParams,
+          params,
+        });
+        const document = parse(params.query);
+        const errors = validate(schema, document);
+        if (errors.length > 0) return errors;
+        return {
+          schema,
+          document,
+          operationName: params.operationName,
+          variableValues: params.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+      },
+    },
+    wss,
+  );
+  return {
+    server,
+    async close() {
+      for (const client of wss.clients) client.close(1001, 'Server shutting down');
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    },
+  };
+}

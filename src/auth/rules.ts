@@ -1,0 +1,40 @@
+import { rule } from 'graphql-shield';
+import type { Context } from '../graphql/context.js';
+import { forbidden, notFound, unauthenticated } from '../graphql/errors.js';
+
+/**
+ * Reusable graphql-shield rules. A rule answers true, or the coded error the client should see.
+ * Domains add their own here so the whole authorization model stays in one folder.
+ */
+
+export const isAuthenticated = rule({ cache: 'contextual' })((_parent, _args, ctx: Context) => (ctx.viewer ? true : unauthenticated()));
+
+export const isAdmin = rule({ cache: 'contextual' })((_parent, _args, ctx: Context) => {
+  if (!ctx.viewer) return unauthenticated();
+  return ctx.viewer.role === 'ADMIN' ? true : forbidden('Only admins can do this.');
+});
+
+/** The project named by `projectId` (or `id`) belongs to the viewer, or the viewer is an admin. */
+export const isProjectOwner = rule({ cache: 'strict' })(async (_parent, args: { projectId?: string; id?: string }, ctx: Context) => {
+  if (!ctx.viewer) return unauthenticated();
+  const projectId = args.projectId ?? args.id;
+  if (!projectId) return forbidden();
+  const project = await ctx.db.prisma.project.findUnique({ where: { id: String(projectId) }, select: { ownerId: true } });
+  if (!project) return notFound('Project');
+  if (project.ownerId === ctx.viewer.userId || ctx.viewer.role === 'ADMIN') return true;
+  return forbidden('Only the owner of this project or an admin can do this.');
+});
+
+/** For fields on a User: the user themselves or an admin. */
+export const isSelfOrAdmin = rule({ cache: 'strict' })((parent: { id: string }, _args, ctx: Context) => {
+  if (!ctx.viewer) return unauthenticated();
+  return parent.id === ctx.viewer.userId || ctx.viewer.role === 'ADMIN' ? true : forbidden();
+});
+
+/** Acting for another user (`input.userId`) is an admin's privilege. */
+export const actsForSelfUnlessAdmin = rule({ cache: 'strict' })((_parent, args: { input?: { userId?: string | null } }, ctx: Context) => {
+  if (!ctx.viewer) return unauthenticated();
+  const target = args.input?.userId;
+  if (!target || String(target) === ctx.viewer.userId || ctx.viewer.role === 'ADMIN') return true;
+  return forbidden('Only admins can act for another user.');
+});

@@ -1,0 +1,103 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, loadConfig } from '../config.js';
+import { generateApiKey } from '../auth/index.js';
+import { migrationStatus } from '../db/migrate.js';
+import { createUser } from '../features/users/users.service.js';
+import { Role } from '../generated/prisma/enums.js';
+import { createLogger } from '../logger.js';
+import { openServices, type Services } from '../services.js';
+
+/** Operator commands: the same services the server uses, against the configured database. */
+const program = new Command('coffer').description('Coffer operator commands').showHelpAfterError();
+
+async function withServices<T>(work: (services: Services) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  // Logs go to stderr so that stdout carries only the command's answer.
+  const services = await openServices(config, createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr));
+  try {
+    return await work(services);
+  } finally {
+    await services.close();
+  }
+}
+
+async function findUser(services: Services, idOrEmail: string) {
+  const user = await services.db.prisma.user.findFirst({
+    where: /^[0-9a-f-]{36}$/i.test(idOrEmail) ? { id: idOrEmail } : { email: idOrEmail.toLowerCase() },
+  });
+  if (!user) throw new Error(`No user ${idOrEmail}.`);
+  return user;
+}
+
+const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+
+const parseRole = (value: string) => {
+  const role = value.toUpperCase();
+  if (!(role in Role)) throw new InvalidArgumentError('must be ADMIN or DEVELOPER');
+  return role as Role;
+};
+
+program
+  .command('migrate')
+  .description('apply pending database migrations (also done at start-up) and print the status')
+  .action(async () => {
+    // Opening the services applies pending migrations; report what the database now holds.
+    await withServices(async (services) => print(await migrationStatus(services.db)));
+  });
+
+const user = program.command('user').description('manage users');
+user
+  .command('create')
+  .requiredOption('--email <email>', 'email address')
+  .option('--name <name>', 'display name')
+  .option('--role <role>', 'ADMIN or DEVELOPER', parseRole, 'DEVELOPER' as Role)
+  .action(async (options: { email: string; name?: string; role: Role }) => {
+    await withServices(async ({ db }) => {
+      const created = await createUser({ prisma: db.prisma, input: { email: options.email, name: options.name ?? null, role: options.role } });
+      print({ id: created.id, email: created.email, role: created.role });
+    });
+  });
+
+const token = program.command('token').description('JWTs');
+token
+  .command('issue')
+  .requiredOption('--user <idOrEmail>', 'the user the token is for')
+  .action(async (options: { user: string }) => {
+    await withServices(async (services) => {
+      const target = await findUser(services, options.user);
+      print(await services.auth.issueToken({ userId: target.id, now: new Date() }));
+    });
+  });
+
+const apiKey = program.command('api-key').description('API keys');
+apiKey
+  .command('create')
+  .requiredOption('--user <idOrEmail>', 'the user the key is for')
+  .requiredOption('--name <name>', 'what the key is for')
+  .action(async (options: { user: string; name: string }) => {
+    await withServices(async (services) => {
+      const target = await findUser(services, options.user);
+      const { apiKey: created, key } = await services.auth.createApiKey({ userId: target.id, name: options.name });
+      print({ id: created.id, name: created.name, key });
+    });
+  });
+apiKey
+  .command('revoke')
+  .argument('<id>', 'API key id')
+  .action(async (id: string) => {
+    await withServices(async (services) => {
+      const revoked = await services.db.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+      print({ id: revoked.id, revokedAt: revoked.revokedAt });
+    });
+  });
+apiKey
+  .command('generate')
+  .description('print a new random key, e.g. for COFFER_ADMIN_API_KEY (touches no database)')
+  .action(() => {
+    process.stdout.write(`${generateApiKey().key}\n`);
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof ConfigError || error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,99 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const url = (protocols: string[], what: string) =>
+  optionalString.refine(
+    (value) => {
+      if (value === undefined) return true;
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a ${what} URL (${protocols.map((p) => `${p}//`).join(' or ')})` },
+  );
+
+/** Every environment variable Coffer reads; README's configuration table mirrors this. */
+const environmentSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  DATA_DIR: z.string().trim().min(1).default('./.coffer'),
+  DATABASE_URL: url(['postgres:', 'postgresql:'], 'PostgreSQL'),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  COFFER_ADMIN_API_KEY: optionalString.refine((value) => value === undefined || /^cof_[A-Za-z0-9]{12}_[A-Za-z0-9_-]{43}$/.test(value), {
+    message: 'must be a Coffer API key (cof_<12 letters or digits>_<43 base64url characters>); create one with `npm run coffer -- api-key generate`',
+  }),
+  COFFER_TOKEN_SECRET: optionalString.refine((value) => value === undefined || Buffer.byteLength(value) >= 32, {
+    message: 'must be at least 32 bytes long',
+  }),
+  TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(3600),
+  JWKS_URL: url(['https:', 'http:'], 'HTTP(S)'),
+  JWT_ISSUER: optionalString,
+  JWT_AUDIENCE: optionalString,
+  JWT_ROLE_CLAIM: z.string().trim().min(1).default('role'),
+  JWT_ADMIN_ROLE: z.string().trim().min(1).default('admin'),
+  PUBLIC_URL: url(['https:', 'http:'], 'HTTP(S)'),
+  REDIS_URL: url(['redis:', 'rediss:'], 'Redis'),
+  STRIPE_API_BASE: url(['https:', 'http:'], 'HTTP(S)'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  MAX_REQUEST_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+});
+
+export type Config = ReturnType<typeof toConfig>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates the environment; throws ConfigError listing every bad variable (never its value). */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = environmentSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const problems: string[] = [];
+  if (parsed.data.JWKS_URL && !parsed.data.JWT_ISSUER) problems.push('JWT_ISSUER: required when JWKS_URL is set');
+  if (parsed.data.JWKS_URL && !parsed.data.JWT_AUDIENCE) problems.push('JWT_AUDIENCE: required when JWKS_URL is set');
+  if (problems.length > 0) throw new ConfigError(problems);
+  return toConfig(parsed.data);
+}
+
+function toConfig(env: z.infer<typeof environmentSchema>) {
+  const publicUrl = (env.PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`).replace(/\/+$/, '');
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    dataDir: resolve(env.DATA_DIR),
+    databaseUrl: env.DATABASE_URL,
+    databasePoolSize: env.DATABASE_POOL_SIZE,
+    adminApiKey: env.COFFER_ADMIN_API_KEY,
+    tokenSecret: env.COFFER_TOKEN_SECRET,
+    tokenTtlSeconds: env.TOKEN_TTL_SECONDS,
+    externalJwt: env.JWKS_URL
+      ? {
+          jwksUrl: env.JWKS_URL,
+          issuer: env.JWT_ISSUER as string,
+          audience: env.JWT_AUDIENCE as string,
+          roleClaim: env.JWT_ROLE_CLAIM,
+          adminRole: env.JWT_ADMIN_ROLE,
+        }
+      : undefined,
+    publicUrl,
+    redisUrl: env.REDIS_URL,
+    stripeApiBase: env.STRIPE_API_BASE,
+    logLevel: env.LOG_LEVEL,
+    maxRequestBodyBytes: env.MAX_REQUEST_BODY_BYTES,
+  };
+}

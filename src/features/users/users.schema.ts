@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import type { User } from '../../generated/prisma/client.js';
+import { Role } from '../../generated/prisma/enums.js';
+import { builder } from '../../graphql/builder.js';
+import type { AuthenticatedContext } from '../../graphql/context.js';
+import { notFound } from '../../graphql/errors.js';
+import { keysetOrder, keysetWhere, planPage, toConnection } from '../../graphql/pagination.js';
+import { createUser } from './users.service.js';
+
+export const RoleEnum = builder.enumType(Role, { name: 'Role' });
+
+export const UserRef = builder.objectRef<User>('User').implement({
+  description: 'A person or service that uses Coffer. Admins manage the deployment; developers own projects.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    email: t.exposeString('email'),
+    name: t.exposeString('name', { nullable: true }),
+    role: t.expose('role', { type: RoleEnum }),
+    isExternal: t.boolean({ description: "Provisioned from the platform's identity provider.", resolve: (user) => user.externalId !== null }),
+    disabledAt: t.expose('disabledAt', { type: 'DateTime', nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  me: t.field({
+    type: UserRef,
+    description: 'The signed-in user.',
+    resolve: async (_root, _args, ctx) => {
+      const { viewer } = ctx as AuthenticatedContext;
+      const user = await ctx.db.prisma.user.findUnique({ where: { id: viewer.userId } });
+      if (!user) throw notFound('User');
+      return user;
+    },
+  }),
+  users: t.connection({
+    type: UserRef,
+    description: 'Every user, newest first (admins only).',
+    resolve: async (_root, args, ctx) => {
+      const plan = planPage(args);
+      const rows = await ctx.db.prisma.user.findMany({ where: keysetWhere(plan), orderBy: keysetOrder(plan), take: plan.take });
+      return toConnection(rows, plan);
+    },
+  }),
+}));
+
+const CreateUserInput = builder.inputType('CreateUserInput', {
+  fields: (t) => ({
+    email: t.string({ validate: { schema: z.string().trim().email('must be an email address').max(254) } }),
+    name: t.string({ required: false, validate: { schema: z.string().trim().min(1).max(200) } }),
+    role: t.field({ type: RoleEnum, defaultValue: 'DEVELOPER' }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createUser: t.field({
+    type: UserRef,
+    description: 'Creates a user (admins only). Give them a credential with createApiKey or issueToken.',
+    args: { input: t.arg({ type: CreateUserInput, required: true }) },
+    resolve: (_root, { input }, ctx) => createUser({ prisma: ctx.db.prisma, input: { email: input.email.trim(), name: input.name ?? null, role: input.role ?? 'DEVELOPER' } }),
+  }),
+}));

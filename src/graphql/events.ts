@@ -1,0 +1,38 @@
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { createPubSub } from 'graphql-yoga';
+import { Redis } from 'ioredis';
+
+export interface ProjectEvent {
+  projectId: string;
+  kind: 'UPDATED' | 'DELETED';
+  at: Date;
+}
+
+/** Topics published inside one process, or across replicas through Redis when REDIS_URL is set. */
+export type EventTopics = {
+  'project-events': [projectId: string, event: ProjectEvent];
+};
+
+export type EventBus = ReturnType<typeof createPubSub<EventTopics>> & { close(): Promise<void> };
+
+export function createEventBus(redisUrl?: string): EventBus {
+  if (!redisUrl) return Object.assign(createPubSub<EventTopics>(), { close: async () => undefined });
+  const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  const subscribeClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  const pubsub = createPubSub<EventTopics>({
+    eventTarget: createRedisEventTarget({
+      publishClient,
+      subscribeClient,
+      // Dates must survive the JSON round trip through Redis.
+      serializer: {
+        stringify: (value) => JSON.stringify(value),
+        parse: (text) => JSON.parse(text, (key, value) => (key === 'at' && typeof value === 'string' ? new Date(value) : value)),
+      },
+    }),
+  });
+  return Object.assign(pubsub, {
+    async close() {
+      await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
+    },
+  });
+}

@@ -1,0 +1,114 @@
+import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../logger.js';
+
+const requestIds = new WeakMap<Request, string>();
+
+/** The id of an HTTP request: the caller's `x-request-id` when sane, else a new one. Echoed in the response. */
+export function requestIdFor(request: Request | undefined): string {
+  if (!request) return randomUUID();
+  let id = requestIds.get(request);
+  if (!id) {
+    const given = request.headers.get('x-request-id');
+    id = given && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    requestIds.set(request, id);
+  }
+  return id;
+}
+
+interface RequestRecord {
+  startedAt: number;
+  operationName?: string;
+  operationType?: string;
+  errorCodes: Set<string>;
+}
+
+/**
+ * One log line per request: operation, duration, status and error codes. Never variables,
+ * headers or results: those are where credentials and secret values travel.
+ */
+export function useRequestLogging(logger: Logger): Plugin {
+  const records = new WeakMap<Request, RequestRecord>();
+  const recordOperation = (args: ExecutionArgs) => {
+    const request = (args.contextValue as { request?: Request }).request;
+    const record = request && records.get(request);
+    if (!record) return;
+    const operation = getOperationAST(args.document, args.operationName);
+    record.operationName = operation?.name?.value ?? args.operationName ?? undefined;
+    record.operationType = operation?.operation;
+  };
+  return {
+    onRequest({ request }) {
+      records.set(request, { startedAt: performance.now(), errorCodes: new Set() });
+    },
+    onParams({ params, request }) {
+      // Known before parsing, so a request refused early (bad credential) still names its operation.
+      const record = records.get(request);
+      if (!record) return;
+      const named = /^\s*(query|mutation|subscription)\s+([_A-Za-z]\w*)/.exec(params.query ?? '');
+      record.operationName = params.operationName ?? named?.[2];
+      record.operationType = named?.[1];
+    },
+    onExecute: ({ args }) => recordOperation(args),
+    onSubscribe: ({ args }) => recordOperation(args),
+    onExecutionResult({ result, request }) {
+      const record = records.get(request);
+      if (!record || !result || Symbol.asyncIterator in result) return;
+      for (const error of result.errors ?? []) record.errorCodes.add(String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+    },
+    onResponse({ request, response, serverContext }) {
+      const record = records.get(request);
+      if (!record) return;
+      const url = new URL(request.url);
+      const requestId = requestIdFor(request);
+      response.headers.set('x-request-id', requestId);
+      logger.info(
+        {
+          requestId,
+          method: request.method,
+          path: url.pathname,
+          operationName: record.operationName ?? null,
+          operationType: record.operationType ?? null,
+          status: response.status,
+          durationMs: Math.round((performance.now() - record.startedAt) * 100) / 100,
+          outcome: response.status >= 500 ? 'failed' : record.errorCodes.size > 0 || response.status >= 400 ? 'error' : 'ok',
+          errorCodes: record.errorCodes.size > 0 ? [...record.errorCodes] : undefined,
+          clientAddress: (serverContext as { req?: { socket?: { remoteAddress?: string } } }).req?.socket?.remoteAddress,
+        },
+        'request',
+      );
+    },
+  };
+}
+
+/**
+ * Every error a client sees carries an `extensions.code`. Coded errors thrown by Coffer keep
+ * theirs; errors graphql-js raises itself get the conventional ones.
+ */
+export function useErrorCodes(): Plugin {
+  return {
+    onParse: () => ({ result, replaceParseResult }) => {
+      if (result instanceof GraphQLError && !result.extensions.code) replaceParseResult(withCode(result, 'GRAPHQL_PARSE_FAILED'));
+    },
+    onValidate: () => ({ valid, result, setResult }) => {
+      if (!valid) setResult(result.map((error) => (error.extensions.code ? error : withCode(error, 'GRAPHQL_VALIDATION_FAILED'))));
+    },
+    onExecutionResult({ result, setResult }) {
+      if (!result || Symbol.asyncIterator in result || !result.errors?.some((error) => !error.extensions?.code)) return;
+      // Left without a code at this point: variable coercion ("got invalid value"), raised before any resolver ran.
+      setResult({ ...result, errors: result.errors.map((error) => (error.extensions?.code || error.path ? error : withCode(error, 'BAD_USER_INPUT'))) });
+    },
+  };
+}
+
+function withCode(error: GraphQLError, code: string): GraphQLError {
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, code },
+  });
+}

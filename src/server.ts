@@ -1,0 +1,64 @@
+import type { AddressInfo } from 'node:net';
+import { createApp, createHttpServer } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { ensureBootstrapAdmin } from './features/users/users.service.js';
+import { createLogger } from './logger.js';
+import { openServices } from './services.js';
+
+/** `npm start`: configuration, database, first admin, then listen until SIGTERM/SIGINT. */
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const services = await openServices(config, logger);
+  const bootstrap = await ensureBootstrapAdmin({ prisma: services.db.prisma, auth: services.auth, configuredKey: config.adminApiKey });
+  if (bootstrap.kind === 'created') {
+    // Printed, not logged: the key must not end up in log aggregation. Shown once.
+    process.stdout.write(
+      `\nCoffer created the first admin (${bootstrap.email}). Its API key, shown only this once:\n\n    ${bootstrap.apiKey}\n\nUse it as the x-api-key header. Store it now.\n\n`,
+    );
+  } else if (bootstrap.kind === 'registered-configured-key') {
+    logger.info({ email: bootstrap.email }, 'registered COFFER_ADMIN_API_KEY for the admin');
+  }
+
+  const yoga = createApp(services);
+  const http = createHttpServer(yoga);
+  await new Promise<void>((resolve, reject) => {
+    http.server.once('error', reject);
+    http.server.listen(config.port, config.host, resolve);
+  });
+  const { port } = http.server.address() as AddressInfo;
+  logger.info({ url: `http://${config.host}:${port}/graphql`, database: services.db.kind }, 'Coffer is listening');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const force = setTimeout(() => {
+      logger.error('in-flight requests did not finish within 10 s; exiting');
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    await http.close();
+    await yoga.dispose();
+    await services.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Coffer failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
