@@ -5,6 +5,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { AuthService } from './auth/index.js';
 import type { Config } from './config.js';
+import type { KeyringStore } from './crypto/keyring-store.js';
 import type { Database } from './db/database.js';
 import { migrationStatus } from './db/migrate.js';
 import type { Context } from './graphql/context.js';
@@ -19,6 +20,7 @@ export interface AppDeps {
   logger: Logger;
   auth: AuthService;
   events: EventBus;
+  keyring: KeyringStore;
   now?: () => Date;
 }
 
@@ -28,7 +30,7 @@ export type CofferYoga = YogaServerInstance<ServerContext, Context>;
 
 /** The whole GraphQL application; tests call `yoga.fetch` on it, the server listens with it. */
 export function createApp(deps: AppDeps): CofferYoga {
-  const { config, db, logger, auth, events } = deps;
+  const { config, db, logger, auth, events, keyring } = deps;
   const now = deps.now ?? (() => new Date());
   let migrationsDone = false;
 
@@ -81,6 +83,7 @@ export function createApp(deps: AppDeps): CofferYoga {
         logger,
         auth,
         events,
+        keyring,
         viewer,
         requestId,
         clientAddress: initial.req?.socket.remoteAddress ?? null,

@@ -45,6 +45,10 @@ const environmentSchema = z.object({
   REDIS_URL: url(['redis:', 'rediss:'], 'Redis'),
   STRIPE_API_BASE: url(['https:', 'http:'], 'HTTP(S)'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  COFFER_MASTER_KEYS: optionalString,
+  COFFER_MASTER_KEYS_FILE: optionalString,
+  SECRET_VERSIONS_KEPT: z.coerce.number().int().min(1).max(1000).default(20),
+  SECRET_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   MAX_REQUEST_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
 });
 
@@ -66,6 +70,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const problems: string[] = [];
   if (parsed.data.JWKS_URL && !parsed.data.JWT_ISSUER) problems.push('JWT_ISSUER: required when JWKS_URL is set');
   if (parsed.data.JWKS_URL && !parsed.data.JWT_AUDIENCE) problems.push('JWT_AUDIENCE: required when JWKS_URL is set');
+  if (parsed.data.COFFER_MASTER_KEYS && parsed.data.COFFER_MASTER_KEYS_FILE) {
+    problems.push('COFFER_MASTER_KEYS_FILE: set either COFFER_MASTER_KEYS or COFFER_MASTER_KEYS_FILE, not both');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return toConfig(parsed.data);
 }
@@ -95,5 +102,9 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
     stripeApiBase: env.STRIPE_API_BASE,
     logLevel: env.LOG_LEVEL,
     maxRequestBodyBytes: env.MAX_REQUEST_BODY_BYTES,
+    masterKeys: env.COFFER_MASTER_KEYS,
+    masterKeysFile: env.COFFER_MASTER_KEYS_FILE ? resolve(env.COFFER_MASTER_KEYS_FILE) : undefined,
+    secretVersionsKept: env.SECRET_VERSIONS_KEPT,
+    secretSweepIntervalMs: env.SECRET_SWEEP_INTERVAL_SECONDS * 1000,
   };
 }

@@ -18,7 +18,7 @@ async function main() {
     throw error;
   }
   const logger = createLogger(config.logLevel);
-  const services = await openServices(config, logger);
+  const services = await openServices(config, logger, { background: true });
   const bootstrap = await ensureBootstrapAdmin({ prisma: services.db.prisma, auth: services.auth, configuredKey: config.adminApiKey });
   if (bootstrap.kind === 'created') {
     // Printed, not logged: the key must not end up in log aggregation. Shown once.

@@ -2,6 +2,8 @@ import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { applyMigrations } from './db/migrate.js';
 import { AuthService, loadServerKeys } from './auth/index.js';
+import { KeyringStore } from './crypto/keyring-store.js';
+import { startExpirySweeper } from './features/secrets/expiry-sweeper.js';
 import { createEventBus, type EventBus } from './graphql/events.js';
 import type { Logger } from './logger.js';
 
@@ -12,10 +14,11 @@ export interface Services {
   db: Database;
   auth: AuthService;
   events: EventBus;
+  keyring: KeyringStore;
   close(): Promise<void>;
 }
 
-export async function openServices(config: Config, logger: Logger, options: { db?: Database } = {}): Promise<Services> {
+export async function openServices(config: Config, logger: Logger, options: { db?: Database; background?: boolean } = {}): Promise<Services> {
   const db =
     options.db ??
     (await openDatabase(
@@ -30,16 +33,24 @@ export async function openServices(config: Config, logger: Logger, options: { db
     if (generated) {
       logger.warn({ dataDir: config.dataDir }, 'COFFER_TOKEN_SECRET is not set: generated one into DATA_DIR. Set it (32+ bytes) when running several replicas.');
     }
+    const { store: keyring, created } = await KeyringStore.load(config);
+    if (created && keyring.source.kind === 'file') {
+      logger.warn({ path: keyring.source.path }, 'No master key configured: generated one into DATA_DIR (mode 0600). Back it up: secrets cannot be read without it. Set COFFER_MASTER_KEYS in production.');
+    }
     const auth = new AuthService(db.prisma, keys, config);
     auth.usage.start();
     const events = createEventBus(config.redisUrl);
+    // Background work belongs to servers; the CLI and tests open services without it.
+    const sweeper = options.background ? startExpirySweeper({ db, logger, intervalMs: config.secretSweepIntervalMs }) : null;
     return {
       config,
       logger,
       db,
       auth,
       events,
+      keyring,
       async close() {
+        await sweeper?.stop();
         await auth.usage.stop();
         await events.close();
         await db.close();

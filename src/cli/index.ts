@@ -1,7 +1,10 @@
+import { SingleBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';
 import { generateApiKey } from '../auth/index.js';
 import { migrationStatus } from '../db/migrate.js';
+import { SYSTEM_ACTOR } from '../features/audit/audit.service.js';
+import { rotateMasterKey } from '../features/secrets/key-rotation.js';
 import { createUser } from '../features/users/users.service.js';
 import { Role } from '../generated/prisma/enums.js';
 import { createLogger } from '../logger.js';
@@ -95,6 +98,32 @@ apiKey
   .description('print a new random key, e.g. for COFFER_ADMIN_API_KEY (touches no database)')
   .action(() => {
     process.stdout.write(`${generateApiKey().key}\n`);
+  });
+
+program
+  .command('rotate-master-key')
+  .description('re-wrap every data key under the active master key (resumable); --generate adds a new key first (key file only)')
+  .option('--generate', 'generate a new master key and make it active first')
+  .option('--batch-size <n>', 'data keys per committed batch', (value) => Number.parseInt(value, 10), 500)
+  .action(async (options: { generate?: boolean; batchSize: number }) => {
+    await withServices(async (services) => {
+      const bar = new SingleBar({ format: 'rotating {bar} {value}/{total} data keys', stream: process.stderr }, Presets.shades_classic);
+      let started = false;
+      const result = await rotateMasterKey({
+        db: services.db,
+        keyring: services.keyring,
+        actor: SYSTEM_ACTOR,
+        generateNewKey: options.generate ?? false,
+        batchSize: options.batchSize,
+        onProgress: ({ rewrapped, total }) => {
+          if (!started) bar.start(total, 0);
+          started = true;
+          bar.update(rewrapped);
+        },
+      });
+      if (started) bar.stop();
+      print(result);
+    });
   });
 
 program.parseAsync().catch((error: unknown) => {

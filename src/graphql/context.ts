@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import type { AuthService, Viewer } from '../auth/index.js';
+import type { KeyringStore } from '../crypto/keyring-store.js';
 import type { EventBus } from './events.js';
 
 /** Everything a resolver may touch. Built once per request (or per WebSocket subscription). */
@@ -11,6 +12,7 @@ export interface Context {
   logger: Logger;
   auth: AuthService;
   events: EventBus;
+  keyring: KeyringStore;
   viewer: Viewer | null;
   requestId: string;
   clientAddress: string | null;

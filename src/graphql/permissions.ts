@@ -1,6 +1,7 @@
 import { GraphQLObjectType, type GraphQLSchema } from 'graphql';
 import { allow, and, deny, shield, type IRules } from 'graphql-shield';
 import { actsForSelfUnlessAdmin, isAdmin, isAuthenticated, isProjectOwner, isSelfOrAdmin } from '../auth/rules.js';
+import { canUseSecretScope } from '../features/secrets/secrets.rules.js';
 import { forbidden } from './errors.js';
 
 /**
@@ -13,6 +14,10 @@ const rootRules = {
     users: isAdmin,
     projects: isAuthenticated,
     project: isProjectOwner,
+    secrets: canUseSecretScope,
+    secret: canUseSecretScope,
+    secretVersions: canUseSecretScope,
+    auditEvents: isAdmin,
   },
   Mutation: {
     createUser: isAdmin,
@@ -21,6 +26,13 @@ const rootRules = {
     issueToken: isAdmin,
     createProject: isAuthenticated,
     updateProject: isProjectOwner,
+    upsertSecret: canUseSecretScope,
+    updateSecret: canUseSecretScope,
+    deleteSecret: canUseSecretScope,
+    restoreSecret: canUseSecretScope,
+    rollbackSecret: canUseSecretScope,
+    destroySecret: and(isAdmin, canUseSecretScope),
+    rotateMasterKey: isAdmin,
   },
   Subscription: {
     projectEvents: isProjectOwner,

@@ -6,6 +6,8 @@ import { buildPermissions } from './permissions.js';
 import '../features/users/users.schema.js';
 import '../auth/auth.schema.js';
 import '../features/projects/projects.schema.js';
+import '../features/secrets/secrets.schema.js';
+import '../features/audit/audit.schema.js';
 
 let cached: GraphQLSchema | null = null;
 

@@ -1,0 +1,108 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { Keyring } from './keyring.js';
+
+/** A value as stored: its ciphertext and the data key that decrypts it, wrapped by a master key. */
+export interface Sealed {
+  keyId: string;
+  /** iv (12) || encrypted data key (32) || tag (16), under the master key `keyId`. */
+  wrappedKey: Buffer;
+  iv: Buffer;
+  tag: Buffer;
+  ciphertext: Buffer;
+}
+
+/** Identity of the row a value belongs to; bound into both ciphertexts so values cannot be moved. */
+export type AssociatedData = Record<string, string | number>;
+
+export class DecryptionError extends Error {
+  override name = 'DecryptionError';
+  constructor() {
+    // Deliberately generic: which part failed is of use only to an attacker.
+    super('The stored value could not be decrypted.');
+  }
+}
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const DATA_KEY_BYTES = 32;
+
+/** Length-prefixed and sorted, so no two different records serialize alike ("a|b"+"c" vs "a"+"b|c"). */
+export function canonicalAssociatedData(aad: AssociatedData, purpose: string): Buffer {
+  const parts = [purpose, ...Object.keys(aad).sort().flatMap((key) => [key, String(aad[key])])];
+  return Buffer.concat(parts.map((part) => {
+    const bytes = Buffer.from(part, 'utf8');
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(bytes.length);
+    return Buffer.concat([length, bytes]);
+  }));
+}
+
+function gcmEncrypt(key: Buffer, plaintext: Buffer, aad: Buffer) {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+  cipher.setAAD(aad);
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return { iv, ciphertext, tag: cipher.getAuthTag() };
+}
+
+function gcmDecrypt(key: Buffer, iv: Buffer, ciphertext: Buffer, tag: Buffer, aad: Buffer): Buffer {
+  if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new DecryptionError();
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+    decipher.setAAD(aad);
+    decipher.setAuthTag(tag);
+    return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+  } catch {
+    throw new DecryptionError();
+  }
+}
+
+function wrap(keyring: Keyring, keyId: string, dataKey: Buffer, aad: AssociatedData): Buffer {
+  const { iv, ciphertext, tag } = gcmEncrypt(keyring.get(keyId).key, dataKey, canonicalAssociatedData({ ...aad, keyId }, 'coffer/data-key'));
+  return Buffer.concat([iv, ciphertext, tag]);
+}
+
+function unwrap(keyring: Keyring, sealed: Sealed, aad: AssociatedData): Buffer {
+  const master = keyring.get(sealed.keyId);
+  const { wrappedKey } = sealed;
+  if (wrappedKey.length !== IV_BYTES + DATA_KEY_BYTES + TAG_BYTES) throw new DecryptionError();
+  return gcmDecrypt(
+    master.key,
+    wrappedKey.subarray(0, IV_BYTES),
+    wrappedKey.subarray(IV_BYTES, IV_BYTES + DATA_KEY_BYTES),
+    wrappedKey.subarray(IV_BYTES + DATA_KEY_BYTES),
+    canonicalAssociatedData({ ...aad, keyId: sealed.keyId }, 'coffer/data-key'),
+  );
+}
+
+/** Encrypts under a fresh data key, wrapped by the active master key. */
+export function encryptValue(keyring: Keyring, plaintext: Buffer | string, aad: AssociatedData): Sealed {
+  const dataKey = randomBytes(DATA_KEY_BYTES);
+  try {
+    const value = gcmEncrypt(dataKey, typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext, canonicalAssociatedData(aad, 'coffer/value'));
+    const keyId = keyring.active.id;
+    return { keyId, wrappedKey: wrap(keyring, keyId, dataKey, aad), ...value };
+  } finally {
+    dataKey.fill(0);
+  }
+}
+
+export function decryptValue(keyring: Keyring, sealed: Sealed, aad: AssociatedData): Buffer {
+  const dataKey = unwrap(keyring, sealed, aad);
+  try {
+    return gcmDecrypt(dataKey, sealed.iv, sealed.ciphertext, sealed.tag, canonicalAssociatedData(aad, 'coffer/value'));
+  } finally {
+    dataKey.fill(0);
+  }
+}
+
+/** Master-key rotation: the data key moves under `toKeyId`; the value's ciphertext is untouched. */
+export function rewrapDataKey(keyring: Keyring, sealed: Sealed, aad: AssociatedData, toKeyId = keyring.active.id): Sealed {
+  if (sealed.keyId === toKeyId) return sealed;
+  const dataKey = unwrap(keyring, sealed, aad);
+  try {
+    return { ...sealed, keyId: toKeyId, wrappedKey: wrap(keyring, toKeyId, dataKey, aad) };
+  } finally {
+    dataKey.fill(0);
+  }
+}

@@ -1,0 +1,71 @@
+import type { AuditEvent } from '../../generated/prisma/client.js';
+import { AuditOutcome } from '../../generated/prisma/enums.js';
+import { builder } from '../../graphql/builder.js';
+import { badInput } from '../../graphql/errors.js';
+import { decodeCursor, encodeCursor, planPage } from '../../graphql/pagination.js';
+import { SecretScopeEnum } from '../secrets/secrets.types.js';
+
+const AuditOutcomeEnum = builder.enumType(AuditOutcome, { name: 'AuditOutcome' });
+
+const AuditEventRef = builder.objectRef<AuditEvent>('AuditEvent').implement({
+  description: 'One audited action. Holds who, what, which target and how it ended; never a value.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    at: t.expose('at', { type: 'DateTime' }),
+    actorId: t.exposeID('actorId', { nullable: true }),
+    actorVia: t.exposeString('actorVia', { description: '`api-key:<id>`, `token`, `external-token`, `anonymous` or `system`.' }),
+    action: t.exposeString('action'),
+    targetType: t.exposeString('targetType'),
+    targetId: t.exposeString('targetId', { nullable: true }),
+    targetName: t.exposeString('targetName', { nullable: true }),
+    scope: t.expose('scope', { type: SecretScopeEnum, nullable: true }),
+    scopeOwnerId: t.exposeID('scopeOwnerId', { nullable: true }),
+    outcome: t.expose('outcome', { type: AuditOutcomeEnum }),
+    reason: t.exposeString('reason', { nullable: true }),
+    requestId: t.exposeString('requestId', { nullable: true }),
+    clientAddress: t.exposeString('clientAddress', { nullable: true }),
+  }),
+});
+
+const AuditEventFilter = builder.inputType('AuditEventFilter', {
+  fields: (t) => ({
+    action: t.string({ required: false }),
+    actorId: t.id({ required: false }),
+    targetName: t.string({ required: false }),
+    outcome: t.field({ type: AuditOutcomeEnum, required: false }),
+    since: t.field({ type: 'DateTime', required: false }),
+    until: t.field({ type: 'DateTime', required: false }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  auditEvents: t.connection({
+    type: AuditEventRef,
+    description: 'The audit trail, newest first (admins only).',
+    args: { filter: t.arg({ type: AuditEventFilter, required: false }) },
+    resolve: async (_root, args, ctx) => {
+      if (args.last != null || args.before != null) throw badInput([{ field: args.last != null ? 'last' : 'before', message: 'the audit trail pages forward only (first/after)' }]);
+      const plan = planPage({ first: args.first, after: args.after });
+      const filter = args.filter ?? {};
+      const cursor = args.after ? decodeCursor(args.after, 'after') : null;
+      const rows = await ctx.db.prisma.auditEvent.findMany({
+        where: {
+          ...(filter.action ? { action: filter.action } : {}),
+          ...(filter.actorId ? { actorId: String(filter.actorId) } : {}),
+          ...(filter.targetName ? { targetName: filter.targetName } : {}),
+          ...(filter.outcome ? { outcome: filter.outcome } : {}),
+          at: { ...(filter.since ? { gte: filter.since } : {}), ...(filter.until ? { lt: filter.until } : {}) },
+          ...(cursor ? { OR: [{ at: { lt: cursor.createdAt } }, { at: cursor.createdAt, id: { lt: cursor.id } }] } : {}),
+        },
+        orderBy: [{ at: 'desc' }, { id: 'desc' }],
+        take: plan.take,
+      });
+      const page = rows.slice(0, plan.size);
+      const edges = page.map((node) => ({ cursor: encodeCursor({ createdAt: node.at, id: node.id }), node }));
+      return {
+        edges,
+        pageInfo: { hasNextPage: rows.length > plan.size, hasPreviousPage: cursor !== null, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+      };
+    },
+  }),
+}));
