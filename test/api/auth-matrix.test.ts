@@ -26,6 +26,17 @@ const RevokeApiKey = graphql(`mutation MatrixRevokeApiKey($id: ID!) { revokeApiK
 const IssueToken = graphql(`mutation MatrixIssueToken($input: IssueTokenInput!) { issueToken(input: $input) { token } }`);
 const CreateProject = graphql(`mutation MatrixCreateProject($input: CreateProjectInput!) { createProject(input: $input) { id } }`);
 const UpdateProject = graphql(`mutation MatrixUpdateProject($id: ID!, $input: UpdateProjectInput!) { updateProject(id: $id, input: $input) { id } }`);
+const Secrets = graphql(`query MatrixSecrets($scope: SecretScopeInput) { secrets(scope: $scope, first: 5) { edges { node { name } } } }`);
+const Secret = graphql(`query MatrixSecret($name: String!, $scope: SecretScopeInput) { secret(name: $name, scope: $scope) { value } }`);
+const SecretVersions = graphql(`query MatrixSecretVersions($name: String!, $scope: SecretScopeInput) { secretVersions(name: $name, scope: $scope) { version } }`);
+const UpsertSecret = graphql(`mutation MatrixUpsertSecret($input: UpsertSecretInput!) { upsertSecret(input: $input) { currentVersion } }`);
+const UpdateSecret = graphql(`mutation MatrixUpdateSecret($input: UpdateSecretInput!) { updateSecret(input: $input) { currentVersion } }`);
+const DeleteSecret = graphql(`mutation MatrixDeleteSecret($name: String!, $scope: SecretScopeInput) { deleteSecret(name: $name, scope: $scope) { deletedAt } }`);
+const RestoreSecret = graphql(`mutation MatrixRestoreSecret($name: String!, $scope: SecretScopeInput) { restoreSecret(name: $name, scope: $scope) { deletedAt } }`);
+const RollbackSecret = graphql(`mutation MatrixRollbackSecret($name: String!, $scope: SecretScopeInput) { rollbackSecret(name: $name, scope: $scope, version: 1) { currentVersion } }`);
+const DestroySecret = graphql(`mutation MatrixDestroySecret($name: String!, $scope: SecretScopeInput) { destroySecret(name: $name, scope: $scope) { id } }`);
+const AuditEvents = graphql(`query MatrixAuditEvents { auditEvents(first: 5) { edges { node { action } } } }`);
+const RotateMasterKey = graphql(`mutation MatrixRotateMasterKey { rotateMasterKey { activeKeyId } }`);
 const ProjectEvents = `subscription MatrixProjectEvents($projectId: ID!) { projectEvents(projectId: $projectId) { kind } }`;
 
 let unique = 0;
@@ -34,6 +45,17 @@ const next = () => `${Date.now()}-${(unique += 1)}`;
 const everyone = { anonymous: 'UNAUTHENTICATED', stranger: 'ok', owner: 'ok', admin: 'ok' } as const;
 const adminOnly = { anonymous: 'UNAUTHENTICATED', stranger: 'FORBIDDEN', owner: 'FORBIDDEN', admin: 'ok' } as const;
 const ownerOrAdmin = { anonymous: 'UNAUTHENTICATED', stranger: 'FORBIDDEN', owner: 'ok', admin: 'ok' } as const;
+
+/** A fresh secret in the owner's project, written directly so every caller's attempt starts equal. */
+async function projectSecret(app: TestApp, { deleted = false } = {}) {
+  const name = `MATRIX_${next().replace(/\D/g, '_')}`;
+  const scope = { type: 'PROJECT' as const, projectId: app.project.id };
+  const created = await app.request({ query: 'mutation($input: UpsertSecretInput!) { upsertSecret(input: $input) { id } }', variables: { input: { name, value: 'v1', scope } } }, { credential: app.admin.key });
+  if (created.json.errors) throw new Error(JSON.stringify(created.json.errors));
+  await app.request({ query: 'mutation($input: UpsertSecretInput!) { upsertSecret(input: $input) { id } }', variables: { input: { name, value: 'v2', scope } } }, { credential: app.admin.key });
+  if (deleted) await app.request({ query: 'mutation($name: String!, $scope: SecretScopeInput) { deleteSecret(name: $name, scope: $scope) { id } }', variables: { name, scope } }, { credential: app.admin.key });
+  return { name, scope };
+}
 
 const rows: Row[] = [
   { operation: 'Query.me', expected: everyone, run: (app, credential) => app.execute(Me, {}, { credential }) },
@@ -67,6 +89,26 @@ const rows: Row[] = [
     expected: ownerOrAdmin,
     run: (app, credential) => app.execute(UpdateProject, { id: app.project.id, input: { name: `renamed-${next()}` } }, { credential }),
   },
+  // Secrets: per-scope matrices live in test/secrets/authorization.test.ts; here PROJECT scope stands for all.
+  { operation: 'Query.secrets', expected: ownerOrAdmin, run: (app, credential) => app.execute(Secrets, { scope: { type: 'PROJECT', projectId: app.project.id } }, { credential }) },
+  { operation: 'Query.secret', expected: ownerOrAdmin, run: async (app, credential) => app.execute(Secret, await projectSecret(app), { credential }) },
+  { operation: 'Query.secretVersions', expected: ownerOrAdmin, run: async (app, credential) => app.execute(SecretVersions, await projectSecret(app), { credential }) },
+  {
+    operation: 'Mutation.upsertSecret',
+    expected: ownerOrAdmin,
+    run: (app, credential) => app.execute(UpsertSecret, { input: { name: 'MATRIX_UPSERT', value: 'v', scope: { type: 'PROJECT', projectId: app.project.id } } }, { credential }),
+  },
+  {
+    operation: 'Mutation.updateSecret',
+    expected: ownerOrAdmin,
+    run: async (app, credential) => app.execute(UpdateSecret, { input: { ...(await projectSecret(app)), isActive: false } }, { credential }),
+  },
+  { operation: 'Mutation.deleteSecret', expected: ownerOrAdmin, run: async (app, credential) => app.execute(DeleteSecret, await projectSecret(app), { credential }) },
+  { operation: 'Mutation.restoreSecret', expected: ownerOrAdmin, run: async (app, credential) => app.execute(RestoreSecret, await projectSecret(app, { deleted: true }), { credential }) },
+  { operation: 'Mutation.rollbackSecret', expected: ownerOrAdmin, run: async (app, credential) => app.execute(RollbackSecret, await projectSecret(app), { credential }) },
+  { operation: 'Mutation.destroySecret', expected: adminOnly, run: async (app, credential) => app.execute(DestroySecret, await projectSecret(app), { credential }) },
+  { operation: 'Query.auditEvents', expected: adminOnly, run: (app, credential) => app.execute(AuditEvents, {}, { credential }) },
+  { operation: 'Mutation.rotateMasterKey', expected: adminOnly, run: (app, credential) => app.execute(RotateMasterKey, {}, { credential }) },
   {
     operation: 'Subscription.projectEvents',
     expected: ownerOrAdmin,
