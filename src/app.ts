@@ -1,5 +1,6 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, useReadinessCheck, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -60,6 +61,8 @@ export function createApp(deps: AppDeps): CofferYoga {
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/healthz',
     landingPage: false,
+    // GraphiQL's scripts are served by Coffer itself: no CDN in the page where admins paste keys.
+    renderGraphiQL,
     maxRequestBodySize: config.maxRequestBodyBytes,
     graphiql: {
       title: 'Coffer',
@@ -136,15 +139,25 @@ export function createHttpServer(yoga: CofferYoga): { server: Server; close(): P
     },
     wss,
   );
+  // Responses still being written. On shutdown they are told `Connection: close`, so a keep-alive
+  // client cannot hold the process open (or keep being served) after SIGTERM.
+  const inFlight = new Set<ServerResponse>();
+  let closing = false;
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (closing) res.setHeader('connection', 'close');
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+  });
   return {
     server,
     async close() {
+      closing = true;
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
       await new Promise<void>((resolve) => wss.close(() => resolve()));
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      await closed;
     },
   };
 }

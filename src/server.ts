@@ -36,7 +36,8 @@ async function main() {
     http.server.listen(config.port, config.host, resolve);
   });
   const { port } = http.server.address() as AddressInfo;
-  logger.info({ url: `http://${config.host}:${port}/graphql`, database: services.db.kind }, 'Coffer is listening');
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  logger.info({ url: `http://${host}:${port}/graphql`, database: services.db.kind }, 'Coffer is listening');
 
   let stopping = false;
   const stop = async (signal: string) => {

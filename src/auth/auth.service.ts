@@ -47,19 +47,19 @@ export class AuthService {
     if (row.expiresAt && row.expiresAt <= now) throw unauthenticated('The API key has expired.');
     if (row.user.disabledAt) throw unauthenticated('The user of this API key is disabled.');
     this.usage.record(row.id, now);
-    return { userId: row.userId, role: row.user.role, credential: { kind: 'api-key', apiKeyId: row.id } };
+    return { userId: row.userId, role: row.user.role, user: row.user, credential: { kind: 'api-key', apiKeyId: row.id } };
   }
 
   private async authenticateToken(token: string, now: Date): Promise<Viewer> {
     if (this.verifyExternal && !isCofferToken(token)) {
       const identity = await this.verifyExternal(token, now);
       const user = await this.provisionExternalUser(identity);
-      return { userId: user.id, role: user.role, credential: { kind: 'external-token', issuer: identity.issuer } };
+      return { userId: user.id, role: user.role, user, credential: { kind: 'external-token', issuer: identity.issuer } };
     }
     const userId = await verifyCofferToken(this.keys.tokenSigningKey, token, now);
     const user = await this.prisma.user.findUnique({ where: { id: userId } });
     if (!user || user.disabledAt) throw unauthenticated('The user of this token no longer exists or is disabled.');
-    return { userId: user.id, role: user.role, credential: { kind: 'token' } };
+    return { userId: user.id, role: user.role, user, credential: { kind: 'token' } };
   }
 
   /** Just-in-time account for a user of the platform's identity provider; the role follows the claim. */
@@ -87,15 +87,21 @@ export class AuthService {
     return { apiKey, key };
   }
 
-  /** Registers a key chosen by the operator (COFFER_ADMIN_API_KEY), e.g. one kept in their own vault. */
-  async registerApiKey({ userId, name, key }: { userId: string; name: string; key: string }) {
+  /**
+   * Registers a key chosen by the operator (COFFER_ADMIN_API_KEY), e.g. one kept in their own
+   * vault. A changed key replaces (revokes) the one registered before it.
+   */
+  async registerApiKey({ userId, name, key }: { userId: string; name: string; key: string }): Promise<{ registered: boolean }> {
     const parsed = parseApiKey(key);
     if (!parsed) throw new Error('Not a Coffer API key.');
     const existing = await this.prisma.apiKey.findUnique({ where: { lookupId: parsed.lookupId } });
-    if (existing) return existing;
-    return this.prisma.apiKey.create({
-      data: { name, userId, lookupId: parsed.lookupId, secretHash: hashApiKey(this.keys.apiKeyHmacKey, key) },
-    });
+    if (existing && apiKeyMatches(this.keys.apiKeyHmacKey, key, existing.secretHash) && !existing.revokedAt) return { registered: false };
+    await this.prisma.$transaction([
+      this.prisma.apiKey.updateMany({ where: { userId, name, revokedAt: null }, data: { revokedAt: new Date() } }),
+      ...(existing ? [this.prisma.apiKey.delete({ where: { id: existing.id } })] : []),
+      this.prisma.apiKey.create({ data: { name, userId, lookupId: parsed.lookupId, secretHash: hashApiKey(this.keys.apiKeyHmacKey, key) } }),
+    ]);
+    return { registered: true };
   }
 
   async revokeApiKey({ viewer, id, now }: { viewer: Viewer; id: string; now: Date }) {

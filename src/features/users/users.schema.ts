@@ -3,7 +3,6 @@ import type { User } from '../../generated/prisma/client.js';
 import { Role } from '../../generated/prisma/enums.js';
 import { builder } from '../../graphql/builder.js';
 import type { AuthenticatedContext } from '../../graphql/context.js';
-import { notFound } from '../../graphql/errors.js';
 import { keysetOrder, keysetWhere, planPage, toConnection } from '../../graphql/pagination.js';
 import { createUser } from './users.service.js';
 
@@ -27,12 +26,7 @@ builder.queryFields((t) => ({
   me: t.field({
     type: UserRef,
     description: 'The signed-in user.',
-    resolve: async (_root, _args, ctx) => {
-      const { viewer } = ctx as AuthenticatedContext;
-      const user = await ctx.db.prisma.user.findUnique({ where: { id: viewer.userId } });
-      if (!user) throw notFound('User');
-      return user;
-    },
+    resolve: (_root, _args, ctx) => (ctx as AuthenticatedContext).viewer.user,
   }),
   users: t.connection({
     type: UserRef,

@@ -17,7 +17,8 @@ export async function createUser({ prisma, input }: { prisma: PrismaClient; inpu
 export type BootstrapResult =
   | { kind: 'existing-admin' }
   | { kind: 'created'; email: string; apiKey: string }
-  | { kind: 'registered-configured-key'; email: string };
+  | { kind: 'registered-configured-key'; email: string }
+  | { kind: 'configured-key-unchanged' };
 
 /**
  * First start: with no admin there is no way in, so create one. The generated key is returned
@@ -28,8 +29,8 @@ export async function ensureBootstrapAdmin({ prisma, auth, configuredKey }: { pr
   if (admin && !configuredKey) return { kind: 'existing-admin' };
   const user = admin ?? (await prisma.user.upsert({ where: { email: 'admin@coffer.local' }, create: { email: 'admin@coffer.local', name: 'Coffer admin', role: 'ADMIN' }, update: { role: 'ADMIN' } }));
   if (configuredKey) {
-    await auth.registerApiKey({ userId: user.id, name: 'COFFER_ADMIN_API_KEY', key: configuredKey });
-    return { kind: 'registered-configured-key', email: user.email };
+    const { registered } = await auth.registerApiKey({ userId: user.id, name: 'COFFER_ADMIN_API_KEY', key: configuredKey });
+    return registered ? { kind: 'registered-configured-key', email: user.email } : { kind: 'configured-key-unchanged' };
   }
   const { key } = await auth.createApiKey({ userId: user.id, name: 'bootstrap admin key' });
   return { kind: 'created', email: user.email, apiKey: key };
