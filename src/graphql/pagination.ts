@@ -53,12 +53,15 @@ export function planPage(args: PageArgs, { defaultSize = 10, maxSize = 100 } = {
 /**
  * Prisma `where` for "newest first" keyset order (createdAt desc, id desc): rows strictly after
  * the cursor in the direction of travel. A stable key means inserts never cause duplicates or gaps.
+ * The plain range on createdAt comes first so the (…, created_at, id) index bounds the scan:
+ * deep pages cost what the first page costs.
  */
 export function keysetWhere(plan: PagePlan) {
   if (!plan.cursor) return {};
   const { createdAt, id } = plan.cursor;
-  const op = plan.backwards ? 'gt' : 'lt';
-  return { OR: [{ createdAt: { [op]: createdAt } }, { createdAt, id: { [op]: id } }] };
+  return plan.backwards
+    ? { createdAt: { gte: createdAt }, OR: [{ createdAt: { gt: createdAt } }, { id: { gt: id } }] }
+    : { createdAt: { lte: createdAt }, OR: [{ createdAt: { lt: createdAt } }, { id: { lt: id } }] };
 }
 
 export function keysetOrder(plan: PagePlan) {

@@ -18,6 +18,7 @@ import { pino } from 'pino';
 import { createApp, createHttpServer } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { ensureBootstrapAdmin } from '../../src/features/users/users.service.js';
+import { encodeCursor } from '../../src/graphql/pagination.js';
 import { createLogger } from '../../src/logger.js';
 import { openServices } from '../../src/services.js';
 
@@ -43,10 +44,45 @@ interface Scenario {
   expect: (json: { data?: unknown; errors?: unknown[] }) => string | null;
   /** Name of the scenario this row is compared with in the ratio column. */
   baseline?: string;
+  /** Runs once before the scenario (seeding data). */
+  setup?: (ctx: BenchContext) => Promise<void>;
 }
 
 interface BenchContext {
   adminKey: string;
+  coffer: Awaited<ReturnType<typeof startCoffer>>;
+  /** Cursor into the middle of the 100,000-secret scope, set by its setup. */
+  deepCursor?: string;
+}
+
+const BULK_SCOPE_USER = '11111111-1111-4111-8111-111111111111';
+const bulkScope = { type: 'USER', userId: BULK_SCOPE_USER };
+
+/** 100 secrets with real encrypted values, written through the API. */
+async function seedSmallVault(ctx: BenchContext) {
+  for (let i = 0; i < 100; i += 1) {
+    const response = await fetch(ctx.coffer.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': ctx.adminKey },
+      body: JSON.stringify({ query: 'mutation($input: UpsertSecretInput!) { upsertSecret(input: $input) { id } }', variables: { input: { name: `BENCH_SECRET_${i}`, value: `value-${i}-${'x'.repeat(64)}` } } }),
+    });
+    if (!response.ok) throw new Error(`seeding failed: ${response.status}`);
+  }
+}
+
+/**
+ * 100,000 secret rows in one scope, inserted in SQL (listing reads metadata only, so rows without
+ * versions measure the same query). Also finds a cursor half way down.
+ */
+async function seedBulkVault(ctx: BenchContext) {
+  const { prisma } = ctx.coffer.services.db;
+  await prisma.$executeRawUnsafe(`
+    INSERT INTO secrets (id, scope, owner_id, name, current_version, created_at, updated_at)
+    SELECT gen_random_uuid(), 'USER', '${BULK_SCOPE_USER}', 'BULK_' || n, 1,
+           now() - (n || ' seconds')::interval, now()
+    FROM generate_series(1, 100000) AS n`);
+  const middle = await prisma.secret.findFirstOrThrow({ where: { ownerId: BULK_SCOPE_USER }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], skip: 50_000 });
+  ctx.deepCursor = encodeCursor(middle);
 }
 
 const noErrors = (json: { errors?: unknown[] }) => (json.errors?.length ? `errors: ${JSON.stringify(json.errors)}` : null);
@@ -72,6 +108,40 @@ const scenarios: Scenario[] = [
     headers: ({ adminKey }) => ({ 'x-api-key': adminKey }),
     expect: (json) => noErrors(json) ?? ((json.data as { me?: { role?: string } })?.me?.role === 'ADMIN' ? null : `data: ${JSON.stringify(json.data)}`),
     baseline: 'bare yoga `{ __typename }`',
+  },
+  {
+    name: 'Coffer `secrets(first: 20)`, 100 secrets',
+    target: 'coffer',
+    setup: seedSmallVault,
+    body: { query: 'query List { secrets(first: 20) { edges { cursor node { name currentVersion updatedAt } } pageInfo { hasNextPage endCursor } } }' },
+    headers: ({ adminKey }) => ({ 'x-api-key': adminKey }),
+    expect: (json) => noErrors(json) ?? ((json.data as { secrets?: { edges?: unknown[] } })?.secrets?.edges?.length === 20 ? null : `data: ${JSON.stringify(json.data)}`),
+    baseline: 'bare yoga `{ __typename }`',
+  },
+  {
+    name: 'Coffer reveal one value (`secret { value }`, audited)',
+    target: 'coffer',
+    body: { query: 'query Reveal { secret(name: "BENCH_SECRET_42") { value } }' },
+    headers: ({ adminKey }) => ({ 'x-api-key': adminKey }),
+    expect: (json) => noErrors(json) ?? ((json.data as { secret?: { value?: string } })?.secret?.value?.startsWith('value-42-') ? null : `data: ${JSON.stringify(json.data)}`),
+    baseline: 'bare yoga `{ __typename }`',
+  },
+  {
+    name: 'Coffer `secrets(first: 20)`, 100,000 secrets, first page',
+    target: 'coffer',
+    setup: seedBulkVault,
+    body: { query: 'query Bulk($scope: SecretScopeInput) { secrets(scope: $scope, first: 20) { edges { cursor node { name } } } }', variables: { scope: bulkScope } },
+    headers: ({ adminKey }) => ({ 'x-api-key': adminKey }),
+    expect: (json) => noErrors(json) ?? ((json.data as { secrets?: { edges?: unknown[] } })?.secrets?.edges?.length === 20 ? null : `data: ${JSON.stringify(json.data)}`),
+    baseline: 'bare yoga `{ __typename }`',
+  },
+  {
+    name: 'Coffer `secrets(first: 20)`, 100,000 secrets, page at 50,000',
+    target: 'coffer',
+    body: { query: 'query BulkDeep($scope: SecretScopeInput, $after: String) { secrets(scope: $scope, first: 20, after: $after) { edges { cursor node { name } } } }', variables: { scope: bulkScope } },
+    headers: ({ adminKey }) => ({ 'x-api-key': adminKey }),
+    expect: (json) => noErrors(json) ?? ((json.data as { secrets?: { edges?: unknown[] } })?.secrets?.edges?.length === 20 ? null : `data: ${JSON.stringify(json.data)}`),
+    baseline: 'Coffer `secrets(first: 20)`, 100,000 secrets, first page',
   },
 ];
 
@@ -108,6 +178,7 @@ async function startCoffer() {
     url,
     adminKey: bootstrap.apiKey,
     database: services.db.kind,
+    services,
     async close() {
       await http.close();
       await yoga.dispose();
@@ -177,7 +248,7 @@ async function measure(url: string, scenario: Scenario, headers: Record<string, 
 function table(rows: Measurement[]): string {
   const byName = new Map(rows.map((row) => [row.scenario.name, row]));
   const lines = [
-    '| Scenario | Requests/s | p50 ms | p99 ms | Coffer/bare (req/s) | Failed requests |',
+    '| Scenario | Requests/s | p50 ms | p99 ms | Ratio to baseline (req/s) | Failed requests |',
     '|---|---:|---:|---:|---:|---:|',
   ];
   for (const row of rows) {
@@ -192,11 +263,13 @@ async function main() {
   process.stdout.write(`Starting Coffer (fresh embedded database) and a bare yoga server...\n`);
   const coffer = await startCoffer();
   const bare = await startBare();
-  const ctx: BenchContext = { adminKey: coffer.adminKey };
+  const ctx: BenchContext = { adminKey: coffer.adminKey, coffer };
   const rows: Measurement[] = [];
   try {
     for (const scenario of scenarios) {
       const url = scenario.target === 'coffer' ? coffer.url : bare.url;
+      await scenario.setup?.(ctx);
+      if (scenario.name.includes('page at 50,000')) scenario.body.variables = { ...scenario.body.variables, after: ctx.deepCursor };
       const headers = { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...scenario.headers?.(ctx) };
       await check(url, scenario, headers, 'before the run');
       process.stdout.write(`  ${scenario.name}: ${WARMUP} s warm-up, ${DURATION} s measured...\n`);
