@@ -13,6 +13,7 @@ import type { Context } from './graphql/context.js';
 import type { EventBus } from './graphql/events.js';
 import { requestIdFor, useErrorCodes, useRequestLogging } from './graphql/plugins.js';
 import { buildGuardedSchema } from './graphql/schema.js';
+import { useStripeWebhooks } from './features/stripe/webhook-ingestion.js';
 import type { Logger } from './logger.js';
 
 export interface AppDeps {
@@ -52,6 +53,7 @@ export function createApp(deps: AppDeps): CofferYoga {
         return migrationsDone;
       },
     }),
+    useStripeWebhooks({ db, keyring, logger, now }),
     useErrorCodes(),
     useRequestLogging(logger),
   ];

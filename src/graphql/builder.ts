@@ -10,6 +10,7 @@ export const builder = new SchemaBuilder<{
   DefaultInputFieldRequiredness: true;
   Scalars: {
     DateTime: { Input: Date; Output: Date };
+    JSON: { Input: unknown; Output: unknown };
   };
 }>({
   plugins: [ZodPlugin, RelayPlugin],
@@ -44,6 +45,8 @@ builder.scalarType('DateTime', {
     return date;
   },
 });
+
+builder.scalarType('JSON', { description: 'Arbitrary JSON.', serialize: (value) => value, parseValue: (value) => value });
 
 builder.queryType({});
 builder.mutationType({});

@@ -18,6 +18,8 @@ const rootRules = {
     secret: canUseSecretScope,
     secretVersions: canUseSecretScope,
     auditEvents: isAdmin,
+    stripeConfig: isProjectOwner,
+    stripeWebhookUrls: isProjectOwner,
   },
   Mutation: {
     createUser: isAdmin,
@@ -33,6 +35,10 @@ const rootRules = {
     rollbackSecret: canUseSecretScope,
     destroySecret: and(isAdmin, canUseSecretScope),
     rotateMasterKey: isAdmin,
+    configureStripe: isProjectOwner,
+    validateStripeCredentials: isProjectOwner,
+    removeStripeConfig: isProjectOwner,
+    retryStripeWebhookSetup: isProjectOwner,
   },
   Subscription: {
     projectEvents: isProjectOwner,

@@ -8,6 +8,7 @@ import '../auth/auth.schema.js';
 import '../features/projects/projects.schema.js';
 import '../features/secrets/secrets.schema.js';
 import '../features/audit/audit.schema.js';
+import '../features/stripe/stripe.schema.js';
 
 let cached: GraphQLSchema | null = null;
 

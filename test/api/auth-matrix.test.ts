@@ -8,7 +8,7 @@ import { createTestApp, errorCodes, type TestApp } from '../support/app.js';
  * when an operation is added without deciding (and proving) who may use it.
  */
 type Caller = 'anonymous' | 'stranger' | 'owner' | 'admin';
-type Outcome = 'ok' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND';
+type Outcome = 'ok' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT';
 
 interface Row {
   operation: string;
@@ -37,6 +37,12 @@ const RollbackSecret = graphql(`mutation MatrixRollbackSecret($name: String!, $s
 const DestroySecret = graphql(`mutation MatrixDestroySecret($name: String!, $scope: SecretScopeInput) { destroySecret(name: $name, scope: $scope) { id } }`);
 const AuditEvents = graphql(`query MatrixAuditEvents { auditEvents(first: 5) { edges { node { action } } } }`);
 const RotateMasterKey = graphql(`mutation MatrixRotateMasterKey { rotateMasterKey { activeKeyId } }`);
+const StripeConfigQuery = graphql(`query MatrixStripeConfig($projectId: ID!) { stripeConfig(projectId: $projectId) { projectId testPublishableKey } }`);
+const StripeWebhookUrls = graphql(`query MatrixStripeWebhookUrls($projectId: ID!) { stripeWebhookUrls(projectId: $projectId) { url } }`);
+const ConfigureStripe = graphql(`mutation MatrixConfigureStripe($projectId: ID!, $input: StripeCredentialsInput!) { configureStripe(projectId: $projectId, input: $input) { results { changedFields } } }`);
+const ValidateStripe = graphql(`mutation MatrixValidateStripe($projectId: ID!, $input: StripeCredentialsInput!) { validateStripeCredentials(projectId: $projectId, input: $input) { valid } }`);
+const RemoveStripe = graphql(`mutation MatrixRemoveStripe($projectId: ID!) { removeStripeConfig(projectId: $projectId, environment: TEST) { projectId } }`);
+const RetryStripeWebhook = graphql(`mutation MatrixRetryStripeWebhook($projectId: ID!) { retryStripeWebhookSetup(projectId: $projectId, environment: TEST) { ok } }`);
 const ProjectEvents = `subscription MatrixProjectEvents($projectId: ID!) { projectEvents(projectId: $projectId) { kind } }`;
 
 let unique = 0;
@@ -109,6 +115,33 @@ const rows: Row[] = [
   { operation: 'Mutation.destroySecret', expected: adminOnly, run: async (app, credential) => app.execute(DestroySecret, await projectSecret(app), { credential }) },
   { operation: 'Query.auditEvents', expected: adminOnly, run: (app, credential) => app.execute(AuditEvents, {}, { credential }) },
   { operation: 'Mutation.rotateMasterKey', expected: adminOnly, run: (app, credential) => app.execute(RotateMasterKey, {}, { credential }) },
+  // Stripe: publishable keys need no call to Stripe, so these rows test authorization alone.
+  { operation: 'Query.stripeConfig', expected: ownerOrAdmin, run: (app, credential) => app.execute(StripeConfigQuery, { projectId: app.project.id }, { credential }) },
+  { operation: 'Query.stripeWebhookUrls', expected: ownerOrAdmin, run: (app, credential) => app.execute(StripeWebhookUrls, { projectId: app.project.id }, { credential }) },
+  {
+    operation: 'Mutation.configureStripe',
+    expected: ownerOrAdmin,
+    run: (app, credential) => app.execute(ConfigureStripe, { projectId: app.project.id, input: { testPublishableKey: `pk_test_${'a'.repeat(24)}` } }, { credential }),
+  },
+  {
+    operation: 'Mutation.validateStripeCredentials',
+    expected: ownerOrAdmin,
+    run: (app, credential) => app.execute(ValidateStripe, { projectId: app.project.id, input: { testPublishableKey: `pk_test_${'b'.repeat(24)}` } }, { credential }),
+  },
+  {
+    operation: 'Mutation.removeStripeConfig',
+    expected: ownerOrAdmin,
+    run: async (app, credential) => {
+      await app.execute(ConfigureStripe, { projectId: app.project.id, input: { testPublishableKey: `pk_test_${'c'.repeat(24)}` } }, { credential: app.admin.key });
+      return app.execute(RemoveStripe, { projectId: app.project.id }, { credential });
+    },
+  },
+  {
+    operation: 'Mutation.retryStripeWebhookSetup',
+    // Allowed callers get past authorization to the next check: no secret key is configured.
+    expected: { anonymous: 'UNAUTHENTICATED', stranger: 'FORBIDDEN', owner: 'BAD_USER_INPUT', admin: 'BAD_USER_INPUT' },
+    run: (app, credential) => app.execute(RetryStripeWebhook, { projectId: app.project.id }, { credential }),
+  },
   {
     operation: 'Subscription.projectEvents',
     expected: ownerOrAdmin,

@@ -2,6 +2,7 @@ import { generateMasterKey, rewrapDataKey, type KeyringStore } from '../../crypt
 import type { Database } from '../../db/database.js';
 import { conflict } from '../../graphql/errors.js';
 import { recordAudit, type AuditActor } from '../audit/audit.service.js';
+import { credentialAad } from '../stripe/stripe-credentials.repository.js';
 import { sealedOf, storedOf, versionAad } from './secrets.service.js';
 
 export interface RotationProgress {
@@ -39,9 +40,11 @@ export async function rotateMasterKey({
   }
   const activeKeyId = keyring.current.active.id;
   const stale = { keyId: { not: activeKeyId } };
-  const total = await db.prisma.secretVersion.count({ where: stale });
+  const countStale = async () => (await db.prisma.secretVersion.count({ where: stale })) + (await db.prisma.stripeCredential.count({ where: stale }));
+  const total = await countStale();
   let rewrapped = 0;
-  for (let batch = 0; maxBatches === undefined || batch < maxBatches; batch += 1) {
+  let batch = 0;
+  for (; maxBatches === undefined || batch < maxBatches; batch += 1) {
     const rows = await db.prisma.secretVersion.findMany({
       where: stale,
       orderBy: [{ secretId: 'asc' }, { version: 'asc' }],
@@ -63,10 +66,35 @@ export async function rotateMasterKey({
     rewrapped += rows.length;
     onProgress?.({ rewrapped, total });
   }
-  const remaining = await db.prisma.secretVersion.count({ where: stale });
+  // Stripe credentials share the keyring: they move with the same rotation.
+  for (; maxBatches === undefined || batch < maxBatches; batch += 1) {
+    const rows = await db.prisma.stripeCredential.findMany({
+      where: stale,
+      orderBy: [{ environmentId: 'asc' }, { kind: 'asc' }],
+      take: batchSize,
+      include: { environment: { select: { projectId: true, environment: true } } },
+    });
+    if (rows.length === 0) break;
+    const current = keyring.current;
+    await db.prisma.$transaction(async (tx) => {
+      for (const row of rows) {
+        const moved = rewrapDataKey(current, sealedOf(row), credentialAad(row.environment.projectId, row.environment.environment, row.kind), activeKeyId);
+        await tx.stripeCredential.updateMany({
+          where: { environmentId: row.environmentId, kind: row.kind, keyId: row.keyId },
+          data: { keyId: moved.keyId, wrappedKey: storedOf(moved).wrappedKey },
+        });
+      }
+    });
+    rewrapped += rows.length;
+    onProgress?.({ rewrapped, total });
+  }
+  const remaining = await countStale();
   const retiredKeyIds: string[] = [];
   if (remaining === 0) {
-    const inUse = new Set((await db.prisma.secretVersion.groupBy({ by: ['keyId'] })).map((group) => group.keyId));
+    const inUse = new Set([
+      ...(await db.prisma.secretVersion.groupBy({ by: ['keyId'] })).map((group) => group.keyId),
+      ...(await db.prisma.stripeCredential.groupBy({ by: ['keyId'] })).map((group) => group.keyId),
+    ]);
     for (const key of keyring.current.keys) {
       if (key.id === activeKeyId || inUse.has(key.id)) continue;
       retiredKeyIds.push(key.id);
