@@ -4,27 +4,15 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, useReadinessCheck, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { AuthService } from './auth/index.js';
-import type { Config } from './config.js';
-import type { KeyringStore } from './crypto/keyring-store.js';
-import type { Database } from './db/database.js';
 import { migrationStatus } from './db/migrate.js';
 import type { Context } from './graphql/context.js';
-import type { EventBus } from './graphql/events.js';
+import type { Services } from './services.js';
 import { requestIdFor, useErrorCodes, useRequestLogging } from './graphql/plugins.js';
 import { buildGuardedSchema } from './graphql/schema.js';
 import { useStripeWebhooks } from './features/stripe/webhook-ingestion.js';
-import type { Logger } from './logger.js';
 
-export interface AppDeps {
-  config: Config;
-  db: Database;
-  logger: Logger;
-  auth: AuthService;
-  events: EventBus;
-  keyring: KeyringStore;
-  now?: () => Date;
-}
+/** The long-lived services of the process (see services.ts), plus a clock tests can move. */
+export type AppDeps = Omit<Services, 'close'> & { now?: () => Date };
 
 type ServerContext = { req?: IncomingMessage; connectionParams?: Record<string, unknown> };
 
