@@ -19,6 +19,8 @@ export const isProjectOwner = rule({ cache: 'strict' })(async (_parent, args: { 
   if (!ctx.viewer) return unauthenticated();
   const projectId = args.projectId ?? args.id;
   if (!projectId) return forbidden();
+  // Not a UUID: no such project (and no database error swallowed into a misleading FORBIDDEN).
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(String(projectId))) return notFound('Project');
   const project = await ctx.db.prisma.project.findUnique({ where: { id: String(projectId) }, select: { ownerId: true } });
   if (!project) return notFound('Project');
   if (project.ownerId === ctx.viewer.userId || ctx.viewer.role === 'ADMIN') return true;

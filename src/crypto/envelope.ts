@@ -28,13 +28,25 @@ const DATA_KEY_BYTES = 32;
 
 /** Length-prefixed and sorted, so no two different records serialize alike ("a|b"+"c" vs "a"+"b|c"). */
 export function canonicalAssociatedData(aad: AssociatedData, purpose: string): Buffer {
-  const parts = [purpose, ...Object.keys(aad).sort().flatMap((key) => [key, String(aad[key])])];
+  const parts = [purpose, ...Object.keys(aad).sort().flatMap((key) => [key, fieldText(key, aad[key])])];
   return Buffer.concat(parts.map((part) => {
     const bytes = Buffer.from(part, 'utf8');
     const length = Buffer.alloc(4);
     length.writeUInt32BE(bytes.length);
     return Buffer.concat([length, bytes]);
   }));
+}
+
+/**
+ * Only texts that encode to UTF-8 one way: a null column would otherwise bind as "null", and
+ * lone surrogates all encode as U+FFFD, so distinct rows could share an identity.
+ */
+function fieldText(key: string, value: unknown): string {
+  const text = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
+  if (typeof text !== 'string' || !text.isWellFormed() || !key.isWellFormed()) {
+    throw new TypeError(`AssociatedData field "${key.slice(0, 64)}" must be a well-formed string or a finite number.`);
+  }
+  return text;
 }
 
 function gcmEncrypt(key: Buffer, plaintext: Buffer, aad: Buffer) {
@@ -47,18 +59,33 @@ function gcmEncrypt(key: Buffer, plaintext: Buffer, aad: Buffer) {
 
 function gcmDecrypt(key: Buffer, iv: Buffer, ciphertext: Buffer, tag: Buffer, aad: Buffer): Buffer {
   if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new DecryptionError();
+  const chunks: Buffer[] = [];
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
     decipher.setAAD(aad);
     decipher.setAuthTag(tag);
-    return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+    chunks.push(decipher.update(ciphertext));
+    chunks.push(decipher.final());
+    return Buffer.concat(chunks);
   } catch {
     throw new DecryptionError();
+  } finally {
+    // The chunks are unauthenticated (or, for a data key, secret) plaintext: no copies left behind.
+    for (const chunk of chunks) chunk.fill(0);
   }
 }
 
+/**
+ * The wrapped key's AAD is the row's plus the master key id. A row field named `keyId` would be
+ * overwritten by it, so it is refused rather than silently left out of the binding.
+ */
+function dataKeyAad(aad: AssociatedData, keyId: string): Buffer {
+  if (Object.hasOwn(aad, 'keyId')) throw new TypeError('AssociatedData may not use the reserved field "keyId".');
+  return canonicalAssociatedData({ ...aad, keyId }, 'coffer/data-key');
+}
+
 function wrap(keyring: Keyring, keyId: string, dataKey: Buffer, aad: AssociatedData): Buffer {
-  const { iv, ciphertext, tag } = gcmEncrypt(keyring.get(keyId).key, dataKey, canonicalAssociatedData({ ...aad, keyId }, 'coffer/data-key'));
+  const { iv, ciphertext, tag } = gcmEncrypt(keyring.get(keyId).key, dataKey, dataKeyAad(aad, keyId));
   return Buffer.concat([iv, ciphertext, tag]);
 }
 
@@ -71,19 +98,22 @@ function unwrap(keyring: Keyring, sealed: Sealed, aad: AssociatedData): Buffer {
     wrappedKey.subarray(0, IV_BYTES),
     wrappedKey.subarray(IV_BYTES, IV_BYTES + DATA_KEY_BYTES),
     wrappedKey.subarray(IV_BYTES + DATA_KEY_BYTES),
-    canonicalAssociatedData({ ...aad, keyId: sealed.keyId }, 'coffer/data-key'),
+    dataKeyAad(aad, sealed.keyId),
   );
 }
 
 /** Encrypts under a fresh data key, wrapped by the active master key. */
 export function encryptValue(keyring: Keyring, plaintext: Buffer | string, aad: AssociatedData): Sealed {
   const dataKey = randomBytes(DATA_KEY_BYTES);
+  const bytes = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
   try {
-    const value = gcmEncrypt(dataKey, typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext, canonicalAssociatedData(aad, 'coffer/value'));
+    const value = gcmEncrypt(dataKey, bytes, canonicalAssociatedData(aad, 'coffer/value'));
     const keyId = keyring.active.id;
     return { keyId, wrappedKey: wrap(keyring, keyId, dataKey, aad), ...value };
   } finally {
     dataKey.fill(0);
+    // Only our own copy: a caller's Buffer is theirs to keep.
+    if (bytes !== plaintext) bytes.fill(0);
   }
 }
 

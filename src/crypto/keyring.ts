@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 export interface MasterKey {
   id: string;
@@ -14,6 +14,17 @@ export class KeyringError extends Error {
   override name = 'KeyringError';
 }
 
+/**
+ * How a message names a key id. A text that decodes as a 32-byte key is not quoted: it is what
+ * an entry written key-first (`<key>:<id>`) puts in the id's place, and errors end up in logs.
+ */
+function describeId(id: string, position?: number): string {
+  const looksLikeKey = /^[A-Za-z0-9+/_-]+={0,2}$/.test(id) && Buffer.from(id, 'base64').length === MASTER_KEY_BYTES;
+  if (!looksLikeKey) return `Master key "${id.slice(0, 64)}"`;
+  const where = position === undefined ? 'A master key entry' : `Master key entry ${position}`;
+  return `${where} (its id looks like key material, so it is not shown; the format is <keyId>:<base64 key>)`;
+}
+
 export class UnknownKeyError extends Error {
   override name = 'UnknownKeyError';
   constructor(readonly keyId: string) {
@@ -25,15 +36,29 @@ export class UnknownKeyError extends Error {
 export class Keyring {
   private readonly byId: Map<string, MasterKey>;
 
-  constructor(readonly keys: readonly MasterKey[]) {
+  readonly keys: readonly MasterKey[];
+
+  /** `positions[i]` is where key i stood in the text it was parsed from, for messages. */
+  constructor(keys: readonly MasterKey[], positions?: readonly number[]) {
     if (keys.length === 0) throw new KeyringError('The keyring is empty: at least one master key is needed.');
+    this.keys = [...keys];
     this.byId = new Map();
-    for (const key of keys) {
-      if (!KEY_ID.test(key.id)) throw new KeyringError(`Master key id "${key.id.slice(0, 64)}" must be 1-64 characters of A-Z, a-z, 0-9, _ and -.`);
-      if (this.byId.has(key.id)) throw new KeyringError(`Master key id "${key.id}" appears twice.`);
-      if (key.key.length !== MASTER_KEY_BYTES) throw new KeyringError(`Master key "${key.id}" must be ${MASTER_KEY_BYTES} bytes, not ${key.key.length}.`);
+    for (const [index, key] of this.keys.entries()) {
+      const name = describeId(key.id, positions?.[index]);
+      if (!KEY_ID.test(key.id)) throw new KeyringError(`${name}: the id must be 1-64 characters of A-Z, a-z, 0-9, _ and -.`);
+      if (this.byId.has(key.id)) throw new KeyringError(`${name} appears twice.`);
+      if (key.key.length !== MASTER_KEY_BYTES) throw new KeyringError(`${name} must be ${MASTER_KEY_BYTES} bytes, not ${key.key.length}.`);
       this.byId.set(key.id, key);
     }
+  }
+
+  /** Logging a keyring (or anything holding one) must never print key bytes. */
+  toJSON(): { active: string; keyIds: string[] } {
+    return { active: this.active.id, keyIds: this.keys.map((key) => key.id) };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `Keyring ${JSON.stringify(this.toJSON())}`;
   }
 
   /** The first key is the active one. */
@@ -78,11 +103,13 @@ export function parseMasterKeys(text: string): Keyring {
     const separator = entry.indexOf(':');
     if (separator <= 0) throw new KeyringError(`Master key entry ${index + 1} must look like <keyId>:<base64 key>.`);
     const id = entry.slice(0, separator);
+    // An entry written key-first would put the key where the id goes: never quote an invalid id.
+    if (!KEY_ID.test(id)) throw new KeyringError(`Master key entry ${index + 1}: the id must be 1-64 characters of A-Z, a-z, 0-9, _ and - (format <keyId>:<base64 key>).`);
     const encoded = entry.slice(separator + 1);
-    if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(encoded)) throw new KeyringError(`Master key "${id.slice(0, 64)}" is not valid base64.`);
+    if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(encoded)) throw new KeyringError(`${describeId(id, index + 1)} is not valid base64.`);
     return { id, key: Buffer.from(encoded, 'base64') };
   });
-  return new Keyring(keys);
+  return new Keyring(keys, keys.map((_key, index) => index + 1));
 }
 
 export function serializeMasterKeys(keyring: Keyring): string {
@@ -98,25 +125,61 @@ export const MASTER_KEY_FILE = 'master-keys';
 export async function loadOrCreateKeyFile(path: string): Promise<{ keyring: Keyring; created: boolean }> {
   try {
     const info = await stat(path);
-    if ((info.mode & 0o077) !== 0) throw new KeyringError(`${path} is readable by other users; run \`chmod 600 ${path}\` and start again.`);
+    if ((info.mode & 0o077) !== 0) throw new KeyringError(`${path} is accessible by other users; run \`chmod 600 ${path}\` and start again.`);
     return { keyring: parseMasterKeys(await readFile(path, 'utf8')), created: false };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const keyring = new Keyring([generateMasterKey()]);
-  await writeKeyFile(path, keyring, 'wx');
+  try {
+    await writeKeyFile(path, keyring, 'wx');
+  } catch (error) {
+    // Another process started first and wrote its key: that one is the key, not ours.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateKeyFile(path);
+    throw error;
+  }
   return { keyring, created: true };
 }
 
-/** Replaces the key file atomically (write, then rename) so a crash never leaves half a keyring. */
+/**
+ * Writes the key file durably (fsync before rename, then the directory): rotation re-wraps data
+ * keys under a new key right after this, and a key lost to a crash would lose those values.
+ * Write-then-rename means a crash never leaves half a keyring; with `wx` an existing file is
+ * never replaced (two first starts racing keep one key, not two).
+ */
 export async function writeKeyFile(path: string, keyring: Keyring, flag: 'w' | 'wx' = 'w'): Promise<void> {
-  await mkdir(join(path, '..'), { recursive: true, mode: 0o700 });
-  if (flag === 'wx') {
-    await writeFile(path, serializeMasterKeys(keyring), { mode: 0o600, flag });
-  } else {
-    const temporary = `${path}.${process.pid}.tmp`;
-    await writeFile(temporary, serializeMasterKeys(keyring), { mode: 0o600 });
-    await rename(temporary, path);
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    // `wx`: never write key material into a file someone else created with looser permissions.
+    const handle = await open(temporary, 'wx', 0o600);
+    try {
+      await handle.writeFile(serializeMasterKeys(keyring));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    // link() fails if `path` exists, atomically; rename() replaces it atomically.
+    if (flag === 'wx') await link(temporary, path);
+    else await rename(temporary, path);
+  } finally {
+    await rm(temporary, { force: true });
   }
   await chmod(path, 0o600);
+  await syncDirectory(dir);
+}
+
+/** Best effort: some platforms cannot open a directory for fsync. */
+async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // The file itself is synced; only the rename's durability is at stake here.
+  }
 }

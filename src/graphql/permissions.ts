@@ -1,7 +1,7 @@
 import { GraphQLObjectType, type GraphQLSchema } from 'graphql';
 import { allow, and, deny, shield, type IRules } from 'graphql-shield';
 import { actsForSelfUnlessAdmin, isAdmin, isAuthenticated, isProjectOwner, isSelfOrAdmin } from '../auth/rules.js';
-import { canUseSecretScope } from '../features/secrets/secrets.rules.js';
+import { canDestroySecret, canUseSecretScope } from '../features/secrets/secrets.rules.js';
 import { forbidden } from './errors.js';
 
 /**
@@ -33,7 +33,7 @@ const rootRules = {
     deleteSecret: canUseSecretScope,
     restoreSecret: canUseSecretScope,
     rollbackSecret: canUseSecretScope,
-    destroySecret: and(isAdmin, canUseSecretScope),
+    destroySecret: canDestroySecret,
     rotateMasterKey: isAdmin,
     configureStripe: isProjectOwner,
     validateStripeCredentials: isProjectOwner,

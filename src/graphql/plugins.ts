@@ -95,9 +95,9 @@ export function useErrorCodes(): Plugin {
       if (!valid) setResult(result.map((error) => (error.extensions.code ? error : withCode(error, 'GRAPHQL_VALIDATION_FAILED'))));
     },
     onExecutionResult({ result, setResult }) {
-      if (!result || Symbol.asyncIterator in result || !result.errors?.some((error) => !error.extensions?.code)) return;
+      if (!result || Symbol.asyncIterator in result || !result.errors?.some((error) => !error.extensions?.code || isCoercion(error))) return;
       // Left without a code at this point: variable coercion ("got invalid value"), raised before any resolver ran.
-      setResult({ ...result, errors: result.errors.map((error) => (error.extensions?.code || error.path ? error : withCode(error, 'BAD_USER_INPUT'))) });
+      setResult({ ...result, errors: result.errors.map((error) => (isCoercion(error) ? coercionError(error) : error.extensions?.code || error.path ? error : withCode(error, 'BAD_USER_INPUT'))) });
     },
   };
 }
@@ -111,4 +111,37 @@ function withCode(error: GraphQLError, code: string): GraphQLError {
     originalError: error.originalError,
     extensions: { ...error.extensions, code },
   });
+}
+
+/**
+ * graphql-js words a coercion failure as `Variable "$input" got invalid value <the value> at
+ * "input.field"; <reason>`. The value may be a secret pasted into the wrong field, so the message
+ * is rebuilt without it, and the field goes into `extensions.fields` like every input error.
+ */
+/** graphql-js copies a coded scalar error's extensions onto the wrapper, so the wording, not the code, tells. */
+const isCoercion = (error: GraphQLError) => !error.path && /^Variable "\$\w+" got invalid value/.test(error.message);
+
+function coercionError(error: GraphQLError): GraphQLError {
+  const variable = /^Variable "\$(\w+)" got invalid value/.exec(error.message)?.[1];
+  if (!variable) return withCode(error, 'BAD_USER_INPUT');
+  const at = error.message.lastIndexOf(` at "${variable}`);
+  const field = at >= 0 ? error.message.slice(at + 5, error.message.indexOf('"', at + 5)) : variable;
+  const original = error.originalError as (Error & { extensions?: { fields?: Array<{ message?: string }> } }) | undefined;
+  const reason = original?.extensions?.fields?.[0]?.message ?? safeReason(original?.message ?? '');
+  return new GraphQLError(`Variable "$${variable}" has an invalid value at "${field}": ${reason}.`, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    extensions: { code: 'BAD_USER_INPUT', fields: [{ field, message: reason }] },
+  });
+}
+
+/** graphql-js reasons that quote the value ("...cannot represent a non string value: 42") lose the quote. */
+function safeReason(message: string): string {
+  const expected = /^Expected type "([^"]+)"/.exec(message);
+  if (expected) return `must be of type ${expected[1]}`;
+  const trimmed = message.replace(/[.;]?\s*$/, '');
+  if (/^Field "[^"]+" (is not defined by type|of required type) "[^"]+"/.test(trimmed)) return trimmed.replace(/ was not provided$/, ' was not provided');
+  const colon = trimmed.indexOf(':');
+  return colon > 0 ? trimmed.slice(0, colon) : trimmed || 'has an invalid value';
 }

@@ -10,7 +10,7 @@ type SecretArgs = { scope?: ScopeInputShape | null; name?: string; input?: { sco
  * ACCOUNT secrets: admins. PROJECT: the project's owner or an admin. USER: that user or an admin.
  * Every denial is audited, so probing other people's secrets leaves a trace.
  */
-export const canUseSecretScope = rule({ cache: 'strict' })(async (_parent, args: SecretArgs, ctx: Context, info) => {
+const secretScopeRule = (options: { adminOnly: boolean }) => rule({ cache: 'strict' })(async (_parent, args: SecretArgs, ctx: Context, info) => {
   if (!ctx.viewer) return unauthenticated();
   let ref;
   try {
@@ -31,10 +31,21 @@ export const canUseSecretScope = rule({ cache: 'strict' })(async (_parent, args:
     });
     return error;
   };
-  if (ctx.viewer.role === 'ADMIN') return true;
+  if (ctx.viewer.role === 'ADMIN') {
+    // Admins may use any scope, but a scope naming a project or user that does not exist is NOT_FOUND.
+    if (ref.scope === 'PROJECT' && !(await ctx.db.prisma.project.findUnique({ where: { id: ref.ownerId }, select: { id: true } }))) return deny(notFound('Project'), 'no such project');
+    if (ref.scope === 'USER' && !(await ctx.db.prisma.user.findUnique({ where: { id: ref.ownerId }, select: { id: true } }))) return deny(notFound('User'), 'no such user');
+    return true;
+  }
+  if (options.adminOnly) return deny(forbidden('Only admins can do this.'), 'needs an admin');
   if (ref.scope === 'ACCOUNT') return deny(forbidden('Only admins can use ACCOUNT secrets.'), 'account scope needs an admin');
   if (ref.scope === 'USER') return ref.ownerId === ctx.viewer.userId ? true : deny(forbidden("You cannot use another user's secrets."), 'another user');
   const project = await ctx.db.prisma.project.findUnique({ where: { id: ref.ownerId }, select: { ownerId: true } });
   if (!project) return deny(notFound('Project'), 'no such project');
   return project.ownerId === ctx.viewer.userId ? true : deny(forbidden('Only the owner of this project or an admin can use its secrets.'), 'not the project owner');
 });
+
+export const canUseSecretScope = secretScopeRule({ adminOnly: false });
+
+/** destroySecret: admins only, and a developer's attempt is audited like any other denial. */
+export const canDestroySecret = secretScopeRule({ adminOnly: true });

@@ -4,6 +4,7 @@ import { builder } from '../../graphql/builder.js';
 import type { AuthenticatedContext } from '../../graphql/context.js';
 import { rotateMasterKey } from './key-rotation.js';
 import {
+  auditingDenials,
   deleteSecret,
   destroySecret,
   findSecret,
@@ -159,10 +160,11 @@ builder.mutationFields((t) => ({
     type: SecretMetadata,
     description: 'Create-or-replace (each write is a new version). Recreating a deleted name works.',
     args: { input: t.arg({ type: UpsertSecretInput }) },
-    resolve: (_root, { input }, ctx) =>
-      upsertSecret({
+    resolve: (_root, { input }, ctx) => {
+      const ref = scopeOf(ctx, input.scope, 'input.scope');
+      return auditingDenials(authed(ctx), 'secret.upsert', ref, input.name, () => upsertSecret({
         ctx: authed(ctx),
-        ref: scopeOf(ctx, input.scope, 'input.scope'),
+        ref,
         input: {
           name: input.name,
           value: input.value,
@@ -173,18 +175,25 @@ builder.mutationFields((t) => ({
           isReserved: input.isReserved,
           expiresAt: input.expiresAt,
         },
-      }),
+      }));
+    },
   }),
   updateSecret: t.field({
     type: SecretMetadata,
     args: { input: t.arg({ type: UpdateSecretInput }) },
-    resolve: (_root, { input }, ctx) => updateSecret({ ctx: authed(ctx), ref: scopeOf(ctx, input.scope, 'input.scope'), input }),
+    resolve: (_root, { input }, ctx) => {
+      const ref = scopeOf(ctx, input.scope, 'input.scope');
+      return auditingDenials(authed(ctx), 'secret.update', ref, input.name, () => updateSecret({ ctx: authed(ctx), ref, input }));
+    },
   }),
   deleteSecret: t.field({
     type: SecretMetadata,
     description: 'Soft delete: restoreSecret brings it back. Reserved secrets cannot be deleted (FORBIDDEN).',
     args: nameAndScope,
-    resolve: (_root, args, ctx) => deleteSecret({ ctx: authed(ctx), ref: scopeOf(ctx, args.scope), name: args.name }),
+    resolve: (_root, args, ctx) => {
+      const ref = scopeOf(ctx, args.scope);
+      return auditingDenials(authed(ctx), 'secret.delete', ref, args.name, () => deleteSecret({ ctx: authed(ctx), ref, name: args.name }));
+    },
   }),
   restoreSecret: t.field({
     type: SecretMetadata,
@@ -201,7 +210,10 @@ builder.mutationFields((t) => ({
     type: SecretMetadata,
     description: 'Deletes a secret and all its versions for good (admins only).',
     args: nameAndScope,
-    resolve: (_root, args, ctx) => destroySecret({ ctx: authed(ctx), ref: scopeOf(ctx, args.scope), name: args.name }),
+    resolve: (_root, args, ctx) => {
+      const ref = scopeOf(ctx, args.scope);
+      return auditingDenials(authed(ctx), 'secret.destroy', ref, args.name, () => destroySecret({ ctx: authed(ctx), ref, name: args.name }));
+    },
   }),
   rotateMasterKey: t.field({
     type: RotationResult,

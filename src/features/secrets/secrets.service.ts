@@ -1,7 +1,7 @@
 import { decryptValue, encryptValue, type AssociatedData, type Sealed } from '../../crypto/index.js';
 import type { Prisma, Secret, SecretVersion } from '../../generated/prisma/client.js';
 import type { AuthenticatedContext } from '../../graphql/context.js';
-import { badInput, conflict, forbidden, notFound, type FieldProblem } from '../../graphql/errors.js';
+import { badInput, conflict, forbidden, isCofferError, notFound, type FieldProblem } from '../../graphql/errors.js';
 import { keysetOrder, keysetWhere, planPage, toConnection, type PageArgs } from '../../graphql/pagination.js';
 import { recordAudit, type AuditActor } from '../audit/audit.service.js';
 import { MAX_VALUE_BYTES, SECRET_NAME, type ScopeRef } from './secrets.types.js';
@@ -52,6 +52,21 @@ export function validateValue(value: string, field = 'value'): FieldProblem[] {
   if (bytes > MAX_VALUE_BYTES) return [{ field, message: `must be at most ${MAX_VALUE_BYTES} bytes of UTF-8` }];
   if (!value.isWellFormed()) return [{ field, message: 'must be valid UTF-8 text' }];
   return [];
+}
+
+/**
+ * Runs a secrets operation; a FORBIDDEN answer (reserved secret, isReserved by a non-admin) is
+ * audited as DENIED. Written after the operation's transaction rolled back, so it stays.
+ */
+export async function auditingDenials<T>(ctx: AuthenticatedContext, action: string, ref: ScopeRef, name: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isCofferError(error) && error.extensions.code === 'FORBIDDEN') {
+      await recordAudit(ctx.db.prisma, actorOf(ctx), { action, outcome: 'DENIED', targetType: 'secret', targetName: name, scope: ref.scope, scopeOwnerId: ref.ownerId, reason: error.message });
+    }
+    throw error;
+  }
 }
 
 function ensureValid(problems: FieldProblem[]) {

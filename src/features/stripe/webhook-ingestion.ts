@@ -54,7 +54,7 @@ async function receive(deps: Deps, request: Request, projectId: string, environm
     let event: Stripe.Event;
     try {
       const secret = revealCredential(deps.keyring.current, projectId, environment, secretRow);
-      event = Stripe.webhooks.constructEvent(body, signature, secret, TOLERANCE_SECONDS, undefined, Math.floor(deps.now().getTime() / 1000));
+      event = Stripe.webhooks.constructEvent(body, signature, secret, TOLERANCE_SECONDS, undefined, deps.now().getTime()); // receivedAt is in milliseconds
     } catch {
       log.warn('stripe webhook refused: signature verification failed');
       return reply(400, { error: 'signature verification failed' });
