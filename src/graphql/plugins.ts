@@ -140,8 +140,12 @@ function coercionError(error: GraphQLError): GraphQLError {
 function safeReason(message: string): string {
   const expected = /^Expected type "([^"]+)"/.exec(message);
   if (expected) return `must be of type ${expected[1]}`;
+  const enumValue = /^Value .* does not exist in "(\w+)" enum/s.exec(message);
+  if (enumValue) return `must be one of the ${enumValue[1]} values`;
   const trimmed = message.replace(/[.;]?\s*$/, '');
   if (/^Field "[^"]+" (is not defined by type|of required type) "[^"]+"/.test(trimmed)) return trimmed.replace(/ was not provided$/, ' was not provided');
   const colon = trimmed.indexOf(':');
-  return colon > 0 ? trimmed.slice(0, colon) : trimmed || 'has an invalid value';
+  const reason = colon > 0 ? trimmed.slice(0, colon) : trimmed;
+  // Anything else that still quotes something may be quoting the value: say less.
+  return reason && !reason.includes('"') ? reason : 'has an invalid value';
 }
