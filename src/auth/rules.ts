@@ -1,6 +1,7 @@
 import { rule } from 'graphql-shield';
 import type { Context } from '../graphql/context.js';
 import { forbidden, notFound, unauthenticated } from '../graphql/errors.js';
+import { isUuid } from '../graphql/ids.js';
 
 /**
  * Reusable graphql-shield rules. A rule answers true, or the coded error the client should see.
@@ -20,7 +21,7 @@ export const isProjectOwner = rule({ cache: 'strict' })(async (_parent, args: { 
   const projectId = args.projectId ?? args.id;
   if (!projectId) return forbidden();
   // Not a UUID: no such project (and no database error swallowed into a misleading FORBIDDEN).
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(String(projectId))) return notFound('Project');
+  if (!isUuid(String(projectId))) return notFound('Project');
   const project = await ctx.db.prisma.project.findUnique({ where: { id: String(projectId) }, select: { ownerId: true } });
   if (!project) return notFound('Project');
   if (project.ownerId === ctx.viewer.userId || ctx.viewer.role === 'ADMIN') return true;

@@ -56,24 +56,25 @@ export function planPage(args: PageArgs, { defaultSize = 10, maxSize = 100 } = {
  * The plain range on createdAt comes first so the (…, created_at, id) index bounds the scan:
  * deep pages cost what the first page costs.
  */
-export function keysetWhere(plan: PagePlan) {
+export function keysetWhere<Field extends string = 'createdAt'>(plan: PagePlan, field: Field = 'createdAt' as Field) {
   if (!plan.cursor) return {};
-  const { createdAt, id } = plan.cursor;
-  return plan.backwards
-    ? { createdAt: { gte: createdAt }, OR: [{ createdAt: { gt: createdAt } }, { id: { gt: id } }] }
-    : { createdAt: { lte: createdAt }, OR: [{ createdAt: { lt: createdAt } }, { id: { lt: id } }] };
+  const { createdAt: at, id } = plan.cursor;
+  return (plan.backwards
+    ? { [field]: { gte: at }, OR: [{ [field]: { gt: at } }, { id: { gt: id } }] }
+    : { [field]: { lte: at }, OR: [{ [field]: { lt: at } }, { id: { lt: id } }] }) as Record<Field, { gte?: Date; lte?: Date }> & { OR: Array<Record<string, unknown>> };
 }
 
-export function keysetOrder(plan: PagePlan) {
+export function keysetOrder<Field extends string = 'createdAt'>(plan: PagePlan, field: Field = 'createdAt' as Field) {
   const direction = plan.backwards ? ('asc' as const) : ('desc' as const);
-  return [{ createdAt: direction }, { id: direction }];
+  return [{ [field]: direction } as Record<Field, 'asc' | 'desc'>, { id: direction }];
 }
 
-export function toConnection<Row extends Keyset>(rows: Row[], plan: PagePlan) {
+/** `keyOf` gives a row's time and id when its time column is not `createdAt`. */
+export function toConnection<Row>(rows: Row[], plan: PagePlan, keyOf: (row: Row) => Keyset = (row) => row as Keyset) {
   const hasMore = rows.length > plan.size;
   const page = rows.slice(0, plan.size);
   if (plan.backwards) page.reverse();
-  const edges = page.map((node) => ({ cursor: encodeCursor(node), node }));
+  const edges = page.map((node) => ({ cursor: encodeCursor(keyOf(node)), node }));
   return {
     edges,
     pageInfo: {

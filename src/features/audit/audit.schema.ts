@@ -2,7 +2,7 @@ import type { AuditEvent } from '../../generated/prisma/client.js';
 import { AuditOutcome } from '../../generated/prisma/enums.js';
 import { builder } from '../../graphql/builder.js';
 import { badInput } from '../../graphql/errors.js';
-import { decodeCursor, encodeCursor, planPage } from '../../graphql/pagination.js';
+import { keysetOrder, keysetWhere, planPage, toConnection } from '../../graphql/pagination.js';
 import { SecretScopeEnum } from '../secrets/secrets.types.js';
 
 const AuditOutcomeEnum = builder.enumType(AuditOutcome, { name: 'AuditOutcome' });
@@ -47,25 +47,18 @@ builder.queryFields((t) => ({
       if (args.last != null || args.before != null) throw badInput([{ field: args.last != null ? 'last' : 'before', message: 'the audit trail pages forward only (first/after)' }]);
       const plan = planPage({ first: args.first, after: args.after });
       const filter = args.filter ?? {};
-      const cursor = args.after ? decodeCursor(args.after, 'after') : null;
       const rows = await ctx.db.prisma.auditEvent.findMany({
         where: {
           ...(filter.action ? { action: filter.action } : {}),
           ...(filter.actorId ? { actorId: String(filter.actorId) } : {}),
           ...(filter.targetName ? { targetName: filter.targetName } : {}),
           ...(filter.outcome ? { outcome: filter.outcome } : {}),
-          at: { ...(filter.since ? { gte: filter.since } : {}), ...(filter.until ? { lt: filter.until } : {}) },
-          ...(cursor ? { OR: [{ at: { lt: cursor.createdAt } }, { at: cursor.createdAt, id: { lt: cursor.id } }] } : {}),
+          AND: [{ at: { ...(filter.since ? { gte: filter.since } : {}), ...(filter.until ? { lt: filter.until } : {}) } }, keysetWhere(plan, 'at')],
         },
-        orderBy: [{ at: 'desc' }, { id: 'desc' }],
+        orderBy: keysetOrder(plan, 'at'),
         take: plan.take,
       });
-      const page = rows.slice(0, plan.size);
-      const edges = page.map((node) => ({ cursor: encodeCursor({ createdAt: node.at, id: node.id }), node }));
-      return {
-        edges,
-        pageInfo: { hasNextPage: rows.length > plan.size, hasPreviousPage: cursor !== null, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
-      };
+      return toConnection(rows, plan, (row) => ({ createdAt: row.at, id: row.id }));
     },
   }),
 }));

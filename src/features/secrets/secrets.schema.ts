@@ -16,7 +16,7 @@ import {
   updateSecret,
   upsertSecret,
 } from './secrets.service.js';
-import { ACCOUNT_OWNER_ID, resolveScope, SecretScopeEnum, SecretScopeInput, type ScopeInputShape } from './secrets.types.js';
+import { resolveScope, SecretScopeEnum, SecretScopeInput, type ScopeInputShape } from './secrets.types.js';
 
 const authed = (ctx: unknown) => ctx as AuthenticatedContext;
 const scopeOf = (ctx: unknown, scope: ScopeInputShape | null | undefined, field = 'scope') => resolveScope(scope, authed(ctx).viewer, field);
@@ -223,4 +223,3 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-export { ACCOUNT_OWNER_ID };

@@ -2,6 +2,7 @@ import { SecretScope } from '../../generated/prisma/enums.js';
 import { builder } from '../../graphql/builder.js';
 import type { Viewer } from '../../auth/index.js';
 import { badInput } from '../../graphql/errors.js';
+import { isUuid } from '../../graphql/ids.js';
 
 export const SecretScopeEnum = builder.enumType(SecretScope, {
   name: 'SecretScope',
@@ -31,7 +32,6 @@ export const SecretScopeInput = builder.inputType('SecretScopeInput', {
   }),
 });
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function resolveScope(input: ScopeInputShape | null | undefined, viewer: Viewer, field = 'scope'): ScopeRef {
   const type = input?.type ?? 'ACCOUNT';
@@ -42,12 +42,12 @@ export function resolveScope(input: ScopeInputShape | null | undefined, viewer: 
   }
   if (type === 'PROJECT') {
     if (input?.projectId == null) throw problem('projectId', 'is required for PROJECT');
-    if (!UUID.test(String(input.projectId))) throw problem('projectId', 'is not a project id');
+    if (!isUuid(String(input.projectId))) throw problem('projectId', 'is not a project id');
     return { scope: 'PROJECT', ownerId: String(input.projectId).toLowerCase() };
   }
   if (input?.projectId != null) throw problem('projectId', 'is only for PROJECT');
   const userId = input?.userId == null ? viewer.userId : String(input.userId);
-  if (!UUID.test(userId)) throw problem('userId', 'is not a user id');
+  if (!isUuid(userId)) throw problem('userId', 'is not a user id');
   return { scope: 'USER', ownerId: userId.toLowerCase() };
 }
 
