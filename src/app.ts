@@ -20,7 +20,7 @@ export type CofferYoga = YogaServerInstance<ServerContext, Context>;
 
 /** The whole GraphQL application; tests call `yoga.fetch` on it, the server listens with it. */
 export function createApp(deps: AppDeps): CofferYoga {
-  const { config, db, logger, auth, events, keyring } = deps;
+  const { config, db, logger, auth, events, keyring, syncWorker } = deps;
   const now = deps.now ?? (() => new Date());
   let migrationsDone = false;
 
@@ -30,7 +30,8 @@ export function createApp(deps: AppDeps): CofferYoga {
       maxAliases: { n: 15 },
       maxDirectives: { n: 20 },
       maxTokens: { n: 2000 },
-      costLimit: { maxCost: 5000 },
+      // Fragments cost what their fields cost, not one level deeper each (codegen clients use many).
+      costLimit: { maxCost: 5000, flattenFragments: true },
     }) as Plugin,
     useReadinessCheck({
       endpoint: '/readyz',
@@ -77,6 +78,7 @@ export function createApp(deps: AppDeps): CofferYoga {
         auth,
         events,
         keyring,
+        syncWorker,
         viewer,
         requestId,
         clientAddress: initial.req?.socket.remoteAddress ?? null,

@@ -49,6 +49,13 @@ const environmentSchema = z.object({
   COFFER_MASTER_KEYS_FILE: optionalString,
   SECRET_VERSIONS_KEPT: z.coerce.number().int().min(1).max(1000).default(20),
   SECRET_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  STRIPE_SYNC_PAGE_SIZE: z.coerce.number().int().min(1).max(100).default(100),
+  STRIPE_SYNC_MAX_RETRIES: z.coerce.number().int().min(0).max(50).default(8),
+  STRIPE_SYNC_RETRY_BASE_MS: z.coerce.number().int().min(1).max(60_000).default(1000),
+  STRIPE_SYNC_RETRY_MAX_MS: z.coerce.number().int().min(1).max(600_000).default(60_000),
+  STRIPE_SYNC_LEASE_SECONDS: z.coerce.number().min(0.5).max(3600).default(30),
+  STRIPE_SYNC_POLL_SECONDS: z.coerce.number().min(0.1).max(3600).default(5),
+  STRIPE_SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
   MAX_REQUEST_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
 });
 
@@ -106,5 +113,12 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
     masterKeysFile: env.COFFER_MASTER_KEYS_FILE ? resolve(env.COFFER_MASTER_KEYS_FILE) : undefined,
     secretVersionsKept: env.SECRET_VERSIONS_KEPT,
     secretSweepIntervalMs: env.SECRET_SWEEP_INTERVAL_SECONDS * 1000,
+    stripeSync: {
+      pageSize: env.STRIPE_SYNC_PAGE_SIZE,
+      retry: { maxRetries: env.STRIPE_SYNC_MAX_RETRIES, baseDelayMs: env.STRIPE_SYNC_RETRY_BASE_MS, maxDelayMs: Math.max(env.STRIPE_SYNC_RETRY_BASE_MS, env.STRIPE_SYNC_RETRY_MAX_MS) },
+      leaseMs: Math.round(env.STRIPE_SYNC_LEASE_SECONDS * 1000),
+      pollMs: Math.round(env.STRIPE_SYNC_POLL_SECONDS * 1000),
+      concurrency: env.STRIPE_SYNC_CONCURRENCY,
+    },
   };
 }

@@ -4,6 +4,7 @@ import { applyMigrations } from './db/migrate.js';
 import { AuthService, loadServerKeys } from './auth/index.js';
 import { KeyringStore } from './crypto/keyring-store.js';
 import { startExpirySweeper } from './features/secrets/expiry-sweeper.js';
+import { StripeSyncWorker } from './features/stripe-sync/sync-worker.js';
 import { createEventBus, type EventBus } from './graphql/events.js';
 import type { Logger } from './logger.js';
 
@@ -15,6 +16,8 @@ export interface Services {
   auth: AuthService;
   events: EventBus;
   keyring: KeyringStore;
+  /** Executes Stripe syncs; polls for work only in servers (background), the CLI drives it itself. */
+  syncWorker: StripeSyncWorker;
   close(): Promise<void>;
 }
 
@@ -42,6 +45,8 @@ export async function openServices(config: Config, logger: Logger, options: { db
     const events = createEventBus(config.redisUrl);
     // Background work belongs to servers; the CLI and tests open services without it.
     const sweeper = options.background ? startExpirySweeper({ db, logger, intervalMs: config.secretSweepIntervalMs }) : null;
+    const syncWorker = new StripeSyncWorker({ db, keyring, config, logger, events });
+    if (options.background) syncWorker.start();
     return {
       config,
       logger,
@@ -49,7 +54,9 @@ export async function openServices(config: Config, logger: Logger, options: { db
       auth,
       events,
       keyring,
+      syncWorker,
       async close() {
+        await syncWorker.stop();
         await sweeper?.stop();
         await auth.usage.stop();
         await events.close();

@@ -3,6 +3,7 @@ import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import type { AuthService, Viewer } from '../auth/index.js';
 import type { KeyringStore } from '../crypto/keyring-store.js';
+import type { StripeSyncWorker } from '../features/stripe-sync/sync-worker.js';
 import type { EventBus } from './events.js';
 
 /** Everything a resolver may touch. Built once per request (or per WebSocket subscription). */
@@ -13,6 +14,7 @@ export interface Context {
   auth: AuthService;
   events: EventBus;
   keyring: KeyringStore;
+  syncWorker: StripeSyncWorker;
   viewer: Viewer | null;
   requestId: string;
   clientAddress: string | null;

@@ -1,6 +1,7 @@
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
+import type { SyncProgressEvent } from '../features/stripe-sync/progress.js';
 
 export interface ProjectEvent {
   projectId: string;
@@ -11,6 +12,8 @@ export interface ProjectEvent {
 /** Topics published inside one process, or across replicas through Redis when REDIS_URL is set. */
 export type EventTopics = {
   'project-events': [projectId: string, event: ProjectEvent];
+  /** Keyed by `<projectId>:<environment>`. */
+  'stripe-sync': [projectEnvironment: string, event: SyncProgressEvent];
 };
 
 export type EventBus = ReturnType<typeof createPubSub<EventTopics>> & { close(): Promise<void> };

@@ -17,8 +17,12 @@ export function encodeCursor(key: Keyset): string {
   return Buffer.from(`k1:${key.createdAt.toISOString()}:${key.id}`).toString('base64url');
 }
 
-export function decodeCursor(cursor: string, argName: string): Keyset {
-  const match = /^k1:(\d{4}-\d{2}-\d{2}T[\d:.]+Z):([0-9a-f-]{36})$/.exec(Buffer.from(cursor, 'base64url').toString());
+const UUID_ID = '[0-9a-f-]{36}';
+/** Stripe ids (`cus_...`, `prod_...`) key the mirrored tables. */
+export const STRIPE_ID = '[A-Za-z0-9_]{1,255}';
+
+export function decodeCursor(cursor: string, argName: string, idPattern = UUID_ID): Keyset {
+  const match = new RegExp(`^k1:(\\d{4}-\\d{2}-\\d{2}T[\\d:.]+Z):(${idPattern})$`).exec(Buffer.from(cursor, 'base64url').toString());
   const createdAt = match ? new Date(match[1] as string) : null;
   if (!match || !createdAt || Number.isNaN(createdAt.getTime())) {
     throw badInput([{ field: argName, message: 'is not a cursor returned by this API' }], 'Invalid cursor.');
@@ -35,7 +39,7 @@ export interface PagePlan {
   cursor: Keyset | null;
 }
 
-export function planPage(args: PageArgs, { defaultSize = 10, maxSize = 100 } = {}): PagePlan {
+export function planPage(args: PageArgs, { defaultSize = 10, maxSize = 100, idPattern = UUID_ID } = {}): PagePlan {
   const problems = [];
   if (args.after != null && args.before != null) problems.push({ field: 'before', message: 'cannot be combined with after' });
   if (args.first != null && args.last != null) problems.push({ field: 'last', message: 'cannot be combined with first' });
@@ -47,7 +51,7 @@ export function planPage(args: PageArgs, { defaultSize = 10, maxSize = 100 } = {
   const backwards = args.last != null || args.before != null;
   const size = (backwards ? args.last : args.first) ?? defaultSize;
   const rawCursor = backwards ? args.before : args.after;
-  return { take: size + 1, size, backwards, cursor: rawCursor ? decodeCursor(rawCursor, backwards ? 'before' : 'after') : null };
+  return { take: size + 1, size, backwards, cursor: rawCursor ? decodeCursor(rawCursor, backwards ? 'before' : 'after', idPattern) : null };
 }
 
 /**
@@ -56,17 +60,17 @@ export function planPage(args: PageArgs, { defaultSize = 10, maxSize = 100 } = {
  * The plain range on createdAt comes first so the (…, created_at, id) index bounds the scan:
  * deep pages cost what the first page costs.
  */
-export function keysetWhere<Field extends string = 'createdAt'>(plan: PagePlan, field: Field = 'createdAt' as Field) {
+export function keysetWhere<Field extends string = 'createdAt'>(plan: PagePlan, field: Field = 'createdAt' as Field, idField = 'id') {
   if (!plan.cursor) return {};
   const { createdAt: at, id } = plan.cursor;
   return (plan.backwards
-    ? { [field]: { gte: at }, OR: [{ [field]: { gt: at } }, { id: { gt: id } }] }
-    : { [field]: { lte: at }, OR: [{ [field]: { lt: at } }, { id: { lt: id } }] }) as Record<Field, { gte?: Date; lte?: Date }> & { OR: Array<Record<string, unknown>> };
+    ? { [field]: { gte: at }, OR: [{ [field]: { gt: at } }, { [idField]: { gt: id } }] }
+    : { [field]: { lte: at }, OR: [{ [field]: { lt: at } }, { [idField]: { lt: id } }] }) as Record<Field, { gte?: Date; lte?: Date }> & { OR: Array<Record<string, unknown>> };
 }
 
-export function keysetOrder<Field extends string = 'createdAt'>(plan: PagePlan, field: Field = 'createdAt' as Field) {
+export function keysetOrder<Field extends string = 'createdAt'>(plan: PagePlan, field: Field = 'createdAt' as Field, idField = 'id') {
   const direction = plan.backwards ? ('asc' as const) : ('desc' as const);
-  return [{ [field]: direction } as Record<Field, 'asc' | 'desc'>, { id: direction }];
+  return [{ [field]: direction } as Record<Field, 'asc' | 'desc'>, { [idField]: direction }];
 }
 
 /** `keyOf` gives a row's time and id when its time column is not `createdAt`. */

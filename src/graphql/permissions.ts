@@ -2,6 +2,7 @@ import { GraphQLObjectType, type GraphQLSchema } from 'graphql';
 import { allow, and, deny, shield, type IRules } from 'graphql-shield';
 import { actsForSelfUnlessAdmin, isAdmin, isAuthenticated, isProjectOwner, isSelfOrAdmin } from '../auth/rules.js';
 import { canDestroySecret, canUseSecretScope } from '../features/secrets/secrets.rules.js';
+import { isSyncRunOwner } from '../features/stripe-sync/sync.rules.js';
 import { forbidden } from './errors.js';
 
 /**
@@ -20,6 +21,14 @@ const rootRules = {
     auditEvents: isAdmin,
     stripeConfig: isProjectOwner,
     stripeWebhookUrls: isProjectOwner,
+    stripeSyncRuns: isProjectOwner,
+    stripeSyncRun: isSyncRunOwner,
+    stripeProducts: isProjectOwner,
+    stripePrices: isProjectOwner,
+    stripeCustomers: isProjectOwner,
+    stripeSubscriptions: isProjectOwner,
+    stripeInvoices: isProjectOwner,
+    stripePaymentIntents: isProjectOwner,
   },
   Mutation: {
     createUser: isAdmin,
@@ -39,9 +48,12 @@ const rootRules = {
     validateStripeCredentials: isProjectOwner,
     removeStripeConfig: isProjectOwner,
     retryStripeWebhookSetup: isProjectOwner,
+    startStripeSync: isProjectOwner,
+    cancelStripeSync: isSyncRunOwner,
   },
   Subscription: {
     projectEvents: isProjectOwner,
+    stripeSyncProgress: isProjectOwner,
   },
 };
 

@@ -9,6 +9,8 @@ import '../features/projects/projects.schema.js';
 import '../features/secrets/secrets.schema.js';
 import '../features/audit/audit.schema.js';
 import '../features/stripe/stripe.schema.js';
+import '../features/stripe-sync/sync.schema.js';
+import '../features/stripe-sync/mirror.schema.js';
 
 let cached: GraphQLSchema | null = null;
 

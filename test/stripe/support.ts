@@ -39,7 +39,7 @@ export const ConfigureStripe = graphql(`
   mutation StripeSuiteConfigure($projectId: ID!, $input: StripeCredentialsInput!) {
     configureStripe(projectId: $projectId, input: $input) {
       config { ...StripeSuiteConfig }
-      results { environment changedFields accountChanged syncDue webhook { ok url endpointId error } }
+      results { environment changedFields accountChanged syncDue syncRunId webhook { ok url endpointId error } }
     }
   }
 `);

@@ -217,7 +217,12 @@ export const COLLECTIONS: Record<CollectionName, { prefix: string; object: strin
   customers: { prefix: 'cus', object: 'customer', filters: ['email', 'test_clock'],
     build: ({ index }) => ({ email: `customer${index + 1}@example.com`, name: `Customer ${index + 1}`, currency: 'usd', delinquent: false }) },
   subscriptions: { prefix: 'sub', object: 'subscription', filters: ['customer', 'price', 'status', 'collection_method', 'current_period_end', 'current_period_start', 'test_clock', 'automatic_tax'],
-    build: ({ index, ref }) => ({ customer: ref('customers', index), status: 'active', currency: 'usd', cancel_at_period_end: false, canceled_at: null }) },
+    build: ({ index, ref }) => {
+      const id = ref('subscriptions', index);
+      const item = { id: `si_${id.slice(4)}`, object: 'subscription_item', quantity: 1 + (index % 3), price: { id: ref('prices', index), object: 'price', product: ref('products', index) } };
+      return { customer: ref('customers', index), status: 'active', currency: 'usd', cancel_at_period_end: false, canceled_at: null,
+        items: { object: 'list', data: [item], has_more: false, url: `/v1/subscription_items?subscription=${id}` } };
+    } },
   invoices: { prefix: 'in', object: 'invoice', filters: ['customer', 'status', 'subscription', 'collection_method', 'due_date'],
     build: ({ index, ref }) => ({ customer: ref('customers', index), subscription: ref('subscriptions', index), status: 'paid', currency: 'usd', amount_due: amount(index), amount_paid: amount(index) }) },
   payment_intents: { prefix: 'pi', object: 'payment_intent', filters: ['customer'],

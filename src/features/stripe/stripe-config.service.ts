@@ -4,6 +4,8 @@ import { withExclusiveLocks } from '../../db/locks.js';
 import type { AuthenticatedContext } from '../../graphql/context.js';
 import { badInput, conflict, notFound } from '../../graphql/errors.js';
 import { recordAudit } from '../audit/audit.service.js';
+import { clearMirror } from '../stripe-sync/mirror.repository.js';
+import { ActiveSyncConflict, activeRunOf, cancelSyncRun, createSyncRun } from '../stripe-sync/sync-runs.service.js';
 import { checkFormats, CREDENTIAL_FIELDS, isRestrictedKey, type CredentialsInput } from './credentials.js';
 import { removeManagedWebhook, setUpManagedWebhook, type WebhookSetupResult } from './managed-webhooks.js';
 import { createStripeClient } from './stripe-client.js';
@@ -70,6 +72,8 @@ export interface ConfigureOutcome {
   accountChanged: boolean;
   syncDue: boolean;
   webhook: WebhookSetupResult | null;
+  /** The sync queued for a new account (null when none, or when an older run still has to stop first). */
+  syncRunId: string | null;
 }
 
 /**
@@ -131,8 +135,7 @@ export async function configureStripe({ ctx, projectId, input }: { ctx: Authenti
         const newAccount = account !== null && plan.state?.accountId !== account.accountId;
         if (accountChanged) {
           // Another Stripe account: what was mirrored belongs to the old one.
-          await tx.stripeObject.deleteMany({ where: { projectId, environment } });
-          await tx.stripeWebhookEvent.deleteMany({ where: { projectId, environment } });
+          await clearMirror(tx, projectId, environment);
         }
         const secretRemoved = plan.newSecretKey === null;
         await tx.stripeEnvironmentState.update({
@@ -152,7 +155,7 @@ export async function configureStripe({ ctx, projectId, input }: { ctx: Authenti
           targetName: environment,
           reason: plan.changed.length > 0 ? `changed: ${plan.changed.map((entry) => entry.field).join(', ')}` : 'no change',
         });
-        outcomes.push({ environment, changedFields: plan.changed.map((entry) => entry.field), accountChanged, syncDue: newAccount, webhook: null });
+        outcomes.push({ environment, changedFields: plan.changed.map((entry) => entry.field), accountChanged, syncDue: newAccount, webhook: null, syncRunId: null });
       }
     });
 
@@ -181,8 +184,32 @@ export async function configureStripe({ ctx, projectId, input }: { ctx: Authenti
         outcome.webhook = await applyWebhookSetup(ctx, projectId, plan.environment, state.id, secretKey);
       }
     }
+
+    // Phase 4: the first sync of a new account, once its webhook is in place to catch what changes meanwhile.
+    for (const outcome of outcomes.filter((entry) => entry.syncDue)) outcome.syncRunId = await queueFirstSync(ctx, projectId, outcome);
     return outcomes;
   });
+}
+
+/**
+ * A run for the old account is asked to stop; if one is still active, `syncRequestedAt` stays set
+ * and a sync worker queues the run once the old one has ended.
+ */
+async function queueFirstSync(ctx: AuthenticatedContext, projectId: string, outcome: ConfigureOutcome): Promise<string | null> {
+  const { environment } = outcome;
+  const active = await activeRunOf(ctx.db.prisma, projectId, environment);
+  if (active && outcome.accountChanged) {
+    await cancelSyncRun(ctx, active.id, ctx.now());
+    ctx.syncWorker.stopRun(active.id);
+  }
+  try {
+    const run = await createSyncRun(ctx, { projectId, environment, trigger: 'CONFIGURE', requestedById: ctx.viewer.userId });
+    ctx.syncWorker.wake();
+    return run.id;
+  } catch (error) {
+    if (error instanceof ActiveSyncConflict) return null;
+    throw error;
+  }
 }
 
 async function applyWebhookSetup(ctx: AuthenticatedContext, projectId: string, environment: StripeEnvironment, environmentId: string, secretKey: string) {
@@ -235,8 +262,7 @@ export async function removeStripeEnvironment({ ctx, projectId, environment }: {
         ? await removeManagedWebhook({ config: ctx.config, secretKey: revealCredential(ctx.keyring.current, projectId, environment, secretKeyRow), projectId, environment })
         : null;
     await ctx.db.prisma.$transaction(async (tx) => {
-      await tx.stripeObject.deleteMany({ where: { projectId, environment } });
-      await tx.stripeWebhookEvent.deleteMany({ where: { projectId, environment } });
+      await clearMirror(tx, projectId, environment);
       await tx.stripeEnvironmentState.delete({ where: { id: state.id } });
       await recordAudit(tx, ctx, {
         action: 'stripe.remove',

@@ -158,6 +158,7 @@ const StripeConfigureResult = builder.objectRef<ConfigureOutcome>('StripeConfigu
     changedFields: t.exposeStringList('changedFields', { description: 'Fields whose stored value changed (the same key again changes nothing).' }),
     accountChanged: t.exposeBoolean('accountChanged', { description: 'The key belongs to another Stripe account: mirrored data of the old one was cleared.' }),
     syncDue: t.exposeBoolean('syncDue'),
+    syncRunId: t.exposeID('syncRunId', { nullable: true, description: 'The first sync of a new account, queued automatically (see stripeSyncRun and stripeSyncProgress).' }),
     webhook: t.field({ type: StripeWebhookSetup, nullable: true, description: 'Set when Coffer tried to create its webhook endpoint.', resolve: (outcome) => outcome.webhook }),
   }),
 });

@@ -4,6 +4,8 @@ import type { KeyringStore } from '../../crypto/keyring-store.js';
 import type { Database } from '../../db/database.js';
 import type { StripeEnvironment } from '../../generated/prisma/enums.js';
 import type { Logger } from '../../logger.js';
+import { upsertObjects } from '../stripe-sync/mirror.repository.js';
+import { specForStripeObject } from '../stripe-sync/object-types.js';
 import { revealCredential } from './stripe-credentials.repository.js';
 
 const PATH = /^\/webhooks\/stripe\/([0-9a-f-]{36})\/(test|live)$/;
@@ -23,8 +25,9 @@ const reply = (status: number, body: Record<string, unknown>) =>
 
 /**
  * `POST /webhooks/stripe/:projectId/:environment`. The signature is checked on the raw body with
- * the stored signing secret; each event id is applied once; an event older than what is stored
- * for its object does not overwrite it. Any failure answers non-2xx so Stripe retries.
+ * the stored signing secret; each event id is applied once; the eight synced object types go to
+ * their typed tables (others to `stripe_objects`); an event older than what is stored for its
+ * object does not overwrite it. Any failure answers non-2xx so Stripe retries.
  */
 export function useStripeWebhooks(deps: Deps): Plugin {
   return {
@@ -74,7 +77,14 @@ async function receive(deps: Deps, request: Request, projectId: string, environm
         ON CONFLICT DO NOTHING`;
       if (inserted === 0) return 'duplicate';
       if (!objectId || typeof object.object !== 'string') return 'recorded';
-      const data = JSON.stringify(event.type.endsWith('.deleted') ? { ...object, deleted: true } : object);
+      const deleted = event.type.endsWith('.deleted') && object.object !== 'subscription'; // a deleted subscription is a canceled one
+      const spec = specForStripeObject(object.object);
+      if (spec) {
+        const objects = [{ ...object, id: objectId, ...(deleted ? { deleted: true } : {}) }];
+        const written = await upsertObjects(tx, spec, { projectId, environment, objects, changedAt: created, source: 'webhook', now: deps.now() });
+        return written.length > 0 ? 'applied' : 'stale';
+      }
+      const data = JSON.stringify(deleted ? { ...object, deleted: true } : object);
       // The WHERE keeps newer data: an event older than the stored change is recorded, not applied.
       await tx.$executeRaw`
         INSERT INTO stripe_objects (project_id, environment, object_type, stripe_id, data, event_created_at, updated_at)

@@ -1,0 +1,97 @@
+import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
+import type { StripeEnvironment, StripeSyncObjectStatus, StripeSyncStatus } from '../../generated/prisma/enums.js';
+import type { EventBus } from '../../graphql/events.js';
+
+type Db = PrismaClient | Prisma.TransactionClient;
+
+export const SYNC_EVENT_KINDS = [
+  'RUN_QUEUED',
+  'RUN_STARTED',
+  'RUN_RESUMED',
+  'RUN_INTERRUPTED',
+  'CANCEL_REQUESTED',
+  'OBJECT_STARTED',
+  'PAGE',
+  'RETRY',
+  'OBJECT_COMPLETED',
+  'OBJECT_FAILED',
+  'RUN_FINISHED',
+] as const;
+export type SyncEventKind = (typeof SYNC_EVENT_KINDS)[number];
+
+export interface SyncObjectSummary {
+  objectType: string;
+  status: StripeSyncObjectStatus;
+  pages: number;
+  objects: number;
+  retries: number;
+  error: string | null;
+}
+
+export interface SyncSummary {
+  status: StripeSyncStatus;
+  objects: number;
+  pages: number;
+  durationMs: number | null;
+  objectTypes: SyncObjectSummary[];
+}
+
+/** One progress event, as stored and as published to `stripeSyncProgress` subscribers. */
+export interface SyncProgressEvent {
+  runId: string;
+  projectId: string;
+  environment: StripeEnvironment;
+  /** 1, 2, 3... per run, without gaps: subscribers use it to order, deduplicate and fill gaps. */
+  sequence: number;
+  kind: SyncEventKind;
+  runStatus: StripeSyncStatus;
+  objectType: string | null;
+  objectStatus: StripeSyncObjectStatus | null;
+  /** Pages and objects of `objectType` so far (of the whole run for run events). */
+  pages: number;
+  objects: number;
+  /** Objects of the whole run so far. */
+  runObjects: number;
+  /** Stripe lists carry no counts: known only once an object type is complete. */
+  total: number | null;
+  retries: number;
+  message: string | null;
+  summary: SyncSummary | null;
+  at: Date;
+}
+
+export type SyncEventInput = Omit<SyncProgressEvent, 'sequence' | 'at' | 'runId' | 'projectId' | 'environment'>;
+
+export const progressTopicId = (projectId: string, environment: StripeEnvironment) => `${projectId}:${environment}`;
+
+/**
+ * Stores the next event of a run. Call inside the transaction that made the change it reports,
+ * then publish the returned event after commit: a subscriber never sees an event that rolled back.
+ */
+export async function recordSyncEvent(db: Db, run: { id: string; projectId: string; environment: StripeEnvironment }, input: SyncEventInput, at = new Date()): Promise<SyncProgressEvent> {
+  // The row lock on the run orders concurrent writers (the worker, a cancel request).
+  const { lastSequence } = await db.stripeSyncRun.update({ where: { id: run.id }, data: { lastSequence: { increment: 1 } }, select: { lastSequence: true } });
+  const event: SyncProgressEvent = { ...input, runId: run.id, projectId: run.projectId, environment: run.environment, sequence: lastSequence, at };
+  await db.stripeSyncEvent.create({
+    data: { runId: run.id, sequence: lastSequence, kind: input.kind, objectType: input.objectType, payload: toStoredPayload(event), at },
+  });
+  return event;
+}
+
+function toStoredPayload(event: SyncProgressEvent): Prisma.InputJsonValue {
+  const { at: _at, ...rest } = event;
+  return rest as unknown as Prisma.InputJsonValue;
+}
+
+export function eventFromRow(row: { payload: unknown; at: Date }): SyncProgressEvent {
+  return { ...(row.payload as Omit<SyncProgressEvent, 'at'>), at: row.at };
+}
+
+export async function storedEvents(db: Db, runId: string, afterSequence = 0, limit = 1000): Promise<SyncProgressEvent[]> {
+  const rows = await db.stripeSyncEvent.findMany({ where: { runId, sequence: { gt: afterSequence } }, orderBy: { sequence: 'asc' }, take: limit });
+  return rows.map(eventFromRow);
+}
+
+export function publishSyncEvents(events: EventBus, list: SyncProgressEvent[]): void {
+  for (const event of list) events.publish('stripe-sync', progressTopicId(event.projectId, event.environment), event);
+}

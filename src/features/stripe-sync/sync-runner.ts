@@ -1,0 +1,323 @@
+import type Stripe from 'stripe';
+import type { Config } from '../../config.js';
+import type { KeyringStore } from '../../crypto/keyring-store.js';
+import type { Database } from '../../db/database.js';
+import type { Prisma, StripeSyncObjectState, StripeSyncRun } from '../../generated/prisma/client.js';
+import type { StripeSyncStatus } from '../../generated/prisma/enums.js';
+import type { EventBus } from '../../graphql/events.js';
+import type { Logger } from '../../logger.js';
+import { createStripeClient } from '../stripe/stripe-client.js';
+import { revealCredential } from '../stripe/stripe-credentials.repository.js';
+import { backoffDelay, describeStripeFailure, isRetryable, sleep } from './backoff.js';
+import { upsertObjects } from './mirror.repository.js';
+import { isSyncObjectType, OBJECT_TYPES, type ObjectTypeSpec } from './object-types.js';
+import { publishSyncEvents, recordSyncEvent, type SyncEventInput, type SyncProgressEvent } from './progress.js';
+import { runEventBase, summarize } from './sync-runs.service.js';
+
+export interface SyncRunnerDeps {
+  db: Database;
+  keyring: KeyringStore;
+  config: Pick<Config, 'stripeApiBase' | 'stripeSync'>;
+  logger: Logger;
+  events: EventBus;
+}
+
+/** Why a run stopped before its end: each leaves the run in a different state. */
+export type StopReason = 'cancel' | 'shutdown' | 'lease-lost' | 'account-changed';
+
+export type RunOutcome = { kind: 'finished'; status: StripeSyncStatus } | { kind: 'interrupted' } | { kind: 'lease-lost' };
+
+class Stopped extends Error {
+  constructor(readonly reason: StopReason) {
+    super(`sync stopped: ${reason}`);
+  }
+}
+
+/** After this many claims of one run (crashes, restarts, database errors), it fails instead of looping. */
+const MAX_ATTEMPTS = 10;
+
+type Tx = Prisma.TransactionClient;
+
+/**
+ * Executes one claimed run to its end, or until it is stopped. Memory stays at one page whatever
+ * the account size: each page is written, with its checkpoint and progress event, in one
+ * transaction before the next is fetched, so a run picked up again after a crash continues after
+ * the last page it stored.
+ */
+export class SyncRunExecution {
+  private readonly controller = new AbortController();
+  private readonly log: Logger;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private runObjects = 0;
+
+  constructor(
+    private readonly deps: SyncRunnerDeps,
+    private run: StripeSyncRun,
+    private readonly workerId: string,
+  ) {
+    this.log = deps.logger.child({ syncRunId: run.id, projectId: run.projectId, environment: run.environment });
+  }
+
+  /** Stops the run after the page in flight (or at once while it waits to retry). */
+  stop(reason: StopReason) {
+    if (!this.controller.signal.aborted) this.controller.abort(new Stopped(reason));
+  }
+
+  private get stopReason(): StopReason | null {
+    const reason: unknown = this.controller.signal.reason;
+    return this.controller.signal.aborted && reason instanceof Stopped ? reason.reason : null;
+  }
+
+  private throwIfStopped() {
+    const reason = this.stopReason;
+    if (reason) throw new Stopped(reason);
+  }
+
+  async execute(): Promise<RunOutcome> {
+    const { db } = this.deps;
+    this.startHeartbeat();
+    try {
+      if (this.run.cancelRequestedAt) throw new Stopped('cancel');
+      if (this.run.attempts > MAX_ATTEMPTS) return await this.finish({ error: `gave up after ${MAX_ATTEMPTS} attempts (the run kept being interrupted)` });
+      const state = await db.prisma.stripeEnvironmentState.findUnique({
+        where: { projectId_environment: { projectId: this.run.projectId, environment: this.run.environment } },
+        include: { credentials: { where: { kind: 'SECRET_KEY' } } },
+      });
+      const keyRow = state?.credentials[0];
+      if (!state || !keyRow) return await this.finish({ error: 'no secret key is configured for this environment any more' });
+      if (state.accountId !== this.run.accountId) throw new Stopped('account-changed');
+      const stripe = createStripeClient(revealCredential(this.deps.keyring.current, this.run.projectId, this.run.environment, keyRow), this.deps.config, { maxNetworkRetries: 0, timeoutMs: 60_000 });
+
+      const objectStates = await db.prisma.stripeSyncObjectState.findMany({ where: { runId: this.run.id }, orderBy: { position: 'asc' } });
+      this.runObjects = objectStates.reduce((sum, objectState) => sum + objectState.objects, 0);
+      const resumed = this.run.attempts > 1;
+      await this.emit({ kind: resumed ? 'RUN_RESUMED' : 'RUN_STARTED', message: resumed ? `resumed (attempt ${this.run.attempts})` : 'started' });
+
+      for (const objectState of objectStates) {
+        if (objectState.status !== 'PENDING' && objectState.status !== 'RUNNING') continue;
+        this.throwIfStopped();
+        if (!isSyncObjectType(objectState.objectType)) {
+          await this.failObject(objectState, `unknown object type ${objectState.objectType}`);
+          continue;
+        }
+        await this.syncObjectType(stripe, OBJECT_TYPES[objectState.objectType], objectState);
+      }
+      return await this.finish({});
+    } catch (error) {
+      if (error instanceof Stopped) return this.onStopped(error.reason);
+      const reason = this.stopReason;
+      if (reason) return this.onStopped(reason);
+      // A database or programming error: the run is handed back and tried again (bounded by MAX_ATTEMPTS).
+      this.log.error({ err: { type: (error as Error).name, message: (error as Error).message } }, 'stripe sync run failed unexpectedly; releasing it');
+      await this.release('interrupted by an unexpected error; it will be retried').catch(() => undefined);
+      return { kind: 'interrupted' };
+    } finally {
+      if (this.heartbeat) clearInterval(this.heartbeat);
+    }
+  }
+
+  private async syncObjectType(stripe: Stripe, spec: ObjectTypeSpec, initial: StripeSyncObjectState) {
+    let objectState = initial;
+    if (objectState.status === 'PENDING') {
+      objectState = await this.transaction(async (tx, events) => {
+        const updated = await tx.stripeSyncObjectState.update({ where: { runId_objectType: { runId: this.run.id, objectType: spec.type } }, data: { status: 'RUNNING', startedAt: new Date() } });
+        events.push(await this.record(tx, updated, { kind: 'OBJECT_STARTED', message: null }));
+        return updated;
+      });
+    }
+    const { pageSize } = this.deps.config.stripeSync;
+    for (;;) {
+      this.throwIfStopped();
+      // Second precision, rounded down: a webhook event of the same second is treated as newer.
+      const requestedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+      let page: Stripe.ApiList<{ id: string }>;
+      try {
+        page = await this.withRetries(spec, objectState, () => spec.list(stripe, { limit: pageSize, ...(objectState.cursor ? { starting_after: objectState.cursor } : {}) }));
+        if (spec.type === 'subscriptions') await completeSubscriptionItems(stripe, page.data as unknown as Stripe.Subscription[], pageSize);
+      } catch (error) {
+        if (error instanceof Stopped) throw error;
+        this.throwIfStopped();
+        await this.failObject(objectState, describeStripeFailure(error));
+        return;
+      }
+      const last = page.data.at(-1);
+      const done = !page.has_more || !last;
+      objectState = await this.transaction(async (tx, events) => {
+        await this.assertStillOurs(tx);
+        await upsertObjects(tx, spec, { projectId: this.run.projectId, environment: this.run.environment, objects: page.data, changedAt: requestedAt, source: 'sync', now: new Date() });
+        const objects = objectState.objects + page.data.length;
+        const updated = await tx.stripeSyncObjectState.update({
+          where: { runId_objectType: { runId: this.run.id, objectType: spec.type } },
+          data: { cursor: last?.id ?? objectState.cursor, pages: { increment: 1 }, objects, ...(done ? { status: 'SUCCEEDED', total: objects, finishedAt: new Date() } : {}) },
+        });
+        this.runObjects += page.data.length;
+        events.push(await this.record(tx, updated, { kind: 'PAGE', message: null }));
+        if (done) events.push(await this.record(tx, updated, { kind: 'OBJECT_COMPLETED', message: `${objects} ${spec.type}` }));
+        return updated;
+      });
+      if (done) return;
+    }
+  }
+
+  /** One page, tried again on 429/5xx/network errors with back-off; each retry is a RETRY event. */
+  private async withRetries<T>(spec: ObjectTypeSpec, objectState: StripeSyncObjectState, call: () => Promise<T>): Promise<T> {
+    const policy = this.deps.config.stripeSync.retry;
+    for (let retry = 1; ; retry++) {
+      try {
+        return await abortable(call(), this.controller.signal);
+      } catch (error) {
+        if (error instanceof Stopped || retry > policy.maxRetries || !isRetryable(error)) throw error;
+        const delay = backoffDelay(policy, retry, error);
+        const reason = describeStripeFailure(error);
+        await this.transaction(async (tx, events) => {
+          const updated = await tx.stripeSyncObjectState.update({ where: { runId_objectType: { runId: this.run.id, objectType: spec.type } }, data: { retries: { increment: 1 } } });
+          events.push(await this.record(tx, updated, { kind: 'RETRY', message: `${reason} Retry ${retry} of ${policy.maxRetries} in ${delay} ms.` }));
+        });
+        this.log.warn({ objectType: spec.type, retry, delayMs: delay, status: (error as { statusCode?: number }).statusCode }, 'stripe sync: backing off');
+        await sleep(delay, this.controller.signal);
+        this.throwIfStopped();
+      }
+    }
+  }
+
+  private async failObject(objectState: StripeSyncObjectState, error: string) {
+    await this.transaction(async (tx, events) => {
+      const updated = await tx.stripeSyncObjectState.update({ where: { runId_objectType: { runId: this.run.id, objectType: objectState.objectType } }, data: { status: 'FAILED', error, finishedAt: new Date() } });
+      events.push(await this.record(tx, updated, { kind: 'OBJECT_FAILED', message: error }));
+    });
+    this.log.warn({ objectType: objectState.objectType, error }, 'stripe sync: object type failed');
+  }
+
+  /** Ends the run: SUCCEEDED only when every object type completed. */
+  private async finish({ error, canceled = false, message }: { error?: string; canceled?: boolean; message?: string }): Promise<RunOutcome> {
+    const now = new Date();
+    const status = await this.transaction(async (tx, events) => {
+      await tx.stripeSyncObjectState.updateMany({ where: { runId: this.run.id, status: { in: ['PENDING', 'RUNNING'] } }, data: { status: canceled ? 'CANCELED' : 'FAILED', finishedAt: now, ...(canceled ? {} : { error: error ?? 'not completed' }) } });
+      const objectStates = await tx.stripeSyncObjectState.findMany({ where: { runId: this.run.id }, orderBy: { position: 'asc' } });
+      const status: StripeSyncStatus = canceled ? 'CANCELED' : !error && objectStates.every((state) => state.status === 'SUCCEEDED') ? 'SUCCEEDED' : 'FAILED';
+      const summary = summarize(status, objectStates, this.run.startedAt, now);
+      const failed = objectStates.filter((state) => state.status === 'FAILED').map((state) => state.objectType);
+      const runError = error ?? (failed.length > 0 ? `${failed.length} of ${objectStates.length} object types failed: ${failed.join(', ')}` : null);
+      this.run = await tx.stripeSyncRun.update({
+        where: { id: this.run.id },
+        data: { status, activeSlot: null, finishedAt: now, leaseOwner: null, leaseExpiresAt: null, error: runError, summary: summary as unknown as Prisma.InputJsonValue },
+      });
+      await tx.stripeEnvironmentState.updateMany({
+        where: { projectId: this.run.projectId, environment: this.run.environment, accountId: this.run.accountId },
+        data: { lastSyncSummary: { runId: this.run.id, finishedAt: now.toISOString(), ...summary } as unknown as Prisma.InputJsonValue },
+      });
+      events.push(await recordSyncEvent(tx, this.run, { ...runEventBase(this.run, summary), kind: 'RUN_FINISHED', message: message ?? runError ?? `synced ${summary.objects} objects`, summary }));
+      return status;
+    });
+    this.log.info({ status }, 'stripe sync run finished');
+    return { kind: 'finished', status };
+  }
+
+  private async onStopped(reason: StopReason): Promise<RunOutcome> {
+    if (reason === 'lease-lost') {
+      this.log.warn('stripe sync: lease lost to another worker; stopping without writing');
+      return { kind: 'lease-lost' };
+    }
+    if (reason === 'shutdown') {
+      await this.release('worker stopping; the run resumes from its last page on the next worker');
+      return { kind: 'interrupted' };
+    }
+    return this.finish({ canceled: true, message: reason === 'cancel' ? 'canceled' : 'canceled: the environment now uses another Stripe account' });
+  }
+
+  /** Hands the run back (still RUNNING, lease expired) so any worker resumes it at once. */
+  private async release(message: string) {
+    await this.transaction(async (tx, events) => {
+      const released = await tx.stripeSyncRun.updateMany({ where: { id: this.run.id, leaseOwner: this.workerId }, data: { leaseOwner: null, leaseExpiresAt: new Date(0) } });
+      if (released.count > 0) events.push(await recordSyncEvent(tx, this.run, { ...runEventBase(this.run, null), runObjects: this.runObjects, objects: this.runObjects, kind: 'RUN_INTERRUPTED', message }));
+    });
+  }
+
+  /** Inside each page's transaction: the lease is still ours and the account did not change. */
+  private async assertStillOurs(tx: Tx) {
+    const [lease] = await tx.$queryRaw<Array<{ cancel_requested_at: Date | null }>>`
+      UPDATE stripe_sync_runs SET lease_expires_at = now() + (${this.deps.config.stripeSync.leaseMs} * interval '1 millisecond')
+      WHERE id = ${this.run.id}::uuid AND lease_owner = ${this.workerId} RETURNING cancel_requested_at`;
+    if (!lease) throw new Stopped('lease-lost');
+    if (lease.cancel_requested_at) throw new Stopped('cancel');
+    const [environment] = await tx.$queryRaw<Array<{ account_id: string | null }>>`
+      SELECT account_id FROM stripe_environments WHERE project_id = ${this.run.projectId}::uuid AND environment = ${this.run.environment}::"StripeEnvironment" FOR SHARE`;
+    if (!environment || environment.account_id !== this.run.accountId) throw new Stopped('account-changed');
+  }
+
+  /** Renews the lease between pages too (slow pages, back-off), and notices cancel requests from other replicas. */
+  private startHeartbeat() {
+    const { leaseMs } = this.deps.config.stripeSync;
+    this.heartbeat = setInterval(() => {
+      void this.deps.db.prisma
+        .$queryRaw<Array<{ cancel_requested_at: Date | null }>>`
+          UPDATE stripe_sync_runs SET lease_expires_at = now() + (${leaseMs} * interval '1 millisecond')
+          WHERE id = ${this.run.id}::uuid AND lease_owner = ${this.workerId} RETURNING cancel_requested_at`
+        .then(([lease]) => {
+          if (!lease) this.stop('lease-lost');
+          else if (lease.cancel_requested_at) this.stop('cancel');
+        })
+        .catch((error: unknown) => this.log.warn({ err: { type: (error as Error).name } }, 'stripe sync: lease renewal failed'));
+    }, Math.max(100, Math.floor(leaseMs / 3)));
+    this.heartbeat.unref();
+  }
+
+  private record(tx: Tx, objectState: StripeSyncObjectState, input: Pick<SyncEventInput, 'kind' | 'message'>) {
+    return recordSyncEvent(tx, this.run, {
+      runStatus: 'RUNNING',
+      objectType: objectState.objectType,
+      objectStatus: objectState.status,
+      pages: objectState.pages,
+      objects: objectState.objects,
+      runObjects: this.runObjects,
+      total: objectState.total,
+      retries: objectState.retries,
+      summary: null,
+      ...input,
+    });
+  }
+
+  private async emit(input: Pick<SyncEventInput, 'kind' | 'message'>) {
+    await this.transaction(async (tx, events) => {
+      events.push(await recordSyncEvent(tx, this.run, { ...runEventBase({ ...this.run, status: 'RUNNING' }, null), runObjects: this.runObjects, objects: this.runObjects, ...input }));
+    });
+  }
+
+  /** A transaction whose events are published once it has committed. */
+  private async transaction<T>(work: (tx: Tx, events: SyncProgressEvent[]) => Promise<T>): Promise<T> {
+    const events: SyncProgressEvent[] = [];
+    const result = await this.deps.db.prisma.$transaction((tx) => work(tx, events), { timeout: 60_000 });
+    publishSyncEvents(this.deps.events, events);
+    return result;
+  }
+}
+
+/** Subscriptions carry their first items inline; the rest are fetched so the mirror has them all. */
+async function completeSubscriptionItems(stripe: Stripe, subscriptions: Stripe.Subscription[], pageSize: number) {
+  for (const subscription of subscriptions) {
+    const items = subscription.items as Stripe.ApiList<Stripe.SubscriptionItem> | undefined;
+    if (!items?.has_more) continue;
+    const all = [...items.data];
+    for await (const item of stripe.subscriptionItems.list({ subscription: subscription.id, limit: pageSize, starting_after: all.at(-1)?.id })) all.push(item);
+    subscription.items = { ...items, data: all, has_more: false };
+  }
+}
+
+/** Rejects as soon as `signal` aborts; the request itself finishes in the background and is ignored. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
+}

@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { StripeSyncRun } from '../../generated/prisma/client.js';
+import { SyncRunExecution, type RunOutcome, type SyncRunnerDeps } from './sync-runner.js';
+import { queueDueSyncs } from './sync-runs.service.js';
+
+/**
+ * Runs queued syncs in a server process. Every replica runs one; a run is claimed in the database
+ * with a lease (FOR UPDATE SKIP LOCKED), so exactly one worker executes it. A worker that dies
+ * stops renewing its lease, and when the lease expires another worker resumes the run from its
+ * last checkpoint.
+ */
+export class StripeSyncWorker {
+  readonly id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly executions = new Map<string, { execution: SyncRunExecution; done: Promise<RunOutcome> }>();
+  private timer: NodeJS.Timeout | null = null;
+  private polling: Promise<void> | null = null;
+  private pollAgain = false;
+  private stopped = true;
+
+  constructor(private readonly deps: SyncRunnerDeps) {}
+
+  start() {
+    this.stopped = false;
+    this.wake();
+  }
+
+  /** Looks for work now (after a run was queued here) instead of at the next poll. */
+  wake() {
+    if (this.stopped) return;
+    if (this.polling) {
+      this.pollAgain = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.polling = this.poll()
+      .catch((error: unknown) => this.deps.logger.error({ err: { type: (error as Error).name, message: (error as Error).message } }, 'stripe sync worker: poll failed'))
+      .finally(() => {
+        this.polling = null;
+        if (this.stopped) return;
+        if (this.pollAgain) {
+          this.pollAgain = false;
+          this.wake();
+        } else {
+          this.timer = setTimeout(() => this.wake(), this.deps.config.stripeSync.pollMs);
+          this.timer.unref();
+        }
+      });
+  }
+
+  /** Asks a run executing here to stop now (a cancel request made on this replica). */
+  stopRun(runId: string) {
+    this.executions.get(runId)?.execution.stop('cancel');
+  }
+
+  /** Runs executing in this process (ids). */
+  get active(): string[] {
+    return [...this.executions.keys()];
+  }
+
+  /** Graceful: runs in flight are handed back at their next step, to resume elsewhere. */
+  async stop() {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const { execution } of this.executions.values()) execution.stop('shutdown');
+    await this.polling;
+    await Promise.allSettled([...this.executions.values()].map((entry) => entry.done));
+  }
+
+  private async poll() {
+    await queueDueSyncs(this.deps);
+    while (!this.stopped && this.executions.size < this.deps.config.stripeSync.concurrency) {
+      const run = await this.claimNext();
+      if (!run) return;
+      void this.launch(run);
+    }
+  }
+
+  /**
+   * Claims one run and executes it here to its end (the CLI's foreground sync). Null when the run
+   * is already held by a live worker.
+   */
+  async runNow(runId: string): Promise<RunOutcome | null> {
+    const run = await this.claimNext(runId);
+    if (!run) return null;
+    return this.launch(run);
+  }
+
+  /** A queued run, or a running one whose worker stopped renewing its lease. */
+  private async claimNext(runId: string | null = null): Promise<StripeSyncRun | null> {
+    const { leaseMs } = this.deps.config.stripeSync;
+    const [claimed] = await this.deps.db.prisma.$queryRaw<Array<{ id: string }>>`
+      UPDATE stripe_sync_runs
+      SET status = 'RUNNING', lease_owner = ${this.id}, lease_expires_at = now() + (${leaseMs} * interval '1 millisecond'),
+          attempts = attempts + 1, started_at = COALESCE(started_at, now())
+      WHERE id = (
+        SELECT id FROM stripe_sync_runs
+        WHERE active_slot = 'active' AND (status = 'QUEUED' OR lease_expires_at IS NULL OR lease_expires_at < now())
+          AND (${runId}::uuid IS NULL OR id = ${runId}::uuid)
+        ORDER BY created_at
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED)
+      RETURNING id`;
+    if (!claimed) return null;
+    return this.deps.db.prisma.stripeSyncRun.findUniqueOrThrow({ where: { id: claimed.id } });
+  }
+
+  private launch(run: StripeSyncRun): Promise<RunOutcome> {
+    const execution = new SyncRunExecution(this.deps, run, this.id);
+    const done = execution.execute().finally(() => {
+      this.executions.delete(run.id);
+      this.wake(); // the next queued run, or the request that waited for this one to end
+    });
+    this.executions.set(run.id, { execution, done });
+    return done;
+  }
+}
