@@ -1,6 +1,6 @@
 import { rule } from 'graphql-shield';
 import type { Context } from '../graphql/context.js';
-import { forbidden, notFound, unauthenticated } from '../graphql/errors.js';
+import { forbidden, notFound, unauthenticated, type CofferError } from '../graphql/errors.js';
 import { isUuid } from '../graphql/ids.js';
 
 /**
@@ -15,17 +15,31 @@ export const isAdmin = rule({ cache: 'contextual' })((_parent, _args, ctx: Conte
   return ctx.viewer.role === 'ADMIN' ? true : forbidden('Only admins can do this.');
 });
 
-/** The project named by `projectId` (or `id`) belongs to the viewer, or the viewer is an admin. */
-export const isProjectOwner = rule({ cache: 'strict' })(async (_parent, args: { projectId?: string; id?: string }, ctx: Context) => {
+/** True when the viewer owns the project or is an admin; otherwise the error the client should see. */
+export async function projectAccess(ctx: Context, projectId: string | undefined): Promise<true | CofferError> {
   if (!ctx.viewer) return unauthenticated();
-  const projectId = args.projectId ?? args.id;
   if (!projectId) return forbidden();
   // Not a UUID: no such project (and no database error swallowed into a misleading FORBIDDEN).
-  if (!isUuid(String(projectId))) return notFound('Project');
-  const project = await ctx.db.prisma.project.findUnique({ where: { id: String(projectId) }, select: { ownerId: true } });
+  if (!isUuid(projectId)) return notFound('Project');
+  const project = await ctx.db.prisma.project.findUnique({ where: { id: projectId }, select: { ownerId: true } });
   if (!project) return notFound('Project');
   if (project.ownerId === ctx.viewer.userId || ctx.viewer.role === 'ADMIN') return true;
   return forbidden('Only the owner of this project or an admin can do this.');
+}
+
+/**
+ * The same check for subscriptions: graphql-shield does not guard their subscribe step, so it is
+ * repeated there and a client that may not see the project never gets a stream.
+ */
+export async function assertProjectAccess(ctx: Context, projectId: string): Promise<void> {
+  const access = await projectAccess(ctx, projectId);
+  if (access !== true) throw access;
+}
+
+/** The project named by `projectId` (or `id`) belongs to the viewer, or the viewer is an admin. */
+export const isProjectOwner = rule({ cache: 'strict' })((_parent, args: { projectId?: string; id?: string }, ctx: Context) => {
+  const projectId = args.projectId ?? args.id;
+  return projectAccess(ctx, projectId === undefined ? undefined : String(projectId));
 });
 
 /** For fields on a User: the user themselves or an admin. */

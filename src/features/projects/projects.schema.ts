@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { Project } from '../../generated/prisma/client.js';
-import { isAdminViewer } from '../../auth/index.js';
+import { assertProjectAccess } from '../../auth/rules.js';
 import { builder } from '../../graphql/builder.js';
 import type { AuthenticatedContext } from '../../graphql/context.js';
-import { forbidden, notFound, unauthenticated } from '../../graphql/errors.js';
+import { notFound } from '../../graphql/errors.js';
 import type { ProjectEvent } from '../../graphql/events.js';
 import { UserRef } from '../users/users.schema.js';
 import { createProject, getProject, listProjects, renameProject } from './projects.service.js';
@@ -79,13 +79,8 @@ builder.subscriptionFields((t) => ({
     type: ProjectEventRef,
     description: 'Changes to one project, as they happen (owner or admin).',
     args: { projectId: t.arg.id() },
-    // graphql-shield does not guard the subscribe step, so the check is repeated here: a client
-    // that may not see the project never gets a stream at all.
     subscribe: async (_root, { projectId }, ctx) => {
-      if (!ctx.viewer) throw unauthenticated();
-      const project = await ctx.db.prisma.project.findUnique({ where: { id: String(projectId) } });
-      if (!project) throw notFound('Project');
-      if (project.ownerId !== ctx.viewer.userId && !isAdminViewer(ctx.viewer)) throw forbidden();
+      await assertProjectAccess(ctx, String(projectId));
       return ctx.events.subscribe('project-events', String(projectId));
     },
     resolve: (event) => event,

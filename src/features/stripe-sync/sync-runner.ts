@@ -192,6 +192,8 @@ export class SyncRunExecution {
   private async finish({ error, canceled = false, message }: { error?: string; canceled?: boolean; message?: string }): Promise<RunOutcome> {
     const now = new Date();
     const status = await this.transaction(async (tx, events) => {
+      // The run row first, as every other writer of a run does: no lock-order deadlock with a cancel.
+      await tx.$queryRaw`SELECT id FROM stripe_sync_runs WHERE id = ${this.run.id}::uuid FOR UPDATE`;
       await tx.stripeSyncObjectState.updateMany({ where: { runId: this.run.id, status: { in: ['PENDING', 'RUNNING'] } }, data: { status: canceled ? 'CANCELED' : 'FAILED', finishedAt: now, ...(canceled ? {} : { error: error ?? 'not completed' }) } });
       const objectStates = await tx.stripeSyncObjectState.findMany({ where: { runId: this.run.id }, orderBy: { position: 'asc' } });
       const status: StripeSyncStatus = canceled ? 'CANCELED' : !error && objectStates.every((state) => state.status === 'SUCCEEDED') ? 'SUCCEEDED' : 'FAILED';

@@ -1,10 +1,8 @@
-import { isAdminViewer } from '../../auth/index.js';
+import { assertProjectAccess } from '../../auth/rules.js';
 import type { StripeSyncObjectState, StripeSyncRun } from '../../generated/prisma/client.js';
 import { StripeSyncObjectStatus, StripeSyncStatus, StripeSyncTrigger, type StripeEnvironment } from '../../generated/prisma/enums.js';
 import { builder } from '../../graphql/builder.js';
 import type { AuthenticatedContext, Context } from '../../graphql/context.js';
-import { forbidden, notFound, unauthenticated } from '../../graphql/errors.js';
-import { isUuid } from '../../graphql/ids.js';
 import { planPage } from '../../graphql/pagination.js';
 import { recordAudit } from '../audit/audit.service.js';
 import { StripeEnvironmentEnum } from '../stripe/stripe.schema.js';
@@ -206,13 +204,9 @@ builder.subscriptionFields((t) => ({
     type: StripeSyncProgressEventRef,
     description: 'Progress of the active sync run (and of the next one when none is active), over SSE or graphql-ws (owner or admin).',
     args: { projectId: t.arg.id(), environment: t.arg({ type: StripeEnvironmentEnum }) },
-    // graphql-shield does not guard the subscribe step: checked here, before any event flows.
     subscribe: async (_root, { projectId, environment }, ctx) => {
-      if (!ctx.viewer) throw unauthenticated();
       const id = String(projectId);
-      const project = isUuid(id) ? await ctx.db.prisma.project.findUnique({ where: { id }, select: { ownerId: true } }) : null;
-      if (!project) throw notFound('Project');
-      if (project.ownerId !== ctx.viewer.userId && !isAdminViewer(ctx.viewer)) throw forbidden('Only the owner of this project or an admin can do this.');
+      await assertProjectAccess(ctx, id);
       return progressStream(ctx, id, environment);
     },
     resolve: (event) => event,

@@ -207,8 +207,11 @@ async function queueFirstSync(ctx: AuthenticatedContext, projectId: string, outc
     ctx.syncWorker.wake();
     return run.id;
   } catch (error) {
-    if (error instanceof ActiveSyncConflict) return null;
-    throw error;
+    if (!(error instanceof ActiveSyncConflict)) throw error;
+    // A worker may have queued it already (it saw syncRequestedAt): that run is this account's sync.
+    const current = await activeRunOf(ctx.db.prisma, projectId, environment);
+    const state = await ctx.db.prisma.stripeEnvironmentState.findUnique({ where: { projectId_environment: { projectId, environment } }, select: { accountId: true } });
+    return current && !current.cancelRequestedAt && current.accountId === state?.accountId ? current.id : null;
   }
 }
 
