@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectOwnedBy } from '../../src/features/projects/projects.factory.js';
 import { graphql } from '../../src/generated/graphql/index.js';
 import { buildSchema } from '../../src/graphql/schema.js';
 import { createTestApp, errorCodes, type TestApp } from '../support/app.js';
+import { startFakeStripe, type FakeStripe } from '../support/fake-stripe.js';
 
 /**
  * Who may call what. Every root field of the schema must have a row here: the last test fails
@@ -44,6 +46,17 @@ const ValidateStripe = graphql(`mutation MatrixValidateStripe($projectId: ID!, $
 const RemoveStripe = graphql(`mutation MatrixRemoveStripe($projectId: ID!) { removeStripeConfig(projectId: $projectId, environment: TEST) { projectId } }`);
 const RetryStripeWebhook = graphql(`mutation MatrixRetryStripeWebhook($projectId: ID!) { retryStripeWebhookSetup(projectId: $projectId, environment: TEST) { ok } }`);
 const ProjectEvents = `subscription MatrixProjectEvents($projectId: ID!) { projectEvents(projectId: $projectId) { kind } }`;
+const StripeSyncRuns = graphql(`query MatrixStripeSyncRuns($projectId: ID!) { stripeSyncRuns(projectId: $projectId, first: 5) { totalCount edges { node { id } } } }`);
+const StripeSyncRunQuery = graphql(`query MatrixStripeSyncRun($id: ID!) { stripeSyncRun(id: $id) { id status } }`);
+const StartStripeSync = graphql(`mutation MatrixStartStripeSync($projectId: ID!) { startStripeSync(projectId: $projectId, environment: TEST) { id status } }`);
+const CancelStripeSync = graphql(`mutation MatrixCancelStripeSync($runId: ID!) { cancelStripeSync(runId: $runId) { id status } }`);
+const StripeProducts = graphql(`query MatrixStripeProducts($projectId: ID!) { stripeProducts(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`);
+const StripePrices = graphql(`query MatrixStripePrices($projectId: ID!) { stripePrices(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`);
+const StripeCustomers = graphql(`query MatrixStripeCustomers($projectId: ID!) { stripeCustomers(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`);
+const StripeSubscriptions = graphql(`query MatrixStripeSubscriptions($projectId: ID!) { stripeSubscriptions(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`);
+const StripeInvoices = graphql(`query MatrixStripeInvoices($projectId: ID!) { stripeInvoices(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`);
+const StripePaymentIntents = graphql(`query MatrixStripePaymentIntents($projectId: ID!) { stripePaymentIntents(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`);
+const StripeSyncProgress = `subscription MatrixStripeSyncProgress($projectId: ID!) { stripeSyncProgress(projectId: $projectId, environment: TEST) { runId kind } }`;
 
 let unique = 0;
 const next = () => `${Date.now()}-${(unique += 1)}`;
@@ -62,6 +75,68 @@ async function projectSecret(app: TestApp, { deleted = false } = {}) {
   if (deleted) await app.request({ query: 'mutation($name: String!, $scope: SecretScopeInput) { deleteSecret(name: $name, scope: $scope) { id } }', variables: { name, scope } }, { credential: app.admin.key });
   return { name, scope };
 }
+
+/**
+ * Opens a subscription over SSE and reads its first frame. An allowed subscription stays open
+ * (first frame is a keep-alive, an event, or nothing); a denied one sends its error and ends.
+ */
+async function firstFrame(app: TestApp, credential: string | null, query: string, variables: Record<string, unknown>) {
+  const controller = new AbortController();
+  const response = await app.yoga.fetch('http://coffer.test/graphql', {
+    method: 'POST',
+    signal: controller.signal,
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...(credential ? { 'x-api-key': credential } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const reader = response.body!.getReader();
+  const first = await Promise.race([reader.read(), new Promise<null>((resolve) => setTimeout(() => resolve(null), 300))]);
+  controller.abort();
+  const text = first && !first.done ? new TextDecoder().decode(first.value) : '';
+  const payload = /data: (.*)/.exec(text)?.[1];
+  return { status: response.status, json: payload ? JSON.parse(payload) : {} };
+}
+
+/**
+ * The sync operations need a project whose test environment has a secret key Stripe (the fake)
+ * accepted, or startStripeSync answers BAD_USER_INPUT. One such project per app, owned by the
+ * owner, configured by the admin; the sync queued by configuring is canceled so no run is active.
+ * No sync worker runs here: a started run stays QUEUED until it is canceled.
+ */
+const stripeProjects = new WeakMap<TestApp, Promise<{ projectId: string; firstRunId: string }>>();
+let fake: FakeStripe;
+
+function stripeProject(app: TestApp) {
+  let ready = stripeProjects.get(app);
+  if (!ready) {
+    ready = (async () => {
+      const project = await projectOwnedBy({ prisma: app.db.prisma, ownerId: app.owner.user.id });
+      const account = fake.addAccount({ name: 'Matrix Sync' });
+      const configured = await app.execute(ConfigureStripe, { projectId: project.id, input: { testSecretKey: fake.addKey(account.id) } }, { credential: app.admin.key });
+      if (configured.json.errors) throw new Error(JSON.stringify(configured.json.errors));
+      const firstRunId = await cancelActiveRun(app, project.id);
+      if (!firstRunId) throw new Error('configuring Stripe queued no sync');
+      return { projectId: project.id, firstRunId };
+    })();
+    stripeProjects.set(app, ready);
+  }
+  return ready;
+}
+
+/** Cancels the project's active sync run (as the admin), so every caller starts equal. Returns its id. */
+async function cancelActiveRun(app: TestApp, projectId: string): Promise<string | null> {
+  const active = await app.db.prisma.stripeSyncRun.findFirst({ where: { projectId, activeSlot: 'active' } });
+  if (!active) return null;
+  const canceled = await app.execute(CancelStripeSync, { runId: active.id }, { credential: app.admin.key });
+  if (canceled.json.errors || canceled.data?.cancelStripeSync.status !== 'CANCELED') throw new Error(`could not cancel run ${active.id}: ${canceled.text}`);
+  return active.id;
+}
+
+/** A mirror query row: owner or admin, on the Stripe project. */
+const mirrorRow = (operation: string, run: (app: TestApp, credential: string | null, projectId: string) => ReturnType<Row['run']>): Row => ({
+  operation,
+  expected: ownerOrAdmin,
+  run: async (app, credential) => run(app, credential, (await stripeProject(app)).projectId),
+});
 
 const rows: Row[] = [
   { operation: 'Query.me', expected: everyone, run: (app, credential) => app.execute(Me, {}, { credential }) },
@@ -142,34 +217,58 @@ const rows: Row[] = [
     expected: { anonymous: 'UNAUTHENTICATED', stranger: 'FORBIDDEN', owner: 'BAD_USER_INPUT', admin: 'BAD_USER_INPUT' },
     run: (app, credential) => app.execute(RetryStripeWebhook, { projectId: app.project.id }, { credential }),
   },
+  { operation: 'Subscription.projectEvents', expected: ownerOrAdmin, run: (app, credential) => firstFrame(app, credential, ProjectEvents, { projectId: app.project.id }) },
+  // Stripe sync: every operation names a project (or a run of one), so owner or admin.
+  mirrorRow('Query.stripeSyncRuns', (app, credential, projectId) => app.execute(StripeSyncRuns, { projectId }, { credential })),
   {
-    operation: 'Subscription.projectEvents',
+    operation: 'Query.stripeSyncRun',
+    expected: ownerOrAdmin,
+    run: async (app, credential) => app.execute(StripeSyncRunQuery, { id: (await stripeProject(app)).firstRunId }, { credential }),
+  },
+  {
+    operation: 'Mutation.startStripeSync',
     expected: ownerOrAdmin,
     run: async (app, credential) => {
-      const controller = new AbortController();
-      const response = await app.yoga.fetch('http://coffer.test/graphql', {
-        method: 'POST',
-        signal: controller.signal,
-        headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...(credential ? { 'x-api-key': credential } : {}) },
-        body: JSON.stringify({ query: ProjectEvents, variables: { projectId: app.project.id } }),
-      });
-      const reader = response.body!.getReader();
-      // An allowed subscription stays open (first frame is a keep-alive or nothing); a denied one sends its error and ends.
-      const first = await Promise.race([reader.read(), new Promise<null>((resolve) => setTimeout(() => resolve(null), 300))]);
-      controller.abort();
-      const text = first && !first.done ? new TextDecoder().decode(first.value) : '';
-      const payload = /data: (.*)/.exec(text)?.[1];
-      return { status: response.status, json: payload ? JSON.parse(payload) : {} };
+      const { projectId } = await stripeProject(app);
+      const response = await app.execute(StartStripeSync, { projectId }, { credential });
+      // An allowed caller really queued a run (no CONFLICT, no BAD_USER_INPUT); it is canceled for the next caller.
+      const canceled = await cancelActiveRun(app, projectId);
+      if (response.data?.startStripeSync && canceled !== response.data.startStripeSync.id) throw new Error('the started run was not the active one');
+      return response;
     },
   },
+  {
+    operation: 'Mutation.cancelStripeSync',
+    expected: ownerOrAdmin,
+    run: async (app, credential) => {
+      const { projectId } = await stripeProject(app);
+      const started = await app.execute(StartStripeSync, { projectId }, { credential: app.admin.key });
+      if (!started.data?.startStripeSync) throw new Error(started.text);
+      const response = await app.execute(CancelStripeSync, { runId: started.data.startStripeSync.id }, { credential });
+      if (response.data?.cancelStripeSync && response.data.cancelStripeSync.status !== 'CANCELED') throw new Error(`cancel left the run ${response.data.cancelStripeSync.status}`);
+      await cancelActiveRun(app, projectId);
+      return response;
+    },
+  },
+  mirrorRow('Query.stripeProducts', (app, credential, projectId) => app.execute(StripeProducts, { projectId }, { credential })),
+  mirrorRow('Query.stripePrices', (app, credential, projectId) => app.execute(StripePrices, { projectId }, { credential })),
+  mirrorRow('Query.stripeCustomers', (app, credential, projectId) => app.execute(StripeCustomers, { projectId }, { credential })),
+  mirrorRow('Query.stripeSubscriptions', (app, credential, projectId) => app.execute(StripeSubscriptions, { projectId }, { credential })),
+  mirrorRow('Query.stripeInvoices', (app, credential, projectId) => app.execute(StripeInvoices, { projectId }, { credential })),
+  mirrorRow('Query.stripePaymentIntents', (app, credential, projectId) => app.execute(StripePaymentIntents, { projectId }, { credential })),
+  mirrorRow('Subscription.stripeSyncProgress', (app, credential, projectId) => firstFrame(app, credential, StripeSyncProgress, { projectId })),
 ];
 
 describe('authorization matrix', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await createTestApp();
+    fake = await startFakeStripe();
+    app = await createTestApp({ env: { STRIPE_API_BASE: fake.url, PUBLIC_URL: 'https://coffer.example.com' } });
   });
-  afterAll(() => app.close());
+  afterAll(async () => {
+    await app.close();
+    await fake.close();
+  });
 
   const credentialOf = (caller: Caller): string | null =>
     caller === 'anonymous' ? null : caller === 'stranger' ? app.stranger.key : caller === 'owner' ? app.owner.key : app.admin.key;

@@ -15,14 +15,25 @@ afterAll(() => h.close());
 const endpointsOf = (account: string, projectId: string) => h.fake.webhookEndpoints(account).filter((endpoint) => endpoint.metadata.coffer_project === projectId);
 const accountChecks = (from: number) => h.fake.requests.slice(from).filter((request) => request.method === 'GET' && request.path === '/v1/account');
 
-/** A mirrored object and its webhook event, as the sync and the webhook route would leave them. */
+/**
+ * Mirrored data and its webhook event, as the sync and the webhook route would leave them: a
+ * customer in its typed table, an object of a type without one in stripe_objects, and the event.
+ */
 async function mirror(projectId: string, environment: StripeEnvironment, stripeId: string) {
   const { prisma } = h.app.db;
-  await prisma.stripeObject.create({ data: { projectId, environment, objectType: 'customer', stripeId, data: { id: stripeId, object: 'customer', name: 'Ada' }, eventCreatedAt: new Date() } });
-  await prisma.stripeWebhookEvent.create({ data: { projectId, environment, eventId: `evt_${stripeId}`, type: 'customer.created', objectId: stripeId, created: new Date() } });
+  const now = new Date();
+  await prisma.stripeCustomer.create({ data: { projectId, environment, stripeId, created: now, email: 'ada@example.com', name: 'Ada', data: { id: stripeId, object: 'customer', name: 'Ada' }, changedAt: now } });
+  await prisma.stripeObject.create({ data: { projectId, environment, objectType: 'checkout.session', stripeId: `cs_${stripeId}`, data: { id: `cs_${stripeId}`, object: 'checkout.session' }, eventCreatedAt: now } });
+  await prisma.stripeWebhookEvent.create({ data: { projectId, environment, eventId: `evt_${stripeId}`, type: 'customer.created', objectId: stripeId, created: now } });
 }
+/** [customers, other objects, webhook events] mirrored for one environment. */
 const mirrored = (projectId: string, environment: StripeEnvironment) =>
-  Promise.all([h.app.db.prisma.stripeObject.count({ where: { projectId, environment } }), h.app.db.prisma.stripeWebhookEvent.count({ where: { projectId, environment } })]);
+  Promise.all([
+    h.app.db.prisma.stripeCustomer.count({ where: { projectId, environment } }),
+    h.app.db.prisma.stripeObject.count({ where: { projectId, environment } }),
+    h.app.db.prisma.stripeWebhookEvent.count({ where: { projectId, environment } }),
+  ]);
+const syncRuns = (projectId: string) => h.app.db.prisma.stripeSyncRun.findMany({ where: { projectId }, orderBy: { createdAt: 'asc' } });
 
 describe('reading the configuration', () => {
   it('stripeConfig is null while nothing is configured', async () => {
@@ -143,39 +154,44 @@ describe('saving the same key again', () => {
     const key = h.key(accountId);
     const start = h.fake.requests.length;
     const first = await h.configure(project.id, { testSecretKey: key });
-    expect(first.data?.configureStripe.results[0]?.changedFields).toEqual(['testSecretKey']);
+    expect(first.data?.configureStripe.results[0]).toMatchObject({ changedFields: ['testSecretKey'], syncDue: true, syncRunId: expect.any(String) });
     const endpoints = endpointsOf(accountId, project.id);
     expect(endpoints).toHaveLength(1);
     const storedSecret = await h.storedWebhookSecret(project.id);
 
     const again = await h.configure(project.id, { testSecretKey: key });
     expect(again.errors).toEqual([]);
-    expect(again.data?.configureStripe.results).toEqual([{ environment: 'TEST', changedFields: [], accountChanged: false, syncDue: false, webhook: null }]);
+    expect(again.data?.configureStripe.results).toEqual([{ environment: 'TEST', changedFields: [], accountChanged: false, syncDue: false, syncRunId: null, webhook: null }]);
     expect(accountChecks(start)).toHaveLength(1);
     expect(endpointsOf(accountId, project.id)).toEqual(endpoints);
     expect(await h.storedWebhookSecret(project.id)).toBe(storedSecret);
+    // Only the first save queued a sync.
+    expect((await syncRuns(project.id)).map((run) => run.id)).toEqual([first.data?.configureStripe.results[0]?.syncRunId]);
   });
 });
 
 describe('changing keys', () => {
-  it('a new key for the same account keeps the mirrored data and the webhook', async () => {
+  it('a new key for the same account keeps the mirrored data and the webhook, and queues no sync', async () => {
     const project = await h.project();
     await h.configure(project.id, { testSecretKey: h.key(accountId) });
     await mirror(project.id, 'TEST', 'cus_same_account');
     const endpoints = endpointsOf(accountId, project.id);
+    const runsBefore = await syncRuns(project.id);
     const newKey = h.key(accountId);
 
     const response = await h.configure(project.id, { testSecretKey: newKey });
-    expect(response.data?.configureStripe.results).toEqual([{ environment: 'TEST', changedFields: ['testSecretKey'], accountChanged: false, syncDue: false, webhook: null }]);
+    expect(response.data?.configureStripe.results).toEqual([{ environment: 'TEST', changedFields: ['testSecretKey'], accountChanged: false, syncDue: false, syncRunId: null, webhook: null }]);
     expect(response.data?.configureStripe.config?.testSecretKey).toBe(maskOf(newKey));
-    expect(await mirrored(project.id, 'TEST')).toEqual([1, 1]);
+    expect(await mirrored(project.id, 'TEST')).toEqual([1, 1, 1]);
     expect(endpointsOf(accountId, project.id)).toEqual(endpoints);
+    expect(await syncRuns(project.id)).toEqual(runsBefore);
   });
 
   it("a key for a different account clears that environment's mirror and moves the managed webhook", async () => {
     const project = await h.project();
     const other = h.account('Someone Else Ltd');
-    await h.configure(project.id, { testSecretKey: h.key(accountId) });
+    const firstRunId = (await h.configure(project.id, { testSecretKey: h.key(accountId) })).data?.configureStripe.results[0]?.syncRunId;
+    expect(firstRunId).toEqual(expect.any(String));
     const [oldEndpoint] = endpointsOf(accountId, project.id);
     expect(oldEndpoint).toBeDefined();
     await mirror(project.id, 'TEST', 'cus_old_account');
@@ -184,11 +200,17 @@ describe('changing keys', () => {
     const response = await h.configure(project.id, { testSecretKey: h.key(other.id) });
     expect(response.errors).toEqual([]);
     const [result] = response.data!.configureStripe.results;
-    expect(result).toMatchObject({ environment: 'TEST', changedFields: ['testSecretKey'], accountChanged: true, syncDue: true, webhook: { ok: true } });
+    expect(result).toMatchObject({ environment: 'TEST', changedFields: ['testSecretKey'], accountChanged: true, syncDue: true, syncRunId: expect.any(String), webhook: { ok: true } });
     expect(response.data?.configureStripe.config?.test).toMatchObject({ accountId: other.id, accountName: 'Someone Else Ltd' });
 
-    expect(await mirrored(project.id, 'TEST')).toEqual([0, 0]);
-    expect(await mirrored(project.id, 'LIVE')).toEqual([1, 1]);
+    expect(await mirrored(project.id, 'TEST')).toEqual([0, 0, 0]);
+    expect(await mirrored(project.id, 'LIVE')).toEqual([1, 1, 1]);
+
+    // The old account's queued sync is canceled; a sync of the new account takes its place.
+    expect((await syncRuns(project.id)).map(({ id, accountId: account, trigger, status }) => ({ id, account, trigger, status }))).toEqual([
+      { id: firstRunId, account: accountId, trigger: 'CONFIGURE', status: 'CANCELED' },
+      { id: result?.syncRunId, account: other.id, trigger: 'CONFIGURE', status: 'QUEUED' },
+    ]);
 
     expect(endpointsOf(accountId, project.id)).toEqual([]);
     const [newEndpoint] = endpointsOf(other.id, project.id);
@@ -221,8 +243,11 @@ describe('concurrent saves', () => {
     const firstIndex = results.findIndex((result) => result.syncDue);
     const secondIndex = 1 - firstIndex;
     expect(results[firstIndex]?.webhook?.ok).toBe(true);
-    expect(results[secondIndex]).toEqual({ environment: 'TEST', changedFields: ['testSecretKey'], accountChanged: false, syncDue: false, webhook: null });
+    expect(results[secondIndex]).toEqual({ environment: 'TEST', changedFields: ['testSecretKey'], accountChanged: false, syncDue: false, syncRunId: null, webhook: null });
     expect((await h.readConfig(project.id))?.testSecretKey).toBe(maskOf(keys[secondIndex]!));
+    // One account, one first sync: the save that found the account queued it, the other none.
+    const runs = await syncRuns(project.id);
+    expect(runs).toEqual([expect.objectContaining({ id: results[firstIndex]?.syncRunId, accountId, trigger: 'CONFIGURE', status: 'QUEUED' })]);
 
     const endpoints = endpointsOf(accountId, project.id);
     expect(endpoints).toHaveLength(1);

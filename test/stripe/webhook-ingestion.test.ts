@@ -20,11 +20,19 @@ async function configuredProject() {
   return { projectId: project.id, secret };
 }
 
+/** Customers are one of the synced types: they live in their own typed table. */
+const storedCustomer = (projectId: string, stripeId: string) =>
+  h.app.db.prisma.stripeCustomer.findUnique({ where: { projectId_environment_stripeId: { projectId, environment: 'TEST', stripeId } } });
+/** Object types without a table of their own go to the generic stripe_objects. */
 const storedObject = (projectId: string, stripeId: string) =>
   h.app.db.prisma.stripeObject.findUnique({ where: { projectId_environment_stripeId: { projectId, environment: 'TEST', stripeId } } });
 const recordedEvents = (projectId: string) => h.app.db.prisma.stripeWebhookEvent.findMany({ where: { projectId }, orderBy: { created: 'asc' } });
+/** The outcome Coffer logged for an event ('applied', 'stale', 'duplicate'...). */
+const outcomeOf = (eventId: string) =>
+  h.app.logs.map((line) => JSON.parse(line) as { eventId?: string; outcome?: string }).find((entry) => entry.eventId === eventId && entry.outcome)?.outcome;
 
-const customer = (id: string, name: string) => ({ id, object: 'customer', name, email: `${name.toLowerCase()}@example.com` });
+const CUSTOMER_CREATED = 1_700_000_000;
+const customer = (id: string, name: string) => ({ id, object: 'customer', created: CUSTOMER_CREATED, name, email: `${name.toLowerCase()}@example.com` });
 
 describe('POST /webhooks/stripe/:projectId/test', () => {
   it('a correctly signed event → 200 and the object is stored', async () => {
@@ -34,9 +42,54 @@ describe('POST /webhooks/stripe/:projectId/test', () => {
 
     const response = await h.sendWebhook(projectId, payload, { secret });
     expect(response).toEqual({ status: 200, json: { received: true, duplicate: false } });
-    const stored = await storedObject(projectId, 'cus_valid');
-    expect(stored).toMatchObject({ objectType: 'customer', data: customer('cus_valid', 'Ada'), eventCreatedAt: new Date(created * 1000) });
+    const stored = await storedCustomer(projectId, 'cus_valid');
+    expect(stored).toMatchObject({
+      email: 'ada@example.com',
+      name: 'Ada',
+      created: new Date(CUSTOMER_CREATED * 1000),
+      deleted: false,
+      data: customer('cus_valid', 'Ada'),
+      changedAt: new Date(created * 1000),
+    });
+    // Only in its typed table: the generic table is for types Coffer has no table for.
+    expect(await storedObject(projectId, 'cus_valid')).toBeNull();
     expect(await recordedEvents(projectId)).toEqual([expect.objectContaining({ eventId: 'evt_valid_1', type: 'customer.created', objectId: 'cus_valid' })]);
+  });
+
+  it('an object type without a table of its own (checkout.session) is stored in stripe_objects', async () => {
+    const { projectId, secret } = await configuredProject();
+    const created = h.clockSeconds() - 5;
+    const session = { id: 'cs_test_generic', object: 'checkout.session', status: 'complete', customer: 'cus_generic' };
+    const payload = h.eventPayload({ id: 'evt_session', type: 'checkout.session.completed', created, object: session });
+
+    expect(await h.sendWebhook(projectId, payload, { secret })).toEqual({ status: 200, json: { received: true, duplicate: false } });
+    expect(await storedObject(projectId, 'cs_test_generic')).toMatchObject({ objectType: 'checkout.session', data: session, eventCreatedAt: new Date(created * 1000) });
+    expect(await h.app.db.prisma.stripeCustomer.count({ where: { projectId } })).toBe(0);
+
+    // The same out-of-order guard: an older event arriving later does not overwrite it.
+    const older = h.eventPayload({ id: 'evt_session_older', type: 'checkout.session.completed', created: created - 1, object: { ...session, status: 'open' } });
+    expect((await h.sendWebhook(projectId, older, { secret })).status).toBe(200);
+    expect((await storedObject(projectId, 'cs_test_generic'))?.data).toEqual(session);
+  });
+
+  it('customer.deleted with only { id, object, deleted } flags the customer deleted and keeps its last email and name', async () => {
+    const { projectId, secret } = await configuredProject();
+    const t = h.clockSeconds() - 50;
+    const created = h.eventPayload({ id: 'evt_before_delete', type: 'customer.created', created: t, object: customer('cus_gone', 'Grace') });
+    expect((await h.sendWebhook(projectId, created, { secret })).status).toBe(200);
+    const stub = { id: 'cus_gone', object: 'customer', deleted: true };
+    const deleted = h.eventPayload({ id: 'evt_delete', type: 'customer.deleted', created: t + 1, object: stub });
+    expect(await h.sendWebhook(projectId, deleted, { secret })).toEqual({ status: 200, json: { received: true, duplicate: false } });
+
+    expect(await storedCustomer(projectId, 'cus_gone')).toMatchObject({
+      deleted: true,
+      email: 'grace@example.com',
+      name: 'Grace',
+      created: new Date(CUSTOMER_CREATED * 1000),
+      data: { ...customer('cus_gone', 'Grace'), deleted: true },
+      changedAt: new Date((t + 1) * 1000),
+    });
+    expect(outcomeOf('evt_delete')).toBe('applied');
   });
 
   it('signed with another secret → 400, nothing stored', async () => {
@@ -44,7 +97,7 @@ describe('POST /webhooks/stripe/:projectId/test', () => {
     const payload = h.eventPayload({ object: customer('cus_forged', 'Mallory') });
     const response = await h.sendWebhook(projectId, payload, { secret: h.manualWebhookSecret() });
     expect(response.status).toBe(400);
-    expect(await storedObject(projectId, 'cus_forged')).toBeNull();
+    expect(await storedCustomer(projectId, 'cus_forged')).toBeNull();
     expect(await recordedEvents(projectId)).toEqual([]);
   });
 
@@ -53,7 +106,7 @@ describe('POST /webhooks/stripe/:projectId/test', () => {
     const payload = h.eventPayload({ object: customer('cus_edited', 'Ada') });
     const response = await h.sendWebhook(projectId, payload, { secret, body: payload.replace('Ada', 'Eve') });
     expect(response.status).toBe(400);
-    expect(await storedObject(projectId, 'cus_edited')).toBeNull();
+    expect(await storedCustomer(projectId, 'cus_edited')).toBeNull();
   });
 
   it('a signature timestamp ten minutes old → 400 (replay window is five minutes)', async () => {
@@ -61,20 +114,21 @@ describe('POST /webhooks/stripe/:projectId/test', () => {
     const payload = h.eventPayload({ object: customer('cus_stale', 'Ada') });
     const response = await h.sendWebhook(projectId, payload, { secret, timestamp: h.clockSeconds() - 600 });
     expect(response.status).toBe(400);
-    expect(await storedObject(projectId, 'cus_stale')).toBeNull();
+    expect(await storedCustomer(projectId, 'cus_stale')).toBeNull();
   });
 
   it('a signature timestamp four minutes old is still inside the window → 200', async () => {
     const { projectId, secret } = await configuredProject();
     const payload = h.eventPayload({ object: customer('cus_recent', 'Ada') });
     expect((await h.sendWebhook(projectId, payload, { secret, timestamp: h.clockSeconds() - 240 })).status).toBe(200);
+    expect(await storedCustomer(projectId, 'cus_recent')).toMatchObject({ name: 'Ada' });
   });
 
   it('no Stripe-Signature header → 400', async () => {
     const { projectId } = await configuredProject();
     const response = await h.sendWebhook(projectId, h.eventPayload({ object: customer('cus_unsigned', 'Ada') }));
     expect(response.status).toBe(400);
-    expect(await storedObject(projectId, 'cus_unsigned')).toBeNull();
+    expect(await storedCustomer(projectId, 'cus_unsigned')).toBeNull();
   });
 
   it('a replay of the same event id → 200 duplicate, not applied again', async () => {
@@ -86,7 +140,7 @@ describe('POST /webhooks/stripe/:projectId/test', () => {
     // Same id, different content (and even a later `created`): still the event already applied.
     const replay = h.eventPayload({ id: 'evt_replayed', created: created + 5, object: customer('cus_replay', 'Eve') });
     expect(await h.sendWebhook(projectId, replay, { secret })).toEqual({ status: 200, json: { received: true, duplicate: true } });
-    expect((await storedObject(projectId, 'cus_replay'))?.data).toEqual(customer('cus_replay', 'Ada'));
+    expect(await storedCustomer(projectId, 'cus_replay')).toMatchObject({ name: 'Ada', data: customer('cus_replay', 'Ada'), changedAt: new Date(created * 1000) });
     expect(await recordedEvents(projectId)).toHaveLength(1);
   });
 
@@ -94,7 +148,7 @@ describe('POST /webhooks/stripe/:projectId/test', () => {
     const { projectId, secret } = await configuredProject();
     const payload = h.eventPayload({ livemode: true, object: customer('cus_live', 'Ada') });
     expect((await h.sendWebhook(projectId, payload, { secret })).status).toBe(400);
-    expect(await storedObject(projectId, 'cus_live')).toBeNull();
+    expect(await storedCustomer(projectId, 'cus_live')).toBeNull();
     expect(await recordedEvents(projectId)).toEqual([]);
   });
 
@@ -106,10 +160,21 @@ describe('POST /webhooks/stripe/:projectId/test', () => {
     expect((await h.sendWebhook(projectId, newer, { secret })).status).toBe(200);
     expect((await h.sendWebhook(projectId, older, { secret })).status).toBe(200);
 
-    const stored = await storedObject(projectId, 'cus_order');
-    expect(stored?.data).toEqual(customer('cus_order', 'Second'));
-    expect(stored?.eventCreatedAt).toEqual(new Date((t + 2) * 1000));
+    const stored = await storedCustomer(projectId, 'cus_order');
+    expect(stored).toMatchObject({ name: 'Second', email: 'second@example.com', data: customer('cus_order', 'Second'), changedAt: new Date((t + 2) * 1000) });
+    // The older event is recorded (a replay of it is a duplicate) but was not applied.
     expect((await recordedEvents(projectId)).map((event) => event.eventId)).toEqual(['evt_t1', 'evt_t2']);
+    expect(outcomeOf('evt_t2')).toBe('applied');
+    expect(outcomeOf('evt_t1')).toBe('stale');
+  });
+
+  it('two events of the same second: the one that arrives last wins', async () => {
+    const { projectId, secret } = await configuredProject();
+    const t = h.clockSeconds() - 30;
+    for (const [id, name] of [['evt_tie_a', 'First'], ['evt_tie_b', 'Second']] as const) {
+      expect((await h.sendWebhook(projectId, h.eventPayload({ id, created: t, object: customer('cus_tie', name) }), { secret })).status).toBe(200);
+    }
+    expect(await storedCustomer(projectId, 'cus_tie')).toMatchObject({ name: 'Second', changedAt: new Date(t * 1000) });
   });
 
   it('an unknown project → 404', async () => {

@@ -90,12 +90,18 @@ describe('the managed webhook endpoint', () => {
     expect(await h.storedWebhookSecret(project.id)).toBe(manual);
   });
 
-  it('syncDue is true after the first save for an account', async () => {
+  it('the first save for an account queues its first sync (CONFIGURE): syncDue in the result, no longer due once queued', async () => {
     const project = await h.project();
     const response = await h.configure(project.id, { testSecretKey: h.key(accountId) });
-    expect(response.data?.configureStripe.results[0]?.syncDue).toBe(true);
+    const result = response.data?.configureStripe.results[0];
+    expect(result).toMatchObject({ syncDue: true, syncRunId: expect.any(String), webhook: { ok: true } });
+
+    const run = await h.app.db.prisma.stripeSyncRun.findUniqueOrThrow({ where: { id: result!.syncRunId! } });
+    expect(run).toMatchObject({ projectId: project.id, environment: 'TEST', accountId, trigger: 'CONFIGURE', status: 'QUEUED', requestedById: h.app.owner.user.id });
+    // The request is being served by that run: nothing is due any more.
     const config = await h.readConfig(project.id);
-    expect(config?.test).toMatchObject({ syncDue: true, syncRequestedAt: h.app.clock.current.toISOString(), accountId, accountName: 'Webhook Works' });
+    expect(config?.test).toMatchObject({ syncDue: false, syncRequestedAt: null, accountId, accountName: 'Webhook Works' });
+    expect(await h.app.db.prisma.stripeSyncRun.count({ where: { projectId: project.id } })).toBe(1);
   });
 });
 

@@ -179,7 +179,8 @@ async function mirrorPage(delegate: MirrorDelegate, args: PageArgs & { projectId
   const plan = planPage(args, { idPattern: STRIPE_ID });
   const where = whereOf(String(args.projectId), args.environment, args.filter, columns);
   const [rows, totalCount] = await Promise.all([
-    delegate.findMany({ where: { ...where, ...keysetWhere(plan, 'created', 'stripeId') }, orderBy: keysetOrder(plan, 'created', 'stripeId'), take: plan.take }) as Promise<MirroredRow[]>,
+    // AND, not a spread: the cursor's bound on `created` must not replace the filter's created range.
+    delegate.findMany({ where: { AND: [where, keysetWhere(plan, 'created', 'stripeId')] }, orderBy: keysetOrder(plan, 'created', 'stripeId'), take: plan.take }) as Promise<MirroredRow[]>,
     delegate.count({ where }),
   ]);
   return { ...toConnection(rows, plan, (row) => ({ createdAt: row.created, id: row.stripeId })), totalCount };
