@@ -8,6 +8,7 @@ import type { EventBus } from '../../graphql/events.js';
 import type { Logger } from '../../logger.js';
 import { createStripeClient } from '../stripe/stripe-client.js';
 import { revealCredential } from '../stripe/stripe-credentials.repository.js';
+import { classifyStripeError } from '../stripe/stripe-errors.js';
 import { backoffDelay, describeStripeFailure, isRetryable, sleep } from './backoff.js';
 import { upsertObjects } from './mirror.repository.js';
 import { isSyncObjectType, OBJECT_TYPES, type ObjectTypeSpec } from './object-types.js';
@@ -32,6 +33,8 @@ class Stopped extends Error {
     super(`sync stopped: ${reason}`);
   }
 }
+
+class KeyRejected extends Error {}
 
 /** After this many claims of one run (crashes, restarts, database errors), it fails instead of looping. */
 const MAX_ATTEMPTS = 10;
@@ -105,6 +108,7 @@ export class SyncRunExecution {
       return await this.finish({});
     } catch (error) {
       if (error instanceof Stopped) return this.onStopped(error.reason);
+      if (error instanceof KeyRejected) return await this.finish({ objectError: error.message });
       const reason = this.stopReason;
       if (reason) return this.onStopped(reason);
       // A database or programming error: the run is handed back and tried again (bounded by MAX_ATTEMPTS).
@@ -132,12 +136,18 @@ export class SyncRunExecution {
       const requestedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
       let page: Stripe.ApiList<{ id: string }>;
       try {
-        page = await this.withRetries(spec, objectState, () => spec.list(stripe, { limit: pageSize, ...(objectState.cursor ? { starting_after: objectState.cursor } : {}) }));
-        if (spec.type === 'subscriptions') await completeSubscriptionItems(stripe, page.data as unknown as Stripe.Subscription[], pageSize);
+        page = await this.withRetries(spec, objectState, async () => {
+          const listed = await spec.list(stripe, { limit: pageSize, ...(objectState.cursor ? { starting_after: objectState.cursor } : {}) });
+          if (spec.type === 'subscriptions') await completeSubscriptionItems(stripe, listed.data as unknown as Stripe.Subscription[], pageSize);
+          return listed;
+        });
       } catch (error) {
         if (error instanceof Stopped) throw error;
         this.throwIfStopped();
-        await this.failObject(objectState, describeStripeFailure(error));
+        const reason = describeStripeFailure(error);
+        await this.failObject(objectState, reason);
+        // A rejected key fails every other object type the same way: no point asking Stripe again.
+        if (classifyStripeError(error) === 'INVALID_API_KEY') throw new KeyRejected(reason);
         return;
       }
       const last = page.data.at(-1);
@@ -189,12 +199,12 @@ export class SyncRunExecution {
   }
 
   /** Ends the run: SUCCEEDED only when every object type completed. */
-  private async finish({ error, canceled = false, message }: { error?: string; canceled?: boolean; message?: string }): Promise<RunOutcome> {
+  private async finish({ error, canceled = false, message, objectError }: { error?: string; canceled?: boolean; message?: string; objectError?: string }): Promise<RunOutcome> {
     const now = new Date();
     const status = await this.transaction(async (tx, events) => {
       // The run row first, as every other writer of a run does: no lock-order deadlock with a cancel.
       await tx.$queryRaw`SELECT id FROM stripe_sync_runs WHERE id = ${this.run.id}::uuid FOR UPDATE`;
-      await tx.stripeSyncObjectState.updateMany({ where: { runId: this.run.id, status: { in: ['PENDING', 'RUNNING'] } }, data: { status: canceled ? 'CANCELED' : 'FAILED', finishedAt: now, ...(canceled ? {} : { error: error ?? 'not completed' }) } });
+      await tx.stripeSyncObjectState.updateMany({ where: { runId: this.run.id, status: { in: ['PENDING', 'RUNNING'] } }, data: { status: canceled ? 'CANCELED' : 'FAILED', finishedAt: now, ...(canceled ? {} : { error: objectError ?? (error ? `not completed: ${error}` : 'not completed') }) } });
       const objectStates = await tx.stripeSyncObjectState.findMany({ where: { runId: this.run.id }, orderBy: { position: 'asc' } });
       const status: StripeSyncStatus = canceled ? 'CANCELED' : !error && objectStates.every((state) => state.status === 'SUCCEEDED') ? 'SUCCEEDED' : 'FAILED';
       const summary = summarize(status, objectStates, this.run.startedAt, now);

@@ -65,6 +65,8 @@ export class StripeSyncWorker {
     if (this.timer) clearTimeout(this.timer);
     for (const { execution } of this.executions.values()) execution.stop('shutdown');
     await this.polling;
+    // A claim that was in flight when stop() began has launched its run since: hand it back too.
+    for (const { execution } of this.executions.values()) execution.stop('shutdown');
     await Promise.allSettled([...this.executions.values()].map((entry) => entry.done));
   }
 
