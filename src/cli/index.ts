@@ -1,28 +1,18 @@
 import { SingleBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError } from '../config.js';
 import { generateApiKey } from '../auth/index.js';
 import { migrationStatus } from '../db/migrate.js';
 import { SYSTEM_ACTOR } from '../features/audit/audit.service.js';
 import { rotateMasterKey } from '../features/secrets/key-rotation.js';
 import { createUser } from '../features/users/users.service.js';
 import { Role } from '../generated/prisma/enums.js';
-import { createLogger } from '../logger.js';
-import { openServices, type Services } from '../services.js';
+import type { Services } from '../services.js';
+import { registerStripeCommands } from './stripe-sync.js';
+import { CommandFailure, print, withServices } from './support.js';
 
 /** Operator commands: the same services the server uses, against the configured database. */
 const program = new Command('coffer').description('Coffer operator commands').showHelpAfterError();
-
-async function withServices<T>(work: (services: Services) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  // Logs go to stderr so that stdout carries only the command's answer.
-  const services = await openServices(config, createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr));
-  try {
-    return await work(services);
-  } finally {
-    await services.close();
-  }
-}
 
 async function findUser(services: Services, idOrEmail: string) {
   const user = await services.db.prisma.user.findFirst({
@@ -32,7 +22,6 @@ async function findUser(services: Services, idOrEmail: string) {
   return user;
 }
 
-const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 
 const parseRole = (value: string) => {
   const role = value.toUpperCase();
@@ -126,7 +115,9 @@ program
     });
   });
 
+registerStripeCommands(program);
+
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`${error instanceof ConfigError || error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  process.exit(error instanceof CommandFailure ? error.exitCode : 1);
 });

@@ -3,8 +3,11 @@
  * The ratio column is what to watch between commits; absolute numbers depend on the machine.
  *
  * Env: BENCH_DURATION (s per scenario, default 10), BENCH_WARMUP (s, default 2),
- *      BENCH_CONNECTIONS (default 10).
+ *      BENCH_CONNECTIONS (default 10); the Stripe sync rows: see stripe-sync.ts.
  * Add a row by adding a scenario to `scenarios` below.
+ *
+ * Arguments filter the rows: `npm run bench -- sync` runs only those whose name contains "sync"
+ * (case-insensitive; several words: any of them). Without arguments everything runs.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -21,6 +24,7 @@ import { ensureBootstrapAdmin } from '../../src/features/users/users.service.js'
 import { encodeCursor } from '../../src/graphql/pagination.js';
 import { createLogger } from '../../src/logger.js';
 import { openServices } from '../../src/services.js';
+import { runStripeSyncBenchmarks, syncTable, type SyncBenchRow } from './stripe-sync.js';
 
 const seconds = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback);
@@ -31,6 +35,8 @@ const DURATION = seconds('BENCH_DURATION', 10);
 const WARMUP = seconds('BENCH_WARMUP', Math.min(2, DURATION));
 const CONNECTIONS = Math.trunc(seconds('BENCH_CONNECTIONS', 10));
 const ARTIFACT = fileURLToPath(new URL('../artifacts/bench.md', import.meta.url));
+const FILTERS = process.argv.slice(2).map((word) => word.toLowerCase());
+const selected = (name: string) => FILTERS.length === 0 || FILTERS.some((word) => name.toLowerCase().includes(word));
 
 type Target = 'coffer' | 'bare';
 
@@ -76,6 +82,8 @@ async function seedSmallVault(ctx: BenchContext) {
  */
 async function seedBulkVault(ctx: BenchContext) {
   const { prisma } = ctx.coffer.services.db;
+  // The scope's user must exist: an unknown user's scope is NOT_FOUND, even for admins.
+  await prisma.user.create({ data: { id: BULK_SCOPE_USER, email: 'bulk-scope@bench.invalid' } });
   await prisma.$executeRawUnsafe(`
     INSERT INTO secrets (id, scope, owner_id, name, current_version, created_at, updated_at)
     SELECT gen_random_uuid(), 'USER', '${BULK_SCOPE_USER}', 'BULK_' || n, 1,
@@ -253,13 +261,14 @@ function table(rows: Measurement[]): string {
   ];
   for (const row of rows) {
     const baseline = row.scenario.baseline ? byName.get(row.scenario.baseline) : undefined;
-    const ratio = baseline ? (row.requestsPerSecond / baseline.requestsPerSecond).toFixed(2) : 'baseline';
+    const ratio = baseline ? (row.requestsPerSecond / baseline.requestsPerSecond).toFixed(2) : row.scenario.baseline ? 'n/a (baseline not run)' : 'baseline';
     lines.push(`| ${row.scenario.name} | ${Math.round(row.requestsPerSecond)} | ${row.p50} | ${row.p99} | ${ratio} | ${row.failures} of ${row.total} |`);
   }
   return lines.join('\n');
 }
 
-async function main() {
+async function runHttpScenarios(chosen: Scenario[]): Promise<{ rows: Measurement[]; database: string }> {
+  if (chosen.length === 0) return { rows: [], database: 'not run' };
   process.stdout.write(`Starting Coffer (fresh embedded database) and a bare yoga server...\n`);
   const coffer = await startCoffer();
   const bare = await startBare();
@@ -267,8 +276,10 @@ async function main() {
   const rows: Measurement[] = [];
   try {
     for (const scenario of scenarios) {
-      const url = scenario.target === 'coffer' ? coffer.url : bare.url;
+      // Every set-up runs (later rows use earlier rows' data); only chosen rows are measured.
       await scenario.setup?.(ctx);
+      if (!chosen.includes(scenario)) continue;
+      const url = scenario.target === 'coffer' ? coffer.url : bare.url;
       if (scenario.name.includes('page at 50,000')) scenario.body.variables = { ...scenario.body.variables, after: ctx.deepCursor };
       const headers = { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...scenario.headers?.(ctx) };
       await check(url, scenario, headers, 'before the run');
@@ -280,6 +291,18 @@ async function main() {
     await coffer.close();
     await bare.close();
   }
+  return { rows, database: coffer.database };
+}
+
+async function main() {
+  const chosen = scenarios.filter((scenario) => selected(scenario.name));
+  const { rows, database } = await runHttpScenarios(chosen);
+  let syncRows: SyncBenchRow[] = [];
+  if (FILTERS.length === 0 || selected('stripe sync throughput') || selected('stripe sync memory') || selected('stripe sync progress fan-out')) {
+    process.stdout.write('Stripe sync: fake Stripe in a child process, Coffer on a fresh embedded database...\n');
+    syncRows = await runStripeSyncBenchmarks(selected, (line) => process.stdout.write(`${line}\n`));
+  }
+  if (rows.length === 0 && syncRows.length === 0) throw new Error(`no benchmark matches ${FILTERS.join(' ')}`);
 
   const cpus = os.cpus();
   const report = [
@@ -287,11 +310,28 @@ async function main() {
     '',
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.arch()}; Node ${process.version}`,
-    `- Load: autocannon, ${CONNECTIONS} connections, ${WARMUP} s warm-up then ${DURATION} s measured per scenario; load generated from a worker thread of the same process`,
-    `- Coffer: in-process, real HTTP on 127.0.0.1, ${coffer.database === 'pglite' ? 'embedded PGlite (fresh temp DATA_DIR)' : coffer.database}, LOG_LEVEL=info with one request log line per request written synchronously to /dev/null (the logging cost is included)`,
-    '- Bare: graphql-yoga with a one-field schema, default plugins, logging off',
-    '',
-    table(rows),
+    ...(FILTERS.length > 0 ? [`- Filter: ${FILTERS.join(' ')} (partial run)`] : []),
+    ...(rows.length > 0
+      ? [
+          `- Load: autocannon, ${CONNECTIONS} connections, ${WARMUP} s warm-up then ${DURATION} s measured per scenario; load generated from a worker thread of the same process`,
+          `- Coffer: in-process, real HTTP on 127.0.0.1, ${database === 'pglite' ? 'embedded PGlite (fresh temp DATA_DIR)' : database}, LOG_LEVEL=info with one request log line per request written synchronously to /dev/null (the logging cost is included)`,
+          '- Bare: graphql-yoga with a one-field schema, default plugins, logging off',
+          '',
+          table(rows),
+        ]
+      : []),
+    ...(syncRows.length > 0
+      ? [
+          '',
+          '## Stripe sync',
+          '',
+          '- Coffer in-process on a fresh embedded PGlite, default page size and settings; the fake Stripe in a child process on 127.0.0.1 with no added latency (the machine\'s cores are shared by both)',
+          '- Throughput and memory: the real worker (`runNow`) executing the first sync queued by `configureStripe`; memory sampled every 25 ms in Coffer\'s process',
+          '- Fan-out: SSE clients in a worker thread of the same process; events published on the event bus, latency from publish to the bytes arriving at each client',
+          '',
+          syncTable(syncRows),
+        ]
+      : []),
     '',
   ].join('\n');
   process.stdout.write(`\n${report}`);

@@ -1,0 +1,113 @@
+/**
+ * Worker thread for the progress fan-out benchmark: opens `count` real SSE connections to
+ * Coffer's `stripeSyncProgress` subscription and timestamps every event as its bytes arrive.
+ * Runs beside the server's thread so that parsing a thousand streams is not charged to it.
+ *
+ * Events carry their publish time in `message` (`bench:<phase>:<ms>`, performance.timeOrigin +
+ * performance.now() of the publishing thread). Messages to the parent: `{ type: 'connected' }`
+ * once every stream answered 200, `{ type: 'ready' }` once every stream received a warm-up event,
+ * and the results when told `finish`.
+ */
+import { Agent, request, type ClientRequest } from 'node:http';
+import { parentPort, workerData } from 'node:worker_threads';
+
+export interface SubscriberOptions {
+  host: string;
+  port: number;
+  apiKey: string;
+  projectId: string;
+  count: number;
+}
+
+export interface SubscriberResults {
+  type: 'results';
+  /** Publish-to-receive latency of every measured event at every subscriber, in ms. */
+  latencies: Float64Array;
+  /** Measured events each subscriber received. */
+  perSubscriber: number[];
+  /** Per measured event: publish to arrival at the last subscriber, in ms. */
+  perEventLast: number[];
+  errors: string[];
+}
+
+const QUERY = 'subscription Bench($projectId: ID!, $environment: StripeEnvironment!) { stripeSyncProgress(projectId: $projectId, environment: $environment) { runId sequence kind objects message } }';
+
+const { host, port, apiKey, projectId, count } = workerData as SubscriberOptions;
+const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
+const now = () => performance.timeOrigin + performance.now();
+const latencies: number[] = [];
+const perSubscriber = new Array<number>(count).fill(0);
+const perEventLast = new Map<number, number>();
+const warmed = new Set<number>();
+const errors: string[] = [];
+const requests: ClientRequest[] = [];
+let connected = 0;
+
+function handleBlock(index: number, block: string, at: number) {
+  const data = block.split('\n').find((line) => line.startsWith('data: '));
+  if (!data) return; // keep-alive comments, `event: complete`
+  const payload = JSON.parse(data.slice(6)) as { data?: { stripeSyncProgress?: { sequence: number; message: string | null } }; errors?: unknown[] };
+  if (payload.errors) {
+    errors.push(JSON.stringify(payload.errors).slice(0, 300));
+    return;
+  }
+  const [tag, phase, sentAt] = (payload.data?.stripeSyncProgress?.message ?? '').split(':');
+  if (tag !== 'bench') return;
+  if (phase === 'warm') {
+    if (warmed.size < count && !warmed.has(index)) {
+      warmed.add(index);
+      if (warmed.size === count) parentPort!.postMessage({ type: 'ready' });
+    }
+    return;
+  }
+  const latency = at - Number(sentAt);
+  latencies.push(latency);
+  perSubscriber[index]! += 1;
+  const sequence = payload.data!.stripeSyncProgress!.sequence;
+  perEventLast.set(sequence, Math.max(perEventLast.get(sequence) ?? 0, latency));
+}
+
+function open(index: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host, port, path: '/graphql', method: 'POST', agent, headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'x-api-key': apiKey } });
+    requests.push(req);
+    req.on('error', (error) => {
+      errors.push(`subscriber ${index}: ${error.message}`);
+      reject(error);
+    });
+    req.on('response', (res) => {
+      if (res.statusCode !== 200) {
+        reject(new Error(`subscriber ${index}: HTTP ${res.statusCode}`));
+        return;
+      }
+      res.setEncoding('utf8');
+      let buffer = '';
+      res.on('data', (chunk: string) => {
+        const at = now();
+        buffer += chunk;
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          handleBlock(index, buffer.slice(0, end), at);
+          buffer = buffer.slice(end + 2);
+        }
+      });
+      res.on('error', () => undefined);
+      resolve();
+    });
+    req.end(JSON.stringify({ query: QUERY, variables: { projectId, environment: 'TEST' } }));
+  });
+}
+
+parentPort!.on('message', (message: { type: 'finish' }) => {
+  if (message.type !== 'finish') return;
+  const results: SubscriberResults = { type: 'results', latencies: Float64Array.from(latencies), perSubscriber, perEventLast: [...perEventLast.values()], errors };
+  parentPort!.postMessage(results);
+  for (const req of requests) req.destroy();
+  agent.destroy();
+});
+
+// Fifty at a time: a thousand simultaneous connects would measure the accept queue instead.
+for (let start = 0; start < count; start += 50) {
+  await Promise.all(Array.from({ length: Math.min(50, count - start) }, (_, offset) => open(start + offset)));
+  connected = start + Math.min(50, count - start);
+}
+parentPort!.postMessage({ type: 'connected', connected });
