@@ -42,6 +42,15 @@ export const isProjectOwner = rule({ cache: 'strict' })((_parent, args: { projec
   return projectAccess(ctx, projectId === undefined ? undefined : String(projectId));
 });
 
+/**
+ * The same, checked once per subscription: shield also runs a subscription's rule for every event
+ * it delivers, and with a per-subscription (contextual) cache that is one query per subscriber
+ * instead of one per event. (The subscribe step checks again; see assertProjectAccess.)
+ */
+export const subscriberOwnsProject = rule({ cache: 'contextual' })((_parent, args: { projectId?: string }, ctx: Context) =>
+  projectAccess(ctx, args.projectId === undefined ? undefined : String(args.projectId)),
+);
+
 /** For fields on a User: the user themselves or an admin. */
 export const isSelfOrAdmin = rule({ cache: 'strict' })((parent: { id: string }, _args, ctx: Context) => {
   if (!ctx.viewer) return unauthenticated();

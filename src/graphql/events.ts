@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
@@ -19,7 +20,12 @@ export type EventTopics = {
 export type EventBus = ReturnType<typeof createPubSub<EventTopics>> & { close(): Promise<void> };
 
 export function createEventBus(redisUrl?: string): EventBus {
-  if (!redisUrl) return Object.assign(createPubSub<EventTopics>(), { close: async () => undefined });
+  if (!redisUrl) {
+    // One listener per subscriber: Node's default warning at 11 listeners would be noise here.
+    const eventTarget = new EventTarget();
+    setMaxListeners(0, eventTarget);
+    return Object.assign(createPubSub<EventTopics>({ eventTarget }), { close: async () => undefined });
+  }
   const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const subscribeClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const pubsub = createPubSub<EventTopics>({

@@ -1,6 +1,6 @@
 import { GraphQLObjectType, type GraphQLSchema } from 'graphql';
 import { allow, and, deny, shield, type IRules } from 'graphql-shield';
-import { actsForSelfUnlessAdmin, isAdmin, isAuthenticated, isProjectOwner, isSelfOrAdmin } from '../auth/rules.js';
+import { actsForSelfUnlessAdmin, isAdmin, isAuthenticated, isProjectOwner, isSelfOrAdmin, subscriberOwnsProject } from '../auth/rules.js';
 import { canDestroySecret, canUseSecretScope } from '../features/secrets/secrets.rules.js';
 import { isSyncRunOwner } from '../features/stripe-sync/sync.rules.js';
 import { forbidden } from './errors.js';
@@ -52,8 +52,8 @@ const rootRules = {
     cancelStripeSync: isSyncRunOwner,
   },
   Subscription: {
-    projectEvents: isProjectOwner,
-    stripeSyncProgress: isProjectOwner,
+    projectEvents: subscriberOwnsProject,
+    stripeSyncProgress: subscriberOwnsProject,
   },
 };
 
