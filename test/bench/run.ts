@@ -24,7 +24,7 @@ import { ensureBootstrapAdmin } from '../../src/features/users/users.service.js'
 import { encodeCursor } from '../../src/graphql/pagination.js';
 import { createLogger } from '../../src/logger.js';
 import { openServices } from '../../src/services.js';
-import { runStripeSyncBenchmarks, syncTable, type SyncBenchRow } from './stripe-sync.js';
+import { BENCH_DATABASE, runStripeSyncBenchmarks, syncTable, type SyncBenchRow } from './stripe-sync.js';
 
 const seconds = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback);
@@ -299,7 +299,7 @@ async function main() {
   const { rows, database } = await runHttpScenarios(chosen);
   let syncRows: SyncBenchRow[] = [];
   if (FILTERS.length === 0 || selected('stripe sync throughput') || selected('stripe sync memory') || selected('stripe sync progress fan-out')) {
-    process.stdout.write('Stripe sync: fake Stripe in a child process, Coffer on a fresh embedded database...\n');
+    process.stdout.write(`Stripe sync: fake Stripe in a child process, Coffer on a fresh ${BENCH_DATABASE}...\n`);
     syncRows = await runStripeSyncBenchmarks(selected, (line) => process.stdout.write(`${line}\n`));
   }
   if (rows.length === 0 && syncRows.length === 0) throw new Error(`no benchmark matches ${FILTERS.join(' ')}`);
@@ -325,7 +325,7 @@ async function main() {
           '',
           '## Stripe sync',
           '',
-          '- Coffer in-process on a fresh embedded PGlite, default page size and settings; the fake Stripe in a child process on 127.0.0.1 with no added latency (the machine\'s cores are shared by both)',
+          `- Coffer in-process on a fresh ${BENCH_DATABASE}, default page size and settings; the fake Stripe in a child process on 127.0.0.1 with no added latency (the machine's cores are shared by both)`,
           '- Throughput and memory: the real worker (`runNow`) executing the first sync queued by `configureStripe`; memory sampled every 25 ms in Coffer\'s process',
           '- Fan-out: SSE clients in a worker thread of the same process; events published on the event bus, latency from publish to the bytes arriving at each client',
           '',

@@ -11,6 +11,7 @@
  *   progress events are published on the event bus and timed from publish to arrival.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -19,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
+import pg from 'pg';
 import { pino } from 'pino';
 import { createApp, createHttpServer } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -113,9 +115,35 @@ async function startFakeStripeProcess() {
 
 type FakeProcess = Awaited<ReturnType<typeof startFakeStripeProcess>>;
 
+/** With BENCH_DATABASE_URL, the sync rows run on a throw-away database of that PostgreSQL server. */
+async function benchDatabase(): Promise<{ url: string | undefined; drop(): Promise<void> }> {
+  const server = process.env.BENCH_DATABASE_URL;
+  if (!server) return { url: undefined, drop: async () => undefined };
+  const name = `coffer_bench_${randomBytes(6).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: server });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+export const BENCH_DATABASE = process.env.BENCH_DATABASE_URL ? 'PostgreSQL (BENCH_DATABASE_URL)' : 'embedded PGlite';
+
 async function startSyncCoffer(fakeUrl: string) {
   const dataDir = await mkdtemp(join(os.tmpdir(), 'coffer-bench-sync-'));
-  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', STRIPE_API_BASE: fakeUrl, PUBLIC_URL: 'https://coffer.example.com' });
+  const database = await benchDatabase();
+  const config = loadConfig({
+    DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', STRIPE_API_BASE: fakeUrl, PUBLIC_URL: 'https://coffer.example.com',
+    ...(database.url ? { DATABASE_URL: database.url } : {}),
+  });
   const logger = createLogger(config.logLevel, pino.destination({ dest: '/dev/null', sync: true }));
   const services = await openServices(config, logger);
   const bootstrap = await ensureBootstrapAdmin({ prisma: services.db.prisma, auth: services.auth });
@@ -163,6 +191,7 @@ async function startSyncCoffer(fakeUrl: string) {
       await http.close();
       await yoga.dispose();
       await services.close();
+      await database.drop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

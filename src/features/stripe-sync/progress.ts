@@ -72,15 +72,15 @@ export async function recordSyncEvent(db: Db, run: { id: string; projectId: stri
   // The row lock on the run orders concurrent writers (the worker, a cancel request).
   const { lastSequence } = await db.stripeSyncRun.update({ where: { id: run.id }, data: { lastSequence: { increment: 1 } }, select: { lastSequence: true } });
   const event: SyncProgressEvent = { ...input, runId: run.id, projectId: run.projectId, environment: run.environment, sequence: lastSequence, at };
-  await db.stripeSyncEvent.create({
-    data: { runId: run.id, sequence: lastSequence, kind: input.kind, objectType: input.objectType, payload: toStoredPayload(event), at },
-  });
+  const { sequence, kind, object_type: objectType, payload } = storedEventRow(event);
+  await db.stripeSyncEvent.create({ data: { runId: run.id, sequence, kind, objectType, payload, at } });
   return event;
 }
 
-function toStoredPayload(event: SyncProgressEvent): Prisma.InputJsonValue {
-  const { at: _at, ...rest } = event;
-  return rest as unknown as Prisma.InputJsonValue;
+/** An event as its `stripe_sync_events` row stores it (the payload is the event less its time). */
+export function storedEventRow(event: SyncProgressEvent) {
+  const { at, ...payload } = event;
+  return { sequence: event.sequence, kind: event.kind, object_type: event.objectType, payload: payload as unknown as Prisma.InputJsonValue, at };
 }
 
 export function eventFromRow(row: { payload: unknown; at: Date }): SyncProgressEvent {

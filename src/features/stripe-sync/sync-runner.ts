@@ -12,7 +12,7 @@ import { classifyStripeError } from '../stripe/stripe-errors.js';
 import { backoffDelay, describeStripeFailure, isRetryable, sleep } from './backoff.js';
 import { upsertObjects } from './mirror.repository.js';
 import { isSyncObjectType, OBJECT_TYPES, type ObjectTypeSpec } from './object-types.js';
-import { publishSyncEvents, recordSyncEvent, type SyncEventInput, type SyncProgressEvent } from './progress.js';
+import { publishSyncEvents, recordSyncEvent, storedEventRow, type SyncEventInput, type SyncProgressEvent } from './progress.js';
 import { runEventBase, summarize } from './sync-runs.service.js';
 
 export interface SyncRunnerDeps {
@@ -52,6 +52,8 @@ export class SyncRunExecution {
   private readonly log: Logger;
   private heartbeat: NodeJS.Timeout | null = null;
   private runObjects = 0;
+  /** Retries per object type so far (a retry of the page fetched ahead may land during a write). */
+  private readonly retries = new Map<string, number>();
 
   constructor(
     private readonly deps: SyncRunnerDeps,
@@ -64,6 +66,12 @@ export class SyncRunExecution {
   /** Stops the run after the page in flight (or at once while it waits to retry). */
   stop(reason: StopReason) {
     if (!this.controller.signal.aborted) this.controller.abort(new Stopped(reason));
+  }
+
+  /** Stops the run (aborting any request or back-off in flight) and returns the error to throw. */
+  private stopNow(reason: StopReason): Stopped {
+    this.stop(reason);
+    return new Stopped(reason);
   }
 
   private get stopReason(): StopReason | null {
@@ -130,62 +138,118 @@ export class SyncRunExecution {
       });
     }
     const { pageSize } = this.deps.config.stripeSync;
-    for (;;) {
-      this.throwIfStopped();
+    this.retries.set(spec.type, objectState.retries);
+    // The next page is fetched while this one is written: the sync goes at the pace of the slower
+    // of Stripe and the database, not of both added up. At most two pages are held.
+    const prefetch = new AbortController();
+    const signal = AbortSignal.any([this.controller.signal, prefetch.signal]);
+    const fetchPage = (cursor: string | null) => {
       // Second precision, rounded down: a webhook event of the same second is treated as newer.
       const requestedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
-      let page: Stripe.ApiList<{ id: string }>;
-      try {
-        page = await this.withRetries(spec, objectState, async () => {
-          const listed = await spec.list(stripe, { limit: pageSize, ...(objectState.cursor ? { starting_after: objectState.cursor } : {}) });
-          if (spec.type === 'subscriptions') await completeSubscriptionItems(stripe, listed.data as unknown as Stripe.Subscription[], pageSize);
-          return listed;
-        });
-      } catch (error) {
-        if (error instanceof Stopped) throw error;
-        this.throwIfStopped();
-        const reason = describeStripeFailure(error);
-        await this.failObject(objectState, reason);
-        // A rejected key fails every other object type the same way: no point asking Stripe again.
-        if (classifyStripeError(error) === 'INVALID_API_KEY') throw new KeyRejected(reason);
-        return;
-      }
-      const last = page.data.at(-1);
-      const done = !page.has_more || !last;
-      objectState = await this.transaction(async (tx, events) => {
-        await this.assertStillOurs(tx);
-        await upsertObjects(tx, spec, { projectId: this.run.projectId, environment: this.run.environment, objects: page.data, changedAt: requestedAt, source: 'sync', now: new Date() });
-        const objects = objectState.objects + page.data.length;
-        const updated = await tx.stripeSyncObjectState.update({
-          where: { runId_objectType: { runId: this.run.id, objectType: spec.type } },
-          data: { cursor: last?.id ?? objectState.cursor, pages: { increment: 1 }, objects, ...(done ? { status: 'SUCCEEDED', total: objects, finishedAt: new Date() } : {}) },
-        });
-        this.runObjects += page.data.length;
-        events.push(await this.record(tx, updated, { kind: 'PAGE', message: null }));
-        if (done) events.push(await this.record(tx, updated, { kind: 'OBJECT_COMPLETED', message: `${objects} ${spec.type}` }));
-        return updated;
+      return this.withRetries(spec, signal, async () => {
+        const listed = await spec.list(stripe, { limit: pageSize, ...(cursor ? { starting_after: cursor } : {}) });
+        if (spec.type === 'subscriptions') await completeSubscriptionItems(stripe, listed.data as unknown as Stripe.Subscription[], pageSize);
+        return { page: listed, requestedAt };
       });
-      if (done) return;
+    };
+    let next = fetchPage(objectState.cursor);
+    try {
+      for (;;) {
+        this.throwIfStopped();
+        let fetched: Awaited<typeof next>;
+        try {
+          fetched = await next;
+        } catch (error) {
+          if (error instanceof Stopped) throw error;
+          this.throwIfStopped();
+          const reason = describeStripeFailure(error);
+          await this.failObject(objectState, reason);
+          // A rejected key fails every other object type the same way: no point asking Stripe again.
+          if (classifyStripeError(error) === 'INVALID_API_KEY') throw new KeyRejected(reason);
+          return;
+        }
+        const { page, requestedAt } = fetched;
+        const last = page.data.at(-1);
+        const done = !page.has_more || !last;
+        if (!done) next = fetchPage(last.id);
+        objectState = await this.commitPage(spec, objectState, page.data, { requestedAt, done });
+        if (done) return;
+      }
+    } finally {
+      // A page fetched ahead that will not be stored (stop, failure): abandoned before moving on.
+      prefetch.abort(new Stopped('shutdown'));
+      await next.catch(() => undefined);
     }
   }
 
+  /**
+   * Stores one page with its checkpoint and progress events in one transaction of four statements:
+   * lease renewal (which also reserves the events' sequence numbers, locks the environment's row
+   * against an account change and reads a cancel request), the batch upsert, then the checkpoint
+   * and the events together.
+   */
+  private async commitPage(spec: ObjectTypeSpec, before: StripeSyncObjectState, objects: ReadonlyArray<{ id: string }>, { requestedAt, done }: { requestedAt: Date; done: boolean }) {
+    const { leaseMs } = this.deps.config.stripeSync;
+    const kinds: SyncEventInput['kind'][] = done ? ['PAGE', 'OBJECT_COMPLETED'] : ['PAGE'];
+    return this.transaction(async (tx, events) => {
+      const [lease] = await tx.$queryRaw<Array<{ cancel_requested_at: Date | null; last_sequence: number; environments: number; account_id: string | null }>>`
+        WITH environment AS (
+          SELECT account_id FROM stripe_environments
+          WHERE project_id = ${this.run.projectId}::uuid AND environment = ${this.run.environment}::"StripeEnvironment" FOR SHARE)
+        UPDATE stripe_sync_runs
+        SET lease_expires_at = now() + (${leaseMs} * interval '1 millisecond'), last_sequence = last_sequence + ${kinds.length}
+        WHERE id = ${this.run.id}::uuid AND lease_owner = ${this.workerId}
+        RETURNING cancel_requested_at, last_sequence, (SELECT count(*) FROM environment)::int AS environments, (SELECT account_id FROM environment) AS account_id`;
+      if (!lease) throw this.stopNow('lease-lost');
+      if (lease.cancel_requested_at) throw this.stopNow('cancel');
+      if (lease.environments === 0 || lease.account_id !== this.run.accountId) throw this.stopNow('account-changed');
+
+      await upsertObjects(tx, spec, { projectId: this.run.projectId, environment: this.run.environment, objects, changedAt: requestedAt, source: 'sync', now: new Date() });
+      const now = new Date();
+      const after: StripeSyncObjectState = {
+        ...before,
+        cursor: objects.at(-1)?.id ?? before.cursor,
+        pages: before.pages + 1,
+        objects: before.objects + objects.length,
+        ...(done ? { status: 'SUCCEEDED' as const, total: before.objects + objects.length, finishedAt: now } : {}),
+      };
+      this.runObjects += objects.length;
+      const firstSequence = lease.last_sequence - kinds.length + 1;
+      const pageEvents = kinds.map((kind, index) =>
+        this.eventOf(after, { kind, message: kind === 'OBJECT_COMPLETED' ? `${after.objects} ${spec.type}` : null }, firstSequence + index, now),
+      );
+      await tx.$executeRaw`
+        WITH checkpoint AS (
+          UPDATE stripe_sync_object_states
+          SET cursor = ${after.cursor}, pages = ${after.pages}, objects = ${after.objects}, status = ${after.status}::"StripeSyncObjectStatus",
+              total = ${after.total}, finished_at = ${after.finishedAt}
+          WHERE run_id = ${this.run.id}::uuid AND object_type = ${spec.type})
+        INSERT INTO stripe_sync_events (run_id, sequence, kind, object_type, payload, at)
+        SELECT ${this.run.id}::uuid, e.sequence, e.kind, e.object_type, e.payload, e.at
+        FROM jsonb_to_recordset(${JSON.stringify(pageEvents.map(storedEventRow))}::jsonb) AS e(sequence int, kind text, object_type text, payload jsonb, at timestamptz)`;
+      events.push(...pageEvents);
+      return after;
+    });
+  }
+
   /** One page, tried again on 429/5xx/network errors with back-off; each retry is a RETRY event. */
-  private async withRetries<T>(spec: ObjectTypeSpec, objectState: StripeSyncObjectState, call: () => Promise<T>): Promise<T> {
+  private async withRetries<T>(spec: ObjectTypeSpec, signal: AbortSignal, call: () => Promise<T>): Promise<T> {
     const policy = this.deps.config.stripeSync.retry;
     for (let retry = 1; ; retry++) {
       try {
-        return await abortable(call(), this.controller.signal);
+        return await abortable(call(), signal);
       } catch (error) {
-        if (error instanceof Stopped || retry > policy.maxRetries || !isRetryable(error)) throw error;
+        if (error instanceof Stopped || signal.aborted || retry > policy.maxRetries || !isRetryable(error)) throw error;
         const delay = backoffDelay(policy, retry, error);
         const reason = describeStripeFailure(error);
+        this.retries.set(spec.type, (this.retries.get(spec.type) ?? 0) + 1);
         await this.transaction(async (tx, events) => {
           const updated = await tx.stripeSyncObjectState.update({ where: { runId_objectType: { runId: this.run.id, objectType: spec.type } }, data: { retries: { increment: 1 } } });
           events.push(await this.record(tx, updated, { kind: 'RETRY', message: `${reason} Retry ${retry} of ${policy.maxRetries} in ${delay} ms.` }));
         });
         this.log.warn({ objectType: spec.type, retry, delayMs: delay, status: (error as { statusCode?: number }).statusCode }, 'stripe sync: backing off');
-        await sleep(delay, this.controller.signal);
-        this.throwIfStopped();
+        await sleep(delay, signal);
+        if (signal.aborted) throw signal.reason as Error;
       }
     }
   }
@@ -245,18 +309,6 @@ export class SyncRunExecution {
     });
   }
 
-  /** Inside each page's transaction: the lease is still ours and the account did not change. */
-  private async assertStillOurs(tx: Tx) {
-    const [lease] = await tx.$queryRaw<Array<{ cancel_requested_at: Date | null }>>`
-      UPDATE stripe_sync_runs SET lease_expires_at = now() + (${this.deps.config.stripeSync.leaseMs} * interval '1 millisecond')
-      WHERE id = ${this.run.id}::uuid AND lease_owner = ${this.workerId} RETURNING cancel_requested_at`;
-    if (!lease) throw new Stopped('lease-lost');
-    if (lease.cancel_requested_at) throw new Stopped('cancel');
-    const [environment] = await tx.$queryRaw<Array<{ account_id: string | null }>>`
-      SELECT account_id FROM stripe_environments WHERE project_id = ${this.run.projectId}::uuid AND environment = ${this.run.environment}::"StripeEnvironment" FOR SHARE`;
-    if (!environment || environment.account_id !== this.run.accountId) throw new Stopped('account-changed');
-  }
-
   /** Renews the lease between pages too (slow pages, back-off), and notices cancel requests from other replicas. */
   private startHeartbeat() {
     const { leaseMs } = this.deps.config.stripeSync;
@@ -274,8 +326,12 @@ export class SyncRunExecution {
     this.heartbeat.unref();
   }
 
-  private record(tx: Tx, objectState: StripeSyncObjectState, input: Pick<SyncEventInput, 'kind' | 'message'>) {
-    return recordSyncEvent(tx, this.run, {
+  private eventOf(objectState: StripeSyncObjectState, input: Pick<SyncEventInput, 'kind' | 'message'>, sequence: number, at: Date): SyncProgressEvent {
+    return { ...this.eventInput(objectState, input), runId: this.run.id, projectId: this.run.projectId, environment: this.run.environment, sequence, at };
+  }
+
+  private eventInput(objectState: StripeSyncObjectState, input: Pick<SyncEventInput, 'kind' | 'message'>): SyncEventInput {
+    return {
       runStatus: 'RUNNING',
       objectType: objectState.objectType,
       objectStatus: objectState.status,
@@ -283,10 +339,14 @@ export class SyncRunExecution {
       objects: objectState.objects,
       runObjects: this.runObjects,
       total: objectState.total,
-      retries: objectState.retries,
+      retries: this.retries.get(objectState.objectType) ?? objectState.retries,
       summary: null,
       ...input,
-    });
+    };
+  }
+
+  private record(tx: Tx, objectState: StripeSyncObjectState, input: Pick<SyncEventInput, 'kind' | 'message'>) {
+    return recordSyncEvent(tx, this.run, this.eventInput(objectState, input));
   }
 
   private async emit(input: Pick<SyncEventInput, 'kind' | 'message'>) {
