@@ -56,6 +56,7 @@ const environmentSchema = z.object({
   STRIPE_SYNC_LEASE_SECONDS: z.coerce.number().min(0.5).max(3600).default(30),
   STRIPE_SYNC_POLL_SECONDS: z.coerce.number().min(0.1).max(3600).default(5),
   STRIPE_SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
+  STRIPE_SYNC_PARALLEL_OBJECTS: z.coerce.number().int().min(1).max(8).default(4),
   MAX_REQUEST_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
 });
 
@@ -119,6 +120,7 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
       leaseMs: Math.round(env.STRIPE_SYNC_LEASE_SECONDS * 1000),
       pollMs: Math.round(env.STRIPE_SYNC_POLL_SECONDS * 1000),
       concurrency: env.STRIPE_SYNC_CONCURRENCY,
+      parallelObjects: env.STRIPE_SYNC_PARALLEL_OBJECTS,
     },
   };
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_LEAKS } from '../stripe/support.js';
-import { ALL_COLLECTIONS, startSyncHarness, TABLE_OF, type SyncHarness } from './support.js';
+import { ALL_COLLECTIONS, StartSync, startSyncHarness, TABLE_OF, type SyncHarness } from './support.js';
 
 let h: SyncHarness;
 beforeAll(async () => {
@@ -61,5 +61,49 @@ describe('a full sync', () => {
     expect(run.events.at(-1)).toMatchObject({ runStatus: 'SUCCEEDED', summary: { status: 'SUCCEEDED', objects: 163 } });
     const customerPages = run.events.filter((event) => event.kind === 'PAGE' && event.objectType === 'CUSTOMERS');
     expect(customerPages.map((event) => event.objects)).toEqual([50, 100, 150, 160]);
+  });
+});
+
+describe('object types in parallel lanes', () => {
+  let parallel: SyncHarness;
+  beforeAll(async () => {
+    parallel = await startSyncHarness({ env: { STRIPE_SYNC_PARALLEL_OBJECTS: '4' } });
+  });
+  afterAll(() => parallel.close());
+
+  it('four lanes store exactly what one lane does, with gapless events and each type paged in order', async () => {
+    const counts = { products: 140, prices: 90, customers: 420, subscriptions: 75, invoices: 260, payment_intents: 55, charges: 130, refunds: 20 };
+    const { projectId, account, firstRunId } = await parallel.seededProject(counts);
+    const run = await parallel.waitForRun(firstRunId!);
+    expect(run).toMatchObject({ status: 'SUCCEEDED', summary: { objects: Object.values(counts).reduce((sum, n) => sum + n, 0) } });
+    for (const collection of ALL_COLLECTIONS) {
+      expect(await parallel.storedIds(TABLE_OF[collection], projectId), collection).toEqual(parallel.fakeIds(account.id, collection));
+    }
+    expect(run.events.map((event) => event.sequence)).toEqual(run.events.map((_, index) => index + 1));
+    // Lanes overlap: some type started before an earlier one completed.
+    const kinds = run.events.map((event) => `${event.kind}:${event.objectType ?? ''}`);
+    expect(kinds.indexOf('OBJECT_STARTED:PRICES')).toBeLessThan(kinds.indexOf('OBJECT_COMPLETED:PRODUCTS'));
+    for (const collection of ALL_COLLECTIONS) {
+      const pages = run.events.filter((event) => event.kind === 'PAGE' && event.objectType === collection.toUpperCase()).map((event) => event.objects);
+      expect(pages, collection).toEqual(pages.map((_, index) => Math.min((index + 1) * 50, counts[collection])));
+    }
+    // Within each type, every page asked for the one after the page before it.
+    const customerCursors = parallel.fake.requests.filter((request) => request.path === '/v1/customers').map((request) => request.query.starting_after ?? null);
+    expect(new Set(customerCursors).size).toBe(customerCursors.length);
+  });
+
+  it('a rejected key stops every lane: all eight types FAILED, no list asked twice, at most one request per lane', async () => {
+    const { projectId, key, firstRunId } = await parallel.seededProject({ customers: 30 });
+    expect((await parallel.waitForRun(firstRunId!)).status).toBe('SUCCEEDED');
+    parallel.fake.revokeKey(key);
+    const mark = parallel.fake.requests.length;
+    const started = await parallel.execute(StartSync, { projectId, environment: 'TEST' });
+    const run = await parallel.waitForRun(started.data!.startStripeSync.id);
+    expect(run.status).toBe('FAILED');
+    for (const entry of run.progress) expect(entry.error, entry.objectType).toMatch(/^INVALID_API_KEY \(HTTP 401\)/);
+    const asked = parallel.fake.requests.slice(mark).map((request) => request.path);
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked.length).toBeLessThanOrEqual(4);
+    expect(new Set(asked).size).toBe(asked.length);
   });
 });

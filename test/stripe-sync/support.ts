@@ -16,6 +16,8 @@ export const SYNC_TEST_ENV = {
   STRIPE_SYNC_MAX_RETRIES: '4',
   STRIPE_SYNC_POLL_SECONDS: '0.2',
   STRIPE_SYNC_LEASE_SECONDS: '2',
+  // One object type at a time keeps event order predictable; parallel lanes have their own test.
+  STRIPE_SYNC_PARALLEL_OBJECTS: '1',
 };
 
 export const SyncRunFields = graphql(`

@@ -104,15 +104,27 @@ export class SyncRunExecution {
       const resumed = this.run.attempts > 1;
       await this.emit({ kind: resumed ? 'RUN_RESUMED' : 'RUN_STARTED', message: resumed ? `resumed (attempt ${this.run.attempts})` : 'started' });
 
-      for (const objectState of objectStates) {
-        if (objectState.status !== 'PENDING' && objectState.status !== 'RUNNING') continue;
-        this.throwIfStopped();
-        if (!isSyncObjectType(objectState.objectType)) {
-          await this.failObject(objectState, `unknown object type ${objectState.objectType}`);
-          continue;
+      // Object types are synced side by side (STRIPE_SYNC_PARALLEL_OBJECTS lanes): against Stripe's
+      // latency one stream of pages is slow, and Stripe allows far more requests than one stream makes.
+      const queue = objectStates.filter((objectState) => objectState.status === 'PENDING' || objectState.status === 'RUNNING');
+      let firstError: unknown = null;
+      const lane = async () => {
+        for (let objectState = queue.shift(); objectState && firstError === null; objectState = queue.shift()) {
+          this.throwIfStopped();
+          if (!isSyncObjectType(objectState.objectType)) await this.failObject(objectState, `unknown object type ${objectState.objectType}`);
+          else await this.syncObjectType(stripe, OBJECT_TYPES[objectState.objectType], objectState);
         }
-        await this.syncObjectType(stripe, OBJECT_TYPES[objectState.objectType], objectState);
-      }
+      };
+      const lanes = Array.from({ length: Math.min(this.deps.config.stripeSync.parallelObjects, queue.length) }, () =>
+        lane().catch((error: unknown) => {
+          firstError ??= error;
+          // The key was rejected: the other lanes' requests would be too; they stop now.
+          if (error instanceof KeyRejected) this.stop('shutdown');
+        }),
+      );
+      // Every lane has settled before the run is finished or handed back: no write lands after it.
+      await Promise.all(lanes);
+      if (firstError !== null) throw firstError;
       return await this.finish({});
     } catch (error) {
       if (error instanceof Stopped) return this.onStopped(error.reason);
