@@ -8,7 +8,9 @@ export type FakeCommand =
   | { op: 'account'; name: string }
   | { op: 'key'; accountId: string }
   | { op: 'seed'; accountId: string; collection: CollectionName; count: number }
-  | { op: 'requests' };
+  | { op: 'requests' }
+  /** Every later request answered `ms` later (0: no added latency). */
+  | { op: 'latency'; ms: number };
 
 const fake = await startFakeStripe();
 
@@ -22,7 +24,9 @@ process.on('message', (message: { id: number; command: FakeCommand }) => {
           ? fake.addKey(command.accountId, { mode: 'test' })
           : command.op === 'seed'
             ? fake.seed(command.accountId, 'test', command.collection, command.count).count
-            : fake.requests.splice(0).length; // the log would grow with every request otherwise
+            : command.op === 'latency'
+              ? (fake.clearDelays(), command.ms > 0 && fake.delayNext(Number.MAX_SAFE_INTEGER, command.ms), command.ms)
+              : fake.requests.splice(0).length; // the log would grow with every request otherwise
     process.send!({ id, result });
   } catch (error) {
     process.send!({ id, error: (error as Error).message });

@@ -47,6 +47,9 @@ const positiveInt = (name: string, fallback: number) => {
 };
 const THROUGHPUT_OBJECTS = positiveInt('BENCH_SYNC_OBJECTS', 20_000);
 const LARGE_OBJECTS = positiveInt('BENCH_SYNC_LARGE_OBJECTS', 100_000);
+/** Stripe answers a list page in roughly this time; with it, one stream of pages is latency-bound. */
+const LATENCY_MS = positiveInt('BENCH_SYNC_LATENCY_MS', 100);
+const LATENCY_OBJECTS = positiveInt('BENCH_SYNC_LATENCY_OBJECTS', 4_000);
 const SUBSCRIBERS = positiveInt('BENCH_SUBSCRIBERS', 1_000);
 const FANOUT_EVENTS = positiveInt('BENCH_FANOUT_EVENTS', 20);
 /** Events per second. One a second leaves time to reach every subscriber before the next. */
@@ -105,6 +108,7 @@ async function startFakeStripeProcess() {
     },
     /** Requests served since the last call. */
     requests: () => call<number>({ op: 'requests' }),
+    latency: (ms: number) => call<number>({ op: 'latency', ms }),
     async close() {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.disconnect();
@@ -241,7 +245,7 @@ interface SyncMeasurement {
 async function measureSync(coffer: SyncCoffer, fake: FakeProcess, total: number, gc: () => void): Promise<SyncMeasurement & { key: string; counts: Record<CollectionName, number> }> {
   const counts = mixOf(total);
   const { key } = await fake.account(`Bench ${total}`, counts);
-  const { projectId, runId } = await coffer.configuredProject(`sync bench ${total}`, key);
+  const { projectId, runId } = await coffer.configuredProject(`sync bench ${total} ${randomBytes(3).toString('hex')}`, key);
   await fake.requests();
   gc();
   const heapBefore = process.memoryUsage().heapUsed;
@@ -424,6 +428,25 @@ export async function runStripeSyncBenchmarks(selected: (name: string) => boolea
           detail: `${fmt(cofferMs / small.pages, 1)} ms per page of ${coffer.config.stripeSync.pageSize} (${fmt((cofferMs * 1000) / small.objects, 0)} µs per object)`,
         },
       );
+    }
+    if (wantThroughput) {
+      const defaultLanes = coffer.config.stripeSync.parallelObjects;
+      await fake.latency(LATENCY_MS);
+      try {
+        for (const lanes of [1, defaultLanes]) {
+          coffer.config.stripeSync.parallelObjects = lanes;
+          log(`  ${throughputName}: ${fmt(LATENCY_OBJECTS)} objects with ${LATENCY_MS} ms per Stripe request, ${lanes} lane(s)...`);
+          const slow = await measureSync(coffer, fake, LATENCY_OBJECTS, gc);
+          rows.push({
+            name: `${throughputName} with ${LATENCY_MS} ms added to every Stripe request, ${fmt(slow.objects)} objects, ${lanes} object type${lanes === 1 ? '' : 's'} at a time`,
+            figure: `${fmt(slow.objects / (slow.ms / 1000))} objects/s`,
+            detail: `${fmt(slow.ms / 1000, 1)} s for ${fmt(slow.pages)} pages; STRIPE_SYNC_PARALLEL_OBJECTS=${lanes}${lanes === defaultLanes ? ' (the default)' : ''}`,
+          });
+        }
+      } finally {
+        coffer.config.stripeSync.parallelObjects = defaultLanes;
+        await fake.latency(0);
+      }
     }
     if (wantMemory && small) {
       log(`  ${memoryName}: syncing ${fmt(LARGE_OBJECTS)} objects...`);

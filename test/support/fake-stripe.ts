@@ -188,6 +188,11 @@ export class FakeStripe {
     this.delays.push({ ...options, ms, remaining: n });
   }
 
+  /** Forgets the delays set by `delayNext` (those not used up yet). */
+  clearDelays(): void {
+    this.delays = [];
+  }
+
   /** A `Stripe-Signature` header value for `payload` signed with an endpoint's `whsec_` secret. */
   signWebhook(payload: string, secret: string, timestamp = now()): string {
     return signPayload(payload, secret, timestamp);
