@@ -17,14 +17,21 @@ export type EventTopics = {
   'stripe-sync': [projectEnvironment: string, event: SyncProgressEvent];
 };
 
-export type EventBus = ReturnType<typeof createPubSub<EventTopics>> & { close(): Promise<void> };
+export type EventBus = ReturnType<typeof createPubSub<EventTopics>> & {
+  /**
+   * Resolves once events of `topic` (with `id`) published from now on reach this process. Call it
+   * after starting a subscription's iterator: through Redis, SUBSCRIBE is confirmed asynchronously.
+   */
+  subscribed(topic: keyof EventTopics, id: string): Promise<void>;
+  close(): Promise<void>;
+};
 
 export function createEventBus(redisUrl?: string): EventBus {
   if (!redisUrl) {
     // One listener per subscriber: Node's default warning at 11 listeners would be noise here.
     const eventTarget = new EventTarget();
     setMaxListeners(0, eventTarget);
-    return Object.assign(createPubSub<EventTopics>({ eventTarget }), { close: async () => undefined });
+    return Object.assign(createPubSub<EventTopics>({ eventTarget }), { subscribed: async () => undefined, close: async () => undefined });
   }
   const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const subscribeClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
@@ -40,6 +47,10 @@ export function createEventBus(redisUrl?: string): EventBus {
     }),
   });
   return Object.assign(pubsub, {
+    async subscribed(topic: keyof EventTopics, id: string) {
+      // Redis answers commands in order: when this SUBSCRIBE is confirmed, so is the listener's.
+      await subscribeClient.subscribe(`${topic}:${id}`);
+    },
     async close() {
       await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
     },

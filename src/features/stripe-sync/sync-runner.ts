@@ -158,11 +158,14 @@ export class SyncRunExecution {
     const fetchPage = (cursor: string | null) => {
       // Second precision, rounded down: a webhook event of the same second is treated as newer.
       const requestedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
-      return this.withRetries(spec, signal, async () => {
+      const fetched = this.withRetries(spec, signal, async () => {
         const listed = await spec.list(stripe, { limit: pageSize, ...(cursor ? { starting_after: cursor } : {}) });
         if (spec.type === 'subscriptions') await completeSubscriptionItems(stripe, listed.data as unknown as Stripe.Subscription[], pageSize);
         return { page: listed, requestedAt };
       });
+      // Observed later (awaited, or settled in `finally`); a rejection while a write is running is not unhandled.
+      fetched.catch(() => undefined);
+      return fetched;
     };
     let next = fetchPage(objectState.cursor);
     try {

@@ -172,6 +172,7 @@ async function* progressStream(ctx: Context, projectId: string, environment: Str
   let next = live.next();
   const seen = new Map<string, number>();
   try {
+    await ctx.events.subscribed('stripe-sync', progressTopicId(projectId, environment));
     const active = await activeRunOf(ctx.db.prisma, projectId, environment);
     if (active) {
       for (const event of await storedEvents(ctx.db.prisma, active.id)) {
