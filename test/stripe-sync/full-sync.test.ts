@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from '../../src/generated/graphql/index.js';
+import { generatedItem, generatedItems } from '../support/fake-stripe.js';
 import { NO_LEAKS } from '../stripe/support.js';
 import { ALL_COLLECTIONS, StartSync, startSyncHarness, TABLE_OF, type SyncHarness } from './support.js';
+
+const SubscriptionItemsQuery = graphql(`
+  query FullSyncSubscriptionItems($projectId: ID!) {
+    stripeSubscriptions(projectId: $projectId, environment: TEST, first: 10) { edges { node { id items { id priceId quantity } } } }
+  }
+`);
 
 let h: SyncHarness;
 beforeAll(async () => {
@@ -61,6 +69,32 @@ describe('a full sync', () => {
     expect(run.events.at(-1)).toMatchObject({ runStatus: 'SUCCEEDED', summary: { status: 'SUCCEEDED', objects: 163 } });
     const customerPages = run.events.filter((event) => event.kind === 'PAGE' && event.objectType === 'CUSTOMERS');
     expect(customerPages.map((event) => event.objects)).toEqual([50, 100, 150, 160]);
+  });
+});
+
+describe('subscriptions with more items than Stripe sends inline', () => {
+  it('fetches the rest from /v1/subscription_items (with the same retries) and stores every item', async () => {
+    const account = h.account('Many Items Ltd');
+    h.fake.seed(account.id, 'test', 'subscriptions', 3, (index, base) => ({ items: generatedItems(base.id, index === 1 ? 27 : 2) }));
+    const subscriptions = h.fake.seed(account.id, 'test', 'subscriptions', 0);
+    const big = subscriptions.at(1);
+    expect((big.items as { data: unknown[]; has_more: boolean }).data).toHaveLength(10);
+    h.fake.failNext(1, { status: 429, path: /subscription_items/ });
+
+    const project = await h.project();
+    const configured = await h.configure(project.id, { testSecretKey: h.key(account.id) });
+    const run = await h.waitForRun(configured.data!.configureStripe.results[0]!.syncRunId!);
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.progress.find((entry) => entry.objectType === 'SUBSCRIPTIONS')).toMatchObject({ status: 'SUCCEEDED', objects: 3, retries: 1 });
+
+    const items = await h.app.db.prisma.stripeSubscriptionItem.findMany({ where: { projectId: project.id, subscriptionId: big.id }, orderBy: { stripeId: 'asc' } });
+    const expected = Array.from({ length: 27 }, (_, k) => generatedItem(big.id, k));
+    expect(items.map((item) => [item.stripeId, item.priceId, item.productId, item.quantity])).toEqual(expected.map((item) => [item.id, item.price.id, item.price.product, item.quantity]));
+    const itemRequests = h.fake.requests.filter((request) => request.path === '/v1/subscription_items' && request.status === 200);
+    expect(itemRequests.map((request) => request.query)).toEqual([expect.objectContaining({ subscription: big.id, starting_after: expected[9]!.id })]);
+    const response = await h.execute(SubscriptionItemsQuery, { projectId: project.id });
+    const node = response.data?.stripeSubscriptions.edges.map((edge) => edge.node).find((entry) => entry.id === big.id);
+    expect(node?.items).toHaveLength(27);
   });
 });
 

@@ -297,3 +297,38 @@ export class SeedCollection implements ListSource {
     return [Math.max(0, lo), Math.max(Math.max(0, lo), Math.min(this.count, hi))];
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Subscriptions with many items: Stripe sends the first 10 inline (`has_more`), the rest are
+// listed with GET /v1/subscription_items?subscription=<id>.
+
+const INLINE_ITEMS = 10;
+
+/** Item `k` (0-based) of a subscription with generated items. */
+export function generatedItem(subscriptionId: string, k: number) {
+  const tag = `${subscriptionId.slice(4)}x${String(k).padStart(3, '0')}`;
+  return { id: `si_${tag}`, object: 'subscription_item', quantity: 1 + (k % 4), created: 1_700_000_000 + k, price: { id: `price_${tag}`, object: 'price', product: `prod_${tag}` } };
+}
+
+/** A subscription's `items` with `count` generated items, as Stripe embeds them (first 10 inline). */
+export function generatedItems(subscriptionId: string, count: number) {
+  const data = Array.from({ length: Math.min(count, INLINE_ITEMS) }, (_, k) => generatedItem(subscriptionId, k));
+  return { object: 'list', data, has_more: count > INLINE_ITEMS, total_count: count, url: `/v1/subscription_items?subscription=${subscriptionId}` };
+}
+
+/** Every item of a subscription, as a list source in Stripe's item order (oldest first, so index 0 is the last). */
+export function subscriptionItemsSource(subscription: StripeObject): ListSource {
+  const items = subscription.items as { data?: Array<{ id: string }>; total_count?: number } | undefined;
+  const inline = items?.data ?? [];
+  const count = items?.total_count ?? inline.length;
+  const all = inline.length >= count ? inline.map((item) => item as unknown as StripeObject) : Array.from({ length: count }, (_, k) => generatedItem(subscription.id, k) as unknown as StripeObject);
+  return {
+    count: all.length,
+    noun: 'subscription_item',
+    at: (index) => all[all.length - 1 - index]!,
+    indexOf: (id) => {
+      const k = all.findIndex((item) => item.id === id);
+      return k < 0 ? -1 : all.length - 1 - k;
+    },
+  };
+}

@@ -10,11 +10,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import {
   API_VERSION_PATTERN, COLLECTIONS, LIST_PARAMS, SeedCollection, StripeHttpError, applyMetadata, booleanParam, invalidRequest, isCollectionName,
-  makeKey, maskKey, notFound, paginate, parseForm, randomAlnum, rejectUnknownParams, signPayload, stringArrayParam, stringParam, webhookUrlProblem,
+  makeKey, maskKey, notFound, paginate, parseForm, randomAlnum, rejectUnknownParams, signPayload, stringArrayParam, stringParam, subscriptionItemsSource, webhookUrlProblem,
   type CollectionName, type FormObject, type KeyKind, type KeyPermissions, type ListSource, type Mode, type SeedFactory, type StripeErrorBody,
 } from './fake-stripe-data.js';
 
 export type { CollectionName, KeyKind, KeyPermissions, Mode, SeedCollection, SeedFactory, StripeObject } from './fake-stripe-data.js';
+export { generatedItem, generatedItems } from './fake-stripe-data.js';
 
 export interface FakeStripeOptions { /** Defaults to 0: a random free port. */ port?: number }
 export interface AddAccountOptions { id?: string; name?: string; country?: string; email?: string; chargesEnabled?: boolean }
@@ -317,6 +318,7 @@ export class FakeStripe {
       'GET webhook_endpoints/:id': (a, p) => ok(this.retrieveEndpoint(a, one, p)),
       'POST webhook_endpoints/:id': (a, p) => ok(this.updateEndpoint(a, one, p)),
       'DELETE webhook_endpoints/:id': (a) => ok(this.deleteEndpoint(a, one)),
+      'GET subscription_items': (a, p) => ok(this.listSubscriptionItems(a, p)),
     };
     if (isCollectionName(resource)) {
       routes[`GET ${resource}`] = (a, p) => ok(this.listCollection(a, resource, p));
@@ -371,6 +373,14 @@ export class FakeStripe {
     rejectUnknownParams(query, [...LIST_PARAMS, 'created', ...COLLECTIONS[name].filters]);
     const seeded = this.collection(realm, name);
     return paginate(seeded, query, `/v1/${name}`, seeded.createdRange(query.created));
+  }
+
+  private listSubscriptionItems(auth: Auth, query: FormObject) {
+    rejectUnknownParams(query, [...LIST_PARAMS, 'subscription']);
+    const subscriptionId = stringParam(query, 'subscription');
+    if (!subscriptionId) throw invalidRequest('Missing required param: subscription.', { param: 'subscription' });
+    const subscription = this.retrieveFromCollection(auth, 'subscriptions', subscriptionId);
+    return paginate(subscriptionItemsSource(subscription), query, '/v1/subscription_items');
   }
 
   private retrieveFromCollection({ realm }: Auth, name: CollectionName, id: string) {
