@@ -252,6 +252,7 @@ export class SyncRunExecution {
     const policy = this.deps.config.stripeSync.retry;
     for (let retry = 1; ; retry++) {
       try {
+        if (signal.aborted) throw signal.reason as Error;
         return await abortable(call(), signal);
       } catch (error) {
         if (error instanceof Stopped || signal.aborted || retry > policy.maxRetries || !isRetryable(error)) throw error;
@@ -392,7 +393,10 @@ async function completeSubscriptionItems(stripe: Stripe, subscriptions: Stripe.S
 
 /** Rejects as soon as `signal` aborts; the request itself finishes in the background and is ignored. */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  if (signal.aborted) {
+    promise.catch(() => undefined); // its outcome no longer matters, and must not surface as unhandled
+    return Promise.reject(signal.reason as Error);
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason as Error);
     signal.addEventListener('abort', onAbort, { once: true });
