@@ -110,10 +110,17 @@ export class StripeSyncWorker {
 
   private launch(run: StripeSyncRun): Promise<RunOutcome> {
     const execution = new SyncRunExecution(this.deps, run, this.id);
-    const done = execution.execute().finally(() => {
-      this.executions.delete(run.id);
-      this.wake(); // the next queued run, or the request that waited for this one to end
-    });
+    const done = execution
+      .execute()
+      .catch((error: unknown): RunOutcome => {
+        // Even ending the run failed (database gone): the lease expires and another worker resumes it.
+        this.deps.logger.error({ syncRunId: run.id, err: { type: (error as Error).name, message: (error as Error).message } }, 'stripe sync run could not be ended; its lease will expire');
+        return { kind: 'interrupted' };
+      })
+      .finally(() => {
+        this.executions.delete(run.id);
+        this.wake(); // the next queued run, or the request that waited for this one to end
+      });
     this.executions.set(run.id, { execution, done });
     return done;
   }
