@@ -20,7 +20,6 @@ import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
-import pg from 'pg';
 import { pino } from 'pino';
 import { createApp, createHttpServer } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -31,6 +30,7 @@ import { ensureBootstrapAdmin } from '../../src/features/users/users.service.js'
 import { createLogger } from '../../src/logger.js';
 import { openServices } from '../../src/services.js';
 import type { CollectionName } from '../support/fake-stripe.js';
+import { createScratchDatabase } from '../support/database.js';
 import type { FakeCommand } from './fake-stripe-process.js';
 import type { SubscriberResults } from './sse-subscribers.js';
 
@@ -123,20 +123,7 @@ type FakeProcess = Awaited<ReturnType<typeof startFakeStripeProcess>>;
 async function benchDatabase(): Promise<{ url: string | undefined; drop(): Promise<void> }> {
   const server = process.env.BENCH_DATABASE_URL;
   if (!server) return { url: undefined, drop: async () => undefined };
-  const name = `coffer_bench_${randomBytes(6).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: server });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+  return createScratchDatabase(server, 'coffer_bench');
 }
 
 export const BENCH_DATABASE = process.env.BENCH_DATABASE_URL ? 'PostgreSQL (BENCH_DATABASE_URL)' : 'embedded PGlite';

@@ -1,11 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/database.js';
+import { createScratchDatabase } from '../support/database.js';
 import { applyMigrations, migrationStatus, MIGRATIONS_DIR, readMigrations } from '../../src/db/migrate.js';
 
 const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
@@ -23,29 +23,17 @@ async function pgliteBackend(): Promise<Backend> {
 
 /** A uniquely named database on the TEST_DATABASE_URL server, dropped afterwards. */
 async function postgresBackend(serverUrl: string): Promise<Backend> {
-  const name = `coffer_test_${randomBytes(6).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: serverUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
+  const scratch = await createScratchDatabase(serverUrl);
   const opened: Database[] = [];
   return {
     async open() {
-      const db = await openDatabase({ kind: 'postgres', url: url.toString(), poolSize: 2 });
+      const db = await openDatabase({ kind: 'postgres', url: scratch.url, poolSize: 2 });
       opened.push(db);
       return db;
     },
     async destroy() {
       await Promise.all(opened.map((db) => db.close()));
-      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await scratch.drop();
     },
   };
 }

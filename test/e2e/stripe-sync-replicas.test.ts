@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { openDatabase } from '../../src/db/database.js';
 import { applyMigrations } from '../../src/db/migrate.js';
 import { startFakeStripe, type FakeStripe } from '../support/fake-stripe.js';
+import { createScratchDatabase } from '../support/database.js';
 
 /**
  * Stripe syncs across real server processes (`src/server.ts`, as `npm start` runs it) that share
@@ -382,7 +383,7 @@ const finishedHere = (proc: CofferProcess, runId: string) => proc.logs().some((l
 
 describe.skipIf(!TEST_DATABASE_URL || !TEST_REDIS_URL)('Stripe sync on two server processes sharing Postgres and Redis (TEST_DATABASE_URL, TEST_REDIS_URL)', () => {
   let fake: FakeStripe;
-  let databaseName: string;
+  let scratch: Awaited<ReturnType<typeof createScratchDatabase>> | undefined;
   let database: pg.Client;
   let env: Record<string, string>;
   let a: CofferProcess;
@@ -393,16 +394,10 @@ describe.skipIf(!TEST_DATABASE_URL || !TEST_REDIS_URL)('Stripe sync on two serve
   beforeAll(async () => {
     fake = await startFakeStripe();
     // A throw-away database, as test/support/database.ts makes them; the servers migrate it.
-    databaseName = `coffer_test_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${databaseName}`);
-    await admin.end();
-    const url = new URL(TEST_DATABASE_URL!);
-    url.pathname = `/${databaseName}`;
-    database = new pg.Client({ connectionString: url.toString() });
+    scratch = await createScratchDatabase(TEST_DATABASE_URL!);
+    database = new pg.Client({ connectionString: scratch.url });
     await database.connect();
-    env = { ...deploymentEnv(fake), DATABASE_URL: url.toString(), REDIS_URL: TEST_REDIS_URL! };
+    env = { ...deploymentEnv(fake), DATABASE_URL: scratch.url, REDIS_URL: TEST_REDIS_URL! };
     adminKey = env.COFFER_ADMIN_API_KEY!;
     // One after the other: the first one migrates and registers the admin key.
     a = await startCoffer('A', { ...env, DATA_DIR: await tempDir() });
@@ -414,12 +409,7 @@ describe.skipIf(!TEST_DATABASE_URL || !TEST_REDIS_URL)('Stripe sync on two serve
     for (const proc of [a, b]) if (proc && running.has(proc)) proc.child.kill('SIGKILL');
     await Promise.all([a, b].filter(Boolean).map((proc) => proc.exited));
     await database?.end();
-    if (databaseName) {
-      const cleanup = new pg.Client({ connectionString: TEST_DATABASE_URL });
-      await cleanup.connect();
-      await cleanup.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
-      await cleanup.end();
-    }
+    await scratch?.drop();
     await fake?.close();
   });
 
