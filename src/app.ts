@@ -7,6 +7,7 @@ import { WebSocketServer } from 'ws';
 import { migrationStatus } from './db/migrate.js';
 import type { Context } from './graphql/context.js';
 import type { Services } from './services.js';
+import { maskError } from './graphql/domain-errors.js';
 import { requestIdFor, useErrorCodes, useRequestLogging } from './graphql/plugins.js';
 import { buildGuardedSchema } from './graphql/schema.js';
 import { useStripeWebhooks } from './features/stripe/webhook-ingestion.js';
@@ -39,7 +40,10 @@ export function createApp(deps: AppDeps): CofferYoga {
         await db.ping();
         // Once migrations are seen complete, readiness costs one ping.
         migrationsDone ||= (await migrationStatus(db)).pending.length === 0;
-        return migrationsDone;
+        if (!migrationsDone) return false;
+        // Never ready while stored values cannot be read: the reason is in the log, and here.
+        const problem = await keyring.readiness();
+        return problem ? Response.json({ ready: false, reason: problem.code }, { status: 503 }) : true;
       },
     }),
     useStripeWebhooks({ db, keyring, logger, now }),
@@ -55,6 +59,7 @@ export function createApp(deps: AppDeps): CofferYoga {
     // GraphiQL's scripts are served by Coffer itself: no CDN in the page where admins paste keys.
     renderGraphiQL,
     maxRequestBodySize: config.maxRequestBodyBytes,
+    maskedErrors: { maskError },
     graphiql: {
       title: 'Coffer',
       defaultQuery: '# Send your API key as a header: {"x-api-key": "cof_..."}\nquery Me {\n  me { id email role }\n}\n',

@@ -45,6 +45,10 @@ const environmentSchema = z.object({
   REDIS_URL: url(['redis:', 'rediss:'], 'Redis'),
   STRIPE_API_BASE: url(['https:', 'http:'], 'HTTP(S)'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  COFFER_ROOT_KEY: optionalString,
+  COFFER_ROOT_KEY_FILE: optionalString,
+  KEYRING_REFRESH_SECONDS: z.coerce.number().min(1).max(3600).default(30),
+  /** Import-only since the keyring moved into the database. */
   COFFER_MASTER_KEYS: optionalString,
   COFFER_MASTER_KEYS_FILE: optionalString,
   SECRET_VERSIONS_KEPT: z.coerce.number().int().min(1).max(1000).default(20),
@@ -59,6 +63,9 @@ const environmentSchema = z.object({
   STRIPE_SYNC_PARALLEL_OBJECTS: z.coerce.number().int().min(1).max(8).default(4),
   MAX_REQUEST_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
 });
+
+/** The names of every variable Coffer reads (tests scrub them from a child's environment). */
+export const CONFIG_VARIABLES = Object.keys(environmentSchema.shape);
 
 export type Config = ReturnType<typeof toConfig>;
 
@@ -80,6 +87,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (parsed.data.JWKS_URL && !parsed.data.JWT_AUDIENCE) problems.push('JWT_AUDIENCE: required when JWKS_URL is set');
   if (parsed.data.COFFER_MASTER_KEYS && parsed.data.COFFER_MASTER_KEYS_FILE) {
     problems.push('COFFER_MASTER_KEYS_FILE: set either COFFER_MASTER_KEYS or COFFER_MASTER_KEYS_FILE, not both');
+  }
+  if (parsed.data.COFFER_ROOT_KEY && parsed.data.COFFER_ROOT_KEY_FILE) {
+    problems.push('COFFER_ROOT_KEY_FILE: set either COFFER_ROOT_KEY or COFFER_ROOT_KEY_FILE, not both');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return toConfig(parsed.data);
@@ -110,6 +120,9 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
     stripeApiBase: env.STRIPE_API_BASE,
     logLevel: env.LOG_LEVEL,
     maxRequestBodyBytes: env.MAX_REQUEST_BODY_BYTES,
+    rootKey: env.COFFER_ROOT_KEY,
+    rootKeyFile: env.COFFER_ROOT_KEY_FILE ? resolve(env.COFFER_ROOT_KEY_FILE) : undefined,
+    keyringRefreshMs: env.KEYRING_REFRESH_SECONDS * 1000,
     masterKeys: env.COFFER_MASTER_KEYS,
     masterKeysFile: env.COFFER_MASTER_KEYS_FILE ? resolve(env.COFFER_MASTER_KEYS_FILE) : undefined,
     secretVersionsKept: env.SECRET_VERSIONS_KEPT,

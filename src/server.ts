@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createApp, createHttpServer } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { DataDirLockedError } from './db/data-dir-lock.js';
 import { ensureBootstrapAdmin } from './features/users/users.service.js';
 import { createLogger } from './logger.js';
 import { openServices } from './services.js';
@@ -37,7 +38,9 @@ async function main() {
   });
   const { port } = http.server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  logger.info({ url: `http://${host}:${port}/graphql`, database: services.db.kind }, 'Coffer is listening');
+  const url = `http://${host}:${port}/graphql`;
+  await services.db.advertise(url);
+  logger.info({ url, database: services.db.kind }, 'Coffer is listening');
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -61,5 +64,5 @@ async function main() {
 
 main().catch((error: unknown) => {
   process.stderr.write(`Coffer failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  process.exit(error instanceof DataDirLockedError ? error.exitCode : 1);
 });

@@ -2,7 +2,12 @@ import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { applyMigrations } from './db/migrate.js';
 import { AuthService, loadServerKeys } from './auth/index.js';
-import { KeyringStore } from './crypto/keyring-store.js';
+import { loadRootKeys } from './crypto/index.js';
+import type { DataDirRole } from './db/data-dir-lock.js';
+import { createSignals, type ClusterSignals } from './events/signals.js';
+import { secretVersionRows } from './features/secrets/secret-versions.sealed.js';
+import { stripeCredentialRows } from './features/stripe/stripe-credentials.repository.js';
+import { KeyringStore, readLegacyKeys, setUpKeyring } from './keyring/index.js';
 import { startExpirySweeper } from './features/secrets/expiry-sweeper.js';
 import { StripeSyncWorker } from './features/stripe-sync/sync-worker.js';
 import { createEventBus, type EventBus } from './graphql/events.js';
@@ -16,19 +21,26 @@ export interface Services {
   auth: AuthService;
   events: EventBus;
   keyring: KeyringStore;
+  signals: ClusterSignals;
   /** Executes Stripe syncs; polls for work only in servers (background), the CLI drives it itself. */
   syncWorker: StripeSyncWorker;
   close(): Promise<void>;
 }
 
-export async function openServices(config: Config, logger: Logger, options: { db?: Database; background?: boolean } = {}): Promise<Services> {
+export async function openServices(config: Config, logger: Logger, options: { db?: Database; background?: boolean; role?: DataDirRole } = {}): Promise<Services> {
   const db =
     options.db ??
     (await openDatabase(
       config.databaseUrl
         ? { kind: 'postgres', url: config.databaseUrl, poolSize: config.databasePoolSize }
-        : { kind: 'pglite', dataDir: config.dataDir },
+        : { kind: 'pglite', dataDir: config.dataDir, role: options.role ?? 'server' },
     ));
+  const signals = createSignals({
+    redisUrl: config.redisUrl,
+    // Only processes sharing a PostgreSQL server need to tell each other anything.
+    databaseUrl: db.kind === 'postgres' ? config.databaseUrl : undefined,
+    onError: (error) => logger.warn({ err: { type: error.name, message: error.message } }, 'cluster signals: connection problem'),
+  });
   try {
     const { applied } = await applyMigrations(db, { logger });
     if (applied.length > 0) logger.info({ applied }, 'database migrations applied');
@@ -36,10 +48,19 @@ export async function openServices(config: Config, logger: Logger, options: { db
     if (generated) {
       logger.warn({ dataDir: config.dataDir }, 'COFFER_TOKEN_SECRET is not set: generated one into DATA_DIR. Set it (32+ bytes) when running several replicas.');
     }
-    const { store: keyring, created } = await KeyringStore.load(config);
-    if (created && keyring.source.kind === 'file') {
-      logger.warn({ path: keyring.source.path }, 'No master key configured: generated one into DATA_DIR (mode 0600). Back it up: secrets cannot be read without it. Set COFFER_MASTER_KEYS in production.');
+    const { rootKeys, source } = await loadRootKeys(config);
+    if (source.kind === 'file' && source.generated) {
+      logger.warn(
+        { path: source.path },
+        'No root key configured: generated one into DATA_DIR (mode 0600). It seals the keyring: without it no secret can be read. ' +
+          'Back it up apart from the database; set COFFER_ROOT_KEY (or COFFER_ROOT_KEY_FILE) in production and for several replicas.',
+      );
     }
+    await setUpKeyring({ db, rootKeys, legacy: await readLegacyKeys(config), logger });
+    const keyring = new KeyringStore({ db, rootKeys, rootKeySource: source, sealedRows: [secretVersionRows, stripeCredentialRows], signals, logger, refreshMs: config.keyringRefreshMs });
+    // A problem (wrong root key, missing term) keeps the process up but not ready; the log says which.
+    await keyring.verify();
+    keyring.startRefreshing();
     const auth = new AuthService(db.prisma, keys, config);
     auth.usage.start();
     const events = createEventBus(config.redisUrl);
@@ -54,16 +75,20 @@ export async function openServices(config: Config, logger: Logger, options: { db
       auth,
       events,
       keyring,
+      signals,
       syncWorker,
       async close() {
         await syncWorker.stop();
         await sweeper?.stop();
         await auth.usage.stop();
+        keyring.stop();
         await events.close();
+        await signals.close();
         await db.close();
       },
     };
   } catch (error) {
+    await signals.close();
     await db.close();
     throw error;
   }

@@ -4,7 +4,8 @@ import { ConfigError } from '../config.js';
 import { generateApiKey } from '../auth/index.js';
 import { migrationStatus } from '../db/migrate.js';
 import { SYSTEM_ACTOR } from '../features/audit/audit.service.js';
-import { rotateMasterKey } from '../features/secrets/key-rotation.js';
+import { DataDirLockedError } from '../db/data-dir-lock.js';
+import { purgeRetiredMasterKeys, rotateMasterKey, rotateRootKey } from '../features/master-keys/master-keys.service.js';
 import { createUser } from '../features/users/users.service.js';
 import { Role } from '../generated/prisma/enums.js';
 import type { Services } from '../services.js';
@@ -91,7 +92,7 @@ apiKey
 
 program
   .command('rotate-master-key')
-  .description('re-wrap every data key under the active master key (resumable); --generate adds a new key first (key file only)')
+  .description('re-wrap every data key under the active master key term (resumable); --generate adds a new active term first')
   .option('--generate', 'generate a new master key and make it active first')
   .option('--batch-size <n>', 'data keys per committed batch', (value) => Number.parseInt(value, 10), 500)
   .action(async (options: { generate?: boolean; batchSize: number }) => {
@@ -115,9 +116,24 @@ program
     });
   });
 
+program
+  .command('purge-retired-master-keys')
+  .description('delete retired master key terms for good (refused while any data key uses one; older backups keep them)')
+  .action(async () => {
+    await withServices(async (services) => print(await purgeRetiredMasterKeys({ db: services.db, keyring: services.keyring, actor: SYSTEM_ACTOR })));
+  });
+
+program
+  .command('rotate-root-key')
+  .description('re-seal the keyring under a new root key: --generate with the generated DATA_DIR/root-key, else the first configured root key')
+  .option('--generate', 'generate the new root key (generated DATA_DIR/root-key only)')
+  .action(async (options: { generate?: boolean }) => {
+    await withServices(async (services) => print(await rotateRootKey({ db: services.db, keyring: services.keyring, actor: SYSTEM_ACTOR, generate: options.generate ?? false })));
+  });
+
 registerStripeCommands(program);
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`${error instanceof ConfigError || error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(error instanceof CommandFailure ? error.exitCode : 1);
+  process.exit(error instanceof CommandFailure || error instanceof DataDirLockedError ? error.exitCode : 1);
 });

@@ -84,22 +84,24 @@ function dataKeyAad(aad: AssociatedData, keyId: string): Buffer {
   return canonicalAssociatedData({ ...aad, keyId }, 'coffer/data-key');
 }
 
-function wrap(keyring: Keyring, keyId: string, dataKey: Buffer, aad: AssociatedData): Buffer {
-  const { iv, ciphertext, tag } = gcmEncrypt(keyring.get(keyId).key, dataKey, dataKeyAad(aad, keyId));
+/** A 32-byte key encrypted under another key: iv (12) || ciphertext (32) || tag (16). */
+export function sealKey(wrappingKey: Buffer, key: Buffer, aad: Buffer): Buffer {
+  const { iv, ciphertext, tag } = gcmEncrypt(wrappingKey, key, aad);
   return Buffer.concat([iv, ciphertext, tag]);
 }
 
+/** The inverse of sealKey; DecryptionError for a wrong key, wrong associated data or any damage. */
+export function openKey(wrappingKey: Buffer, sealed: Buffer, aad: Buffer): Buffer {
+  if (sealed.length !== IV_BYTES + DATA_KEY_BYTES + TAG_BYTES) throw new DecryptionError();
+  return gcmDecrypt(wrappingKey, sealed.subarray(0, IV_BYTES), sealed.subarray(IV_BYTES, IV_BYTES + DATA_KEY_BYTES), sealed.subarray(IV_BYTES + DATA_KEY_BYTES), aad);
+}
+
+function wrap(keyring: Keyring, keyId: string, dataKey: Buffer, aad: AssociatedData): Buffer {
+  return sealKey(keyring.get(keyId).key, dataKey, dataKeyAad(aad, keyId));
+}
+
 function unwrap(keyring: Keyring, sealed: Sealed, aad: AssociatedData): Buffer {
-  const master = keyring.get(sealed.keyId);
-  const { wrappedKey } = sealed;
-  if (wrappedKey.length !== IV_BYTES + DATA_KEY_BYTES + TAG_BYTES) throw new DecryptionError();
-  return gcmDecrypt(
-    master.key,
-    wrappedKey.subarray(0, IV_BYTES),
-    wrappedKey.subarray(IV_BYTES, IV_BYTES + DATA_KEY_BYTES),
-    wrappedKey.subarray(IV_BYTES + DATA_KEY_BYTES),
-    dataKeyAad(aad, sealed.keyId),
-  );
+  return openKey(keyring.get(sealed.keyId).key, sealed.wrappedKey, dataKeyAad(aad, sealed.keyId));
 }
 
 /** Encrypts under a fresh data key, wrapped by the active master key. */

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readKeyFile } from './secret-files.js';
 
 export interface MasterKey {
   id: string;
@@ -32,7 +31,7 @@ export class UnknownKeyError extends Error {
   }
 }
 
-/** The master keys Coffer can use. The active one wraps new data keys; all of them unwrap. */
+/** The master keys ("terms") Coffer can use. The active one (the first) wraps new data keys; all of them unwrap. */
 export class Keyring {
   private readonly byId: Map<string, MasterKey>;
 
@@ -76,14 +75,6 @@ export class Keyring {
     return this.byId.has(id);
   }
 
-  /** A keyring with `key` active and every current key kept for decryption. */
-  withActive(key: MasterKey): Keyring {
-    return new Keyring([key, ...this.keys.filter((existing) => existing.id !== key.id)]);
-  }
-
-  without(id: string): Keyring {
-    return new Keyring(this.keys.filter((key) => key.id !== id));
-  }
 }
 
 export function generateMasterKey(id = `k${new Date().toISOString().slice(0, 10).replaceAll('-', '')}_${randomBytes(3).toString('hex')}`): MasterKey {
@@ -116,70 +107,11 @@ export function serializeMasterKeys(keyring: Keyring): string {
   return `${keyring.keys.map((key) => `${key.id}:${key.key.toString('base64')}`).join('\n')}\n`;
 }
 
+/** Where versions before the database keyring kept generated master keys; now read only to import them. */
 export const MASTER_KEY_FILE = 'master-keys';
 
-/**
- * The embedded default: `<dataDir>/master-keys`, generated on first start with mode 0600.
- * A file others can read is refused: it would make the encryption pointless.
- */
-export async function loadOrCreateKeyFile(path: string): Promise<{ keyring: Keyring; created: boolean }> {
-  try {
-    const info = await stat(path);
-    if ((info.mode & 0o077) !== 0) throw new KeyringError(`${path} is accessible by other users; run \`chmod 600 ${path}\` and start again.`);
-    return { keyring: parseMasterKeys(await readFile(path, 'utf8')), created: false };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  const keyring = new Keyring([generateMasterKey()]);
-  try {
-    await writeKeyFile(path, keyring, 'wx');
-  } catch (error) {
-    // Another process started first and wrote its key: that one is the key, not ours.
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateKeyFile(path);
-    throw error;
-  }
-  return { keyring, created: true };
-}
-
-/**
- * Writes the key file durably (fsync before rename, then the directory): rotation re-wraps data
- * keys under a new key right after this, and a key lost to a crash would lose those values.
- * Write-then-rename means a crash never leaves half a keyring; with `wx` an existing file is
- * never replaced (two first starts racing keep one key, not two).
- */
-export async function writeKeyFile(path: string, keyring: Keyring, flag: 'w' | 'wx' = 'w'): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    // `wx`: never write key material into a file someone else created with looser permissions.
-    const handle = await open(temporary, 'wx', 0o600);
-    try {
-      await handle.writeFile(serializeMasterKeys(keyring));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    // link() fails if `path` exists, atomically; rename() replaces it atomically.
-    if (flag === 'wx') await link(temporary, path);
-    else await rename(temporary, path);
-  } finally {
-    await rm(temporary, { force: true });
-  }
-  await chmod(path, 0o600);
-  await syncDirectory(dir);
-}
-
-/** Best effort: some platforms cannot open a directory for fsync. */
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // The file itself is synced; only the rename's durability is at stake here.
-  }
+/** A legacy key file's keyring, or null when there is none (mode 0600 required, as always). */
+export async function readLegacyKeyFile(path: string): Promise<Keyring | null> {
+  const text = await readKeyFile(path);
+  return text === null ? null : parseMasterKeys(text);
 }

@@ -4,6 +4,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { lockDataDir, type DataDirLock, type DataDirRole } from './data-dir-lock.js';
 
 /** Raw SQL on one connection: what migrations and advisory locks need and Prisma's pool cannot promise. */
 export interface SqlSession {
@@ -18,12 +19,18 @@ export interface Database {
   /** Borrows one dedicated connection for the duration of `work`. */
   withSession<T>(work: (session: SqlSession) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
+  /** Embedded only: tells processes refused the data directory where this server listens. */
+  advertise(url: string): Promise<void>;
   close(): Promise<void>;
 }
 
 export type DatabaseTarget =
   | { kind: 'postgres'; url: string; poolSize?: number }
-  | { kind: 'pglite'; dataDir: string }
+  /**
+   * An embedded database in `dataDir`, locked for this process (DataDirLockedError when another
+   * process holds it); `onLockLost` runs if the lock is ever taken away.
+   */
+  | { kind: 'pglite'; dataDir: string; role?: DataDirRole; onLockLost?: (error: Error) => void }
   /** An already opened PGlite (tests start from a migrated snapshot); closed with the database. */
   | { kind: 'pglite-instance'; pglite: PGlite };
 
@@ -31,12 +38,25 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   if (target.kind === 'postgres') return openPostgres(target.url, target.poolSize);
   if (target.kind === 'pglite') {
     await mkdir(target.dataDir, { recursive: true, mode: 0o700 });
-    return wrapPGlite(await PGlite.create(target.dataDir));
+    // Before anything in the directory is read or written: a second process must touch nothing.
+    const lock = await lockDataDir(target.dataDir, target.role ?? 'server', target.onLockLost ?? exitOnLostLock);
+    try {
+      return wrapPGlite(await PGlite.create(target.dataDir), lock);
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
   }
   return wrapPGlite(target.pglite);
 }
 
-function wrapPGlite(pglite: PGlite): Database {
+/** Writing on after the lock is gone would corrupt the database: stop at once. */
+function exitOnLostLock(error: Error): void {
+  process.stderr.write(`Coffer lost its lock on DATA_DIR (${error.message}); stopping at once to protect the embedded database.\n`);
+  process.exit(70);
+}
+
+function wrapPGlite(pglite: PGlite, lock?: DataDirLock): Database {
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   const session: SqlSession = {
     async query<Row>(sql: string, params: unknown[] = []) {
@@ -54,9 +74,13 @@ function wrapPGlite(pglite: PGlite): Database {
     async ping() {
       await pglite.query('SELECT 1');
     },
+    async advertise(url: string) {
+      await lock?.advertise(url);
+    },
     async close() {
       await prisma.$disconnect();
       if (!pglite.closed) await pglite.close();
+      await lock?.release();
     },
   };
 }
@@ -85,6 +109,7 @@ function openPostgres(url: string, poolSize = 10): Database {
     async ping() {
       await prisma.$queryRawUnsafe('SELECT 1');
     },
+    async advertise() {},
     async close() {
       await prisma.$disconnect();
     },

@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import type { AuthService, Viewer } from '../auth/index.js';
-import type { KeyringStore } from '../crypto/keyring-store.js';
+import type { KeyringStore } from '../keyring/index.js';
 import type { StripeSyncWorker } from '../features/stripe-sync/sync-worker.js';
 import type { EventBus } from './events.js';
 

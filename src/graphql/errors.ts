@@ -8,7 +8,8 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'STRIPE_ERROR'
-  | 'RATE_LIMITED';
+  | 'RATE_LIMITED'
+  | 'SERVICE_UNAVAILABLE';
 
 export interface FieldProblem {
   /** Path of the offending input field, e.g. `input.name`. */
@@ -37,6 +38,10 @@ export const conflict = (message: string) => new CofferError('CONFLICT', message
 
 export const badInput = (fields: FieldProblem[], message = 'The input is not valid.') =>
   new CofferError('BAD_USER_INPUT', message, { fields });
+
+/** Retryable: the service cannot do this right now (database outage, unreadable keyring). */
+export const serviceUnavailable = (message: string, extra: Record<string, unknown> = {}) =>
+  new CofferError('SERVICE_UNAVAILABLE', message, { retryable: true, ...extra });
 
 export function isCofferError(error: unknown): error is CofferError {
   return error instanceof CofferError;

@@ -7,6 +7,7 @@ import '../features/users/users.schema.js';
 import '../auth/auth.schema.js';
 import '../features/projects/projects.schema.js';
 import '../features/secrets/secrets.schema.js';
+import '../features/master-keys/master-keys.schema.js';
 import '../features/audit/audit.schema.js';
 import '../features/stripe/stripe.schema.js';
 import '../features/stripe-sync/sync.schema.js';

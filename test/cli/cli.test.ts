@@ -29,7 +29,7 @@ describe('coffer CLI', () => {
     expect(status.pending).toEqual([]);
   });
 
-  it('creates a user, an API key and a token for them', async () => {
+  it('creates a user, an API key and a token for them', { timeout: 120_000 }, async () => {
     const user = JSON.parse((await coffer('user', 'create', '--email', 'Ops@Example.com', '--role', 'admin')).stdout) as { id: string; email: string; role: string };
     expect(user).toMatchObject({ email: 'ops@example.com', role: 'ADMIN' });
 

@@ -1,10 +1,9 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseMasterKeys } from '../../src/crypto/index.js';
 import { SYSTEM_ACTOR } from '../../src/features/audit/audit.service.js';
-import { rotateMasterKey } from '../../src/features/secrets/key-rotation.js';
+import { rotateMasterKey } from '../../src/features/master-keys/master-keys.service.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { filesContaining, findTrace } from '../support/leaks.js';
 import { canary, expectMaskedRead, openEmbedded, put, reveal, ROTATE, uniqueName } from './support.js';
@@ -173,10 +172,12 @@ describe('at rest: master-key rotation', () => {
   const keyIdsInUse = async (current: TestApp) =>
     (await current.db.prisma.$queryRawUnsafe<Array<{ key_id: string }>>('SELECT DISTINCT key_id FROM secret_versions ORDER BY key_id')).map((row) => row.key_id);
 
-  const keyFileIds = async (current: TestApp) => {
-    const { source } = current.services.keyring;
-    if (source.kind !== 'file') throw new Error('expected a file-backed keyring');
-    return parseMasterKeys(await readFile(source.path, 'utf8')).keys.map((key) => key.id);
+  /** The keyring's terms by state, as an admin sees them through the API. */
+  const termStates = async (current: TestApp) => {
+    const response = await current.request({ query: '{ masterKeys { id state } }' }, { credential: current.admin.key });
+    expect(response.json.errors, response.text).toBeUndefined();
+    const terms = (response.json.data as { masterKeys: Array<{ id: string; state: string }> }).masterKeys;
+    return Object.fromEntries(terms.map((term) => [term.id, term.state]));
   };
 
   it('values written before rotateMasterKey(generateNewKey: true) still read after it, with their ciphertext untouched', async () => {
@@ -204,18 +205,20 @@ describe('at rest: master-key rotation', () => {
     }
   });
 
-  it('after a complete rotation the key file holds only the new key (the old one is retired)', async () => {
+  it('after a complete rotation the old term is retired: kept in the database keyring, taking no writes, its material intact', async () => {
     app = await createTestApp();
     const current = app;
     const oldKeyId = current.services.keyring.current.active.id;
     await put(current.request, current.admin.key, uniqueName('RETIRE'), canary('retire'));
-    expect(await keyFileIds(current)).toEqual([oldKeyId]);
+    expect(await termStates(current)).toEqual({ [oldKeyId]: 'ACTIVE' });
+    const oldMaterial = Buffer.from(current.services.keyring.current.get(oldKeyId).key);
 
     const response = await current.request({ query: ROTATE, variables: { generateNewKey: true } }, { credential: current.admin.key });
     const result = (response.json.data as { rotateMasterKey: { activeKeyId: string; retiredKeyIds: string[] } }).rotateMasterKey;
     expect(result.retiredKeyIds).toEqual([oldKeyId]);
-    expect(await keyFileIds(current)).toEqual([result.activeKeyId]);
-    expect(current.services.keyring.current.has(oldKeyId)).toBe(false);
+    expect(await termStates(current)).toEqual({ [oldKeyId]: 'RETIRED', [result.activeKeyId]: 'ACTIVE' });
+    // Never deleted by a rotation: a backup taken before it still needs this material.
+    expect(current.services.keyring.current.get(oldKeyId).key.equals(oldMaterial)).toBe(true);
     expect(await keyIdsInUse(current)).toEqual([result.activeKeyId]);
   });
 
@@ -231,8 +234,8 @@ describe('at rest: master-key rotation', () => {
     expect(first.activeKeyId).not.toBe(oldKeyId);
     expect(first).toMatchObject({ rewrapped: 2, remaining: written.length - 2, retiredKeyIds: [] });
     expect(await keyIdsInUse(current)).toEqual([first.activeKeyId, oldKeyId].sort());
-    // Both keys stay on disk while data keys still depend on the old one.
-    expect(await keyFileIds(current)).toEqual([first.activeKeyId, oldKeyId]);
+    // The old term keeps decrypting while data keys still depend on it.
+    expect(await termStates(current)).toEqual({ [first.activeKeyId]: 'ACTIVE', [oldKeyId]: 'DECRYPT_ONLY' });
     for (const { name, value } of written) expect(await reveal(current.request, current.admin.key, name)).toBe(value);
     // A value written mid-rotation goes under the new key and reads too.
     const midway = { name: uniqueName('MIDWAY'), value: canary('midway') };
@@ -241,7 +244,7 @@ describe('at rest: master-key rotation', () => {
     const second = await rotateMasterKey({ db, keyring: services.keyring, actor: SYSTEM_ACTOR, generateNewKey: false, batchSize: 2 });
     expect(second).toMatchObject({ activeKeyId: first.activeKeyId, rewrapped: written.length - 2, remaining: 0, retiredKeyIds: [oldKeyId] });
     expect(await keyIdsInUse(current)).toEqual([first.activeKeyId]);
-    expect(await keyFileIds(current)).toEqual([first.activeKeyId]);
+    expect(await termStates(current)).toEqual({ [first.activeKeyId]: 'ACTIVE', [oldKeyId]: 'RETIRED' });
     for (const { name, value } of [...written, midway]) expect(await reveal(current.request, current.admin.key, name)).toBe(value);
   });
 });

@@ -4,7 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { format, inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generateMasterKey, Keyring, KeyringError, KeyringStore, loadOrCreateKeyFile, MASTER_KEY_FILE, parseMasterKeys, writeKeyFile } from '../../src/crypto/index.js';
+import {
+  generateRootKey,
+  KeyFileError,
+  KeyringError,
+  loadRootKeys,
+  parseMasterKeys,
+  parseRootKeys,
+  ROOT_KEY_FILE,
+  RootKeyError,
+  rootKeyIdOf,
+  serializeRootKeys,
+  writeKeyFile,
+} from '../../src/crypto/index.js';
 import { findTrace } from '../support/leaks.js';
 
 /**
@@ -133,32 +145,26 @@ describe('parseMasterKeys refuses bad COFFER_MASTER_KEYS', () => {
 });
 
 describe('a keyring never prints its key material', () => {
-  it('inspecting, JSON-serializing or string-formatting a keyring or KeyringStore shows ids only', async () => {
+  it('inspecting, JSON-serializing or string-formatting a keyring or the root keys shows ids only', async () => {
     const [a, b] = [randomBytes(32), randomBytes(32)];
     const keyring = parseMasterKeys(`k_a:${b64(a)},k_b:${b64(b)}`);
-    const dir = await mkdtemp(join(tmpdir(), 'coffer-keyfile-'));
-    try {
-      const { store } = await KeyringStore.load({ dataDir: dir });
-      await store.activate({ id: 'k_store', key: a });
-      const holders: Array<[unknown, string]> = [[keyring, 'k_a'], [store, 'k_store'], [{ nested: { keyring } }, 'k_b']];
-      for (const [holder, id] of holders) {
-        for (const text of [inspect(holder, { depth: 10, showHidden: true }), JSON.stringify(holder), format('%o', holder)]) {
-          expect(text).toContain(id);
-          for (const material of [a, b]) {
-            expect(findTrace(text, material), text).toBeNull();
-            // How util.inspect and JSON render a Buffer: "<Buffer 5b dc ...>" and {"data":[91,220,...]}.
-            expect(text).not.toContain(Buffer.from(material.subarray(0, 8)).toString('hex').replace(/(..)(?!$)/g, '$1 '));
-            expect(text).not.toContain([...material.subarray(0, 8)].join(','));
-          }
+    const rootKeys = parseRootKeys(b64(a), 'COFFER_ROOT_KEY');
+    const holders: Array<[unknown, string]> = [[keyring, 'k_a'], [rootKeys, rootKeyIdOf(a)], [{ nested: { keyring } }, 'k_b']];
+    for (const [holder, id] of holders) {
+      for (const text of [inspect(holder, { depth: 10, showHidden: true }), JSON.stringify(holder), format('%o', holder)]) {
+        expect(text).toContain(id);
+        for (const material of [a, b]) {
+          expect(findTrace(text, material), text).toBeNull();
+          // How util.inspect and JSON render a Buffer: "<Buffer 5b dc ...>" and {"data":[91,220,...]}.
+          expect(text).not.toContain(Buffer.from(material.subarray(0, 8)).toString('hex').replace(/(..)(?!$)/g, '$1 '));
+          expect(text).not.toContain([...material.subarray(0, 8)].join(','));
         }
       }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
     }
   });
 });
 
-describe('the master key file', () => {
+describe('the generated root key file (DATA_DIR/root-key)', () => {
   let dir: string;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'coffer-keyfile-'));
@@ -166,67 +172,68 @@ describe('the master key file', () => {
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
   const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
+  const load = (dataDir = dir) => loadRootKeys({ dataDir });
 
   it('is created with mode 0600, and its directory with 0700 when created', async () => {
-    const path = join(dir, 'nested', 'data', MASTER_KEY_FILE);
-    const { keyring, created } = await loadOrCreateKeyFile(path);
-    expect(created).toBe(true);
-    expect(await modeOf(path)).toBe(0o600);
-    expect(await modeOf(join(dir, 'nested', 'data'))).toBe(0o700);
+    const dataDir = join(dir, 'nested', 'data');
+    const { rootKeys, source } = await load(dataDir);
+    expect(source).toMatchObject({ kind: 'file', generated: true, managed: true, path: join(dataDir, ROOT_KEY_FILE) });
+    expect(await modeOf(join(dataDir, ROOT_KEY_FILE))).toBe(0o600);
+    expect(await modeOf(dataDir)).toBe(0o700);
     expect(await modeOf(join(dir, 'nested'))).toBe(0o700);
-    expect(keyring.active.key.length).toBe(32);
+    expect(rootKeys.sealing.key.length).toBe(32);
   });
 
   it('is read back, not regenerated, on the next start', async () => {
-    const path = join(dir, MASTER_KEY_FILE);
-    const first = await loadOrCreateKeyFile(path);
-    const second = await loadOrCreateKeyFile(path);
-    expect(second.created).toBe(false);
-    expect(second.keyring.active.id).toBe(first.keyring.active.id);
-    expect(second.keyring.active.key.equals(first.keyring.active.key)).toBe(true);
+    const first = await load();
+    const second = await load();
+    expect(second.source).toMatchObject({ generated: false });
+    expect(second.rootKeys.sealing.id).toBe(first.rootKeys.sealing.id);
+    expect(second.rootKeys.sealing.key.equals(first.rootKeys.sealing.key)).toBe(true);
   });
 
   it('two first starts racing keep one key: an existing file is never replaced by a generated one', async () => {
-    const path = join(dir, MASTER_KEY_FILE);
-    const results = await Promise.allSettled(Array.from({ length: 8 }, () => loadOrCreateKeyFile(path)));
-    const onDisk = parseMasterKeys(await readFile(path, 'utf8'));
+    const path = join(dir, ROOT_KEY_FILE);
+    const results = await Promise.allSettled(Array.from({ length: 8 }, () => load()));
+    const onDisk = parseRootKeys(await readFile(path, 'utf8'), path);
     expect(onDisk.keys).toHaveLength(1);
-    const created = results.filter((result) => result.status === 'fulfilled' && result.value.created);
     expect(results.every((result) => result.status === 'fulfilled'), JSON.stringify(results)).toBe(true);
+    const created = results.filter((result) => result.status === 'fulfilled' && result.value.source.kind === 'file' && result.value.source.generated);
     expect(created).toHaveLength(1);
     for (const result of results) {
-      if (result.status === 'fulfilled') expect(result.value.keyring.active.key.equals(onDisk.active.key)).toBe(true);
+      if (result.status === 'fulfilled') expect(result.value.rootKeys.sealing.key.equals(onDisk.sealing.key)).toBe(true);
     }
-    await expect(writeKeyFile(path, new Keyring([generateMasterKey('k_intruder')]), 'wx')).rejects.toMatchObject({ code: 'EEXIST' });
-    expect(parseMasterKeys(await readFile(path, 'utf8')).active.id).toBe(onDisk.active.id);
+    await expect(writeKeyFile(path, serializeRootKeys([generateRootKey()]), 'wx')).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(parseRootKeys(await readFile(path, 'utf8'), path).sealing.id).toBe(onDisk.sealing.id);
     // No temporary file with key material is left next to it.
-    expect((await readdir(dir)).sort()).toEqual([MASTER_KEY_FILE]);
+    expect((await readdir(dir)).sort()).toEqual([ROOT_KEY_FILE]);
   });
 
-  it('stays 0600 when rewritten by a rotation', async () => {
-    const { store } = await KeyringStore.load({ dataDir: dir });
-    const old = store.current.active.id;
-    await store.activate(generateMasterKey('k_rotated'));
-    expect(await modeOf(join(dir, MASTER_KEY_FILE))).toBe(0o600);
-    await store.retire(old);
-    expect(await modeOf(join(dir, MASTER_KEY_FILE))).toBe(0o600);
-    expect(parseMasterKeys(await readFile(join(dir, MASTER_KEY_FILE), 'utf8')).keys.map((key) => key.id)).toEqual(['k_rotated']);
+  it('stays 0600 when rewritten (as a root-key rotation does)', async () => {
+    const path = join(dir, ROOT_KEY_FILE);
+    const { rootKeys } = await load();
+    const next = generateRootKey();
+    await writeKeyFile(path, serializeRootKeys([next, ...rootKeys.keys]));
+    expect(await modeOf(path)).toBe(0o600);
+    await writeKeyFile(path, serializeRootKeys([next]));
+    expect(await modeOf(path)).toBe(0o600);
+    expect(parseRootKeys(await readFile(path, 'utf8'), path).keys.map((key) => key.id)).toEqual([next.id]);
   });
 
   it('is refused when group-readable (chmod 640), with a message saying to chmod 600 and no key material', async () => {
-    const path = join(dir, MASTER_KEY_FILE);
-    await loadOrCreateKeyFile(path);
+    const path = join(dir, ROOT_KEY_FILE);
+    await load();
     const contents = await readFile(path, 'utf8');
     await chmod(path, 0o640);
-    const error = await loadOrCreateKeyFile(path).then(
+    const error = await load().then(
       () => null,
       (caught: unknown) => caught,
     );
-    expect(error).toBeInstanceOf(KeyringError);
+    expect(error).toBeInstanceOf(KeyFileError);
     const message = (error as Error).message;
     expect(message).toContain('chmod 600');
     expect(message).toContain(path);
-    const material = contents.trim().split(':')[1] as string;
+    const material = contents.trim();
     expect(material.length).toBeGreaterThan(40);
     expectNoMaterial(error as Error, material, Buffer.from(material, 'base64'));
     // Refusing must not "fix" or replace the file behind the operator's back.
@@ -235,22 +242,46 @@ describe('the master key file', () => {
   });
 
   it('is refused when world-readable (chmod 604) too', async () => {
-    const path = join(dir, MASTER_KEY_FILE);
-    await loadOrCreateKeyFile(path);
-    await chmod(path, 0o604);
-    await expect(loadOrCreateKeyFile(path)).rejects.toThrow(/chmod 600/);
+    await load();
+    await chmod(join(dir, ROOT_KEY_FILE), 0o604);
+    await expect(load()).rejects.toThrow(/chmod 600/);
   });
 
-  it('with malformed contents is refused without the key material', async () => {
-    const path = join(dir, MASTER_KEY_FILE);
-    const material = randomBytes(16);
-    await writeFile(path, `k_file:${b64(material)}\n`, { mode: 0o600 });
-    const error = await loadOrCreateKeyFile(path).then(
-      () => null,
-      (caught: unknown) => caught,
-    );
-    expect(error).toBeInstanceOf(KeyringError);
-    expect((error as Error).message).toContain('"k_file"');
-    expectNoMaterial(error as Error, material);
+  it('with malformed contents (a 16-byte key, garbage) is refused without the key material', async () => {
+    const path = join(dir, ROOT_KEY_FILE);
+    for (const material of [randomBytes(16), Buffer.from(`${b64(randomBytes(32))}!!`)]) {
+      await writeFile(path, `${material.length === 16 ? b64(material) : material.toString()}\n`, { mode: 0o600 });
+      const error = await load().then(
+        () => null,
+        (caught: unknown) => caught,
+      );
+      expect(error).toBeInstanceOf(RootKeyError);
+      expectNoMaterial(error as Error, material, b64(material));
+    }
+  });
+});
+
+describe('COFFER_ROOT_KEY', () => {
+  it('accepts one key, or several during a root-key rotation (the first seals)', () => {
+    const [a, b] = [randomBytes(32), randomBytes(32)];
+    expect(parseRootKeys(b64(a), 'COFFER_ROOT_KEY').sealing.id).toBe(rootKeyIdOf(a));
+    const two = parseRootKeys(` ${b64(b)} ,${b64(a)}\n`, 'COFFER_ROOT_KEY');
+    expect(two.keys.map((key) => key.id)).toEqual([rootKeyIdOf(b), rootKeyIdOf(a)]);
+  });
+
+  it('refuses a wrong size, bad base64, a duplicate and an empty value, naming the setting and never the material', () => {
+    const material = randomBytes(32);
+    const cases = [b64(randomBytes(16)), `${b64(material)}%%`, `${b64(material)},${b64(material)}`, ' , '];
+    for (const text of cases) {
+      let error: unknown = null;
+      try {
+        parseRootKeys(text, 'COFFER_ROOT_KEY');
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error, text).toBeInstanceOf(RootKeyError);
+      expect((error as Error).message).toMatch(/^COFFER_ROOT_KEY: /);
+      expectNoMaterial(error as Error, material, b64(material));
+    }
   });
 });

@@ -40,8 +40,8 @@ export async function reveal(send: Send, credential: string, name: string, versi
 export const TOKEN_SECRET = 'crypto-suite-token-secret-long-enough-0123456789';
 
 /**
- * The server as it runs embedded: services opened from configuration alone (no `db` option, so
- * PGlite lives in files under DATA_DIR), the real app over them, and an admin with an API key.
+ * The server as configuration alone opens it (no `db` option): PGlite in files under DATA_DIR,
+ * or the PostgreSQL server of DATABASE_URL; the real app over it; admins made on demand.
  */
 export async function openEmbedded(env: Record<string, string>) {
   const { logger, lines: logs } = createCapturingLogger();
@@ -58,6 +58,12 @@ export async function openEmbedded(env: Record<string, string>) {
     services,
     logs,
     send,
+    /** `/readyz`: its status and JSON body (null when it has none). */
+    async ready() {
+      const response = await yoga.fetch('http://coffer.test/readyz');
+      const text = await response.text();
+      return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : null };
+    },
     /** A new admin with a working API key (users live in the database, so one per opening is fine). */
     admin: () => userWithApiKey({ prisma: services.db.prisma, auth: services.auth, role: 'ADMIN' }),
     async close() {

@@ -76,7 +76,7 @@ function deploymentEnv(fake: FakeStripe): Record<string, string> {
     LOG_LEVEL: 'info',
     COFFER_ADMIN_API_KEY: adminApiKey(),
     COFFER_TOKEN_SECRET: randomBytes(32).toString('hex'),
-    COFFER_MASTER_KEYS: `e2e:${randomBytes(32).toString('base64')}`,
+    COFFER_ROOT_KEY: randomBytes(32).toString('base64'),
     PUBLIC_URL: 'https://coffer.example.com',
     STRIPE_API_BASE: fake.url,
     STRIPE_SYNC_PAGE_SIZE: String(PAGE_SIZE),

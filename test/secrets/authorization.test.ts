@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from '../../src/generated/graphql/index.js';
 import { buildSchema } from '../../src/graphql/schema.js';
 import { createTestApp, errorCodes, type CallOptions, type TestApp } from '../support/app.js';
+
 import {
   ok,
   putSecret,
@@ -21,6 +23,11 @@ import {
   VaultVersions,
   type Scope,
 } from './support.js';
+
+const VaultMasterKeys = graphql(`query VaultMasterKeys { masterKeys { id state } }`);
+const VaultPurgeMasterKeys = graphql(`mutation VaultPurgeMasterKeys { purgeRetiredMasterKeys { purgedKeyIds } }`);
+const VaultRotateRootKey = graphql(`mutation VaultRotateRootKey { rotateRootKey { rootKeyId } }`);
+
 
 /**
  * Who may use which secrets: every secrets operation, in every scope, for every kind of caller.
@@ -108,6 +115,9 @@ describe('secrets authorization', () => {
     const adminOnlyOperations = [
       { name: 'auditEvents', run: (options: CallOptions) => app.execute(VaultAuditEvents, { first: 5 }, options) },
       { name: 'rotateMasterKey', run: (options: CallOptions) => app.execute(VaultRotate, {}, options) },
+      { name: 'masterKeys', run: (options: CallOptions) => app.execute(VaultMasterKeys, {}, options) },
+      { name: 'purgeRetiredMasterKeys', run: (options: CallOptions) => app.execute(VaultPurgeMasterKeys, {}, options) },
+      { name: 'rotateRootKey', run: (options: CallOptions) => app.execute(VaultRotateRootKey, {}, options) },
     ];
     for (const operation of adminOnlyOperations) {
       for (const caller of CALLERS) {
@@ -123,7 +133,7 @@ describe('secrets authorization', () => {
     it('covers every secrets operation of the schema', () => {
       const schema = buildSchema();
       const fields = [schema.getQueryType(), schema.getMutationType()].flatMap((type) => Object.keys(type?.getFields() ?? {}));
-      const vault = fields.filter((field) => /secret|audit|masterkey/i.test(field));
+      const vault = fields.filter((field) => /secret|audit|masterkey|rootkey/i.test(field));
       const covered = [...operations.map((operation) => operation.name), ...adminOnlyOperations.map((operation) => operation.name)];
       expect(vault.filter((field) => !covered.includes(field))).toEqual([]);
     });

@@ -153,7 +153,7 @@ export async function startStripeHarness({ env = {} }: { env?: Record<string, st
     const state = await app.db.prisma.stripeEnvironmentState.findFirst({ where: { projectId, environment }, include: { credentials: true } });
     const row = state?.credentials.find((credential) => credential.kind === 'WEBHOOK_SECRET');
     if (!row) return null;
-    const secret = revealCredential(app.services.keyring.current, projectId, environment, row);
+    const secret = await revealCredential(app.services.keyring, projectId, environment, row);
     remember(secret);
     return secret;
   }

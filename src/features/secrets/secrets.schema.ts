@@ -2,7 +2,6 @@ import { z } from 'zod';
 import type { Secret } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
 import type { AuthenticatedContext } from '../../graphql/context.js';
-import { rotateMasterKey } from './key-rotation.js';
 import {
   auditingDenials,
   deleteSecret,
@@ -141,15 +140,6 @@ const UpdateSecretInput = builder.inputType('UpdateSecretInput', {
   }),
 });
 
-const RotationResult = builder.objectRef<{ activeKeyId: string; rewrapped: number; remaining: number; retiredKeyIds: string[] }>('MasterKeyRotation').implement({
-  fields: (t) => ({
-    activeKeyId: t.exposeString('activeKeyId'),
-    rewrapped: t.exposeInt('rewrapped', { description: 'Data keys re-wrapped by this call.' }),
-    remaining: t.exposeInt('remaining', { description: 'Data keys still under older keys (0 when done; call again to resume).' }),
-    retiredKeyIds: t.exposeStringList('retiredKeyIds', { description: 'Old keys no longer needed (removed from a key file; remove them from COFFER_MASTER_KEYS yourself).' }),
-  }),
-});
-
 const nameAndScope = builder.args((t) => ({
   name: t.string({ validate: { schema: secretName } }),
   scope: t.field({ type: SecretScopeInput, required: false }),
@@ -214,12 +204,6 @@ builder.mutationFields((t) => ({
       const ref = scopeOf(ctx, args.scope);
       return auditingDenials(authed(ctx), 'secret.destroy', ref, args.name, () => destroySecret({ ctx: authed(ctx), ref, name: args.name }));
     },
-  }),
-  rotateMasterKey: t.field({
-    type: RotationResult,
-    description: 'Re-wraps data keys under the active master key, in batches (admins only). With a key file, `generateNewKey` first adds and activates a new key.',
-    args: { generateNewKey: t.arg.boolean({ required: false, defaultValue: false }), maxBatches: t.arg.int({ required: false, validate: { schema: z.number().int().min(1).max(10_000) } }) },
-    resolve: (_root, args, ctx) => rotateMasterKey({ db: ctx.db, keyring: ctx.keyring, actor: authed(ctx), generateNewKey: args.generateNewKey ?? false, maxBatches: args.maxBatches ?? undefined }),
   }),
 }));
 

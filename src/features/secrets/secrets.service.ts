@@ -1,5 +1,5 @@
-import { decryptValue, encryptValue, type AssociatedData, type Sealed } from '../../crypto/index.js';
-import type { Prisma, Secret, SecretVersion } from '../../generated/prisma/client.js';
+import { decryptValue, sealedOf, storedOf, type AssociatedData } from '../../crypto/index.js';
+import type { Prisma, Secret } from '../../generated/prisma/client.js';
 import type { AuthenticatedContext } from '../../graphql/context.js';
 import { badInput, conflict, forbidden, isCofferError, notFound, type FieldProblem } from '../../graphql/errors.js';
 import { keysetOrder, keysetWhere, planPage, toConnection, type PageArgs } from '../../graphql/pagination.js';
@@ -16,25 +16,6 @@ export const versionAad = (secret: Pick<Secret, 'id' | 'scope' | 'ownerId' | 'na
   ownerId: secret.ownerId,
   name: secret.name,
   version,
-});
-
-/** Prisma's Bytes columns want plain ArrayBuffer-backed arrays. */
-const bytes = (buffer: Buffer) => new Uint8Array(buffer);
-
-export const storedOf = (sealed: Sealed) => ({
-  keyId: sealed.keyId,
-  wrappedKey: bytes(sealed.wrappedKey),
-  iv: bytes(sealed.iv),
-  tag: bytes(sealed.tag),
-  ciphertext: bytes(sealed.ciphertext),
-});
-
-export const sealedOf = (row: Pick<SecretVersion, 'keyId' | 'wrappedKey' | 'iv' | 'tag' | 'ciphertext'>): Sealed => ({
-  keyId: row.keyId,
-  wrappedKey: Buffer.from(row.wrappedKey),
-  iv: Buffer.from(row.iv),
-  tag: Buffer.from(row.tag),
-  ciphertext: Buffer.from(row.ciphertext),
 });
 
 const actorOf = (ctx: AuthenticatedContext): AuditActor => ({ viewer: ctx.viewer, requestId: ctx.requestId, clientAddress: ctx.clientAddress });
@@ -86,7 +67,7 @@ async function lockSecret(tx: Tx, ref: ScopeRef, name: string): Promise<Secret |
 /** Appends a new version holding `value`, and drops versions beyond what is kept. */
 async function writeVersion(ctx: AuthenticatedContext, tx: Tx, secret: Secret, value: string) {
   const version = secret.currentVersion + 1;
-  const sealed = encryptValue(ctx.keyring.current, value, versionAad(secret, version));
+  const sealed = await ctx.keyring.seal(tx, value, versionAad(secret, version));
   await tx.secretVersion.create({ data: { secretId: secret.id, version, ...storedOf(sealed), createdById: ctx.viewer.userId } });
   await tx.secretVersion.deleteMany({ where: { secretId: secret.id, version: { lte: version - ctx.config.secretVersionsKept } } });
   return version;
@@ -111,7 +92,8 @@ export async function upsertSecret({ ctx, ref, input }: { ctx: AuthenticatedCont
   ensureValid([...validateName(input.name, 'input.name'), ...validateValue(input.value, 'input.value'), ...validateExpiry(ctx, input.expiresAt)]);
   ensureReservedByAdmin(ctx, input.isReserved);
   const now = ctx.now();
-  return ctx.db.prisma.$transaction(async (tx) => {
+  // A rotation elsewhere may retire the term this write started under: it is then written again.
+  return ctx.keyring.retrying(() => ctx.db.prisma.$transaction(async (tx) => {
     const inserted = await tx.$executeRaw`
       INSERT INTO secrets (id, scope, owner_id, name, current_version, created_at, updated_at, created_by_id, updated_by_id)
       VALUES (gen_random_uuid(), ${ref.scope}::"SecretScope", ${ref.ownerId}::uuid, ${input.name}, 0, ${now}, ${now}, ${ctx.viewer.userId}::uuid, ${ctx.viewer.userId}::uuid)
@@ -142,7 +124,7 @@ export async function upsertSecret({ ctx, ref, input }: { ctx: AuthenticatedCont
     });
     await recordAudit(tx, actorOf(ctx), { action: existed ? 'secret.replace' : 'secret.create', outcome: 'SUCCESS', ...target(updated) });
     return updated;
-  });
+  }));
 }
 
 function validateExpiry(ctx: AuthenticatedContext, expiresAt: Date | null | undefined): FieldProblem[] {
@@ -172,7 +154,7 @@ export async function updateSecret({ ctx, ref, input }: { ctx: AuthenticatedCont
   ensureValid([...validateName(input.name, 'input.name'), ...(input.value != null ? validateValue(input.value, 'input.value') : []), ...validateExpiry(ctx, input.expiresAt)]);
   ensureReservedByAdmin(ctx, input.isReserved);
   const now = ctx.now();
-  return ctx.db.prisma.$transaction(async (tx) => {
+  return ctx.keyring.retrying(() => ctx.db.prisma.$transaction(async (tx) => {
     const secret = await lockVisible(tx, ref, input.name, now);
     if (input.expectedVersion != null && input.expectedVersion !== secret.currentVersion) {
       throw conflict(`The secret is at version ${secret.currentVersion}, not ${input.expectedVersion}.`);
@@ -192,7 +174,7 @@ export async function updateSecret({ ctx, ref, input }: { ctx: AuthenticatedCont
     });
     await recordAudit(tx, actorOf(ctx), { action: 'secret.update', outcome: 'SUCCESS', ...target(updated) });
     return updated;
-  });
+  }));
 }
 
 export async function deleteSecret({ ctx, ref, name }: { ctx: AuthenticatedContext; ref: ScopeRef; name: string }) {
@@ -223,17 +205,18 @@ export async function restoreSecret({ ctx, ref, name }: { ctx: AuthenticatedCont
 export async function rollbackSecret({ ctx, ref, name, version, expectedVersion }: { ctx: AuthenticatedContext; ref: ScopeRef; name: string; version: number; expectedVersion?: number | null }) {
   ensureValid(validateName(name));
   const now = ctx.now();
-  return ctx.db.prisma.$transaction(async (tx) => {
+  return ctx.keyring.retrying(() => ctx.db.prisma.$transaction(async (tx) => {
     const secret = await lockVisible(tx, ref, name, now);
     if (expectedVersion != null && expectedVersion !== secret.currentVersion) throw conflict(`The secret is at version ${secret.currentVersion}, not ${expectedVersion}.`);
     const old = await tx.secretVersion.findUnique({ where: { secretId_version: { secretId: secret.id, version } } });
     if (!old) throw notFound(`Version ${version} of ${name}`);
-    const value = decryptValue(ctx.keyring.current, sealedOf(old), versionAad(secret, version)).toString('utf8');
+    const keyring = await ctx.keyring.holding(old.keyId, tx);
+    const value = decryptValue(keyring, sealedOf(old), versionAad(secret, version)).toString('utf8');
     const next = await writeVersion(ctx, tx, secret, value);
     const updated = await tx.secret.update({ where: { id: secret.id }, data: { currentVersion: next, updatedAt: now, updatedById: ctx.viewer.userId } });
     await recordAudit(tx, actorOf(ctx), { action: 'secret.rollback', outcome: 'SUCCESS', reason: `to version ${version}`, ...target(updated) });
     return updated;
-  });
+  }));
 }
 
 /** Permanent: the row and every version are gone. Admins only; reserved secrets must be released first. */
@@ -280,7 +263,8 @@ export async function revealValue({ ctx, secret, version }: { ctx: Authenticated
     return found;
   });
   if (!row) throw notFound(`Version ${version} of ${secret.name}`);
-  return decryptValue(ctx.keyring.current, sealedOf(row), versionAad(secret, version)).toString('utf8');
+  const keyring = await ctx.keyring.holding(row.keyId);
+  return decryptValue(keyring, sealedOf(row), versionAad(secret, version)).toString('utf8');
 }
 
 export interface SecretFilterInput {

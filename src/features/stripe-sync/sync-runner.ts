@@ -1,6 +1,6 @@
 import type Stripe from 'stripe';
 import type { Config } from '../../config.js';
-import type { KeyringStore } from '../../crypto/keyring-store.js';
+import type { KeyringStore } from '../../keyring/index.js';
 import type { Database } from '../../db/database.js';
 import type { Prisma, StripeSyncObjectState, StripeSyncRun } from '../../generated/prisma/client.js';
 import type { StripeSyncStatus } from '../../generated/prisma/enums.js';
@@ -97,7 +97,8 @@ export class SyncRunExecution {
       const keyRow = state?.credentials[0];
       if (!state || !keyRow) return await this.finish({ error: 'no secret key is configured for this environment any more' });
       if (state.accountId !== this.run.accountId) throw new Stopped('account-changed');
-      const stripe = createStripeClient(revealCredential(this.deps.keyring.current, this.run.projectId, this.run.environment, keyRow), this.deps.config, { maxNetworkRetries: 0, timeoutMs: 60_000 });
+      const secretKey = await revealCredential(this.deps.keyring, this.run.projectId, this.run.environment, keyRow);
+      const stripe = createStripeClient(secretKey, this.deps.config, { maxNetworkRetries: 0, timeoutMs: 60_000 });
 
       const objectStates = await db.prisma.stripeSyncObjectState.findMany({ where: { runId: this.run.id }, orderBy: { position: 'asc' } });
       this.runObjects = objectStates.reduce((sum, objectState) => sum + objectState.objects, 0);

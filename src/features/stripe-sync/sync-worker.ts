@@ -71,6 +71,8 @@ export class StripeSyncWorker {
   }
 
   private async poll() {
+    // Runs need the Stripe key, which the keyring must decrypt: none is claimed while it cannot.
+    if (this.deps.keyring.problem) return;
     await queueDueSyncs(this.deps);
     while (!this.stopped && this.executions.size < this.deps.config.stripeSync.concurrency) {
       const run = await this.claimNext();

@@ -111,14 +111,16 @@ export async function configureStripe({ ctx, projectId, input }: { ctx: Authenti
       const account = typeof newSecretKey === 'string' ? await checkAccount(ctx, environment, newSecretKey, secretField.field) : null;
       const oldSecretRow = credentialOf(state, 'SECRET_KEY');
       // Needed to take down Coffer's endpoint on the old account; decrypted before it is replaced.
-      const oldSecretKey = oldSecretRow && state?.webhookMode === 'MANAGED' && changed.some((entry) => entry.kind !== 'PUBLISHABLE_KEY') ? revealCredential(ctx.keyring.current, projectId, environment, oldSecretRow) : null;
+      const oldSecretKey =
+        oldSecretRow && state?.webhookMode === 'MANAGED' && changed.some((entry) => entry.kind !== 'PUBLISHABLE_KEY') ? await revealCredential(ctx.keyring, projectId, environment, oldSecretRow) : null;
       plans.push({ environment, state, changed, account, newSecretKey, oldSecretKey });
     }
 
     // Phase 2: save, in one transaction.
     const now = ctx.now();
     const outcomes: ConfigureOutcome[] = [];
-    await ctx.db.prisma.$transaction(async (tx) => {
+    await ctx.keyring.retrying(() => ctx.db.prisma.$transaction(async (tx) => {
+      outcomes.length = 0;
       for (const plan of plans) {
         const { environment, account } = plan;
         const state = await tx.stripeEnvironmentState.upsert({
@@ -129,7 +131,7 @@ export async function configureStripe({ ctx, projectId, input }: { ctx: Authenti
         for (const { field, kind } of plan.changed) {
           const value = input[field];
           if (value == null) await deleteCredential(tx, state.id, kind);
-          else await saveCredential(tx, ctx.keyring.current, { environmentId: state.id, projectId, environment, kind, value });
+          else await saveCredential(tx, ctx.keyring, { environmentId: state.id, projectId, environment, kind, value });
         }
         const accountChanged = account !== null && plan.state?.accountId != null && plan.state.accountId !== account.accountId;
         const newAccount = account !== null && plan.state?.accountId !== account.accountId;
@@ -157,7 +159,7 @@ export async function configureStripe({ ctx, projectId, input }: { ctx: Authenti
         });
         outcomes.push({ environment, changedFields: plan.changed.map((entry) => entry.field), accountChanged, syncDue: newAccount, webhook: null, syncRunId: null });
       }
-    });
+    }));
 
     // Phase 3: webhooks, after the save (a failure is reported, and retryStripeWebhookSetup retries).
     for (const [index, plan] of plans.entries()) {
@@ -180,7 +182,7 @@ export async function configureStripe({ ctx, projectId, input }: { ctx: Authenti
       }
       const wantsManaged = outcome.syncDue && secretKeyRow && (state.webhookMode !== 'MANUAL' || outcome.accountChanged);
       if (wantsManaged) {
-        const secretKey = revealCredential(ctx.keyring.current, projectId, plan.environment, secretKeyRow);
+        const secretKey = await revealCredential(ctx.keyring, projectId, plan.environment, secretKeyRow);
         outcome.webhook = await applyWebhookSetup(ctx, projectId, plan.environment, state.id, secretKey);
       }
     }
@@ -218,14 +220,14 @@ async function queueFirstSync(ctx: AuthenticatedContext, projectId: string, outc
 async function applyWebhookSetup(ctx: AuthenticatedContext, projectId: string, environment: StripeEnvironment, environmentId: string, secretKey: string) {
   const result = await setUpManagedWebhook({ config: ctx.config, secretKey, projectId, environment });
   if (result.ok) {
-    await ctx.db.prisma.$transaction(async (tx) => {
+    await ctx.keyring.retrying(() => ctx.db.prisma.$transaction(async (tx) => {
       // Stripe shows the signing secret only now: stored (encrypted) in the same breath.
-      await saveCredential(tx, ctx.keyring.current, { environmentId, projectId, environment, kind: 'WEBHOOK_SECRET', value: result.secret });
+      await saveCredential(tx, ctx.keyring, { environmentId, projectId, environment, kind: 'WEBHOOK_SECRET', value: result.secret });
       await tx.stripeEnvironmentState.update({
         where: { id: environmentId },
         data: { webhookMode: 'MANAGED', webhookEndpointId: result.endpointId, webhookUrl: result.url, webhookEnabledEvents: result.enabledEvents, webhookLastError: null },
       });
-    });
+    }));
   } else {
     await ctx.db.prisma.stripeEnvironmentState.update({
       where: { id: environmentId },
@@ -249,7 +251,7 @@ export async function retryWebhookSetup({ ctx, projectId, environment }: { ctx: 
     const secretKeyRow = credentialOf(state ?? undefined, 'SECRET_KEY');
     if (!state || !secretKeyRow) throw badInput([{ field: 'environment', message: `no ${environment.toLowerCase()} secret key is configured` }], 'Configure a secret key first.');
     if (state.webhookMode === 'MANUAL') throw conflict('This environment uses a webhook secret you gave by hand; remove it (set it to null) to let Coffer manage the webhook.');
-    const secretKey = revealCredential(ctx.keyring.current, projectId, environment, secretKeyRow);
+    const secretKey = await revealCredential(ctx.keyring, projectId, environment, secretKeyRow);
     return applyWebhookSetup(ctx, projectId, environment, state.id, secretKey);
   });
 }
@@ -262,7 +264,7 @@ export async function removeStripeEnvironment({ ctx, projectId, environment }: {
     const secretKeyRow = credentialOf(state, 'SECRET_KEY');
     const webhookError =
       state.webhookMode === 'MANAGED' && secretKeyRow
-        ? await removeManagedWebhook({ config: ctx.config, secretKey: revealCredential(ctx.keyring.current, projectId, environment, secretKeyRow), projectId, environment })
+        ? await removeManagedWebhook({ config: ctx.config, secretKey: await revealCredential(ctx.keyring, projectId, environment, secretKeyRow), projectId, environment })
         : null;
     await ctx.db.prisma.$transaction(async (tx) => {
       await clearMirror(tx, projectId, environment);

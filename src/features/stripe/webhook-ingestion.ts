@@ -1,6 +1,6 @@
 import type { Plugin } from 'graphql-yoga';
 import Stripe from 'stripe';
-import type { KeyringStore } from '../../crypto/keyring-store.js';
+import type { KeyringStore } from '../../keyring/index.js';
 import type { Database } from '../../db/database.js';
 import type { StripeEnvironment } from '../../generated/prisma/enums.js';
 import type { Logger } from '../../logger.js';
@@ -55,8 +55,9 @@ async function receive(deps: Deps, request: Request, projectId: string, environm
 
     const body = Buffer.from(await request.arrayBuffer());
     let event: Stripe.Event;
+    // Outside the try below: an unreadable keyring is an outage (Stripe retries), not a bad signature.
+    const secret = await revealCredential(deps.keyring, projectId, environment, secretRow);
     try {
-      const secret = revealCredential(deps.keyring.current, projectId, environment, secretRow);
       event = Stripe.webhooks.constructEvent(body, signature, secret, TOLERANCE_SECONDS, undefined, deps.now().getTime()); // receivedAt is in milliseconds
     } catch {
       log.warn('stripe webhook refused: signature verification failed');

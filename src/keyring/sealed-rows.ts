@@ -1,0 +1,23 @@
+import type { AssociatedData, Sealed } from '../crypto/index.js';
+import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
+
+type Db = PrismaClient | Prisma.TransactionClient;
+
+/** Moves a sealed value's data key under the active term (the value's ciphertext is untouched). */
+export type Rewrap = (sealed: Sealed, aad: AssociatedData) => Sealed;
+
+/**
+ * A table whose rows hold data keys wrapped by keyring terms (secret versions, Stripe
+ * credentials). The keyring knows tables only through this, so that integrity checks and
+ * rotations cover every one of them without the keyring importing the features that own them.
+ */
+export interface SealedRows {
+  /** For progress and messages, e.g. "secret versions". */
+  readonly name: string;
+  /** Every term some row's data key is wrapped by. */
+  termsInUse(db: Db): Promise<string[]>;
+  termInUse(db: Db, termId: string): Promise<boolean>;
+  countNotUnder(db: Db, termId: string): Promise<number>;
+  /** Re-wraps up to `limit` rows not under `termId`, in one committed transaction; returns how many moved. */
+  rewrapBatch(prisma: PrismaClient, rewrap: Rewrap, termId: string, limit: number): Promise<number>;
+}
