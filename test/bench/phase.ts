@@ -83,13 +83,16 @@ export async function runPhase({ database, rows, startup, memory: wantMemory, lo
     if (startup || wantMemory) needs.add('vault').add('bulk');
     const sql: SqlTarget = scratch ? { kind: 'postgres', url: scratch.url } : { kind: 'pglite', dataDir };
 
-    log(`${result.database}: first start (empty database, migrations)...`);
-    const first = await startCoffer(env, { stdoutPath: join(root, 'coffer-first-start.log'), stderrPath });
-    result.firstStartMs = first.readyMs;
-    servers.push(first.server);
-    if (needs.has('vault')) await seedVault(first.server.graphql, adminKey);
-    await first.server.stop();
-    servers.length = 0;
+    // Coffer creates its tables and the admin on its first start; only bare-yoga rows do without.
+    if (needs.size > 0 || rows.some((row) => row.server === 'coffer')) {
+      log(`${result.database}: first start (empty database, migrations)...`);
+      const first = await startCoffer(env, { stdoutPath: join(root, 'coffer-first-start.log'), stderrPath });
+      result.firstStartMs = first.readyMs;
+      servers.push(first.server);
+      if (needs.has('vault')) await seedVault(first.server.graphql, adminKey);
+      await first.server.stop();
+      servers.length = 0;
+    }
     if (needs.has('bulk')) {
       log(`${result.database}: 100,000 bulk secrets in SQL (Coffer stopped)...`);
       await seedBulk(sql);
