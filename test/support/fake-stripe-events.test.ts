@@ -36,18 +36,23 @@ describe('events recorded for changes', () => {
     expect(typesOf()).toEqual(['product.created', 'product.updated', 'product.deleted']);
     const [created, updated, deleted] = fake.events(accountId);
     for (const event of [created, updated, deleted]) {
-      expect(event).toMatchObject({ object: 'event', api_version: '2026-10-28.endive', livemode: false, request: { id: null, idempotency_key: null } });
+      expect(event).toMatchObject({ object: 'event', api_version: '2026-10-28.endive', livemode: false });
+      expect(event!.request).toEqual({ id: null, idempotency_key: null });
       expect(event!.id).toMatch(/^evt_[A-Za-z0-9]{24}$/);
     }
     expect(created!.data).toEqual({ object: product });
-    expect(updated!.data).toEqual({ object: { ...product, name: 'Pro Plus', metadata: { tier: '2' } }, previous_attributes: { name: 'Pro', metadata: {} } });
+    expect(updated!.data).toEqual({
+      object: { ...product, name: 'Pro Plus', metadata: { tier: '2' } }, previous_attributes: { name: 'Pro', metadata: {} },
+    });
     expect(deleted!.data.object).toMatchObject({ id: product.id, name: 'Pro Plus' });
     expect((await stripe.events.retrieve(updated!.id)).data.previous_attributes).toEqual({ name: 'Pro', metadata: {} });
   });
 
   it('status events, as Stripe names them', () => {
     const intent = store.create('payment_intents', { status: 'requires_payment_method' });
-    for (const status of ['processing', 'requires_action', 'requires_capture', 'succeeded']) store.update('payment_intents', intent.id, { status });
+    for (const status of ['processing', 'requires_action', 'requires_capture', 'succeeded']) {
+      store.update('payment_intents', intent.id, { status });
+    }
     const charge = store.create('charges', { status: 'pending', captured: false });
     store.update('charges', charge.id, { status: 'succeeded', captured: true });
     store.transition('charges:expired', store.create('charges', { captured: false }).id);
@@ -81,7 +86,8 @@ describe('events recorded for changes', () => {
 
   it('event payloads cut inline lists at 10, as Stripe does', () => {
     const subscription = fake.seed(accountId, 'test', 'subscriptions', 1, (_i, base) => ({ items: generatedItems(base.id, 14) })).idAt(0);
-    store.update('subscriptions', subscription, { items: [...store.subscriptionItems(subscription), ...generatedItems(`sub_x${subscription.slice(4)}`, 1).data] });
+    const extra = generatedItems(`sub_x${subscription.slice(4)}`, 1).data;
+    store.update('subscriptions', subscription, { items: [...store.subscriptionItems(subscription), ...extra] });
     const [event] = fake.events(accountId);
     expect(event!.data.object).toMatchObject({ items: { has_more: true, data: { length: 10 } } });
     expect(store.subscriptionItems(subscription)).toHaveLength(15);
@@ -159,8 +165,10 @@ describe('webhook delivery', () => {
     expect(request!.headers['stripe-signature']).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
     expect(request!.headers['content-type']).toBe('application/json; charset=utf-8');
     const verified = stripe.webhooks.constructEvent(request!.body, request!.headers['stripe-signature'] as string, secret);
-    expect(verified).toMatchObject({ id: event.id, type: 'customer.created', api_version: '2026-10-28.endive', data: { object: { name: 'Hooked' } } });
-    expect(() => stripe.webhooks.constructEvent(request!.body, request!.headers['stripe-signature'] as string, 'whsec_other')).toThrow(Stripe.errors.StripeSignatureVerificationError);
+    expect(verified).toMatchObject({ id: event.id, type: 'customer.created', api_version: '2026-10-28.endive' });
+    expect(verified.data.object).toMatchObject({ name: 'Hooked' });
+    expect(() => stripe.webhooks.constructEvent(request!.body, request!.headers['stripe-signature'] as string, 'whsec_other'))
+      .toThrow(Stripe.errors.StripeSignatureVerificationError);
     const stale = await fake.deliver(event, { url, secret, timestamp: fake.now() - 3600 });
     expect(() => stripe.webhooks.constructEvent(stale.payload, stale.signature, secret)).toThrow(/tolerance/);
     // The SDK's own test header is the same scheme.

@@ -32,7 +32,8 @@ async function failure(promise: Promise<unknown>): Promise<Stripe.errors.StripeE
 
 describe('inline lists: at most 10 entries, has_more and a url, like Stripe', () => {
   it('subscription items: in lists, retrieves and event payloads; the rest from /v1/subscription_items', async () => {
-    const subscriptions = fake.seed(accountId, 'test', 'subscriptions', 2, (index, base) => ({ items: generatedItems(base.id, index === 0 ? 27 : 3) }));
+    const many = (index: number, base: { id: string }) => ({ items: generatedItems(base.id, index === 0 ? 27 : 3) });
+    const subscriptions = fake.seed(accountId, 'test', 'subscriptions', 2, many);
     const big = subscriptions.idAt(0);
     const listed = (await stripe.subscriptions.list()).data.find((s) => s.id === big)!;
     const retrieved = await stripe.subscriptions.retrieve(big);
@@ -53,8 +54,10 @@ describe('inline lists: at most 10 entries, has_more and a url, like Stripe', ()
     expect(all).toHaveLength(27);
     const rest = await stripe.subscriptionItems.list({ subscription: big, starting_after: all[9], limit: 100 });
     expect(rest).toMatchObject({ has_more: false, url: '/v1/subscription_items', data: { length: 17 } });
-    expect(rest.data[0]).toMatchObject({ current_period_start: expect.any(Number), current_period_end: expect.any(Number), subscription: big });
-    expect(await failure(stripe.subscriptionItems.list({} as Stripe.SubscriptionItemListParams))).toMatchObject({ statusCode: 400, param: 'subscription' });
+    const period = { current_period_start: expect.any(Number), current_period_end: expect.any(Number) };
+    expect(rest.data[0]).toMatchObject({ ...period, subscription: big });
+    expect(await failure(stripe.subscriptionItems.list({} as Stripe.SubscriptionItemListParams)))
+      .toMatchObject({ statusCode: 400, param: 'subscription' });
   });
 
   it('invoice lines: inline 10 of 25, the rest from /v1/invoices/:id/lines', async () => {
@@ -83,7 +86,8 @@ describe('inline lists: at most 10 entries, has_more and a url, like Stripe', ()
     expect(sent).toMatchObject({ amount_refunded: 1266, refunded: sent.amount <= 1266 });
     const refunds = await stripe.refunds.list({ charge, limit: 100 });
     expect(refunds.data.map((refund) => refund.amount)).toEqual([111, 110, 109, 108, 107, 106, 105, 104, 103, 102, 101, 100]);
-    const rest = (await stripe.rawRequest('GET', `/v1/charges/${charge}/refunds?starting_after=${sent.refunds!.data[9]!.id}`)) as unknown as Stripe.ApiList<Stripe.Refund>;
+    const path = `/v1/charges/${charge}/refunds?starting_after=${sent.refunds!.data[9]!.id}`;
+    const rest = (await stripe.rawRequest('GET', path)) as unknown as Stripe.ApiList<Stripe.Refund>;
     expect(rest.data.map((refund) => refund.amount)).toEqual([101, 100]);
     expect((await stripe.charges.retrieve(charges.idAt(0))).refunds).toMatchObject({ data: [], has_more: false });
   });
@@ -93,16 +97,20 @@ describe('filters, cursors and errors', () => {
   it('subscriptions: canceled ones are left out unless status says otherwise', async () => {
     const statuses = ['active', 'canceled', 'past_due', 'trialing', 'canceled', 'incomplete_expired', 'active'];
     const subscriptions = fake.seed(accountId, 'test', 'subscriptions', statuses.length, (index) => ({ status: statuses[index] }));
-    const ids = async (params: Stripe.SubscriptionListParams) => (await stripe.subscriptions.list({ limit: 100, ...params })).data.map((s) => s.status);
+    const ids = async (params: Stripe.SubscriptionListParams) =>
+      (await stripe.subscriptions.list({ limit: 100, ...params })).data.map((s) => s.status);
     expect(await ids({})).toEqual(['active', 'incomplete_expired', 'trialing', 'past_due', 'active']);
     expect(await ids({ status: 'all' })).toEqual([...statuses].reverse());
     expect(await ids({ status: 'canceled' })).toEqual(['canceled', 'canceled']);
     expect(await ids({ status: 'ended' })).toEqual(['incomplete_expired', 'canceled', 'canceled']);
     expect(await ids({ status: 'active' })).toEqual(['active', 'active']);
-    expect(await failure(stripe.subscriptions.list({ status: 'sleeping' as 'active' }))).toMatchObject({ statusCode: 400, param: 'status' });
+    expect(await failure(stripe.subscriptions.list({ status: 'sleeping' as 'active' })))
+      .toMatchObject({ statusCode: 400, param: 'status' });
     // A cursor must be in the list asked for: a canceled subscription is not in the default one.
-    expect(await failure(stripe.subscriptions.list({ starting_after: subscriptions.idAt(1) }))).toMatchObject({ statusCode: 400, code: 'resource_missing', param: 'starting_after' });
-    expect((await stripe.subscriptions.list({ status: 'all', starting_after: subscriptions.idAt(1) })).data.map((s) => s.id)).toEqual([subscriptions.idAt(0)]);
+    expect(await failure(stripe.subscriptions.list({ starting_after: subscriptions.idAt(1) })))
+      .toMatchObject({ statusCode: 400, code: 'resource_missing', param: 'starting_after' });
+    const after = await stripe.subscriptions.list({ status: 'all', starting_after: subscriptions.idAt(1) });
+    expect(after.data.map((s) => s.id)).toEqual([subscriptions.idAt(0)]);
   });
 
   it('created[gte|gt|lte|lt] and exact created, newest first, with starting_after / ending_before / limit', async () => {
@@ -113,11 +121,13 @@ describe('filters, cursors and errors', () => {
     expect(await ids({ created: { gt: t(15), lt: t(18) } })).toEqual([17, 16].map(customers.idAt));
     expect(await ids({ created: { lte: t(1) } })).toEqual([1, 0].map(customers.idAt));
     expect(await ids({ created: t(7) })).toEqual([customers.idAt(7)]);
-    expect(await ids({ created: { gte: t(5), lte: t(12) }, starting_after: customers.idAt(9), limit: 2 })).toEqual([8, 7].map(customers.idAt));
+    const within = await ids({ created: { gte: t(5), lte: t(12) }, starting_after: customers.idAt(9), limit: 2 });
+    expect(within).toEqual([8, 7].map(customers.idAt));
     const before = await stripe.customers.list({ ending_before: customers.idAt(16), limit: 2 });
     expect(before.data.map((c) => c.id)).toEqual([18, 17].map(customers.idAt));
     expect(before.has_more).toBe(true);
-    expect(await failure(stripe.customers.list({ created: { gte: 'soon' as unknown as number } }))).toMatchObject({ statusCode: 400, param: 'created[gte]' });
+    expect(await failure(stripe.customers.list({ created: { gte: 'soon' as unknown as number } })))
+      .toMatchObject({ statusCode: 400, param: 'created[gte]' });
   });
 
   it('filters by reference: invoices by subscription (parent), refunds by charge, prices by product', async () => {
@@ -137,14 +147,19 @@ describe('filters, cursors and errors', () => {
     const response = await fetch(`${fake.url}/v1/products/prod_nope`, { headers: { Authorization: `Bearer ${fake.addKey(accountId)}` } });
     expect(response.status).toBe(404);
     expect(await response.json()).toEqual({
-      error: { type: 'invalid_request_error', code: 'resource_missing', message: "No such product: 'prod_nope'", param: 'id', doc_url: expect.any(String) },
+      error: {
+        type: 'invalid_request_error', code: 'resource_missing', message: "No such product: 'prod_nope'", param: 'id',
+        doc_url: expect.any(String),
+      },
     });
     store.delete('products', products.idAt(2));
     const error = await failure(stripe.products.retrieve(products.idAt(2)));
     expect(error).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
-    expect(error).toMatchObject({ statusCode: 404, code: 'resource_missing', param: 'id', message: `No such product: '${products.idAt(2)}'` });
+    expect(error).toMatchObject({ statusCode: 404, code: 'resource_missing', param: 'id' });
+    expect(error.message).toBe(`No such product: '${products.idAt(2)}'`);
     expect((await stripe.products.list()).data.map((p) => p.id)).toEqual([4, 3, 1, 0].map(products.idAt));
-    expect(await failure(stripe.products.list({ starting_after: products.idAt(2) }))).toMatchObject({ statusCode: 400, code: 'resource_missing', param: 'starting_after' });
+    expect(await failure(stripe.products.list({ starting_after: products.idAt(2) })))
+      .toMatchObject({ statusCode: 400, code: 'resource_missing', param: 'starting_after' });
     // Stripe keeps deleted customers retrievable as a stub.
     const customer = store.create('customers', { email: 'gone@example.com' });
     store.delete('customers', customer.id);
@@ -166,7 +181,8 @@ describe('changes while a client is paging', () => {
     });
     const seen: Stripe.Customer[] = [];
     for await (const customer of stripe.customers.list({ limit: 10, starting_after: customers.idAt(29) })) seen.push(customer);
-    expect(seen.map((c) => c.id)).toEqual(Array.from({ length: 29 }, (_, k) => customers.idAt(28 - k)).filter((id) => id !== customers.idAt(12)));
+    const expected = Array.from({ length: 29 }, (_, k) => customers.idAt(28 - k)).filter((id) => id !== customers.idAt(12));
+    expect(seen.map((c) => c.id)).toEqual(expected);
     expect(seen.find((c) => c.id === customers.idAt(5))?.name).toBe('Changed While Paging');
     expect((await stripe.customers.list({ limit: 1 })).data[0]!.id).toBe(created);
     expect(fake.events(accountId).map((event) => event.type)).toEqual(['customer.created', 'customer.deleted', 'customer.updated']);

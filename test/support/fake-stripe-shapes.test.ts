@@ -80,9 +80,8 @@ describe('fake Stripe objects against the stripe package types', () => {
   });
 
   it('the fields the fake refuses (REMOVED_FIELDS) are indeed gone from the types', () => {
-    const types: Record<string, string> = { invoices: 'invoices', subscriptions: 'subscriptions', invoice_line_items: 'invoice_line_items' };
     for (const [kind, fields] of Object.entries(REMOVED_FIELDS)) {
-      const { all } = propertiesOf(compiled.program, `T_${types[kind]}`);
+      const { all } = propertiesOf(compiled.program, `T_${kind}`);
       expect(all.length, kind).toBeGreaterThan(5);
       for (const field of Object.keys(fields)) expect(all, `${kind}.${field}`).not.toContain(field);
     }

@@ -87,7 +87,8 @@ export class SeedCollection {
   indexOf(id: string): number {
     const created = this.createdIds.get(id);
     if (created !== undefined) return created;
-    if (!id.startsWith(this.head) || !id.endsWith(this.filler) || id.length !== this.head.length + INDEX_DIGITS + this.filler.length) return -1;
+    const length = this.head.length + INDEX_DIGITS + this.filler.length;
+    if (!id.startsWith(this.head) || !id.endsWith(this.filler) || id.length !== length) return -1;
     const index = decodeIndex(id.slice(this.head.length, this.head.length + INDEX_DIGITS));
     return index >= 0 && index < this.count && this.segmentOf(index) ? index : -1;
   }
@@ -146,7 +147,8 @@ export class SeedCollection {
       + (spec.prefix ? randomAlnum(spec.idLength) : randomAlnum(spec.idLength).toUpperCase());
     const object = build(id, index);
     if (index > 0 && object.created < this.createdAt(index - 1)) {
-      throw new Error(`fake stripe: a new ${this.noun} cannot be older (${object.created}) than the newest one (${this.createdAt(index - 1)})`);
+      const newest = this.createdAt(index - 1);
+      throw new Error(`fake stripe: a new ${this.noun} cannot be older (${object.created}) than the newest one (${newest})`);
     }
     this.stored.set(index, object);
     this.createdIds.set(object.id, index);

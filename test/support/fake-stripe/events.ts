@@ -30,7 +30,9 @@ const LIFECYCLE: Record<CollectionName, Lifecycle> = {
   products: { created: ['product.created'], updated: ['product.updated'], deleted: ['product.deleted'] },
   prices: { created: ['price.created'], updated: ['price.updated'], deleted: ['price.deleted'] },
   customers: { created: ['customer.created'], updated: ['customer.updated'], deleted: ['customer.deleted'] },
-  subscriptions: { created: ['customer.subscription.created'], updated: ['customer.subscription.updated'], deleted: ['customer.subscription.deleted'] },
+  subscriptions: {
+    created: ['customer.subscription.created'], updated: ['customer.subscription.updated'], deleted: ['customer.subscription.deleted'],
+  },
   invoices: { created: ['invoice.created'], updated: ['invoice.updated'], deleted: ['invoice.deleted'] },
   payment_intents: { created: ['payment_intent.created'] },
   charges: { updated: ['charge.updated'] },
@@ -69,11 +71,17 @@ const STATUS_EVENTS: Partial<Record<CollectionName, { replacesUpdated: boolean; 
     requires_action: ['setup_intent.requires_action'], succeeded: ['setup_intent.succeeded'], canceled: ['setup_intent.canceled'],
     requires_payment_method: ['setup_intent.setup_failed'],
   } },
-  checkout_sessions: { replacesUpdated: true, statuses: { complete: ['checkout.session.completed'], expired: ['checkout.session.expired'] } },
-  disputes: { replacesUpdated: false, statuses: { won: ['charge.dispute.closed'], lost: ['charge.dispute.closed'], warning_closed: ['charge.dispute.closed'] } },
+  checkout_sessions: {
+    replacesUpdated: true, statuses: { complete: ['checkout.session.completed'], expired: ['checkout.session.expired'] },
+  },
+  disputes: {
+    replacesUpdated: false,
+    statuses: { won: ['charge.dispute.closed'], lost: ['charge.dispute.closed'], warning_closed: ['charge.dispute.closed'] },
+  },
   credit_notes: { replacesUpdated: false, statuses: { void: ['credit_note.voided'] } },
   subscription_schedules: { replacesUpdated: false, statuses: {
-    canceled: ['subscription_schedule.canceled'], released: ['subscription_schedule.released'], completed: ['subscription_schedule.completed'],
+    canceled: ['subscription_schedule.canceled'], released: ['subscription_schedule.released'],
+    completed: ['subscription_schedule.completed'],
   } },
 };
 
@@ -103,7 +111,8 @@ export function updatedEvents(collection: CollectionName, before: StripeObject, 
     if (before.captured === false && after.captured === true) special.push('charge.captured');
     if (Number(after.amount_refunded) > Number(before.amount_refunded)) special.push('charge.refunded');
   }
-  if (collection === 'payment_intents' && !statusChanged && after.status === 'requires_capture' && before.amount_capturable !== after.amount_capturable) {
+  const capturable = after.status === 'requires_capture' && before.amount_capturable !== after.amount_capturable;
+  if (collection === 'payment_intents' && !statusChanged && capturable) {
     special.push('payment_intent.amount_capturable_updated');
   }
   if (collection === 'payment_methods' && (before.customer ?? null) !== (after.customer ?? null)) {

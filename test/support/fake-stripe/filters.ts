@@ -43,7 +43,9 @@ const accepted: FilterParam = () => null;
 
 const items = (o: StripeObject) => ((o.items as { data?: Array<Record<string, unknown>> } | undefined)?.data ?? []);
 
-const SUBSCRIPTION_STATUSES = ['active', 'all', 'canceled', 'ended', 'incomplete', 'incomplete_expired', 'past_due', 'paused', 'trialing', 'unpaid'];
+const SUBSCRIPTION_STATUSES = [
+  'active', 'all', 'canceled', 'ended', 'incomplete', 'incomplete_expired', 'past_due', 'paused', 'trialing', 'unpaid',
+];
 
 const subscriptionStatus: FilterParam = (query, param) => {
   const status = stringParam(query, param);

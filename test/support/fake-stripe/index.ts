@@ -2,7 +2,9 @@
  * The fake Stripe of the test suites: an HTTP server speaking Stripe's v1 API at the pinned API
  * version (2026-10-28.endive), with generated data typed against the `stripe` package.
  */
-export { FakeStripe, startFakeStripe, type AddAccountOptions, type AddKeyOptions, type FakeAccount, type FakeStripeOptions } from './server.js';
+export {
+  FakeStripe, startFakeStripe, type AddAccountOptions, type AddKeyOptions, type FakeAccount, type FakeStripeOptions,
+} from './server.js';
 export { AccountStore, type ChangeOptions, type CreateOptions, type TransitionName } from './store.js';
 export { SeedCollection, type SeedFactory } from './collection.js';
 export { EVENT_API_VERSION, EVENT_RETENTION_SECONDS, type EventType, type FakeEvent } from './events.js';

@@ -43,8 +43,9 @@ export interface Hold {
   release(): void;
 }
 
-export const NO_KEY_MESSAGE = "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. "
-  + "'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/.";
+export const NO_KEY_MESSAGE = 'You did not provide an API key. You need to provide your API key in the Authorization header, '
+  + "using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, "
+  + 'or we can help at https://support.stripe.com/.';
 
 export const permissionMessage = (key: string, accountId: string, permission: string) =>
   `The provided key '${maskKey(key, 6)}' does not have the required permissions for this endpoint on account '${accountId}'. `
@@ -67,7 +68,8 @@ export function injectedError(options: FailOptions, key: string | null, accountI
       : status === 400 && code === 'rate_limit'
         // The 400 flavour of a rate limit (the SDK raises StripeRateLimitError for it too).
         ? { type: 'invalid_request_error', message: RATE_LIMIT_MESSAGE }
-        : INJECTED[status] ?? { type: status >= 500 ? 'api_error' : 'invalid_request_error', message: `Injected failure (HTTP ${status}).` };
+        : INJECTED[status]
+          ?? { type: status >= 500 ? 'api_error' : 'invalid_request_error', message: `Injected failure (HTTP ${status}).` };
   const error = { ...base, ...(type ? { type } : {}), ...(code ? { code } : {}), ...(message ? { message } : {}) };
   return {
     status,
@@ -78,4 +80,96 @@ export function injectedError(options: FailOptions, key: string | null, accountI
       ...headers,
     },
   };
+}
+
+interface Rule extends RequestMatch { remaining: number }
+
+/** The first rule matching a request (and uses it up). */
+function take<T extends Rule>(rules: T[], { method, path }: LoggedRequest): T | undefined {
+  const rule = rules.find((r) => {
+    if (r.path) r.path.lastIndex = 0;
+    return r.remaining > 0 && (!r.method || r.method.toUpperCase() === method) && (!r.path || r.path.test(path));
+  });
+  if (rule && --rule.remaining === 0) rules.splice(rules.indexOf(rule), 1);
+  return rule;
+}
+
+/** What happens to requests besides being answered: hooks, holds, failures, delays (see FakeStripe's methods). */
+export class Injector {
+  private failures: (Rule & FailOptions)[] = [];
+  private delays: (Rule & { ms: number })[] = [];
+  private holds: (Rule & { reach: (request: LoggedRequest) => void; waiters: Array<() => void> })[] = [];
+  private readonly openHolds = new Set<Hold>();
+  private hooks: (Rule & { hook: (request: LoggedRequest) => unknown })[] = [];
+  private readonly sleepers = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
+
+  failNext(n: number, options: FailOptions): void {
+    this.failures.push({ ...options, remaining: n });
+  }
+
+  delayNext(n: number, ms: number, options: DelayOptions): void {
+    this.delays.push({ ...options, ms, remaining: n });
+  }
+
+  clearDelays(): void {
+    this.delays = [];
+  }
+
+  holdNext(n: number, match: RequestMatch): Hold {
+    let reach!: (request: LoggedRequest) => void;
+    const reached = new Promise<LoggedRequest>((resolve) => (reach = resolve));
+    const rule = { ...match, remaining: n, reach, waiters: [] as Array<() => void> };
+    const hold: Hold = {
+      reached,
+      release: () => {
+        this.openHolds.delete(hold);
+        this.holds = this.holds.filter((h) => h !== rule);
+        for (const wake of rule.waiters.splice(0)) wake();
+      },
+    };
+    this.holds.push(rule);
+    this.openHolds.add(hold);
+    return hold;
+  }
+
+  onRequest(match: RequestMatch & { times?: number }, hook: (request: LoggedRequest) => unknown): () => void {
+    const rule = { ...match, remaining: match.times ?? Number.MAX_SAFE_INTEGER, hook };
+    this.hooks.push(rule);
+    return () => { this.hooks = this.hooks.filter((h) => h !== rule); };
+  }
+
+  /** Before a request is handled: its hook runs, then it waits while held. */
+  async before(request: LoggedRequest): Promise<void> {
+    const hook = take(this.hooks, request);
+    if (hook) await hook.hook(request);
+    const hold = take(this.holds, request);
+    if (!hold) return;
+    const released = new Promise<void>((resolve) => hold.waiters.push(resolve));
+    hold.reach(request);
+    await released;
+  }
+
+  /** The failure to answer instead of handling the request, if one is set for it. */
+  failure(request: LoggedRequest): FailOptions | undefined {
+    return take(this.failures, request);
+  }
+
+  /** After it was handled, before it is answered: the delay set for it. */
+  async after(request: LoggedRequest): Promise<void> {
+    const delay = take(this.delays, request);
+    if (!delay) return;
+    await new Promise<void>((resolve) => {
+      const sleeper = { timer: setTimeout(() => sleeper.wake(), delay.ms), wake: () => { this.sleepers.delete(sleeper); resolve(); } };
+      this.sleepers.add(sleeper);
+    });
+  }
+
+  /** Forgets every rule; held and delayed requests go on at once. */
+  reset(): void {
+    for (const hold of [...this.openHolds]) hold.release();
+    for (const sleeper of [...this.sleepers]) { clearTimeout(sleeper.timer); sleeper.wake(); }
+    this.failures = [];
+    this.delays = [];
+    this.hooks = [];
+  }
 }

@@ -103,7 +103,9 @@ export function rangeBounds(filter: FormValue | undefined, param: string): { min
   let max = Infinity;
   for (const [op, raw] of Object.entries(ops)) {
     const t = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN;
-    if (!['gt', 'gte', 'lt', 'lte'].includes(op)) throw invalidRequest(`Received unknown parameter: ${param}[${op}]`, { param: `${param}[${op}]` });
+    if (!['gt', 'gte', 'lt', 'lte'].includes(op)) {
+      throw invalidRequest(`Received unknown parameter: ${param}[${op}]`, { param: `${param}[${op}]` });
+    }
     if (Number.isNaN(t)) throw invalidRequest(`Invalid integer: ${String(raw)}`, { param: `${param}[${op}]` });
     if (op === 'gt') min = Math.max(min, t + 1);
     if (op === 'gte') min = Math.max(min, t);
@@ -114,7 +116,9 @@ export function rangeBounds(filter: FormValue | undefined, param: string): { min
 }
 
 /** Positions [lo, hi) whose time is within `bounds`, for times that never decrease with the position. */
-export function positionsWithin(count: number, timeAt: (index: number) => number, bounds: { min: number; max: number } | null): [number, number] {
+export function positionsWithin(
+  count: number, timeAt: (index: number) => number, bounds: { min: number; max: number } | null,
+): [number, number] {
   if (!bounds) return [0, count];
   const firstAtLeast = (t: number) => {
     let [lo, hi] = [0, count];

@@ -5,13 +5,20 @@
  */
 import { EVENT_RETENTION_SECONDS, typeMatcher, type FakeEvent } from './events.js';
 import { listPredicate, filterParams } from './filters.js';
-import { invalidRequest, notFound, rejectUnknownParams, stringArrayParam, stringParam, type FormObject, type StripeObject } from './http.js';
+import {
+  invalidRequest, notFound, rejectUnknownParams, stringArrayParam, stringParam, type FormObject, type StripeObject,
+} from './http.js';
 import { paginate, paginateArray, positionsWithin, rangeBounds, type ApiList } from './lists.js';
 import type { CollectionName } from './objects/context.js';
 import { COLLECTIONS } from './objects/index.js';
 import type { AccountStore } from './store.js';
 
 const LIST_PARAMS = ['limit', 'starting_after', 'ending_before', 'expand'];
+
+/** A list source over objects already in order, oldest first. */
+const arraySource = (noun: string, objects: StripeObject[]) => ({
+  noun, count: objects.length, live: (i: number) => objects[i], indexOf: (id: string) => objects.findIndex((o) => o.id === id),
+});
 
 export function listCollection(store: AccountStore, name: CollectionName, query: FormObject): ApiList {
   rejectUnknownParams(query, [...LIST_PARAMS, 'created', ...filterParams(name)]);
@@ -49,7 +56,7 @@ export function listChargeRefunds(store: AccountStore, chargeId: string, query: 
   rejectUnknownParams(query, LIST_PARAMS);
   if (!store.retrieve('charges', chargeId)) throw notFound('charge', chargeId);
   const refunds = store.refundsOf(chargeId).toReversed();
-  const source = { noun: 'refund', count: refunds.length, live: (i: number) => refunds[i], indexOf: (id: string) => refunds.findIndex((r) => r.id === id) };
+  const source = arraySource('refund', refunds);
   return paginate(source, query, `/v1/charges/${chargeId}/refunds`);
 }
 
@@ -73,11 +80,13 @@ export function listEvents(store: AccountStore, query: FormObject, now: number):
   const types = stringArrayParam(query, 'types');
   if (type !== undefined && types !== undefined) throw invalidRequest('You may only specify one of these parameters: type, types.');
   if (types && types.length > 20) throw invalidRequest('You may pass at most 20 types.', { param: 'types' });
-  if (types?.some((t) => t.includes('*'))) throw invalidRequest('Wildcards are not allowed in types; use type instead.', { param: 'types' });
+  if (types?.some((t) => t.includes('*'))) {
+    throw invalidRequest('Wildcards are not allowed in types; use type instead.', { param: 'types' });
+  }
   const matches = type !== undefined ? typeMatcher(type) : types ? (t: string) => types.includes(t) : null;
   const events = eventsInOrder(store, now) as unknown as StripeObject[];
   const range = positionsWithin(events.length, (i) => events[i]!.created, rangeBounds(query.created, 'created'));
-  const source = { noun: 'event', count: events.length, live: (i: number) => events[i], indexOf: (id: string) => events.findIndex((e) => e.id === id) };
+  const source = arraySource('event', events);
   return paginate(source, query, '/v1/events', { range, match: matches ? (event) => matches(String(event.type)) : null });
 }
 

@@ -16,40 +16,24 @@ import { COLLECTION_NAMES, COLLECTIONS } from './objects/index.js';
 import type { CollectionName } from './objects/context.js';
 import type { SeedCollection, SeedFactory } from './collection.js';
 import {
-  injectedError, NO_KEY_MESSAGE, permissionMessage, type DelayOptions, type FailOptions, type Hold, type LoggedRequest, type RequestMatch,
+  injectedError, Injector, NO_KEY_MESSAGE, permissionMessage,
+  type DelayOptions, type FailOptions, type Hold, type LoggedRequest, type RequestMatch,
 } from './injection.js';
 import * as read from './routes.js';
+import { newAccount, type AddAccountOptions, type AddKeyOptions, type FakeAccount } from './accounts.js';
 import { AccountStore } from './store.js';
 import { deliverEvent, WebhookEndpoints, type Delivery, type DeliveryOptions, type Fetch, type WebhookEndpoint } from './webhooks.js';
 
 export interface FakeStripeOptions { /** Defaults to 0: a random free port. */ port?: number }
-export interface AddAccountOptions { id?: string; name?: string; country?: string; email?: string; chargesEnabled?: boolean }
-export interface AddKeyOptions { mode?: Mode; kind?: KeyKind; /** Restricted keys only; secret keys can do everything. */ permissions?: KeyPermissions }
-
-export interface FakeAccount {
-  id: string;
-  object: 'account';
-  type: 'standard';
-  business_profile: { name: string | null; url: string | null; support_email: string | null };
-  settings: { dashboard: { display_name: string | null; timezone: string } };
-  charges_enabled: boolean;
-  payouts_enabled: boolean;
-  details_submitted: boolean;
-  country: string;
-  default_currency: string;
-  email: string;
-  created: number;
-}
-
+export type { AddAccountOptions, AddKeyOptions, FakeAccount };
 interface KeyRecord { accountId: string; mode: Mode; kind: KeyKind; permissions: KeyPermissions; revoked: boolean }
 interface Auth { key: string; record: KeyRecord; store: AccountStore }
 interface Result { status: number; body: unknown; headers?: Record<string, string> }
 type Handler = (auth: Auth, params: FormObject, ids: string[]) => unknown;
 interface Route { method: string; segments: string[]; handler: Handler }
-interface Rule extends RequestMatch { remaining: number }
 
-const PUBLISHABLE_KEY_MESSAGE = 'This API call cannot be made with a publishable API key. Please use a secret API key. You can find a list of your API keys '
-  + 'at https://dashboard.stripe.com/account/apikeys.';
+const PUBLISHABLE_KEY_MESSAGE = 'This API call cannot be made with a publishable API key. Please use a secret API key. '
+  + 'You can find a list of your API keys at https://dashboard.stripe.com/account/apikeys.';
 
 const wallClock = () => Math.floor(Date.now() / 1000);
 
@@ -59,12 +43,7 @@ export class FakeStripe {
   private readonly keys = new Map<string, KeyRecord>();
   private readonly stores = new Map<string, AccountStore>();
   private readonly idempotent = new Map<string, { fingerprint: string; result: Result }>();
-  private failures: (Rule & FailOptions)[] = [];
-  private delays: (Rule & { ms: number })[] = [];
-  private holds: (Rule & { reach: (request: LoggedRequest) => void; waiters: Array<() => void> })[] = [];
-  private readonly openHolds = new Set<Hold>();
-  private hooks: (Rule & { hook: (request: LoggedRequest) => unknown })[] = [];
-  private readonly sleepers = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
+  private readonly injector = new Injector();
   private frozenAt: number | null = null;
   /** When the fake started; generated periods and expiries are relative to it. */
   readonly startedAt = wallClock();
@@ -87,8 +66,7 @@ export class FakeStripe {
   }
 
   async close(): Promise<void> {
-    for (const s of this.sleepers) { clearTimeout(s.timer); s.wake(); }
-    this.releaseHolds();
+    this.injector.reset();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
     await closed;
@@ -112,18 +90,10 @@ export class FakeStripe {
 
   // ------------------------------------------------------------------------------ accounts, keys, data
 
-  addAccount({ id, name = 'Fake Stripe Account', country = 'US', email, chargesEnabled = true }: AddAccountOptions = {}): FakeAccount {
-    const accountId = id ?? `acct_1${randomAlnum(15)}`;
-    if (!accountId.startsWith('acct_')) throw new Error(`fake stripe: account ids start with acct_, got ${accountId}`);
-    if (this.accounts.has(accountId)) throw new Error(`fake stripe: account ${accountId} already exists`);
-    const account: FakeAccount = {
-      id: accountId, object: 'account', type: 'standard',
-      business_profile: { name, url: null, support_email: null },
-      settings: { dashboard: { display_name: name, timezone: 'Etc/UTC' } },
-      charges_enabled: chargesEnabled, payouts_enabled: chargesEnabled, details_submitted: true,
-      country, default_currency: country === 'US' ? 'usd' : 'eur', email: email ?? `owner+${accountId}@example.com`, created: this.now(),
-    };
-    this.accounts.set(accountId, account);
+  addAccount(options: AddAccountOptions = {}): FakeAccount {
+    const account = newAccount(options, this.now());
+    if (this.accounts.has(account.id)) throw new Error(`fake stripe: account ${account.id} already exists`);
+    this.accounts.set(account.id, account);
     return structuredClone(account);
   }
 
@@ -186,10 +156,11 @@ export class FakeStripe {
   }
 
   /** Delivers `event` to every enabled endpoint of its account that wants its type, each signed with its own secret. */
-  async deliverToEndpoints(accountId: string, mode: Mode, event: FakeEvent, { fetch, timestamp }: { fetch?: Fetch; timestamp?: number } = {}) {
-    const wanted = this.store(accountId, mode).endpoints.filter((e) => e.status === 'enabled' && endpointWants(e.enabled_events, event.type));
+  async deliverToEndpoints(accountId: string, mode: Mode, event: FakeEvent, options: { fetch?: Fetch; timestamp?: number } = {}) {
+    const endpoints = this.store(accountId, mode).endpoints;
+    const wanted = endpoints.filter((e) => e.status === 'enabled' && endpointWants(e.enabled_events, event.type));
     const deliveries: Delivery[] = [];
-    for (const endpoint of wanted) deliveries.push(await this.deliver(event, { url: endpoint.url, secret: endpoint.secret, fetch, timestamp }));
+    for (const { url, secret } of wanted) deliveries.push(await this.deliver(event, { ...options, url, secret }));
     return deliveries;
   }
 
@@ -200,7 +171,7 @@ export class FakeStripe {
    * `retryAfter` adds a `Retry-After` header, `shouldRetry` a `Stripe-Should-Retry` one.
    */
   failNext(n: number, options: FailOptions): void {
-    this.failures.push({ ...options, remaining: n });
+    this.injector.failNext(n, options);
   }
 
   /**
@@ -213,12 +184,12 @@ export class FakeStripe {
 
   /** The next `n` matching requests are handled at once but answered `ms` later. */
   delayNext(n: number, ms: number, options: DelayOptions = {}): void {
-    this.delays.push({ ...options, ms, remaining: n });
+    this.injector.delayNext(n, ms, options);
   }
 
   /** Forgets the delays set by `delayNext` (those not used up yet). */
   clearDelays(): void {
-    this.delays = [];
+    this.injector.clearDelays();
   }
 
   /**
@@ -226,20 +197,7 @@ export class FakeStripe {
    * meanwhile are in their responses. `reached` resolves with the first held request.
    */
   holdNext(n: number, match: RequestMatch = {}): Hold {
-    let reach!: (request: LoggedRequest) => void;
-    const reached = new Promise<LoggedRequest>((resolve) => (reach = resolve));
-    const rule = { ...match, remaining: n, reach, waiters: [] as Array<() => void> };
-    const hold: Hold = {
-      reached,
-      release: () => {
-        this.openHolds.delete(hold);
-        this.holds = this.holds.filter((h) => h !== rule);
-        for (const wake of rule.waiters.splice(0)) wake();
-      },
-    };
-    this.holds.push(rule);
-    this.openHolds.add(hold);
-    return hold;
+    return this.injector.holdNext(n, match);
   }
 
   /**
@@ -247,30 +205,21 @@ export class FakeStripe {
    * handled, e.g. to change data between the pages of a sync. Returns a function that removes it.
    */
   onRequest(match: RequestMatch & { times?: number }, hook: (request: LoggedRequest) => unknown): () => void {
-    const rule = { ...match, remaining: match.times ?? Number.MAX_SAFE_INTEGER, hook };
-    this.hooks.push(rule);
-    return () => { this.hooks = this.hooks.filter((h) => h !== rule); };
+    return this.injector.onRequest(match, hook);
   }
 
   /** Forgets everything: accounts, keys, data, endpoints, events, injected failures, hooks and the request log. */
   reset(): void {
-    this.releaseHolds();
+    this.injector.reset();
     this.accounts.clear();
     this.keys.clear();
     this.stores.clear();
     this.idempotent.clear();
-    this.failures = [];
-    this.delays = [];
-    this.hooks = [];
     this.frozenAt = null;
     this.requests.length = 0;
   }
 
   // ------------------------------------------------------------------------------ HTTP
-
-  private releaseHolds() {
-    for (const hold of [...this.openHolds]) hold.release();
-  }
 
   private async handle(req: IncomingMessage, res: ServerResponse) {
     const chunks: Buffer[] = [];
@@ -287,25 +236,17 @@ export class FakeStripe {
     };
     this.requests.push(entry);
 
-    const hook = take(this.hooks, entry);
-    if (hook) await hook.hook(entry);
-    const hold = take(this.holds, entry);
-    if (hold) {
-      const released = new Promise<void>((resolve) => hold.waiters.push(resolve));
-      hold.reach(entry);
-      await released;
-    }
+    await this.injector.before(entry);
     let result: Result;
     try {
-      const failure = take(this.failures, entry);
+      const failure = this.injector.failure(entry);
       result = failure ? injectedError(failure, key, this.keys.get(key ?? '')?.accountId) : this.route(entry, key, rawBody);
     } catch (error) {
       result = error instanceof StripeHttpError
         ? { status: error.status, body: { error: error.body }, headers: error.headers }
         : { status: 500, body: { error: { type: 'api_error', message: `Fake Stripe failed: ${(error as Error).message}` } } };
     }
-    const delay = take(this.delays, entry);
-    if (delay) await this.sleep(delay.ms);
+    await this.injector.after(entry);
     entry.status = result.status;
     if (res.destroyed) return;
     const json = JSON.stringify(result.body);
@@ -317,19 +258,13 @@ export class FakeStripe {
     res.end(json);
   }
 
-  private sleep(ms: number) {
-    return new Promise<void>((resolve) => {
-      const sleeper = { timer: setTimeout(() => sleeper.wake(), ms), wake: () => { this.sleepers.delete(sleeper); resolve(); } };
-      this.sleepers.add(sleeper);
-    });
-  }
-
   private route(entry: LoggedRequest, key: string | null, rawBody: string): Result {
     const { method, path } = entry;
     const segments = path.split('/').filter(Boolean);
     const match = segments[0] === 'v1' ? this.match(method, segments.slice(1)) : undefined;
     if (!match) {
-      throw invalidRequest(`Unrecognized request URL (${method}: ${path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.`, {}, 404);
+      const help = 'Please see https://stripe.com/docs or we can help at https://support.stripe.com/.';
+      throw invalidRequest(`Unrecognized request URL (${method}: ${path}). ${help}`, {}, 404);
     }
     const auth = this.authenticate(key, method, segments[1] ?? '');
     if (entry.stripeVersion !== null && !API_VERSION_PATTERN.test(entry.stripeVersion)) {
@@ -349,7 +284,8 @@ export class FakeStripe {
     if (previous && previous.fingerprint !== fingerprint) {
       throw new StripeHttpError(400, {
         type: 'idempotency_error',
-        message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${entry.idempotencyKey}' if you meant to execute a different request.`,
+        message: 'Keys for idempotent requests can only be used with the same parameters they were first used with. '
+          + `Try using a key other than '${entry.idempotencyKey}' if you meant to execute a different request.`,
       });
     }
     if (previous) return { ...previous.result, headers: { 'Idempotent-Replayed': 'true' } };
@@ -410,9 +346,12 @@ export class FakeStripe {
         message: `Expired API Key provided: ${maskKey(key)}. Platform access may have been revoked.`,
       });
     }
-    if (record.kind === 'publishable') throw new StripeHttpError(403, { type: 'invalid_request_error', code: 'secret_key_required', message: PUBLISHABLE_KEY_MESSAGE });
+    if (record.kind === 'publishable') {
+      throw new StripeHttpError(403, { type: 'invalid_request_error', code: 'secret_key_required', message: PUBLISHABLE_KEY_MESSAGE });
+    }
     if (record.permissions === 'none' || (record.permissions === 'read' && method !== 'GET')) {
-      const permission = `rak_${resource.startsWith('account') ? 'accounts_kyc_basic' : resource.replace(/s$/, '')}_${method === 'GET' ? 'read' : 'write'}`;
+      const area = resource.startsWith('account') ? 'accounts_kyc_basic' : resource.replace(/s$/, '');
+      const permission = `rak_${area}_${method === 'GET' ? 'read' : 'write'}`;
       throw new StripeHttpError(403, { type: 'invalid_request_error', message: permissionMessage(key, record.accountId, permission) });
     }
     return { key, record, store: this.store(record.accountId, record.mode) };
@@ -422,7 +361,8 @@ export class FakeStripe {
     if (id !== store.accountId) {
       throw new StripeHttpError(403, {
         type: 'invalid_request_error', code: 'account_invalid',
-        message: `The provided key '${maskKey(key)}' does not have access to account '${id}' (or that account does not exist). Application access may have been revoked.`,
+        message: `The provided key '${maskKey(key)}' does not have access to account '${id}' (or that account does not exist). `
+          + 'Application access may have been revoked.',
       });
     }
     return this.accounts.get(id);
@@ -433,16 +373,6 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
   const fake = new FakeStripe();
   await fake.listen(options.port);
   return fake;
-}
-
-/** The first rule matching a request (and uses it up). */
-function take<T extends Rule>(rules: T[], { method, path }: LoggedRequest): T | undefined {
-  const rule = rules.find((r) => {
-    if (r.path) r.path.lastIndex = 0;
-    return r.remaining > 0 && (!r.method || r.method.toUpperCase() === method) && (!r.path || r.path.test(path));
-  });
-  if (rule && --rule.remaining === 0) rules.splice(rules.indexOf(rule), 1);
-  return rule;
 }
 
 function bearerKey(authorization: string | undefined): string | null {

@@ -30,8 +30,12 @@ const TRANSITIONS = {
   'charges:captured': { events: ['charge.captured'], changes: (o: StripeObject) => ({ captured: true, amount_captured: o.amount }) },
   'charges:expired': { events: ['charge.expired'], changes: (o: StripeObject) => ({ refunded: true, amount_refunded: o.amount }) },
   'invoices:overdue': { events: ['invoice.overdue'], changes: () => ({}) },
-  'subscriptions:pending_update_applied': { events: ['customer.subscription.pending_update_applied'], changes: () => ({ pending_update: null }) },
-  'subscriptions:pending_update_expired': { events: ['customer.subscription.pending_update_expired'], changes: () => ({ pending_update: null }) },
+  'subscriptions:pending_update_applied': {
+    events: ['customer.subscription.pending_update_applied'], changes: () => ({ pending_update: null }),
+  },
+  'subscriptions:pending_update_expired': {
+    events: ['customer.subscription.pending_update_expired'], changes: () => ({ pending_update: null }),
+  },
 } satisfies Record<string, { events: EventType[]; changes: (o: StripeObject) => Record<string, unknown> }>;
 export type TransitionName = keyof typeof TRANSITIONS;
 
@@ -95,7 +99,8 @@ export class AccountStore implements CollectionHost {
     const chargeBefore = name === 'refunds' && typeof fields.charge === 'string' ? this.retrieve('charges', fields.charge) : undefined;
     const raw = collection.append((id, index) => {
       const base = collection.generate(index, id, created);
-      return this.normalize(name, { ...base, ...fields, id, object: base.object, created, ...('livemode' in base ? { livemode: this.livemode } : {}) });
+      const fixed = { id, object: base.object, created, ...('livemode' in base ? { livemode: this.livemode } : {}) };
+      return this.normalize(name, { ...base, ...fields, ...fixed });
     });
     const object = this.present(name, raw);
     this.record(options.events ?? createdEvents(name, object), object, options);
@@ -183,14 +188,17 @@ export class AccountStore implements CollectionHost {
 
   /** What Stripe sends for a stored object: inline lists cut at 10 with `has_more`, charge refunds filled in. */
   present(name: CollectionName, raw: StripeObject): StripeObject {
-    if (name === 'subscriptions') return { ...raw, items: inlineList(childData(raw.items), `/v1/subscription_items?subscription=${raw.id}`) };
+    if (name === 'subscriptions') {
+      return { ...raw, items: inlineList(childData(raw.items), `/v1/subscription_items?subscription=${raw.id}`) };
+    }
     if (name === 'invoices') return { ...raw, lines: inlineList(childData(raw.lines), `/v1/invoices/${raw.id}/lines`) };
     if (name === 'credit_notes') return { ...raw, lines: inlineList(childData(raw.lines), `/v1/credit_notes/${raw.id}/lines`) };
     if (name === 'charges') {
       const refunds = this.refundsOf(raw.id);
       const sent = { ...raw, refunds: inlineList(refunds, `/v1/charges/${raw.id}/refunds`) };
       if (refunds.length === 0) return sent;
-      const refunded = refunds.filter((r) => r.status === 'succeeded' || r.status === 'pending').reduce((sum, r) => sum + Number(r.amount), 0);
+      const counted = refunds.filter((r) => r.status === 'succeeded' || r.status === 'pending');
+      const refunded = counted.reduce((sum, r) => sum + Number(r.amount), 0);
       return { ...sent, amount_refunded: refunded, refunded: refunded >= Number(raw.amount) };
     }
     return raw;
@@ -210,15 +218,18 @@ export class AccountStore implements CollectionHost {
       const items = childData(object.items);
       for (const item of items) {
         if (typeof item.current_period_start !== 'number' || typeof item.current_period_end !== 'number') {
-          throw new Error(`fake stripe: subscription item ${item.id} needs current_period_start/end (they moved from the subscription to its items)`);
+          const why = 'they moved from the subscription to its items';
+          throw new Error(`fake stripe: subscription item ${item.id} needs current_period_start/end (${why})`);
         }
       }
-      return { ...object, items: { object: 'list', data: items, has_more: false, url: `/v1/subscription_items?subscription=${object.id}` } };
+      const url = `/v1/subscription_items?subscription=${object.id}`;
+      return { ...object, items: { object: 'list', data: items, has_more: false, url } };
     }
     if (name === 'invoices' || name === 'credit_notes') {
       const lines = childData(object.lines);
-      for (const line of lines) checkFields('invoice_line_items', line);
-      return { ...object, lines: { object: 'list', data: lines, has_more: false, url: `/v1/${COLLECTIONS[name].path}/${object.id}/lines` } };
+      if (name === 'invoices') for (const line of lines) checkFields('invoice_line_items', line);
+      const url = `/v1/${COLLECTIONS[name].path}/${object.id}/lines`;
+      return { ...object, lines: { object: 'list', data: lines, has_more: false, url } };
     }
     return object;
   }
@@ -228,7 +239,9 @@ export class AccountStore implements CollectionHost {
     return types.map((type) => {
       const pendingWebhooks = this.endpoints.filter((e) => e.status === 'enabled' && endpointWants(e.enabled_events, type)).length;
       const withPrevious = previous && Object.keys(previous).length > 0 && !type.endsWith('.created') && !type.endsWith('.deleted');
-      const event = makeEvent(type, object, { created, livemode: this.livemode, pendingWebhooks, previous: withPrevious ? previous : undefined });
+      const event = makeEvent(type, object, {
+        created, livemode: this.livemode, pendingWebhooks, previous: withPrevious ? previous : undefined,
+      });
       this.events.push(event);
       return event;
     });

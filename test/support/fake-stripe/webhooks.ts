@@ -67,7 +67,9 @@ export class WebhookEndpoints {
     const url = stringParam(params, 'url');
     if (!url) throw invalidRequest('Missing required param: url.', { param: 'url', code: 'parameter_missing' });
     const events = stringArrayParam(params, 'enabled_events');
-    if (!events?.length) throw invalidRequest('Missing required param: enabled_events.', { param: 'enabled_events', code: 'parameter_missing' });
+    if (!events?.length) {
+      throw invalidRequest('Missing required param: enabled_events.', { param: 'enabled_events', code: 'parameter_missing' });
+    }
     const apiVersion = stringParam(params, 'api_version');
     if (apiVersion !== undefined && !API_VERSION_PATTERN.test(apiVersion)) {
       throw invalidRequest(`Invalid API version: ${apiVersion}`, { param: 'api_version' });

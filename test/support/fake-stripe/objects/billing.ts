@@ -44,9 +44,12 @@ const TODAY = Math.floor(Date.now() / 1000 / 86_400) * 86_400;
  */
 export function generatedItem(subscriptionId: string, k: number, livemode = false): WireSubscriptionItem {
   const tag = `${subscriptionId.slice(4)}x${String(k).padStart(3, '0')}`;
-  const price = { ...priceOf({ index: k, id: `price_${tag}`, created: 1_700_000_000, livemode, now: TODAY, ref: () => `prod_${tag}`, object: () => ({}) as never }) };
+  const price = priceOf({
+    index: k, id: `price_${tag}`, created: 1_700_000_000, livemode, now: TODAY, ref: () => `prod_${tag}`, object: () => ({}) as never,
+  });
   const period = currentPeriod(TODAY - MONTH / 2, TODAY);
-  return subscriptionItem({ id: `si_${tag}`, subscription: subscriptionId, created: 1_700_000_000 + k, price, quantity: 1 + (k % 4), period });
+  const created = 1_700_000_000 + k;
+  return subscriptionItem({ id: `si_${tag}`, subscription: subscriptionId, created, price, quantity: 1 + (k % 4), period });
 }
 
 /**
@@ -75,9 +78,11 @@ export const subscription = (ctx: BuildContext) => {
     invoice_settings: { account_tax_ids: null, custom_fields: null, description: null, footer: null, issuer: { type: 'self' } },
     items: { object: 'list', data: [item], has_more: false, url: `/v1/subscription_items?subscription=${id}` },
     latest_invoice: null, managed_payments: null, metadata: {}, next_pending_invoice_item_invoice: null, on_behalf_of: null,
-    pause_collection: null, payment_settings: { payment_method_options: null, payment_method_types: null, save_default_payment_method: 'off' },
+    pause_collection: null,
+    payment_settings: { payment_method_options: null, payment_method_types: null, save_default_payment_method: 'off' },
     pending_invoice_item_interval: null, pending_setup_intent: null, pending_update: null, schedule: null, start_date: created,
-    status: 'active', test_clock: null, transfer_data: null, trial_end: null, trial_settings: { end_behavior: { billing_cycle_anchor: null, missing_payment_method: 'create_invoice' } },
+    status: 'active', test_clock: null, transfer_data: null, trial_end: null,
+    trial_settings: { end_behavior: { billing_cycle_anchor: null, missing_payment_method: 'create_invoice' } },
     trial_start: null,
   } satisfies Wire<Stripe.Subscription>;
 };
@@ -97,9 +102,12 @@ export const subscriptionSchedule = ({ index, id, created, livemode, ref }: Buil
     application: null, billing_mode: { flexible: null, type: 'classic' }, canceled_at: null, completed_at: null,
     current_phase: { start_date: start, end_date: start + 3 * MONTH }, customer: ref('customers', index), customer_account: null,
     default_settings: {
-      application_fee_percent: null, automatic_tax: { disabled_reason: null, enabled: false, liability: null }, billing_cycle_anchor: 'automatic',
+      application_fee_percent: null, automatic_tax: { disabled_reason: null, enabled: false, liability: null },
+      billing_cycle_anchor: 'automatic',
       billing_thresholds: null, collection_method: 'charge_automatically', default_payment_method: null, description: null,
-      invoice_settings: { account_tax_ids: null, custom_fields: null, days_until_due: null, description: null, footer: null, issuer: { type: 'self' } },
+      invoice_settings: {
+        account_tax_ids: null, custom_fields: null, days_until_due: null, description: null, footer: null, issuer: { type: 'self' },
+      },
       on_behalf_of: null, transfer_data: null,
     },
     end_behavior: 'release', metadata: {}, pause_schedules: [], phases: [phase(start, 3), phase(start + 3 * MONTH, 12)],

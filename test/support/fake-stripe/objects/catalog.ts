@@ -34,7 +34,8 @@ export const customer = ({ index, id, created, livemode }: BuildContext) => ({
 /** Coupons have no id prefix at Stripe: an 8-character code, or whatever id the merchant chose. */
 export const coupon = ({ index, id, created, livemode }: BuildContext) => ({
   id, object: 'coupon', created, livemode,
-  amount_off: index % 2 === 0 ? null : 500, currency: index % 2 === 0 ? null : 'usd', percent_off: index % 2 === 0 ? 10 + (index % 4) * 5 : null,
+  amount_off: index % 2 === 0 ? null : 500, currency: index % 2 === 0 ? null : 'usd',
+  percent_off: index % 2 === 0 ? 10 + (index % 4) * 5 : null,
   duration: index % 3 === 0 ? 'forever' : index % 3 === 1 ? 'once' : 'repeating', duration_in_months: index % 3 === 2 ? 3 : null,
   max_redemptions: null, metadata: {}, name: `Coupon ${index + 1}`, redeem_by: null, times_redeemed: index % 7, valid: true,
 }) satisfies Wire<Stripe.Coupon>;

@@ -14,7 +14,8 @@ export const checkoutSession = ({ index, id, created, livemode, ref }: BuildCont
   const amount = amountOf(index);
   return {
     id, object: 'checkout.session', created, livemode,
-    adaptive_pricing: { enabled: false }, after_expiration: null, allow_promotion_codes: null, allowed_payment_method_types: null, amount_subtotal: amount, amount_total: amount,
+    adaptive_pricing: { enabled: false }, after_expiration: null, allow_promotion_codes: null, allowed_payment_method_types: null,
+    amount_subtotal: amount, amount_total: amount,
     automatic_tax: { enabled: false, liability: null, provider: null, status: null }, billing_address_collection: null,
     cancel_url: 'https://shop.example.com/cancel', client_reference_id: null, client_secret: null, collected_information: null,
     consent: null, consent_collection: null, currency: 'usd', currency_conversion: null, custom_fields: [],

@@ -32,7 +32,9 @@ export const COLLECTIONS: Record<CollectionName, CollectionSpec> = {
   payment_intents: { object: 'payment_intent', path: 'payment_intents', prefix: 'pi', idLength: 24, build: paymentIntent },
   charges: { object: 'charge', path: 'charges', prefix: 'ch', idLength: 24, build: charge },
   refunds: { object: 'refund', path: 'refunds', prefix: 're', idLength: 24, build: refund },
-  checkout_sessions: { object: 'checkout.session', path: 'checkout/sessions', prefix: 'cs', idLength: 58, modePrefix: true, build: checkoutSession },
+  checkout_sessions: {
+    object: 'checkout.session', path: 'checkout/sessions', prefix: 'cs', idLength: 58, modePrefix: true, build: checkoutSession,
+  },
   setup_intents: { object: 'setup_intent', path: 'setup_intents', prefix: 'seti', idLength: 24, build: setupIntent },
   payment_methods: { object: 'payment_method', path: 'payment_methods', prefix: 'pm', idLength: 24, build: paymentMethod },
   disputes: { object: 'dispute', path: 'disputes', prefix: 'dp', idLength: 24, build: dispute },
@@ -42,7 +44,9 @@ export const COLLECTIONS: Record<CollectionName, CollectionSpec> = {
   tax_ids: { object: 'tax_id', path: 'tax_ids', prefix: 'txi', idLength: 24, build: taxId },
   subscription_schedules: { object: 'subscription_schedule', path: 'subscription_schedules', prefix: 'sub_sched', idLength: 24,
     build: subscriptionSchedule },
-  balance_transactions: { object: 'balance_transaction', path: 'balance_transactions', prefix: 'txn', idLength: 24, build: balanceTransaction },
+  balance_transactions: {
+    object: 'balance_transaction', path: 'balance_transactions', prefix: 'txn', idLength: 24, build: balanceTransaction,
+  },
 };
 
 export const COLLECTION_NAMES = Object.keys(COLLECTIONS) as CollectionName[];

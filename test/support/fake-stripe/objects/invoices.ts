@@ -32,12 +32,14 @@ export function subscriptionLine(invoiceId: string, k: number, item: WireSubscri
   const product = typeof item.price.product === 'string' ? item.price.product : item.price.product.id;
   return {
     id: lineId(invoiceId, k), object: 'line_item', livemode,
-    amount: unit * quantity, currency: item.price.currency, description: `${quantity} × ${product} (at $${(unit / 100).toFixed(2)} / month)`,
+    amount: unit * quantity, currency: item.price.currency,
+    description: `${quantity} × ${product} (at $${(unit / 100).toFixed(2)} / month)`,
     discount_amounts: [], discountable: true, discounts: [], invoice: invoiceId, metadata: {},
     parent: {
       invoice_item_details: null, type: 'subscription_item_details',
       subscription_item_details: {
-        invoice_item: null, proration: false, proration_details: { credited_items: null }, subscription: item.subscription, subscription_item: item.id,
+        invoice_item: null, proration: false, proration_details: { credited_items: null }, subscription: item.subscription,
+        subscription_item: item.id,
       },
     },
     period: { start: item.current_period_start, end: item.current_period_end }, pretax_credit_amounts: [],
@@ -67,7 +69,8 @@ export const invoice = (ctx: BuildContext) => {
     application: null, attempt_count: 1, attempted: true, auto_advance: false, automatic_tax: noAutomaticTax(),
     automatically_finalizes_at: null, billing_reason: 'subscription_cycle', collection_method: 'charge_automatically', currency: 'usd',
     custom_fields: null, customer: ref('customers', index), customer_account: null, customer_address: null,
-    customer_email: `customer${index + 1}@example.com`, customer_name: `Customer ${index + 1}`, customer_phone: null, customer_shipping: null,
+    customer_email: `customer${index + 1}@example.com`, customer_name: `Customer ${index + 1}`, customer_phone: null,
+    customer_shipping: null,
     customer_tax_exempt: 'none', customer_tax_ids: [], default_payment_method: null, default_source: null, default_tax_rates: [],
     description: null, discounts: [], due_date: null, effective_at: created, ending_balance: 0, footer: null, from_invoice: null,
     hosted_invoice_url: `https://invoice.stripe.com/i/acct_fake/${livemode ? 'live' : 'test'}_${tailOf(id, 40)}`,
@@ -94,7 +97,8 @@ export const creditNote = (ctx: BuildContext) => {
     id: `cnli_${id.slice(3, 27)}`, object: 'credit_note_line_item', livemode,
     amount, description: line?.description ?? 'Credit', discount_amount: 0, discount_amounts: [],
     ...(line ? { invoice_line_item: line.id } : {}), metadata: {}, pretax_credit_amounts: [], quantity: 1, tax_rates: [], taxes: [],
-    type: line ? 'invoice_line_item' : 'custom_line_item', unit_amount: line ? null : amount, unit_amount_decimal: line ? null : String(amount),
+    type: line ? 'invoice_line_item' : 'custom_line_item', unit_amount: line ? null : amount,
+    unit_amount_decimal: line ? null : String(amount),
   } satisfies Wire<Stripe.CreditNoteLineItem>;
   return {
     id, object: 'credit_note', created, livemode,

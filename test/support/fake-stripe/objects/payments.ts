@@ -63,8 +63,12 @@ export const charge = ({ index, id, created, livemode, ref }: BuildContext) => (
 export const refund = ({ index, id, created, ref }: BuildContext) => ({
   id, object: 'refund', created,
   amount: amountOf(index), balance_transaction: null, charge: ref('charges', index), currency: 'usd', customer: null,
-  customer_account: null, destination_details: { card: { reference_status: 'available', reference_type: 'acquirer_reference_number', type: 'refund' }, type: 'card' },
-  metadata: {}, payment_intent: ref('payment_intents', index), payment_method: ref('payment_methods', index), reason: 'requested_by_customer',
+  customer_account: null,
+  destination_details: {
+    card: { reference_status: 'available', reference_type: 'acquirer_reference_number', type: 'refund' }, type: 'card',
+  },
+  metadata: {}, payment_intent: ref('payment_intents', index), payment_method: ref('payment_methods', index),
+  reason: 'requested_by_customer',
   receipt_number: null, source_transfer_reversal: null, status: 'succeeded', transfer_reversal: null,
 }) satisfies Wire<Stripe.Refund>;
 
@@ -85,7 +89,9 @@ export const dispute = ({ index, id, created, livemode, ref }: BuildContext) => 
     submission_method: 'not_submitted',
   },
   intended_submission_method: null, is_charge_refundable: false, metadata: {}, payment_intent: ref('payment_intents', index),
-  payment_method_details: { card: { brand: brandOf(index), case_type: 'chargeback', network: brandOf(index), network_reason_code: '10.4' }, type: 'card' },
+  payment_method_details: {
+    card: { brand: brandOf(index), case_type: 'chargeback', network: brandOf(index), network_reason_code: '10.4' }, type: 'card',
+  },
   reason: 'fraudulent', status: 'needs_response',
 }) satisfies Wire<Stripe.Dispute>;
 
