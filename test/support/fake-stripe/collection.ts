@@ -95,7 +95,9 @@ export class SeedCollection {
 
   /** The object at `index` as Stripe sends it (also after it was deleted: its last state). */
   at(index: number): StripeObject {
-    return this.host.present(this.name, this.raw(index));
+    const raw = this.raw(index);
+    // Stored objects are copied out: a test changing what it got must not change the fake's data.
+    return this.host.present(this.name, this.stored.has(index) ? structuredClone(raw) : raw);
   }
 
   /** The object at `index` as sent, or undefined when it was deleted. */
