@@ -10,7 +10,7 @@ import type {
 } from '../../src/generated/graphql/graphql.js';
 import { graphql } from '../../src/generated/graphql/index.js';
 import type { StripeEnvironment } from '../../src/generated/prisma/enums.js';
-import type { CollectionName, FakeAccount, Mode, SeedCollection, StripeObject } from '../support/fake-stripe.js';
+import { subscriptionOf, subscriptionParent, type CollectionName, type FakeAccount, type Mode, type SeedCollection, type StripeObject } from '../support/fake-stripe.js';
 import { expectError, NO_LEAKS } from '../stripe/support.js';
 import { startSyncHarness, type SyncHarness } from './support.js';
 
@@ -116,7 +116,7 @@ async function syncedAccountProject(mode: Mode, sizes: Partial<Record<Collection
     ...(index % 5 === 0 ? { type: 'one_time', recurring: null } : {}),
   }));
   const subscriptions = seed('subscriptions', (index) => ({ status: ['canceled', 'active', 'past_due'][index % 3], customer: customers.idAt(index % 4) }));
-  const invoices = seed('invoices', (index) => ({ status: ['paid', 'open', 'void'][index % 3], customer: customers.idAt(index % 4), subscription: subscriptions.idAt(index % 5) }));
+  const invoices = seed('invoices', (index) => ({ status: ['paid', 'open', 'void'][index % 3], customer: customers.idAt(index % 4), parent: subscriptionParent(subscriptions.idAt(index % 5)) }));
   const paymentIntents = seed('payment_intents', (index) => ({ status: ['succeeded', 'requires_payment_method', 'canceled'][index % 3], customer: customers.idAt(index % 4) }));
 
   const id = existing?.projectId ?? (await h.project()).id;
@@ -307,10 +307,10 @@ describe('filters', () => {
     const customer = seeded.customers.idAt(3);
     const subscription = seeded.subscriptions.idAt(2);
     expect(await walkInvoices({ customerId: customer })).toEqual(walked(newestFirst(seeded.invoices, (invoice) => invoice.customer === customer)));
-    expect(await walkInvoices({ subscriptionId: subscription })).toEqual(walked(newestFirst(seeded.invoices, (invoice) => invoice.subscription === subscription)));
+    expect(await walkInvoices({ subscriptionId: subscription })).toEqual(walked(newestFirst(seeded.invoices, (invoice) => subscriptionOf(invoice) === subscription)));
     expect(await walkInvoices({ status: ['open', 'void'] })).toEqual(walked(newestFirst(seeded.invoices, (invoice) => invoice.status !== 'paid')));
     expect(await walkInvoices({ subscriptionId: subscription, status: ['paid'] })).toEqual(
-      walked(newestFirst(seeded.invoices, (invoice) => invoice.subscription === subscription && invoice.status === 'paid')),
+      walked(newestFirst(seeded.invoices, (invoice) => subscriptionOf(invoice) === subscription && invoice.status === 'paid')),
     );
   });
 
