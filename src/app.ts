@@ -7,10 +7,10 @@ import { WebSocketServer } from 'ws';
 import { migrationStatus } from './db/migrate.js';
 import type { Context } from './graphql/context.js';
 import type { Services } from './services.js';
-import { maskError } from './graphql/domain-errors.js';
+import { maskError } from './graphql/errors.js';
 import { requestIdFor, useErrorCodes, useRequestLogging } from './graphql/plugins.js';
-import { buildGuardedSchema } from './graphql/schema.js';
-import { useStripeWebhooks } from './features/stripe/webhook-ingestion.js';
+import { buildGuardedSchema } from './schema.js';
+import { useStripeWebhooks } from './features/stripe/index.js';
 
 /** The long-lived services of the process (see services.ts), plus a clock tests can move. */
 export type AppDeps = Omit<Services, 'close'> & { now?: () => Date };
@@ -21,7 +21,7 @@ export type CofferYoga = YogaServerInstance<ServerContext, Context>;
 
 /** The whole GraphQL application; tests call `yoga.fetch` on it, the server listens with it. */
 export function createApp(deps: AppDeps): CofferYoga {
-  const { config, db, logger, auth, events, keyring, syncWorker } = deps;
+  const { config, db, logger, auth, events, keyring, signals } = deps;
   const now = deps.now ?? (() => new Date());
   let migrationsDone = false;
 
@@ -83,7 +83,7 @@ export function createApp(deps: AppDeps): CofferYoga {
         auth,
         events,
         keyring,
-        syncWorker,
+        signals,
         viewer,
         requestId,
         clientAddress: initial.req?.socket.remoteAddress ?? null,

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp, createHttpServer } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { DataDirLockedError } from './db/data-dir-lock.js';
-import { ensureBootstrapAdmin } from './features/users/users.service.js';
+import { ensureBootstrapAdmin } from './features/credentials/index.js';
 import { createLogger } from './logger.js';
 import { openServices } from './services.js';
 
@@ -20,7 +20,7 @@ async function main() {
   }
   const logger = createLogger(config.logLevel);
   const services = await openServices(config, logger, { background: true });
-  const bootstrap = await ensureBootstrapAdmin({ prisma: services.db.prisma, auth: services.auth, configuredKey: config.adminApiKey });
+  const bootstrap = await ensureBootstrapAdmin({ db: services.db, keys: services.auth.keys, configuredKey: config.adminApiKey });
   if (bootstrap.kind === 'created') {
     // Printed, not logged: the key must not end up in log aggregation. Shown once.
     process.stdout.write(

@@ -1,16 +1,14 @@
 import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { applyMigrations } from './db/migrate.js';
-import { AuthService, loadServerKeys } from './auth/index.js';
+import { Authenticator, loadServerKeys } from './auth/index.js';
 import { loadRootKeys } from './crypto/index.js';
 import type { DataDirRole } from './db/data-dir-lock.js';
 import { createSignals, type ClusterSignals } from './events/signals.js';
-import { secretVersionRows } from './features/secrets/secret-versions.sealed.js';
-import { stripeCredentialRows } from './features/stripe/stripe-credentials.repository.js';
+import { secretVersionRows, startExpirySweeper } from './features/secrets/index.js';
+import { stripeCredentialRows, StripeSyncWorker } from './features/stripe/index.js';
 import { KeyringStore, readLegacyKeys, setUpKeyring } from './keyring/index.js';
-import { startExpirySweeper } from './features/secrets/expiry-sweeper.js';
-import { StripeSyncWorker } from './features/stripe-sync/sync-worker.js';
-import { createEventBus, type EventBus } from './graphql/events.js';
+import { createEventBus, type EventBus } from './events/event-bus.js';
 import type { Logger } from './logger.js';
 
 /** The long-lived parts of a Coffer process, shared by the server and the CLI. */
@@ -18,7 +16,7 @@ export interface Services {
   config: Config;
   logger: Logger;
   db: Database;
-  auth: AuthService;
+  auth: Authenticator;
   events: EventBus;
   keyring: KeyringStore;
   signals: ClusterSignals;
@@ -61,7 +59,7 @@ export async function openServices(config: Config, logger: Logger, options: { db
     // A problem (wrong root key, missing term) keeps the process up but not ready; the log says which.
     await keyring.verify();
     keyring.startRefreshing();
-    const auth = new AuthService(db.prisma, keys, config);
+    const auth = new Authenticator(db.prisma, keys, config);
     auth.usage.start();
     const events = createEventBus(config.redisUrl);
     // Background work belongs to servers; the CLI and tests open services without it.

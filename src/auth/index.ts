@@ -1,4 +1,6 @@
-export { AuthService, type CredentialHeaders } from './auth.service.js';
-export { loadServerKeys, deriveServerKeys, type ServerKeys } from './server-secret.js';
-export { generateApiKey, parseApiKey } from './api-keys.js';
-export { isAdminViewer, type Viewer } from './viewer.js';
+export { generateApiKey, hashApiKey, apiKeyMatches, parseApiKey } from './api-keys.js';
+export { Authenticator, type CredentialHeaders } from './authenticator.js';
+export { requiresAdmin, signedIn } from './rules.js';
+export { deriveServerKeys, loadServerKeys, type ServerKeys } from './server-secret.js';
+export { signToken } from './tokens.js';
+export { actorOf, isAdmin, requireViewer, SYSTEM_ACTOR, type Actor, type Viewer } from './viewer.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
-import { unauthenticated } from '../graphql/errors.js';
+import { unauthenticated } from '../errors.js';
 
 const COFFER_ISSUER = 'coffer';
 const COFFER_AUDIENCE = 'coffer-api';

@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
+import { recordApiKeysUsed } from './auth.repository.js';
 
 /**
  * Remembers when each API key was last used and writes it in batches, so authenticating a
@@ -33,11 +34,7 @@ export class ApiKeyUsageTracker {
       byTime.set(second, [...(byTime.get(second) ?? []), id]);
     }
     for (const [second, ids] of byTime) {
-      const at = new Date(second);
-      await this.prisma.apiKey.updateMany({
-        where: { id: { in: ids }, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: at } }] },
-        data: { lastUsedAt: at },
-      });
+      await recordApiKeysUsed(this.prisma, ids, new Date(second));
     }
   }
 

@@ -3,10 +3,11 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../config.js';
 import { generateApiKey } from '../auth/index.js';
 import { migrationStatus } from '../db/migrate.js';
-import { SYSTEM_ACTOR } from '../features/audit/audit.service.js';
+import { SYSTEM_ACTOR } from '../auth/index.js';
 import { DataDirLockedError } from '../db/data-dir-lock.js';
 import { purgeRetiredMasterKeys, rotateMasterKey, rotateRootKey } from '../features/master-keys/master-keys.service.js';
-import { createUser } from '../features/users/users.service.js';
+import { createApiKey, issueToken } from '../features/credentials/index.js';
+import { createUser, findUser as findUserByIdOrEmail } from '../features/users/index.js';
 import { Role } from '../generated/prisma/enums.js';
 import type { Services } from '../services.js';
 import { registerStripeCommands } from './stripe-sync.js';
@@ -16,9 +17,7 @@ import { CommandFailure, print, withServices } from './support.js';
 const program = new Command('coffer').description('Coffer operator commands').showHelpAfterError();
 
 async function findUser(services: Services, idOrEmail: string) {
-  const user = await services.db.prisma.user.findFirst({
-    where: /^[0-9a-f-]{36}$/i.test(idOrEmail) ? { id: idOrEmail } : { email: idOrEmail.toLowerCase() },
-  });
+  const user = await findUserByIdOrEmail({ db: services.db, idOrEmail });
   if (!user) throw new Error(`No user ${idOrEmail}.`);
   return user;
 }
@@ -46,7 +45,7 @@ user
   .option('--role <role>', 'ADMIN or DEVELOPER', parseRole, 'DEVELOPER' as Role)
   .action(async (options: { email: string; name?: string; role: Role }) => {
     await withServices(async ({ db }) => {
-      const created = await createUser({ prisma: db.prisma, input: { email: options.email, name: options.name ?? null, role: options.role } });
+      const created = await createUser({ db, input: { email: options.email, name: options.name ?? null, role: options.role } });
       print({ id: created.id, email: created.email, role: created.role });
     });
   });
@@ -58,7 +57,7 @@ token
   .action(async (options: { user: string }) => {
     await withServices(async (services) => {
       const target = await findUser(services, options.user);
-      print(await services.auth.issueToken({ userId: target.id, now: new Date() }));
+      print(await issueToken({ db: services.db, keys: services.auth.keys, ttlSeconds: services.config.tokenTtlSeconds, userId: target.id, now: new Date() }));
     });
   });
 
@@ -70,7 +69,7 @@ apiKey
   .action(async (options: { user: string; name: string }) => {
     await withServices(async (services) => {
       const target = await findUser(services, options.user);
-      const { apiKey: created, key } = await services.auth.createApiKey({ userId: target.id, name: options.name });
+      const { apiKey: created, key } = await createApiKey({ db: services.db, keys: services.auth.keys, userId: target.id, name: options.name });
       print({ id: created.id, name: created.name, key });
     });
   });

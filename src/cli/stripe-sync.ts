@@ -1,14 +1,15 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { recordAudit, SYSTEM_ACTOR } from '../features/audit/audit.service.js';
+import { SYSTEM_ACTOR } from '../auth/index.js';
+import { recordAudit } from '../features/audit/index.js';
 import { isSyncObjectType, SYNC_OBJECT_TYPES } from '../features/stripe-sync/object-types.js';
-import { progressTopicId, storedEvents, type SyncProgressEvent } from '../features/stripe-sync/progress.js';
+import { progressTopicId, storedEvents, syncProgressTopic, type SyncProgressEvent } from '../features/stripe-sync/progress.js';
 import { ActiveSyncConflict, activeRunOf, cancelSyncRun, createSyncRun } from '../features/stripe-sync/sync-runs.service.js';
 import type { RunOutcome } from '../features/stripe-sync/sync-runner.js';
 import type { StripeSyncObjectState, StripeSyncRun } from '../generated/prisma/client.js';
 import type { StripeEnvironment } from '../generated/prisma/enums.js';
-import { CofferError } from '../graphql/errors.js';
-import { isUuid } from '../graphql/ids.js';
+import { CofferError } from '../errors.js';
+import { isUuid } from '../db/ids.js';
 import type { Services } from '../services.js';
 import { CommandFailure, print, withServices } from './support.js';
 
@@ -255,7 +256,7 @@ async function foregroundSync(services: Services, { projectId, environment, obje
   await assertSyncable(services, projectId, environment);
 
   // Listening before the run exists: none of its events is missed.
-  const live = services.events.subscribe('stripe-sync', progressTopicId(projectId, environment))[Symbol.asyncIterator]();
+  const live = syncProgressTopic.subscribe(services.events, progressTopicId(projectId, environment))[Symbol.asyncIterator]();
   const early: SyncProgressEvent[] = [];
   const sink: { follower: RunFollower | null } = { follower: null };
   const pump = (async () => {
@@ -300,7 +301,7 @@ async function foregroundSync(services: Services, { projectId, environment, obje
       run = await createSyncRun(services, { projectId, environment, objects, trigger: 'CLI', requestedById: null });
     } catch (error) {
       if (error instanceof ActiveSyncConflict) throw await describeConflict(services, projectId, environment, error.activeRunId);
-      if (error instanceof CofferError && error.extensions.code === 'BAD_USER_INPUT') throw noKey(projectId, environment);
+      if (error instanceof CofferError && error.code === 'BAD_USER_INPUT') throw noKey(projectId, environment);
       throw error;
     }
     state.run = run;

@@ -2,7 +2,8 @@ import SchemaBuilder from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
 import ZodPlugin from '@pothos/plugin-zod';
 import type { Context } from './context.js';
-import { badInput } from './errors.js';
+import { badInput } from '../errors.js';
+import { toGraphQLError } from './errors.js';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -40,7 +41,8 @@ builder.scalarType('DateTime', {
   parseValue: (value) => {
     const date = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value) ? new Date(value) : null;
     if (!date || Number.isNaN(date.getTime())) {
-      throw badInput([{ field: '', message: 'must be an ISO-8601 date-time such as 2026-11-23T10:00:00Z' }], 'Invalid DateTime.');
+      // A GraphQLError: graphql-js would otherwise quote the rejected literal in its own message.
+      throw toGraphQLError(badInput([{ field: '', message: 'must be an ISO-8601 date-time such as 2026-11-23T10:00:00Z' }], 'Invalid DateTime.'));
     }
     return date;
   },

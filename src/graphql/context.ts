@@ -1,20 +1,20 @@
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../logger.js';
-import type { AuthService, Viewer } from '../auth/index.js';
+import type { Authenticator, Viewer } from '../auth/index.js';
 import type { KeyringStore } from '../keyring/index.js';
-import type { StripeSyncWorker } from '../features/stripe-sync/sync-worker.js';
-import type { EventBus } from './events.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { ClusterSignals } from '../events/signals.js';
 
 /** Everything a resolver may touch. Built once per request (or per WebSocket subscription). */
 export interface Context {
   config: Config;
   db: Database;
   logger: Logger;
-  auth: AuthService;
+  auth: Authenticator;
   events: EventBus;
   keyring: KeyringStore;
-  syncWorker: StripeSyncWorker;
+  signals: ClusterSignals;
   viewer: Viewer | null;
   requestId: string;
   clientAddress: string | null;
@@ -22,7 +22,8 @@ export interface Context {
   now: () => Date;
 }
 
-/** A context whose viewer is guaranteed by the shield rules guarding the field. */
+
+/** @deprecated Transitional, for the features not yet moved to `requireViewer(ctx)`; to be removed. */
 export interface AuthenticatedContext extends Context {
   viewer: Viewer;
 }

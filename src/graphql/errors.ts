@@ -1,48 +1,30 @@
 import { GraphQLError } from 'graphql';
+import { maskError as yogaMaskError, type MaskError } from 'graphql-yoga';
+import { isCofferError, type CofferError } from '../errors.js';
 
-/** The stable `extensions.code` values clients can rely on (DESIGN.md section 4). */
-export type ErrorCode =
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'BAD_USER_INPUT'
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'STRIPE_ERROR'
-  | 'RATE_LIMITED'
-  | 'SERVICE_UNAVAILABLE';
+/** What was thrown first: graphql-js wraps errors (a scalar's in a coercion error, and that in a variable's). */
+export function rootCause(error: unknown): unknown {
+  let cause = error;
+  while (cause instanceof GraphQLError && cause.originalError) cause = cause.originalError;
+  return cause;
+}
 
-export interface FieldProblem {
-  /** Path of the offending input field, e.g. `input.name`. */
-  field: string;
-  message: string;
+/** A Coffer error as clients see it: its message, and its code and details as extensions. */
+export function toGraphQLError(error: CofferError, at?: GraphQLError): GraphQLError {
+  return new GraphQLError(error.message, {
+    ...(at ? { nodes: at.nodes, source: at.source, positions: at.positions, path: at.path } : {}),
+    extensions: { code: error.code, ...error.details },
+  });
 }
 
 /**
- * Errors a client can cause. Messages are written for the client and must never hold a
- * secret value or a full credential: callers pass names and reasons, never inputs.
+ * The one place where errors become what clients see: Coffer's own errors keep their code and
+ * details; anything else unexpected is masked by Yoga ("Unexpected error.", INTERNAL_SERVER_ERROR).
  */
-export class CofferError extends GraphQLError {
-  constructor(code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
-    super(message, { extensions: { code, ...extra } });
-  }
-}
-
-export const unauthenticated = (message = 'Sign in with an API key or a token to do this.') =>
-  new CofferError('UNAUTHENTICATED', message);
-
-export const forbidden = (message = 'You are not allowed to do this.') => new CofferError('FORBIDDEN', message);
-
-export const notFound = (what: string) => new CofferError('NOT_FOUND', `${what} was not found.`);
-
-export const conflict = (message: string) => new CofferError('CONFLICT', message);
-
-export const badInput = (fields: FieldProblem[], message = 'The input is not valid.') =>
-  new CofferError('BAD_USER_INPUT', message, { fields });
-
-/** Retryable: the service cannot do this right now (database outage, unreadable keyring). */
-export const serviceUnavailable = (message: string, extra: Record<string, unknown> = {}) =>
-  new CofferError('SERVICE_UNAVAILABLE', message, { retryable: true, ...extra });
-
-export function isCofferError(error: unknown): error is CofferError {
-  return error instanceof CofferError;
-}
+export const maskError: MaskError = (error, message, isDev) => {
+  const original = rootCause(error);
+  // Variable coercion (no path): the error-codes plugin rebuilds it, naming the field and never the value.
+  if (isCofferError(original) && error instanceof GraphQLError && !error.path) return error;
+  if (isCofferError(original)) return toGraphQLError(original, error instanceof GraphQLError ? error : undefined);
+  return yogaMaskError(error, message, isDev);
+};

@@ -1,80 +1,42 @@
 import { GraphQLObjectType, type GraphQLSchema } from 'graphql';
 import { allow, and, deny, shield, type IRules } from 'graphql-shield';
-import { actsForSelfUnlessAdmin, isAdmin, isAuthenticated, isProjectOwner, isSelfOrAdmin, subscriberOwnsProject } from '../auth/rules.js';
-import { canDestroySecret, canUseSecretScope } from '../features/secrets/secrets.rules.js';
-import { isSyncRunOwner } from '../features/stripe-sync/sync.rules.js';
-import { forbidden } from './errors.js';
+import { forbidden } from '../errors.js';
+
+/** A rule or a combination of rules (and, or, chain...). */
+export type ShieldRule = Parameters<typeof and>[number];
+export type FieldRules = Record<string, ShieldRule>;
 
 /**
- * Who may do what, for the whole API. Root fields without a rule are denied: a new operation is
- * closed until someone decides here who may call it (and the auth-matrix test makes them).
+ * Who may do what, declared by each feature next to its schema (`<domain>.rules.ts`). Root fields
+ * without a rule are denied: a new operation is closed until its feature decides who may call it
+ * (and the auth-matrix test makes it prove that).
  */
-const rootRules = {
-  Query: {
-    me: isAuthenticated,
-    users: isAdmin,
-    projects: isAuthenticated,
-    project: isProjectOwner,
-    secrets: canUseSecretScope,
-    secret: canUseSecretScope,
-    secretVersions: canUseSecretScope,
-    auditEvents: isAdmin,
-    masterKeys: isAdmin,
-    stripeConfig: isProjectOwner,
-    stripeWebhookUrls: isProjectOwner,
-    stripeSyncRuns: isProjectOwner,
-    stripeSyncRun: isSyncRunOwner,
-    stripeProducts: isProjectOwner,
-    stripePrices: isProjectOwner,
-    stripeCustomers: isProjectOwner,
-    stripeSubscriptions: isProjectOwner,
-    stripeInvoices: isProjectOwner,
-    stripePaymentIntents: isProjectOwner,
-  },
-  Mutation: {
-    createUser: isAdmin,
-    createApiKey: and(isAuthenticated, actsForSelfUnlessAdmin),
-    revokeApiKey: isAuthenticated,
-    issueToken: isAdmin,
-    createProject: isAuthenticated,
-    updateProject: isProjectOwner,
-    upsertSecret: canUseSecretScope,
-    updateSecret: canUseSecretScope,
-    deleteSecret: canUseSecretScope,
-    restoreSecret: canUseSecretScope,
-    rollbackSecret: canUseSecretScope,
-    destroySecret: canDestroySecret,
-    rotateMasterKey: isAdmin,
-    purgeRetiredMasterKeys: isAdmin,
-    rotateRootKey: isAdmin,
-    configureStripe: isProjectOwner,
-    validateStripeCredentials: isProjectOwner,
-    removeStripeConfig: isProjectOwner,
-    retryStripeWebhookSetup: isProjectOwner,
-    startStripeSync: isProjectOwner,
-    cancelStripeSync: isSyncRunOwner,
-  },
-  Subscription: {
-    projectEvents: subscriberOwnsProject,
-    stripeSyncProgress: subscriberOwnsProject,
-  },
-};
+export interface FeaturePermissions {
+  Query?: FieldRules;
+  Mutation?: FieldRules;
+  Subscription?: FieldRules;
+  /** Fields of non-root types whose answer depends on the object (e.g. a user's API keys). */
+  types?: Record<string, FieldRules>;
+}
 
-/** Rules on fields of non-root types, where what you may see depends on the object. */
-const fieldRules = {
-  User: { '*': allow, apiKeys: isSelfOrAdmin },
-};
+const ROOTS = ['Query', 'Mutation', 'Subscription'] as const;
 
 /**
- * Non-root object types are reachable only through guarded root fields, so they default to
- * allow (shield's fallback would otherwise deny every PageInfo and edge); root types deny.
+ * One shield for the whole API. Non-root types are reachable only through guarded root fields,
+ * so they default to allow (shield's fallback would otherwise deny every PageInfo and edge).
  */
-export function buildPermissions(schema: GraphQLSchema) {
-  const rules: IRules = { ...fieldRules };
+export function buildPermissions(schema: GraphQLSchema, features: readonly FeaturePermissions[]) {
+  const rules: IRules = {};
+  for (const feature of features) {
+    for (const [typeName, fields] of Object.entries(feature.types ?? {})) rules[typeName] = { '*': allow, ...(rules[typeName] as FieldRules | undefined), ...fields };
+  }
+  for (const root of ROOTS) {
+    const fields = Object.assign({}, ...features.map((feature) => feature[root] ?? {})) as FieldRules;
+    rules[root] = { ...fields, '*': deny };
+  }
   for (const type of Object.values(schema.getTypeMap())) {
     if (!(type instanceof GraphQLObjectType) || type.name.startsWith('__') || type.name in rules) continue;
-    const isRoot = ['Query', 'Mutation', 'Subscription'].includes(type.name);
-    rules[type.name] = isRoot ? { ...rootRules[type.name as keyof typeof rootRules], '*': deny } : allow;
+    rules[type.name] = allow;
   }
   return shield(rules, {
     allowExternalErrors: true,
@@ -83,5 +45,3 @@ export function buildPermissions(schema: GraphQLSchema) {
     fallbackRule: deny,
   });
 }
-
-export const ROOT_RULES = rootRules;

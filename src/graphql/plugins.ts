@@ -1,6 +1,8 @@
 import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { randomUUID } from 'node:crypto';
+import { isCofferError } from '../errors.js';
+import { rootCause } from './errors.js';
 import type { Logger } from '../logger.js';
 
 const requestIds = new WeakMap<Request, string>();
@@ -126,8 +128,10 @@ function coercionError(error: GraphQLError): GraphQLError {
   if (!variable) return withCode(error, 'BAD_USER_INPUT');
   const at = error.message.lastIndexOf(` at "${variable}`);
   const field = at >= 0 ? error.message.slice(at + 5, error.message.indexOf('"', at + 5)) : variable;
-  const original = error.originalError as (Error & { extensions?: { fields?: Array<{ message?: string }> } }) | undefined;
-  const reason = original?.extensions?.fields?.[0]?.message ?? safeReason(original?.message ?? '');
+  const original = rootCause(error);
+  const coded = isCofferError(original) ? original.details : original instanceof GraphQLError ? original.extensions : {};
+  const fields = coded.fields as Array<{ message?: string }> | undefined;
+  const reason = fields?.[0]?.message ?? safeReason((error.originalError ?? error).message);
   return new GraphQLError(`Variable "$${variable}" has an invalid value at "${field}": ${reason}.`, {
     nodes: error.nodes,
     source: error.source,

@@ -1,5 +1,6 @@
 import { DecryptionError, encryptValue, Keyring, UnknownRootKeyError, type AssociatedData, type RootKeys, type RootKeySource, type Sealed } from '../crypto/index.js';
 import type { Database } from '../db/database.js';
+import { CofferError } from '../errors.js';
 import { RESYNC, type ClusterSignals } from '../events/signals.js';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
@@ -17,10 +18,14 @@ export interface KeyringProblem {
   message: string;
 }
 
-export class KeyringUnavailableError extends Error {
+/** Reads and writes of values while the keyring has a problem: retryable, and the operator is told in the log. */
+export class KeyringUnavailableError extends CofferError {
   override name = 'KeyringUnavailableError';
   constructor(readonly problem: KeyringProblem) {
-    super(problem.message);
+    super('SERVICE_UNAVAILABLE', 'Stored values cannot be read right now (the keyring is unavailable); an operator has been told in the log.', {
+      reason: problem.code,
+      retryable: true,
+    });
   }
 }
 

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectOwnedBy } from '../../src/features/projects/projects.factory.js';
 import { graphql } from '../../src/generated/graphql/index.js';
-import { buildSchema } from '../../src/graphql/schema.js';
+import { buildSchema } from '../../src/schema.js';
 import { createTestApp, errorCodes, type TestApp } from '../support/app.js';
 import { startFakeStripe, type FakeStripe } from '../support/fake-stripe.js';
+import { createApiKey } from '../../src/features/credentials/index.js';
 
 /**
  * Who may call what. Every root field of the schema must have a row here: the last test fails
@@ -112,7 +113,7 @@ function stripeProject(app: TestApp) {
   let ready = stripeProjects.get(app);
   if (!ready) {
     ready = (async () => {
-      const project = await projectOwnedBy({ prisma: app.db.prisma, ownerId: app.owner.user.id });
+      const project = await projectOwnedBy({ db: app.db, ownerId: app.owner.user.id });
       const account = fake.addAccount({ name: 'Matrix Sync' });
       const configured = await app.execute(ConfigureStripe, { projectId: project.id, input: { testSecretKey: fake.addKey(account.id) } }, { credential: app.admin.key });
       if (configured.json.errors) throw new Error(JSON.stringify(configured.json.errors));
@@ -162,7 +163,7 @@ const rows: Row[] = [
     // Someone else's key is reported as not found: its existence is not confirmed.
     expected: { anonymous: 'UNAUTHENTICATED', stranger: 'NOT_FOUND', owner: 'ok', admin: 'ok' },
     run: async (app, credential) => {
-      const { apiKey } = await app.services.auth.createApiKey({ userId: app.owner.user.id, name: 'to revoke' });
+      const { apiKey } = await createApiKey({ db: app.db, keys: app.services.auth.keys, userId: app.owner.user.id, name: 'to revoke' });
       return app.execute(RevokeApiKey, { id: apiKey.id }, { credential });
     },
   },

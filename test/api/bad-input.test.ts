@@ -2,6 +2,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../src/generated/graphql/index.js';
 import { createTestApp, errorCodes, type TestApp } from '../support/app.js';
+import { createApiKey } from '../../src/features/credentials/index.js';
 
 const Me = graphql(`query BadInputMe { me { id email } }`);
 const CreateProject = graphql(`mutation BadInputCreateProject($input: CreateProjectInput!) { createProject(input: $input) { id name } }`);
@@ -99,7 +100,7 @@ describe('bad input gets a coded error, never a 500', () => {
   });
 
   it('a revoked API key', async () => {
-    const { key, apiKey } = await app.services.auth.createApiKey({ userId: app.stranger.user.id, name: 'soon revoked' });
+    const { key, apiKey } = await createApiKey({ db: app.db, keys: app.services.auth.keys, userId: app.stranger.user.id, name: 'soon revoked' });
     expect((await app.execute(Me, {}, { credential: key })).data?.me.id).toBe(app.stranger.user.id);
     await app.execute(RevokeApiKey, { id: apiKey.id }, { credential: key });
     const response = await app.execute(Me, {}, { credential: key });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../src/generated/graphql/index.js';
 import { createTestApp, errorCodes, type TestApp } from '../support/app.js';
+import { createApiKey } from '../../src/features/credentials/index.js';
 
 const Me = graphql(`query KeysMe { me { id apiKeys { id name prefix lastUsedAt revokedAt expiresAt } } }`);
 const CreateApiKey = graphql(`mutation KeysCreate($input: CreateApiKeyInput!) { createApiKey(input: $input) { key apiKey { id name prefix userId } } }`);
@@ -48,7 +49,7 @@ describe('API keys', () => {
   });
 
   it('records last use in batches, without a write per request', async () => {
-    const { key, apiKey } = await app.services.auth.createApiKey({ userId: app.stranger.user.id, name: 'usage' });
+    const { key, apiKey } = await createApiKey({ db: app.db, keys: app.services.auth.keys, userId: app.stranger.user.id, name: 'usage' });
     await app.execute(Me, {}, { credential: key });
     await app.execute(Me, {}, { credential: key });
     expect((await app.db.prisma.apiKey.findUniqueOrThrow({ where: { id: apiKey.id } })).lastUsedAt).toBeNull();
@@ -67,7 +68,7 @@ describe('API keys', () => {
   });
 
   it('revoking is immediate and idempotent', async () => {
-    const { key, apiKey } = await app.services.auth.createApiKey({ userId: app.owner.user.id, name: 'revoke me' });
+    const { key, apiKey } = await createApiKey({ db: app.db, keys: app.services.auth.keys, userId: app.owner.user.id, name: 'revoke me' });
     const first = await app.execute(RevokeApiKey, { id: apiKey.id }, { credential: app.owner.key });
     const second = await app.execute(RevokeApiKey, { id: apiKey.id }, { credential: app.owner.key });
     expect(second.data?.revokeApiKey.revokedAt).toBe(first.data?.revokeApiKey.revokedAt);

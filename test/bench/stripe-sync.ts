@@ -26,7 +26,7 @@ import { loadConfig } from '../../src/config.js';
 import { createStripeClient } from '../../src/features/stripe/stripe-client.js';
 import { OBJECT_TYPES, SYNC_OBJECT_TYPES } from '../../src/features/stripe-sync/object-types.js';
 import { publishSyncEvents, type SyncProgressEvent } from '../../src/features/stripe-sync/progress.js';
-import { ensureBootstrapAdmin } from '../../src/features/users/users.service.js';
+import { ensureBootstrapAdmin } from '../../src/features/credentials/index.js';
 import { createLogger } from '../../src/logger.js';
 import { openServices } from '../../src/services.js';
 import type { CollectionName } from '../support/fake-stripe.js';
@@ -137,7 +137,7 @@ async function startSyncCoffer(fakeUrl: string) {
   });
   const logger = createLogger(config.logLevel, pino.destination({ dest: '/dev/null', sync: true }));
   const services = await openServices(config, logger);
-  const bootstrap = await ensureBootstrapAdmin({ prisma: services.db.prisma, auth: services.auth });
+  const bootstrap = await ensureBootstrapAdmin({ db: services.db, keys: services.auth.keys });
   if (bootstrap.kind !== 'created') throw new Error(`expected a fresh database, got ${bootstrap.kind}`);
   const yoga = createApp(services);
   const http = createHttpServer(yoga);

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SYSTEM_ACTOR } from '../../src/features/audit/audit.service.js';
+import { SYSTEM_ACTOR } from '../../src/auth/index.js';
 import { rotateMasterKey } from '../../src/features/master-keys/master-keys.service.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { filesContaining, findTrace } from '../support/leaks.js';

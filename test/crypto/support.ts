@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { userWithApiKey } from '../../src/features/users/users.factory.js';
+import { userWithApiKey } from '../../src/features/credentials/credentials.factory.js';
 import { openServices, type Services } from '../../src/services.js';
 import { findTrace } from '../support/leaks.js';
 import { createCapturingLogger } from '../support/logs.js';
@@ -65,7 +65,7 @@ export async function openEmbedded(env: Record<string, string>) {
       return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : null };
     },
     /** A new admin with a working API key (users live in the database, so one per opening is fine). */
-    admin: () => userWithApiKey({ prisma: services.db.prisma, auth: services.auth, role: 'ADMIN' }),
+    admin: () => userWithApiKey({ db: services.db, keys: services.auth.keys, role: 'ADMIN' }),
     async close() {
       await yoga.dispose();
       await services.close();

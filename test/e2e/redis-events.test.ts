@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createEventBus } from '../../src/graphql/events.js';
+import { createEventBus } from '../../src/events/event-bus.js';
+import { projectEventsTopic } from '../../src/features/projects/projects.service.js';
 
 const TEST_REDIS_URL = process.env.TEST_REDIS_URL;
 
@@ -11,14 +12,14 @@ describe.skipIf(!TEST_REDIS_URL)('events through Redis (TEST_REDIS_URL)', () => 
     const replicaB = createEventBus(TEST_REDIS_URL);
     try {
       const projectId = randomUUID();
-      const stream = replicaA.subscribe('project-events', projectId)[Symbol.asyncIterator]();
+      const stream = projectEventsTopic.subscribe(replicaA, projectId)[Symbol.asyncIterator]();
       const received = stream.next();
       // Redis SUBSCRIBE is asynchronous: publish until the subscriber is attached.
       const at = new Date('2026-11-23T10:00:00.000Z');
       let delivered = false;
       void received.then(() => (delivered = true));
       for (let attempt = 0; attempt < 50 && !delivered; attempt += 1) {
-        await replicaB.publish('project-events', projectId, { projectId, kind: 'UPDATED', at });
+        projectEventsTopic.publish(replicaB, projectId, { projectId, kind: 'UPDATED', at });
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       const { value } = await received;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SYSTEM_ACTOR } from '../../src/features/audit/audit.service.js';
+import { SYSTEM_ACTOR } from '../../src/auth/index.js';
 import { rotateMasterKey } from '../../src/features/master-keys/master-keys.service.js';
 import { canary, put, reveal, uniqueName } from '../crypto/support.js';
 import { dumpDatabase, newRootKey, persistentDeployment } from './support.js';

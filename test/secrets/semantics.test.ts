@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpServer } from '../../src/app.js';
 import { purgeExpiredSecrets } from '../../src/features/secrets/expiry-sweeper.js';
-import { buildSchema } from '../../src/graphql/schema.js';
+import { buildSchema } from '../../src/schema.js';
 import { createTestApp, errorCodes, type TestApp } from '../support/app.js';
 import {
   auditOf,

@@ -223,7 +223,7 @@ export async function startStripeHarness({ env = {} }: { env?: Record<string, st
       remember(secret);
       return secret;
     },
-    project: () => projectOwnedBy({ prisma: app.db.prisma, ownerId: app.owner.user.id }),
+    project: () => projectOwnedBy({ db: app.db, ownerId: app.owner.user.id }),
     execute,
     configure,
     validate,

@@ -6,7 +6,7 @@ import { print, type ExecutionResult } from 'graphql';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { projectOwnedBy } from '../../src/features/projects/projects.factory.js';
-import { userWithApiKey } from '../../src/features/users/users.factory.js';
+import { userWithApiKey } from '../../src/features/credentials/credentials.factory.js';
 import { openServices } from '../../src/services.js';
 import { createTestDatabase } from './database.js';
 import { createCapturingLogger } from './logs.js';
@@ -42,11 +42,10 @@ export async function createTestApp({ env = {} }: { env?: Record<string, string>
   const clock = new TestClock();
   const yoga = createApp({ ...services, now: clock.now });
 
-  const { prisma } = db;
-  const admin = await userWithApiKey({ prisma, auth: services.auth, role: 'ADMIN' });
-  const owner = await userWithApiKey({ prisma, auth: services.auth });
-  const stranger = await userWithApiKey({ prisma, auth: services.auth });
-  const project = await projectOwnedBy({ prisma, ownerId: owner.user.id });
+  const admin = await userWithApiKey({ db, keys: services.auth.keys, role: 'ADMIN' });
+  const owner = await userWithApiKey({ db, keys: services.auth.keys });
+  const stranger = await userWithApiKey({ db, keys: services.auth.keys });
+  const project = await projectOwnedBy({ db, ownerId: owner.user.id });
 
   async function request(body: string | object, options: CallOptions & { method?: string; contentType?: string } = {}) {
     const headers: Record<string, string> = { 'content-type': options.contentType ?? 'application/json', accept: 'application/graphql-response+json, application/json', ...options.headers };

@@ -1,9 +1,8 @@
 import type { AuditEvent } from '../../generated/prisma/client.js';
 import { AuditOutcome } from '../../generated/prisma/enums.js';
 import { builder } from '../../graphql/builder.js';
-import { badInput } from '../../graphql/errors.js';
-import { keysetOrder, keysetWhere, planPage, toConnection } from '../../graphql/pagination.js';
-import { SecretScopeEnum } from '../secrets/secrets.types.js';
+import { SecretScopeEnum } from '../../graphql/shared-types.js';
+import { listAuditEvents } from './audit.service.js';
 
 const AuditOutcomeEnum = builder.enumType(AuditOutcome, { name: 'AuditOutcome' });
 
@@ -43,22 +42,9 @@ builder.queryFields((t) => ({
     type: AuditEventRef,
     description: 'The audit trail, newest first (admins only).',
     args: { filter: t.arg({ type: AuditEventFilter, required: false }) },
-    resolve: async (_root, args, ctx) => {
-      if (args.last != null || args.before != null) throw badInput([{ field: args.last != null ? 'last' : 'before', message: 'the audit trail pages forward only (first/after)' }]);
-      const plan = planPage({ first: args.first, after: args.after });
+    resolve: (_root, args, ctx) => {
       const filter = args.filter ?? {};
-      const rows = await ctx.db.prisma.auditEvent.findMany({
-        where: {
-          ...(filter.action ? { action: filter.action } : {}),
-          ...(filter.actorId ? { actorId: String(filter.actorId) } : {}),
-          ...(filter.targetName ? { targetName: filter.targetName } : {}),
-          ...(filter.outcome ? { outcome: filter.outcome } : {}),
-          AND: [{ at: { ...(filter.since ? { gte: filter.since } : {}), ...(filter.until ? { lt: filter.until } : {}) } }, keysetWhere(plan, 'at')],
-        },
-        orderBy: keysetOrder(plan, 'at'),
-        take: plan.take,
-      });
-      return toConnection(rows, plan, (row) => ({ createdAt: row.at, id: row.id }));
+      return listAuditEvents({ db: ctx.db, filter: { ...filter, actorId: filter.actorId ? String(filter.actorId) : null }, page: args });
     },
   }),
 }));

@@ -1,13 +1,10 @@
-import type { Viewer } from '../../auth/index.js';
+import { SYSTEM_ACTOR, type Actor } from '../../auth/index.js';
+import type { Database } from '../../db/database.js';
+import { planPage, toConnection, type PageArgs } from '../../db/pagination.js';
+import { badInput } from '../../errors.js';
 import type { AuditOutcome, SecretScope } from '../../generated/prisma/enums.js';
 import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
-
-/** Who and where a request came from, as audit records need it. */
-export interface AuditActor {
-  viewer: Viewer | null;
-  requestId: string | null;
-  clientAddress: string | null;
-}
+import * as auditRepository from './audit.repository.js';
 
 export interface AuditEntry {
   action: string;
@@ -21,9 +18,7 @@ export interface AuditEntry {
   reason?: string | null;
 }
 
-export const SYSTEM_ACTOR: AuditActor = { viewer: null, requestId: null, clientAddress: null };
-
-function actorVia(actor: AuditActor): string {
+function actorVia(actor: Actor): string {
   const credential = actor.viewer?.credential;
   if (!credential) return actor === SYSTEM_ACTOR ? 'system' : 'anonymous';
   return credential.kind === 'api-key' ? `api-key:${credential.apiKeyId}` : credential.kind;
@@ -33,21 +28,27 @@ function actorVia(actor: AuditActor): string {
  * Writes one audit record. Pass the transaction of the operation being audited: if the record
  * cannot be written, the operation fails with it.
  */
-export async function recordAudit(db: PrismaClient | Prisma.TransactionClient, actor: AuditActor, entry: AuditEntry) {
-  await db.auditEvent.create({
-    data: {
-      actorId: actor.viewer?.userId ?? null,
-      actorVia: actorVia(actor),
-      action: entry.action,
-      outcome: entry.outcome,
-      targetType: entry.targetType,
-      targetId: entry.targetId ?? null,
-      targetName: entry.targetName ?? null,
-      scope: entry.scope ?? null,
-      scopeOwnerId: entry.scopeOwnerId ?? null,
-      reason: entry.reason ?? null,
-      requestId: actor.requestId,
-      clientAddress: actor.clientAddress,
-    },
+export async function recordAudit(db: PrismaClient | Prisma.TransactionClient, actor: Actor, entry: AuditEntry) {
+  await auditRepository.insertAuditEvent(db, {
+    actorId: actor.viewer?.userId ?? null,
+    actorVia: actorVia(actor),
+    action: entry.action,
+    outcome: entry.outcome,
+    targetType: entry.targetType,
+    targetId: entry.targetId ?? null,
+    targetName: entry.targetName ?? null,
+    scope: entry.scope ?? null,
+    scopeOwnerId: entry.scopeOwnerId ?? null,
+    reason: entry.reason ?? null,
+    requestId: actor.requestId,
+    clientAddress: actor.clientAddress,
   });
+}
+
+/** The audit trail, newest first; it pages forward only. */
+export async function listAuditEvents({ db, filter, page }: { db: Database; filter: auditRepository.AuditFilter; page: PageArgs }) {
+  if (page.last != null || page.before != null) throw badInput([{ field: page.last != null ? 'last' : 'before', message: 'the audit trail pages forward only (first/after)' }]);
+  const plan = planPage({ first: page.first, after: page.after });
+  const rows = await auditRepository.listAuditEvents(db.prisma, filter, plan);
+  return toConnection(rows, plan, (row) => ({ createdAt: row.at, id: row.id }));
 }

@@ -1,9 +1,10 @@
 import { generateRootKey, rewrapDataKey, RootKeys, serializeRootKeys, writeKeyFile } from '../../crypto/index.js';
 import type { Database } from '../../db/database.js';
 import { withExclusiveLock } from '../../db/locks.js';
-import { conflict } from '../../graphql/errors.js';
+import { conflict } from '../../errors.js';
 import { addActiveTerm, KeyringUnavailableError, purgeRetiredTerms, resealTerms, retireUnusedTerms, TermsInUseError, type KeyringStore } from '../../keyring/index.js';
-import { recordAudit, type AuditActor } from '../audit/audit.service.js';
+import type { Actor } from '../../auth/index.js';
+import { recordAudit } from '../audit/index.js';
 
 export interface RotationProgress {
   rewrapped: number;
@@ -13,7 +14,7 @@ export interface RotationProgress {
 interface KeyringDeps {
   db: Database;
   keyring: KeyringStore;
-  actor: AuditActor;
+  actor: Actor;
 }
 
 /** One rotation at a time, across replicas: two would move the same rows back and forth. */

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { PrismaClient } from '../../generated/prisma/client.js';
+import type { Database } from '../../db/database.js';
+import * as projectsRepository from './projects.repository.js';
 
 /** Test data: a project owned by `ownerId`. */
-export function projectOwnedBy({ prisma, ownerId, name }: { prisma: PrismaClient; ownerId: string; name?: string }) {
-  return prisma.project.create({ data: { ownerId, name: name ?? `project ${randomUUID().slice(0, 8)}` } });
+export function projectOwnedBy({ db, ownerId, name }: { db: Database; ownerId: string; name?: string }) {
+  return projectsRepository.createProject(db.prisma, { ownerId, name: name ?? `project ${randomUUID().slice(0, 8)}` });
 }

@@ -1,12 +1,10 @@
 import { z } from 'zod';
+import { requireViewer } from '../../auth/index.js';
 import type { Project } from '../../generated/prisma/client.js';
-import { assertProjectAccess } from '../../auth/rules.js';
 import { builder } from '../../graphql/builder.js';
-import type { AuthenticatedContext } from '../../graphql/context.js';
-import { notFound } from '../../graphql/errors.js';
-import type { ProjectEvent } from '../../graphql/events.js';
-import { UserRef } from '../users/users.schema.js';
-import { createProject, getProject, listProjects, renameProject } from './projects.service.js';
+import { UserRef } from '../users/index.js';
+import { assertProjectAccess } from './projects.rules.js';
+import { createProject, getProject, listProjects, ownerOfProject, projectEventsTopic, renameProject, type ProjectEvent } from './projects.service.js';
 
 export const ProjectRef = builder.objectRef<Project>('Project').implement({
   description: 'A customer project of the platform. Its owner (and admins) manage its secrets and Stripe setup.',
@@ -16,11 +14,7 @@ export const ProjectRef = builder.objectRef<Project>('Project').implement({
     ownerId: t.exposeID('ownerId'),
     owner: t.field({
       type: UserRef,
-      resolve: async (project, _args, ctx) => {
-        const owner = await ctx.db.prisma.user.findUnique({ where: { id: project.ownerId } });
-        if (!owner) throw notFound('User');
-        return owner;
-      },
+      resolve: (project, _args, ctx) => ownerOfProject({ db: ctx.db, ownerId: project.ownerId }),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
@@ -44,12 +38,12 @@ builder.queryFields((t) => ({
     type: ProjectRef,
     description: 'Your projects, newest first. Admins see every project, or one owner\'s with `ownerId`.',
     args: { ownerId: t.arg.id({ required: false }) },
-    resolve: (_root, args, ctx) => listProjects({ ctx: ctx as AuthenticatedContext, args, ownerId: args.ownerId ? String(args.ownerId) : null }),
+    resolve: (_root, args, ctx) => listProjects({ db: ctx.db, viewer: requireViewer(ctx), page: args, ownerId: args.ownerId ? String(args.ownerId) : null }),
   }),
   project: t.field({
     type: ProjectRef,
     args: { id: t.arg.id() },
-    resolve: (_root, { id }, ctx) => getProject({ ctx: ctx as AuthenticatedContext, id: String(id) }),
+    resolve: (_root, { id }, ctx) => getProject({ db: ctx.db, id: String(id) }),
   }),
 }));
 
@@ -65,12 +59,12 @@ builder.mutationFields((t) => ({
     type: ProjectRef,
     description: 'Creates a project owned by you.',
     args: { input: t.arg({ type: CreateProjectInput }) },
-    resolve: (_root, { input }, ctx) => createProject({ ctx: ctx as AuthenticatedContext, input: { name: input.name.trim() } }),
+    resolve: (_root, { input }, ctx) => createProject({ db: ctx.db, viewer: requireViewer(ctx), name: input.name }),
   }),
   updateProject: t.field({
     type: ProjectRef,
     args: { id: t.arg.id(), input: t.arg({ type: UpdateProjectInput }) },
-    resolve: (_root, { id, input }, ctx) => renameProject({ ctx: ctx as AuthenticatedContext, id: String(id), name: input.name.trim() }),
+    resolve: (_root, { id, input }, ctx) => renameProject({ db: ctx.db, events: ctx.events, id: String(id), name: input.name }),
   }),
 }));
 
@@ -81,7 +75,7 @@ builder.subscriptionFields((t) => ({
     args: { projectId: t.arg.id() },
     subscribe: async (_root, { projectId }, ctx) => {
       await assertProjectAccess(ctx, String(projectId));
-      return ctx.events.subscribe('project-events', String(projectId));
+      return projectEventsTopic.subscribe(ctx.events, String(projectId));
     },
     resolve: (event) => event,
   }),

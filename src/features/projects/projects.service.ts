@@ -1,33 +1,46 @@
-import { Prisma } from '../../generated/prisma/client.js';
-import type { AuthenticatedContext } from '../../graphql/context.js';
-import { conflict, notFound } from '../../graphql/errors.js';
-import { keysetOrder, keysetWhere, planPage, toConnection, type PageArgs } from '../../graphql/pagination.js';
+import { isAdmin, type Viewer } from '../../auth/index.js';
+import type { Database } from '../../db/database.js';
+import { planPage, toConnection, type PageArgs } from '../../db/pagination.js';
+import { isMissingRecord, isUniqueViolation } from '../../db/prisma-errors.js';
+import { conflict, notFound } from '../../errors.js';
+import { defineTopic, withDateAt, type EventBus } from '../../events/event-bus.js';
+import * as projectsRepository from './projects.repository.js';
 
-export async function listProjects({ ctx, args, ownerId }: { ctx: AuthenticatedContext; args: PageArgs; ownerId?: string | null }) {
-  const plan = planPage(args);
-  // Developers see their own projects; admins see all, or one owner's.
-  const owner = ctx.viewer.role === 'ADMIN' ? (ownerId ?? undefined) : ctx.viewer.userId;
-  const rows = await ctx.db.prisma.project.findMany({
-    where: { ...(owner ? { ownerId: owner } : {}), ...keysetWhere(plan) },
-    orderBy: keysetOrder(plan),
-    take: plan.take,
-  });
-  return toConnection(rows, plan);
+export interface ProjectEvent {
+  projectId: string;
+  kind: 'UPDATED' | 'DELETED';
+  at: Date;
 }
 
-export async function getProject({ ctx, id }: { ctx: AuthenticatedContext; id: string }) {
-  const project = await ctx.db.prisma.project.findUnique({ where: { id } });
+/** Changes to one project, keyed by its id. */
+export const projectEventsTopic = defineTopic<ProjectEvent>('project-events', withDateAt);
+
+/** Developers see their own projects; admins see all, or one owner's. */
+export async function listProjects({ db, viewer, page, ownerId }: { db: Database; viewer: Viewer; page: PageArgs; ownerId?: string | null }) {
+  const plan = planPage(page);
+  const owner = isAdmin(viewer) ? (ownerId ?? undefined) : viewer.userId;
+  return toConnection(await projectsRepository.listProjects(db.prisma, plan, owner), plan);
+}
+
+export async function getProject({ db, id }: { db: Database; id: string }) {
+  const project = await projectsRepository.findProject(db.prisma, id);
   if (!project) throw notFound('Project');
   return project;
 }
 
-export async function createProject({ ctx, input }: { ctx: AuthenticatedContext; input: { name: string } }) {
-  return withUniqueName(() => ctx.db.prisma.project.create({ data: { name: input.name, ownerId: ctx.viewer.userId } }));
+export async function ownerOfProject({ db, ownerId }: { db: Database; ownerId: string }) {
+  const owner = await projectsRepository.findOwner(db.prisma, ownerId);
+  if (!owner) throw notFound('User');
+  return owner;
 }
 
-export async function renameProject({ ctx, id, name }: { ctx: AuthenticatedContext; id: string; name: string }) {
-  const project = await withUniqueName(() => ctx.db.prisma.project.update({ where: { id }, data: { name } }));
-  await ctx.events.publish('project-events', id, { projectId: id, kind: 'UPDATED', at: project.updatedAt });
+export function createProject({ db, viewer, name }: { db: Database; viewer: Viewer; name: string }) {
+  return withUniqueName(() => projectsRepository.createProject(db.prisma, { name: name.trim(), ownerId: viewer.userId }));
+}
+
+export async function renameProject({ db, events, id, name }: { db: Database; events: EventBus; id: string; name: string }) {
+  const project = await withUniqueName(() => projectsRepository.renameProject(db.prisma, id, name.trim()));
+  projectEventsTopic.publish(events, id, { projectId: id, kind: 'UPDATED', at: project.updatedAt });
   return project;
 }
 
@@ -35,10 +48,8 @@ async function withUniqueName<T>(write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (error) {
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
-      throw conflict('You already have a project with this name.');
-    }
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2025') throw notFound('Project');
+    if (isUniqueViolation(error)) throw conflict('You already have a project with this name.');
+    if (isMissingRecord(error)) throw notFound('Project');
     throw error;
   }
 }

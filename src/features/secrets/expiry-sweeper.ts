@@ -1,6 +1,7 @@
 import type { Database } from '../../db/database.js';
 import type { Logger } from '../../logger.js';
-import { recordAudit, SYSTEM_ACTOR } from '../audit/audit.service.js';
+import { SYSTEM_ACTOR } from '../../auth/index.js';
+import { recordAudit } from '../audit/index.js';
 
 /**
  * Purges expired secrets for good (reads already ignore them). Reserved secrets are never

@@ -1,7 +1,8 @@
+import type { FeaturePermissions } from '../../graphql/permissions.js';
 import { rule } from 'graphql-shield';
 import type { Context } from '../../graphql/context.js';
-import { forbidden, isCofferError, notFound, unauthenticated } from '../../graphql/errors.js';
-import { recordAudit } from '../audit/audit.service.js';
+import { forbidden, isCofferError, notFound, unauthenticated } from '../../errors.js';
+import { recordAudit } from '../audit/index.js';
 import { resolveScope, type ScopeInputShape } from './secrets.types.js';
 
 type SecretArgs = { scope?: ScopeInputShape | null; name?: string; input?: { scope?: ScopeInputShape | null; name?: string } };
@@ -49,3 +50,15 @@ export const canUseSecretScope = secretScopeRule({ adminOnly: false });
 
 /** destroySecret: admins only, and a developer's attempt is audited like any other denial. */
 export const canDestroySecret = secretScopeRule({ adminOnly: true });
+
+export const secretsPermissions: FeaturePermissions = {
+  Query: { secrets: canUseSecretScope, secret: canUseSecretScope, secretVersions: canUseSecretScope },
+  Mutation: {
+    upsertSecret: canUseSecretScope,
+    updateSecret: canUseSecretScope,
+    deleteSecret: canUseSecretScope,
+    restoreSecret: canUseSecretScope,
+    rollbackSecret: canUseSecretScope,
+    destroySecret: canDestroySecret,
+  },
+};

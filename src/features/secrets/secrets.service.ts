@@ -1,9 +1,10 @@
 import { decryptValue, sealedOf, storedOf, type AssociatedData } from '../../crypto/index.js';
 import type { Prisma, Secret } from '../../generated/prisma/client.js';
 import type { AuthenticatedContext } from '../../graphql/context.js';
-import { badInput, conflict, forbidden, isCofferError, notFound, type FieldProblem } from '../../graphql/errors.js';
-import { keysetOrder, keysetWhere, planPage, toConnection, type PageArgs } from '../../graphql/pagination.js';
-import { recordAudit, type AuditActor } from '../audit/audit.service.js';
+import { badInput, conflict, forbidden, isCofferError, notFound, type FieldProblem } from '../../errors.js';
+import { keysetOrder, keysetWhere, planPage, toConnection, type PageArgs } from '../../db/pagination.js';
+import type { Actor } from '../../auth/index.js';
+import { recordAudit } from '../audit/index.js';
 import { MAX_VALUE_BYTES, SECRET_NAME, type ScopeRef } from './secrets.types.js';
 
 type Tx = Prisma.TransactionClient;
@@ -18,7 +19,7 @@ export const versionAad = (secret: Pick<Secret, 'id' | 'scope' | 'ownerId' | 'na
   version,
 });
 
-const actorOf = (ctx: AuthenticatedContext): AuditActor => ({ viewer: ctx.viewer, requestId: ctx.requestId, clientAddress: ctx.clientAddress });
+const actorOf = (ctx: AuthenticatedContext): Actor => ({ viewer: ctx.viewer, requestId: ctx.requestId, clientAddress: ctx.clientAddress });
 
 /** Expired and not reserved: gone for every read, waiting for the sweeper. */
 export const isHidden = (secret: Secret, now: Date) => secret.deletedAt !== null || (!secret.isReserved && secret.expiresAt !== null && secret.expiresAt <= now);
@@ -43,7 +44,7 @@ export async function auditingDenials<T>(ctx: AuthenticatedContext, action: stri
   try {
     return await work();
   } catch (error) {
-    if (isCofferError(error) && error.extensions.code === 'FORBIDDEN') {
+    if (isCofferError(error) && error.code === 'FORBIDDEN') {
       await recordAudit(ctx.db.prisma, actorOf(ctx), { action, outcome: 'DENIED', targetType: 'secret', targetName: name, scope: ref.scope, scopeOwnerId: ref.ownerId, reason: error.message });
     }
     throw error;

@@ -1,13 +1,11 @@
 import { SecretScope } from '../../generated/prisma/enums.js';
 import { builder } from '../../graphql/builder.js';
+import { SecretScopeEnum } from '../../graphql/shared-types.js';
 import type { Viewer } from '../../auth/index.js';
-import { badInput } from '../../graphql/errors.js';
-import { isUuid } from '../../graphql/ids.js';
+import { badInput } from '../../errors.js';
+import { isUuid } from '../../db/ids.js';
 
-export const SecretScopeEnum = builder.enumType(SecretScope, {
-  name: 'SecretScope',
-  description: 'ACCOUNT: the whole deployment (admins). PROJECT: one project (its owner and admins). USER: one user (that user and admins).',
-});
+export { SecretScopeEnum };
 
 /** `ownerId` of ACCOUNT secrets: one unique key (scope, owner, name) covers every scope. */
 export const ACCOUNT_OWNER_ID = '00000000-0000-0000-0000-000000000000';

@@ -11,8 +11,8 @@ import type {
 import type { StripeEnvironment } from '../../generated/prisma/enums.js';
 import { builder } from '../../graphql/builder.js';
 import type { Context } from '../../graphql/context.js';
-import { badInput } from '../../graphql/errors.js';
-import { keysetOrder, keysetWhere, planPage, STRIPE_ID, toConnection, type PageArgs } from '../../graphql/pagination.js';
+import { badInput } from '../../errors.js';
+import { keysetOrder, keysetWhere, planPage, STRIPE_ID, toConnection, type PageArgs } from '../../db/pagination.js';
 import { StripeEnvironmentEnum } from '../stripe/stripe.schema.js';
 
 /** Columns every mirrored object has. */

@@ -1,6 +1,6 @@
 import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
 import type { StripeEnvironment, StripeSyncObjectStatus, StripeSyncStatus } from '../../generated/prisma/enums.js';
-import type { EventBus } from '../../graphql/events.js';
+import { defineTopic, withDateAt, type EventBus } from '../../events/event-bus.js';
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
@@ -64,6 +64,17 @@ export type SyncEventInput = Omit<SyncProgressEvent, 'sequence' | 'at' | 'runId'
 
 export const progressTopicId = (projectId: string, environment: StripeEnvironment) => `${projectId}:${environment}`;
 
+/** Progress of a project environment's runs, keyed by `progressTopicId`. */
+export const syncProgressTopic = defineTopic<SyncProgressEvent>('stripe-sync', withDateAt);
+
+/**
+ * What the sync workers are asked to do, on every replica: look for queued work now, or stop a
+ * run they execute (a cancel). Workers also poll, so a lost message only delays.
+ */
+export type SyncWorkerRequest = { kind: 'wake' } | { kind: 'cancel'; runId: string };
+export const syncWorkerRequests = defineTopic<SyncWorkerRequest>('stripe-sync-workers');
+export const WORKERS = 'all';
+
 /**
  * Stores the next event of a run. Call inside the transaction that made the change it reports,
  * then publish the returned event after commit: a subscriber never sees an event that rolled back.
@@ -93,5 +104,5 @@ export async function storedEvents(db: Db, runId: string, afterSequence = 0, lim
 }
 
 export function publishSyncEvents(events: EventBus, list: SyncProgressEvent[]): void {
-  for (const event of list) events.publish('stripe-sync', progressTopicId(event.projectId, event.environment), event);
+  for (const event of list) syncProgressTopic.publish(events, progressTopicId(event.projectId, event.environment), event);
 }

@@ -4,7 +4,7 @@ import type { KeyringStore } from '../../keyring/index.js';
 import type { Database } from '../../db/database.js';
 import type { Prisma, StripeSyncObjectState, StripeSyncRun } from '../../generated/prisma/client.js';
 import type { StripeSyncStatus } from '../../generated/prisma/enums.js';
-import type { EventBus } from '../../graphql/events.js';
+import type { EventBus } from '../../events/event-bus.js';
 import type { Logger } from '../../logger.js';
 import { createStripeClient } from '../stripe/stripe-client.js';
 import { revealCredential } from '../stripe/stripe-credentials.repository.js';

@@ -1,8 +1,8 @@
 import { Prisma, type PrismaClient, type StripeSyncRun } from '../../generated/prisma/client.js';
 import type { StripeEnvironment, StripeSyncTrigger } from '../../generated/prisma/enums.js';
-import type { EventBus } from '../../graphql/events.js';
-import { badInput, CofferError, notFound } from '../../graphql/errors.js';
-import { keysetOrder, keysetWhere, toConnection, type PagePlan } from '../../graphql/pagination.js';
+import type { EventBus } from '../../events/event-bus.js';
+import { badInput, CofferError, notFound } from '../../errors.js';
+import { keysetOrder, keysetWhere, toConnection, type PagePlan } from '../../db/pagination.js';
 import { SYNC_OBJECT_TYPES, type SyncObjectType } from './object-types.js';
 import { publishSyncEvents, recordSyncEvent, type SyncProgressEvent, type SyncSummary } from './progress.js';
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { StripeSyncRun } from '../../generated/prisma/client.js';
 import { SyncRunExecution, type RunOutcome, type SyncRunnerDeps } from './sync-runner.js';
+import { syncWorkerRequests, WORKERS } from './progress.js';
 import { queueDueSyncs } from './sync-runs.service.js';
 
 /**
@@ -17,11 +18,22 @@ export class StripeSyncWorker {
   private polling: Promise<void> | null = null;
   private pollAgain = false;
   private stopped = true;
+  private requests: AsyncIterator<unknown> | null = null;
 
   constructor(private readonly deps: SyncRunnerDeps) {}
 
+  /** Polls for work, and answers requests published on the event bus (from any replica). */
   start() {
     this.stopped = false;
+    const requests = syncWorkerRequests.subscribe(this.deps.events, WORKERS)[Symbol.asyncIterator]();
+    this.requests = requests;
+    void (async () => {
+      for (let next = await requests.next(); !next.done; next = await requests.next()) {
+        const request = next.value;
+        if (request.kind === 'wake') this.wake();
+        else this.stopRun(request.runId);
+      }
+    })().catch((error: unknown) => this.deps.logger.warn({ err: { type: (error as Error).name, message: (error as Error).message } }, 'stripe sync worker: requests ended'));
     this.wake();
   }
 
@@ -62,6 +74,8 @@ export class StripeSyncWorker {
   /** Graceful: runs in flight are handed back at their next step, to resume elsewhere. */
   async stop() {
     this.stopped = true;
+    await this.requests?.return?.();
+    this.requests = null;
     if (this.timer) clearTimeout(this.timer);
     for (const { execution } of this.executions.values()) execution.stop('shutdown');
     await this.polling;

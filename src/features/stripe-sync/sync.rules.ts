@@ -1,8 +1,8 @@
 import { rule } from 'graphql-shield';
-import { projectAccess } from '../../auth/rules.js';
+import { projectAccess } from '../projects/index.js';
 import type { Context } from '../../graphql/context.js';
-import { notFound, unauthenticated } from '../../graphql/errors.js';
-import { isUuid } from '../../graphql/ids.js';
+import { notFound, unauthenticated } from '../../errors.js';
+import { isUuid } from '../../db/ids.js';
 
 /** For operations naming a sync run (`id` or `runId`): the owner of its project, or an admin. */
 export const isSyncRunOwner = rule({ cache: 'strict' })(async (_parent, args: { id?: string; runId?: string }, ctx: Context) => {

@@ -1,13 +1,13 @@
-import { assertProjectAccess } from '../../auth/rules.js';
+import { assertProjectAccess } from '../projects/index.js';
 import type { StripeSyncObjectState, StripeSyncRun } from '../../generated/prisma/client.js';
 import { StripeSyncObjectStatus, StripeSyncStatus, StripeSyncTrigger, type StripeEnvironment } from '../../generated/prisma/enums.js';
 import { builder } from '../../graphql/builder.js';
 import type { AuthenticatedContext, Context } from '../../graphql/context.js';
-import { planPage } from '../../graphql/pagination.js';
-import { recordAudit } from '../audit/audit.service.js';
+import { planPage } from '../../db/pagination.js';
+import { recordAudit } from '../audit/index.js';
 import { StripeEnvironmentEnum } from '../stripe/stripe.schema.js';
 import { SYNC_OBJECT_TYPES, type SyncObjectType } from './object-types.js';
-import { progressTopicId, storedEvents, SYNC_EVENT_KINDS, type SyncObjectSummary, type SyncProgressEvent, type SyncSummary } from './progress.js';
+import { progressTopicId, storedEvents, SYNC_EVENT_KINDS, syncProgressTopic, syncWorkerRequests, WORKERS, type SyncObjectSummary, type SyncProgressEvent, type SyncSummary } from './progress.js';
 import { activeRunOf, cancelSyncRun, createSyncRun, listSyncRuns } from './sync-runs.service.js';
 
 const authed = (ctx: unknown) => ctx as AuthenticatedContext;
@@ -144,7 +144,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { projectId, environment, objects }, ctx) => {
       const run = await createSyncRun(ctx, { projectId: String(projectId), environment, objects, trigger: 'API', requestedById: authed(ctx).viewer.userId });
       await recordAudit(ctx.db.prisma, ctx, { action: 'stripe.sync.start', outcome: 'SUCCESS', targetType: 'stripe-sync-run', targetId: run.id, targetName: environment, reason: run.objects.join(', ') });
-      ctx.syncWorker.wake();
+      syncWorkerRequests.publish(ctx.events, WORKERS, { kind: 'wake' });
       return run;
     },
   }),
@@ -154,7 +154,7 @@ builder.mutationFields((t) => ({
     args: { runId: t.arg.id() },
     resolve: async (_root, { runId }, ctx) => {
       const run = await cancelSyncRun(ctx, String(runId), ctx.now());
-      ctx.syncWorker.stopRun(run.id);
+      syncWorkerRequests.publish(ctx.events, WORKERS, { kind: 'cancel', runId: run.id });
       await recordAudit(ctx.db.prisma, ctx, { action: 'stripe.sync.cancel', outcome: 'SUCCESS', targetType: 'stripe-sync-run', targetId: run.id, targetName: run.environment });
       return run;
     },
@@ -167,12 +167,12 @@ builder.mutationFields((t) => ({
  * are dropped and a gap (a message lost between replicas) is filled from the database.
  */
 async function* progressStream(ctx: Context, projectId: string, environment: StripeEnvironment): AsyncGenerator<SyncProgressEvent> {
-  const live = ctx.events.subscribe('stripe-sync', progressTopicId(projectId, environment))[Symbol.asyncIterator]();
+  const live = syncProgressTopic.subscribe(ctx.events, progressTopicId(projectId, environment))[Symbol.asyncIterator]();
   // Starting the iterator registers the listener before the replay is read: nothing falls between.
   let next = live.next();
   const seen = new Map<string, number>();
   try {
-    await ctx.events.subscribed('stripe-sync', progressTopicId(projectId, environment));
+    await syncProgressTopic.subscribed(ctx.events, progressTopicId(projectId, environment));
     const active = await activeRunOf(ctx.db.prisma, projectId, environment);
     if (active) {
       for (const event of await storedEvents(ctx.db.prisma, active.id)) {

@@ -1,5 +1,5 @@
 import type { StripeCredentialKind, StripeEnvironment } from '../../generated/prisma/enums.js';
-import type { FieldProblem } from '../../graphql/errors.js';
+import type { FieldProblem } from '../../errors.js';
 
 /** The six credential fields of `configureStripe`, by environment and kind. */
 export const CREDENTIAL_FIELDS = [

@@ -2,9 +2,10 @@ import type { StripeCredential, StripeEnvironmentState } from '../../generated/p
 import type { StripeCredentialKind, StripeEnvironment } from '../../generated/prisma/enums.js';
 import { withExclusiveLocks } from '../../db/locks.js';
 import type { AuthenticatedContext } from '../../graphql/context.js';
-import { badInput, conflict, notFound } from '../../graphql/errors.js';
-import { recordAudit } from '../audit/audit.service.js';
+import { badInput, conflict, notFound } from '../../errors.js';
+import { recordAudit } from '../audit/index.js';
 import { clearMirror } from '../stripe-sync/mirror.repository.js';
+import { syncWorkerRequests, WORKERS } from '../stripe-sync/progress.js';
 import { ActiveSyncConflict, activeRunOf, cancelSyncRun, createSyncRun } from '../stripe-sync/sync-runs.service.js';
 import { checkFormats, CREDENTIAL_FIELDS, isRestrictedKey, type CredentialsInput } from './credentials.js';
 import { removeManagedWebhook, setUpManagedWebhook, type WebhookSetupResult } from './managed-webhooks.js';
@@ -202,11 +203,11 @@ async function queueFirstSync(ctx: AuthenticatedContext, projectId: string, outc
   const active = await activeRunOf(ctx.db.prisma, projectId, environment);
   if (active && outcome.accountChanged) {
     await cancelSyncRun(ctx, active.id, ctx.now());
-    ctx.syncWorker.stopRun(active.id);
+    syncWorkerRequests.publish(ctx.events, WORKERS, { kind: 'cancel', runId: active.id });
   }
   try {
     const run = await createSyncRun(ctx, { projectId, environment, trigger: 'CONFIGURE', requestedById: ctx.viewer.userId });
-    ctx.syncWorker.wake();
+    syncWorkerRequests.publish(ctx.events, WORKERS, { kind: 'wake' });
     return run.id;
   } catch (error) {
     if (!(error instanceof ActiveSyncConflict)) throw error;

@@ -1,4 +1,4 @@
-import { CofferError } from '../../graphql/errors.js';
+import { CofferError } from '../../errors.js';
 
 const CREDENTIAL_LIKE = /\b(?:(?:sk|rk|pk)_(?:test|live)_|whsec_)[A-Za-z0-9*]+/g;
 

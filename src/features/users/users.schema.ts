@@ -1,10 +1,9 @@
 import { z } from 'zod';
+import { requireViewer } from '../../auth/index.js';
 import type { User } from '../../generated/prisma/client.js';
 import { Role } from '../../generated/prisma/enums.js';
 import { builder } from '../../graphql/builder.js';
-import type { AuthenticatedContext } from '../../graphql/context.js';
-import { keysetOrder, keysetWhere, planPage, toConnection } from '../../graphql/pagination.js';
-import { createUser } from './users.service.js';
+import { createUser, listUsers } from './users.service.js';
 
 export const RoleEnum = builder.enumType(Role, { name: 'Role' });
 
@@ -26,16 +25,12 @@ builder.queryFields((t) => ({
   me: t.field({
     type: UserRef,
     description: 'The signed-in user.',
-    resolve: (_root, _args, ctx) => (ctx as AuthenticatedContext).viewer.user,
+    resolve: (_root, _args, ctx) => requireViewer(ctx).user,
   }),
   users: t.connection({
     type: UserRef,
     description: 'Every user, newest first (admins only).',
-    resolve: async (_root, args, ctx) => {
-      const plan = planPage(args);
-      const rows = await ctx.db.prisma.user.findMany({ where: keysetWhere(plan), orderBy: keysetOrder(plan), take: plan.take });
-      return toConnection(rows, plan);
-    },
+    resolve: (_root, args, ctx) => listUsers({ db: ctx.db, page: args }),
   }),
 }));
 
@@ -52,6 +47,6 @@ builder.mutationFields((t) => ({
     type: UserRef,
     description: 'Creates a user (admins only). Give them a credential with createApiKey or issueToken.',
     args: { input: t.arg({ type: CreateUserInput, required: true }) },
-    resolve: (_root, { input }, ctx) => createUser({ prisma: ctx.db.prisma, input: { email: input.email.trim(), name: input.name ?? null, role: input.role ?? 'DEVELOPER' } }),
+    resolve: (_root, { input }, ctx) => createUser({ db: ctx.db, input: { email: input.email, name: input.name ?? null, role: input.role ?? 'DEVELOPER' } }),
   }),
 }));

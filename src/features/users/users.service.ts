@@ -1,37 +1,33 @@
-import type { AuthService } from '../../auth/index.js';
-import { Prisma, type PrismaClient } from '../../generated/prisma/client.js';
+import type { Database } from '../../db/database.js';
+import { planPage, toConnection, type PageArgs } from '../../db/pagination.js';
+import { isUniqueViolation } from '../../db/prisma-errors.js';
+import { conflict } from '../../errors.js';
 import type { Role } from '../../generated/prisma/enums.js';
-import { conflict } from '../../graphql/errors.js';
+import * as usersRepository from './users.repository.js';
 
-export async function createUser({ prisma, input }: { prisma: PrismaClient; input: { email: string; name?: string | null; role: Role } }) {
+export async function createUser({ db, input }: { db: Database; input: { email: string; name?: string | null; role: Role } }) {
   try {
-    return await prisma.user.create({ data: { email: input.email.toLowerCase(), name: input.name ?? null, role: input.role } });
+    return await usersRepository.createUser(db.prisma, { email: input.email.trim().toLowerCase(), name: input.name ?? null, role: input.role });
   } catch (error) {
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
-      throw conflict('A user with this email already exists.');
-    }
+    if (isUniqueViolation(error)) throw conflict('A user with this email already exists.');
     throw error;
   }
 }
 
-export type BootstrapResult =
-  | { kind: 'existing-admin' }
-  | { kind: 'created'; email: string; apiKey: string }
-  | { kind: 'registered-configured-key'; email: string }
-  | { kind: 'configured-key-unchanged' };
+/** Every user, newest first. */
+export async function listUsers({ db, page }: { db: Database; page: PageArgs }) {
+  const plan = planPage(page);
+  return toConnection(await usersRepository.listUsers(db.prisma, plan), plan);
+}
 
-/**
- * First start: with no admin there is no way in, so create one. The generated key is returned
- * once for the operator to copy; a key given in COFFER_ADMIN_API_KEY is registered instead.
- */
-export async function ensureBootstrapAdmin({ prisma, auth, configuredKey }: { prisma: PrismaClient; auth: AuthService; configuredKey?: string | undefined }): Promise<BootstrapResult> {
-  const admin = await prisma.user.findFirst({ where: { role: 'ADMIN', disabledAt: null }, orderBy: { createdAt: 'asc' } });
-  if (admin && !configuredKey) return { kind: 'existing-admin' };
-  const user = admin ?? (await prisma.user.upsert({ where: { email: 'admin@coffer.local' }, create: { email: 'admin@coffer.local', name: 'Coffer admin', role: 'ADMIN' }, update: { role: 'ADMIN' } }));
-  if (configuredKey) {
-    const { registered } = await auth.registerApiKey({ userId: user.id, name: 'COFFER_ADMIN_API_KEY', key: configuredKey });
-    return registered ? { kind: 'registered-configured-key', email: user.email } : { kind: 'configured-key-unchanged' };
-  }
-  const { key } = await auth.createApiKey({ userId: user.id, name: 'bootstrap admin key' });
-  return { kind: 'created', email: user.email, apiKey: key };
+/** A user by id, or by email (case-insensitive); null when there is none. */
+export function findUser({ db, idOrEmail }: { db: Database; idOrEmail: string }) {
+  return /^[0-9a-f-]{36}$/i.test(idOrEmail) ? usersRepository.findUser(db.prisma, idOrEmail) : usersRepository.findUserByEmail(db.prisma, idOrEmail.toLowerCase());
+}
+
+/** The deployment's first admin: the oldest active one, or admin@coffer.local, made when there is none. */
+export async function firstAdmin({ db }: { db: Database }) {
+  const existing = await usersRepository.firstActiveAdmin(db.prisma);
+  if (existing) return { user: existing, created: false };
+  return { user: await usersRepository.upsertAdmin(db.prisma, 'admin@coffer.local', 'Coffer admin'), created: true };
 }

@@ -1,9 +1,10 @@
 import type { Config } from '../config.js';
+import { unauthenticated } from '../errors.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
-import { forbidden, notFound, unauthenticated } from '../graphql/errors.js';
-import { generateApiKey, apiKeyMatches, hashApiKey, looksLikeApiKey, parseApiKey } from './api-keys.js';
+import { apiKeyMatches, looksLikeApiKey, parseApiKey } from './api-keys.js';
+import * as authRepository from './auth.repository.js';
 import type { ServerKeys } from './server-secret.js';
-import { createExternalVerifier, signToken, verifyCofferToken, type ExternalIdentity } from './tokens.js';
+import { createExternalVerifier, verifyCofferToken, type ExternalIdentity } from './tokens.js';
 import { ApiKeyUsageTracker } from './usage-tracker.js';
 import type { Viewer } from './viewer.js';
 
@@ -12,15 +13,16 @@ export interface CredentialHeaders {
   apiKey?: string | null;
 }
 
-/** Verifies credentials and manages API keys and tokens. One per process. */
-export class AuthService {
+/** Verifies the credential of a request: an API key, a Coffer JWT, or a JWT of the platform's identity provider. One per process. */
+export class Authenticator {
   readonly usage: ApiKeyUsageTracker;
   private readonly verifyExternal: ((token: string, now: Date) => Promise<ExternalIdentity>) | null;
 
   constructor(
     private readonly prisma: PrismaClient,
-    private readonly keys: ServerKeys,
-    private readonly config: Pick<Config, 'tokenTtlSeconds' | 'externalJwt'>,
+    /** Also what issuing credentials needs (features/credentials). */
+    readonly keys: ServerKeys,
+    readonly config: Pick<Config, 'tokenTtlSeconds' | 'externalJwt'>,
   ) {
     this.usage = new ApiKeyUsageTracker(prisma);
     this.verifyExternal = config.externalJwt ? createExternalVerifier(config.externalJwt) : null;
@@ -38,9 +40,7 @@ export class AuthService {
 
   private async authenticateApiKey(key: string, now: Date): Promise<Viewer> {
     const parsed = parseApiKey(key);
-    const row = parsed
-      ? await this.prisma.apiKey.findUnique({ where: { lookupId: parsed.lookupId }, include: { user: true } })
-      : null;
+    const row = parsed ? await authRepository.findApiKeyWithUser(this.prisma, parsed.lookupId) : null;
     // Same answer for "no such key" and "wrong secret": nothing to learn by probing lookup ids.
     if (!row || !apiKeyMatches(this.keys.apiKeyHmacKey, key, row.secretHash)) throw unauthenticated('The API key is not valid.');
     if (row.revokedAt) throw unauthenticated('The API key has been revoked.');
@@ -57,7 +57,7 @@ export class AuthService {
       return { userId: user.id, role: user.role, user, credential: { kind: 'external-token', issuer: identity.issuer } };
     }
     const userId = await verifyCofferToken(this.keys.tokenSigningKey, token, now);
-    const user = await this.prisma.user.findUnique({ where: { id: userId } });
+    const user = await authRepository.findUser(this.prisma, userId);
     if (!user || user.disabledAt) throw unauthenticated('The user of this token no longer exists or is disabled.');
     return { userId: user.id, role: user.role, user, credential: { kind: 'token' } };
   }
@@ -66,60 +66,13 @@ export class AuthService {
   private async provisionExternalUser(identity: ExternalIdentity) {
     const externalId = `${identity.issuer}|${identity.subject}`;
     const role = identity.isAdmin ? 'ADMIN' : 'DEVELOPER';
-    const existing = await this.prisma.user.findUnique({ where: { externalId } });
+    const existing = await authRepository.findUserByExternalId(this.prisma, externalId);
     if (existing) {
       if (existing.disabledAt) throw unauthenticated('This user is disabled in Coffer.');
-      return existing.role === role ? existing : this.prisma.user.update({ where: { id: existing.id }, data: { role } });
+      return existing.role === role ? existing : authRepository.setUserRole(this.prisma, existing.id, role);
     }
     const email = identity.email ?? `${identity.subject}@${new URL(identity.issuer.includes('://') ? identity.issuer : `https://${identity.issuer}`).hostname}`;
-    return this.prisma.user.upsert({
-      where: { externalId },
-      create: { externalId, email, name: identity.name, role },
-      update: {},
-    });
-  }
-
-  async createApiKey({ userId, name, expiresAt }: { userId: string; name: string; expiresAt?: Date | null }) {
-    const { key, lookupId } = generateApiKey();
-    const apiKey = await this.prisma.apiKey.create({
-      data: { name, userId, lookupId, secretHash: hashApiKey(this.keys.apiKeyHmacKey, key), expiresAt: expiresAt ?? null },
-    });
-    return { apiKey, key };
-  }
-
-  /**
-   * Registers a key chosen by the operator (COFFER_ADMIN_API_KEY), e.g. one kept in their own
-   * vault. A changed key replaces (revokes) the one registered before it.
-   */
-  async registerApiKey({ userId, name, key }: { userId: string; name: string; key: string }): Promise<{ registered: boolean }> {
-    const parsed = parseApiKey(key);
-    if (!parsed) throw new Error('Not a Coffer API key.');
-    const existing = await this.prisma.apiKey.findUnique({ where: { lookupId: parsed.lookupId } });
-    if (existing && apiKeyMatches(this.keys.apiKeyHmacKey, key, existing.secretHash) && !existing.revokedAt) return { registered: false };
-    await this.prisma.$transaction([
-      this.prisma.apiKey.updateMany({ where: { userId, name, revokedAt: null }, data: { revokedAt: new Date() } }),
-      ...(existing ? [this.prisma.apiKey.delete({ where: { id: existing.id } })] : []),
-      this.prisma.apiKey.create({ data: { name, userId, lookupId: parsed.lookupId, secretHash: hashApiKey(this.keys.apiKeyHmacKey, key) } }),
-    ]);
-    return { registered: true };
-  }
-
-  async revokeApiKey({ viewer, id, now }: { viewer: Viewer; id: string; now: Date }) {
-    const apiKey = await this.prisma.apiKey.findUnique({ where: { id } });
-    if (!apiKey) throw notFound('API key');
-    if (apiKey.userId !== viewer.userId && viewer.role !== 'ADMIN') {
-      // Do not confirm that someone else's key exists.
-      throw notFound('API key');
-    }
-    if (apiKey.revokedAt) return apiKey;
-    return this.prisma.apiKey.update({ where: { id }, data: { revokedAt: now } });
-  }
-
-  async issueToken({ userId, now }: { userId: string; now: Date }) {
-    const user = await this.prisma.user.findUnique({ where: { id: userId } });
-    if (!user) throw notFound('User');
-    if (user.disabledAt) throw forbidden('This user is disabled.');
-    return signToken(this.keys.tokenSigningKey, user.id, this.config.tokenTtlSeconds, now);
+    return authRepository.provisionUser(this.prisma, { externalId, email, name: identity.name, role });
   }
 }
 

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { ApiKey } from '../generated/prisma/client.js';
-import { UserRef } from '../features/users/users.schema.js';
-import { builder } from '../graphql/builder.js';
-import type { AuthenticatedContext } from '../graphql/context.js';
-import { badInput, notFound } from '../graphql/errors.js';
+import { requireViewer } from '../../auth/index.js';
+import type { ApiKey } from '../../generated/prisma/client.js';
+import { builder } from '../../graphql/builder.js';
+import { UserRef } from '../users/index.js';
+import { createApiKey, issueToken, listApiKeys, revokeApiKey } from './credentials.service.js';
 
 export const ApiKeyRef = builder.objectRef<ApiKey>('ApiKey').implement({
   description: 'An API key. The key itself is shown once, when it is created; Coffer keeps only an HMAC of it.',
@@ -37,7 +37,7 @@ builder.objectField(UserRef, 'apiKeys', (t) =>
   t.field({
     type: [ApiKeyRef],
     description: "The user's API keys, newest first (the user themselves or an admin).",
-    resolve: (user, _args, ctx) => ctx.db.prisma.apiKey.findMany({ where: { userId: user.id }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+    resolve: (user, _args, ctx) => listApiKeys({ db: ctx.db, userId: user.id }),
   }),
 );
 
@@ -57,25 +57,27 @@ builder.mutationFields((t) => ({
   createApiKey: t.field({
     type: CreatedApiKey,
     args: { input: t.arg({ type: CreateApiKeyInput }) },
-    resolve: async (_root, { input }, ctx) => {
-      const { viewer } = ctx as AuthenticatedContext;
-      const userId = input.userId ? String(input.userId) : viewer.userId;
-      // Shield lets only admins name another user; checked there, so here it is only existence.
-      if (userId !== viewer.userId && !(await ctx.db.prisma.user.findUnique({ where: { id: userId } }))) throw notFound('User');
-      if (input.expiresAt && input.expiresAt <= ctx.now()) throw badInput([{ field: 'input.expiresAt', message: 'must be in the future' }]);
-      return ctx.auth.createApiKey({ userId, name: input.name.trim(), expiresAt: input.expiresAt ?? null });
-    },
+    resolve: (_root, { input }, ctx) =>
+      createApiKey({
+        db: ctx.db,
+        keys: ctx.auth.keys,
+        // Shield lets only admins name another user.
+        userId: input.userId ? String(input.userId) : requireViewer(ctx).userId,
+        name: input.name,
+        expiresAt: input.expiresAt ?? null,
+        now: ctx.now(),
+      }),
   }),
   revokeApiKey: t.field({
     type: ApiKeyRef,
     description: 'Revokes an API key at once. Revoking twice is harmless.',
     args: { id: t.arg.id() },
-    resolve: (_root, { id }, ctx) => ctx.auth.revokeApiKey({ viewer: (ctx as AuthenticatedContext).viewer, id: String(id), now: ctx.now() }),
+    resolve: (_root, { id }, ctx) => revokeApiKey({ db: ctx.db, viewer: requireViewer(ctx), id: String(id), now: ctx.now() }),
   }),
   issueToken: t.field({
     type: IssuedToken,
     description: 'Issues a short-lived JWT for a user (admins only).',
     args: { input: t.arg({ type: IssueTokenInput }) },
-    resolve: (_root, { input }, ctx) => ctx.auth.issueToken({ userId: String(input.userId), now: ctx.now() }),
+    resolve: (_root, { input }, ctx) => issueToken({ db: ctx.db, keys: ctx.auth.keys, ttlSeconds: ctx.auth.config.tokenTtlSeconds, userId: String(input.userId), now: ctx.now() }),
   }),
 }));

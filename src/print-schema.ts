@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { printSchemaSDL } from './schema.js';
 
 /** `npm run schema:print` writes schema.graphql; `--check` fails when the committed file is stale. */
-const target = fileURLToPath(new URL('../../schema.graphql', import.meta.url));
+const target = fileURLToPath(new URL('../schema.graphql', import.meta.url));
 const sdl = printSchemaSDL();
 
 if (process.argv.includes('--check')) {

@@ -1,0 +1,45 @@
+import { keysetOrder, keysetWhere, type PagePlan } from '../../db/pagination.js';
+import type { AuditOutcome, SecretScope } from '../../generated/prisma/enums.js';
+import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
+
+type Db = PrismaClient | Prisma.TransactionClient;
+
+export interface AuditRow {
+  actorId: string | null;
+  actorVia: string;
+  action: string;
+  outcome: AuditOutcome;
+  targetType: string;
+  targetId: string | null;
+  targetName: string | null;
+  scope: SecretScope | null;
+  scopeOwnerId: string | null;
+  reason: string | null;
+  requestId: string | null;
+  clientAddress: string | null;
+}
+
+export const insertAuditEvent = (db: Db, row: AuditRow) => db.auditEvent.create({ data: row });
+
+export interface AuditFilter {
+  action?: string | null;
+  actorId?: string | null;
+  targetName?: string | null;
+  outcome?: AuditOutcome | null;
+  since?: Date | null;
+  until?: Date | null;
+}
+
+/** Newest first by (at, id). */
+export const listAuditEvents = (db: Db, filter: AuditFilter, plan: PagePlan) =>
+  db.auditEvent.findMany({
+    where: {
+      ...(filter.action ? { action: filter.action } : {}),
+      ...(filter.actorId ? { actorId: filter.actorId } : {}),
+      ...(filter.targetName ? { targetName: filter.targetName } : {}),
+      ...(filter.outcome ? { outcome: filter.outcome } : {}),
+      AND: [{ at: { ...(filter.since ? { gte: filter.since } : {}), ...(filter.until ? { lt: filter.until } : {}) } }, keysetWhere(plan, 'at')],
+    },
+    orderBy: keysetOrder(plan, 'at'),
+    take: plan.take,
+  });

@@ -1,0 +1,3 @@
+export { auditPermissions } from './audit.rules.js';
+import './audit.schema.js';
+export { recordAudit, type AuditEntry } from './audit.service.js';

@@ -1,0 +1,3 @@
+export { masterKeysPermissions } from './master-keys.rules.js';
+import './master-keys.schema.js';
+export { purgeRetiredMasterKeys, rotateMasterKey, rotateRootKey, type RotationProgress } from './master-keys.service.js';

@@ -1,0 +1,51 @@
+import { rule } from 'graphql-shield';
+import { isAdmin, signedIn, type Viewer } from '../../auth/index.js';
+import type { Database } from '../../db/database.js';
+import { isUuid } from '../../db/ids.js';
+import { forbidden, notFound, unauthenticated, type CofferError } from '../../errors.js';
+import type { FeaturePermissions } from '../../graphql/permissions.js';
+import * as projectsRepository from './projects.repository.js';
+
+type Ctx = { viewer: Viewer | null; db: Database };
+
+/** True when the viewer owns the project or is an admin; otherwise the error the client should see. */
+export async function projectAccess(ctx: Ctx, projectId: string | undefined): Promise<true | CofferError> {
+  if (!ctx.viewer) return unauthenticated();
+  if (!projectId) return forbidden();
+  // Not a UUID: no such project (and no database error swallowed into a misleading FORBIDDEN).
+  if (!isUuid(projectId)) return notFound('Project');
+  const ownerId = await projectsRepository.ownerOf(ctx.db.prisma, projectId);
+  if (!ownerId) return notFound('Project');
+  if (ownerId === ctx.viewer.userId || isAdmin(ctx.viewer)) return true;
+  return forbidden('Only the owner of this project or an admin can do this.');
+}
+
+/**
+ * The same check for subscriptions: graphql-shield does not guard their subscribe step, so it is
+ * repeated there and a client that may not see the project never gets a stream.
+ */
+export async function assertProjectAccess(ctx: Ctx, projectId: string): Promise<void> {
+  const access = await projectAccess(ctx, projectId);
+  if (access !== true) throw access;
+}
+
+/** The project named by `projectId` (or `id`) belongs to the viewer, or the viewer is an admin. */
+export const isProjectOwner = rule({ cache: 'strict' })((_parent, args: { projectId?: string; id?: string }, ctx: Ctx) => {
+  const projectId = args.projectId ?? args.id;
+  return projectAccess(ctx, projectId === undefined ? undefined : String(projectId));
+});
+
+/**
+ * The same, checked once per subscription: shield also runs a subscription's rule for every event
+ * it delivers, and with a per-subscription (contextual) cache that is one query per subscriber
+ * instead of one per event. (The subscribe step checks again; see assertProjectAccess.)
+ */
+export const subscriberOwnsProject = rule({ cache: 'contextual' })((_parent, args: { projectId?: string }, ctx: Ctx) =>
+  projectAccess(ctx, args.projectId === undefined ? undefined : String(args.projectId)),
+);
+
+export const projectsPermissions: FeaturePermissions = {
+  Query: { projects: signedIn, project: isProjectOwner },
+  Mutation: { createProject: signedIn, updateProject: isProjectOwner },
+  Subscription: { projectEvents: subscriberOwnsProject },
+};

@@ -1,0 +1,3 @@
+export { UserRef } from './users.schema.js';
+export { usersPermissions } from './users.rules.js';
+export { createUser, findUser, firstAdmin } from './users.service.js';

@@ -1,0 +1,18 @@
+import { keysetOrder, keysetWhere, type PagePlan } from '../../db/pagination.js';
+import type { Prisma, PrismaClient, Role } from '../../generated/prisma/client.js';
+
+type Db = PrismaClient | Prisma.TransactionClient;
+
+export const createUser = (db: Db, user: { email: string; name: string | null; role: Role }) => db.user.create({ data: user });
+
+export const findUser = (db: Db, id: string) => db.user.findUnique({ where: { id } });
+
+export const findUserByEmail = (db: Db, email: string) => db.user.findUnique({ where: { email } });
+
+export const listUsers = (db: Db, plan: PagePlan) => db.user.findMany({ where: keysetWhere(plan), orderBy: keysetOrder(plan), take: plan.take });
+
+export const firstActiveAdmin = (db: Db) => db.user.findFirst({ where: { role: 'ADMIN', disabledAt: null }, orderBy: { createdAt: 'asc' } });
+
+/** The bootstrap admin: made an admin again if a user of that email exists. */
+export const upsertAdmin = (db: Db, email: string, name: string) =>
+  db.user.upsert({ where: { email }, create: { email, name, role: 'ADMIN' }, update: { role: 'ADMIN' } });
