@@ -21,3 +21,19 @@ export interface SealedRows {
   /** Re-wraps up to `limit` rows not under `termId`, in one committed transaction; returns how many moved. */
   rewrapBatch(prisma: PrismaClient, rewrap: Rewrap, termId: string, limit: number): Promise<number>;
 }
+
+/** The Prisma calls every sealed table answers alike: a model with a `keyId` column. */
+interface KeyIdDelegate {
+  groupBy(args: { by: ['keyId'] }): Promise<Array<{ keyId: string }>>;
+  findFirst(args: { where: { keyId: string } }): Promise<unknown>;
+  count(args: { where: { keyId: { not: string } } }): Promise<number>;
+}
+
+/** `termsInUse`, `termInUse` and `countNotUnder` for a table, from its Prisma model. */
+export function keyIdQueries(delegate: (db: Db) => KeyIdDelegate): Pick<SealedRows, 'termsInUse' | 'termInUse' | 'countNotUnder'> {
+  return {
+    termsInUse: async (db) => (await delegate(db).groupBy({ by: ['keyId'] })).map((group) => group.keyId),
+    termInUse: async (db, termId) => (await delegate(db).findFirst({ where: { keyId: termId } })) !== null,
+    countNotUnder: (db, termId) => delegate(db).count({ where: { keyId: { not: termId } } }),
+  };
+}

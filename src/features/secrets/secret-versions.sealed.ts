@@ -1,17 +1,11 @@
 import { sealedOf, storedOf } from '../../crypto/index.js';
-import type { SealedRows } from '../../keyring/index.js';
+import { keyIdQueries, type SealedRows } from '../../keyring/index.js';
 import { versionAad } from './secrets.service.js';
 
 /** Secret versions hold data keys wrapped by keyring terms: how the keyring checks and rotates them. */
 export const secretVersionRows: SealedRows = {
   name: 'secret versions',
-  async termsInUse(db) {
-    return (await db.secretVersion.groupBy({ by: ['keyId'] })).map((group) => group.keyId);
-  },
-  async termInUse(db, termId) {
-    return (await db.secretVersion.findFirst({ where: { keyId: termId }, select: { version: true } })) !== null;
-  },
-  countNotUnder: (db, termId) => db.secretVersion.count({ where: { keyId: { not: termId } } }),
+  ...keyIdQueries((db) => db.secretVersion),
   async rewrapBatch(prisma, rewrap, termId, limit) {
     const rows = await prisma.secretVersion.findMany({
       where: { keyId: { not: termId } },

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { decryptValue, sealedOf, storedOf, type AssociatedData } from '../../crypto/index.js';
 import type { Prisma, PrismaClient, StripeCredential } from '../../generated/prisma/client.js';
 import type { StripeCredentialKind, StripeEnvironment } from '../../generated/prisma/enums.js';
-import type { KeyringStore, SealedRows } from '../../keyring/index.js';
+import { keyIdQueries, type KeyringStore, type SealedRows } from '../../keyring/index.js';
 import { maskCredential } from './credentials.js';
 
 type Db = PrismaClient | Prisma.TransactionClient;
@@ -49,13 +49,7 @@ export function sameCredential(row: StripeCredential | undefined, value: string)
 /** Stripe credentials share the vault's keyring: how the keyring checks and rotates them. */
 export const stripeCredentialRows: SealedRows = {
   name: 'Stripe credentials',
-  async termsInUse(db) {
-    return (await db.stripeCredential.groupBy({ by: ['keyId'] })).map((group) => group.keyId);
-  },
-  async termInUse(db, termId) {
-    return (await db.stripeCredential.findFirst({ where: { keyId: termId }, select: { kind: true } })) !== null;
-  },
-  countNotUnder: (db, termId) => db.stripeCredential.count({ where: { keyId: { not: termId } } }),
+  ...keyIdQueries((db) => db.stripeCredential),
   async rewrapBatch(prisma, rewrap, termId, limit) {
     const rows = await prisma.stripeCredential.findMany({
       where: { keyId: { not: termId } },
