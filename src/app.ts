@@ -1,6 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import type {
+  execute as graphqlExecute,
+  GraphQLSchema,
+  parse as graphqlParse,
+  subscribe as graphqlSubscribe,
+  validate as graphqlValidate,
+} from 'graphql';
 import { createYoga, useReadinessCheck, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -33,7 +40,7 @@ export function createApp(deps: AppDeps): CofferYoga {
       maxTokens: { n: 2000 },
       // Fragments cost what their fields cost, not one level deeper each (codegen clients use many).
       costLimit: { maxCost: 5000, flattenFragments: true },
-    }) as Plugin,
+    }),
     useReadinessCheck({
       endpoint: '/readyz',
       check: async () => {
@@ -105,22 +112,27 @@ function credentialHeaders(initial: ServerContext & { request?: Request }) {
   return { authorization: header(initial, 'Authorization'), apiKey: header(initial, 'x-api-key') };
 }
 
+/** What Yoga's envelop hands graphql-ws: the same schema, plugins and context as over HTTP. */
+interface Enveloped {
+  schema: GraphQLSchema;
+  execute: typeof graphqlExecute;
+  subscribe: typeof graphqlSubscribe;
+  contextFactory: () => Promise<Context>;
+  parse: typeof graphqlParse;
+  validate: typeof graphqlValidate;
+}
 
 /** HTTP server plus graphql-ws on the same path, for Apollo and urql clients. */
 export function createHttpServer(yoga: CofferYoga): { server: Server; close(): Promise<void> } {
-  const server = createServer(yoga);
+  const server = createServer((req, res) => void yoga(req, res));
   const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
   useServer(
     {
-      execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
-      subscribe: (args) => (args.rootValue as { subscribe: typeof import('graphql').subscribe }).subscribe(args),
+      execute: (args) => (args.rootValue as Pick<Enveloped, 'execute'>).execute(args),
+      subscribe: (args) => (args.rootValue as Pick<Enveloped, 'subscribe'>).subscribe(args),
       onSubscribe: async (ctx, _id, params) => {
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          connectionParams: ctx.connectionParams,
-          params,
-        });
+        const initial = { ...ctx, req: ctx.extra.request, connectionParams: ctx.connectionParams, params };
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped(initial) as unknown as Enveloped;
         const document = parse(params.query);
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;

@@ -30,12 +30,19 @@ const environmentSchema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'PostgreSQL'),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   COFFER_ADMIN_API_KEY: optionalString.refine((value) => value === undefined || /^cof_[A-Za-z0-9]{12}_[A-Za-z0-9_-]{43}$/.test(value), {
-    message: 'must be a Coffer API key (cof_<12 letters or digits>_<43 base64url characters>); create one with `npm run coffer -- api-key generate`',
+    message:
+      'must be a Coffer API key (cof_<12 letters or digits>_<43 base64url characters>); ' +
+      'create one with `npm run coffer -- api-key generate`',
   }),
   COFFER_TOKEN_SECRET: optionalString.refine((value) => value === undefined || Buffer.byteLength(value) >= 32, {
     message: 'must be at least 32 bytes long',
   }),
-  TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(3600),
+  TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 24 * 3600)
+    .default(3600),
   JWKS_URL: url(['https:', 'http:'], 'HTTP(S)'),
   JWT_ISSUER: optionalString,
   JWT_AUDIENCE: optionalString,
@@ -61,7 +68,12 @@ const environmentSchema = z.object({
   STRIPE_SYNC_POLL_SECONDS: z.coerce.number().min(0.1).max(3600).default(5),
   STRIPE_SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
   STRIPE_SYNC_PARALLEL_OBJECTS: z.coerce.number().int().min(1).max(8).default(4),
-  MAX_REQUEST_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  MAX_REQUEST_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
 });
 
 /** The names of every variable Coffer reads (tests scrub them from a child's environment). */
@@ -129,7 +141,11 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
     secretSweepIntervalMs: env.SECRET_SWEEP_INTERVAL_SECONDS * 1000,
     stripeSync: {
       pageSize: env.STRIPE_SYNC_PAGE_SIZE,
-      retry: { maxRetries: env.STRIPE_SYNC_MAX_RETRIES, baseDelayMs: env.STRIPE_SYNC_RETRY_BASE_MS, maxDelayMs: Math.max(env.STRIPE_SYNC_RETRY_BASE_MS, env.STRIPE_SYNC_RETRY_MAX_MS) },
+      retry: {
+        maxRetries: env.STRIPE_SYNC_MAX_RETRIES,
+        baseDelayMs: env.STRIPE_SYNC_RETRY_BASE_MS,
+        maxDelayMs: Math.max(env.STRIPE_SYNC_RETRY_BASE_MS, env.STRIPE_SYNC_RETRY_MAX_MS),
+      },
       leaseMs: Math.round(env.STRIPE_SYNC_LEASE_SECONDS * 1000),
       pollMs: Math.round(env.STRIPE_SYNC_POLL_SECONDS * 1000),
       concurrency: env.STRIPE_SYNC_CONCURRENCY,

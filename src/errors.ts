@@ -9,14 +9,7 @@
 
 /** The stable codes clients rely on (GraphQL `extensions.code`). */
 export type ErrorCode =
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'BAD_USER_INPUT'
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'STRIPE_ERROR'
-  | 'RATE_LIMITED'
-  | 'SERVICE_UNAVAILABLE';
+  'UNAUTHENTICATED' | 'FORBIDDEN' | 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'STRIPE_ERROR' | 'RATE_LIMITED' | 'SERVICE_UNAVAILABLE';
 
 export interface FieldProblem {
   /** Path of the offending input field, e.g. `input.name`. */
@@ -47,7 +40,8 @@ export const notFound = (what: string) => new CofferError('NOT_FOUND', `${what} 
 
 export const conflict = (message: string, details: Record<string, unknown> = {}) => new CofferError('CONFLICT', message, details);
 
-export const badInput = (fields: FieldProblem[], message = 'The input is not valid.') => new CofferError('BAD_USER_INPUT', message, { fields });
+export const badInput = (fields: FieldProblem[], message = 'The input is not valid.') =>
+  new CofferError('BAD_USER_INPUT', message, { fields });
 
 /** Retryable: the service cannot do this right now (database outage, unreadable keyring). */
 export const serviceUnavailable = (message: string, details: Record<string, unknown> = {}) =>

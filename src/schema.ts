@@ -11,7 +11,15 @@ import { builder } from './graphql/builder.js';
 import { buildPermissions } from './graphql/permissions.js';
 
 /** Every feature's part of the API; importing a feature's index registers its types on the builder. */
-const PERMISSIONS = [usersPermissions, credentialsPermissions, projectsPermissions, secretsPermissions, auditPermissions, masterKeysPermissions, stripePermissions];
+const PERMISSIONS = [
+  usersPermissions,
+  credentialsPermissions,
+  projectsPermissions,
+  secretsPermissions,
+  auditPermissions,
+  masterKeysPermissions,
+  stripePermissions,
+];
 
 let cached: GraphQLSchema | null = null;
 

@@ -24,7 +24,8 @@ async function main() {
   if (bootstrap.kind === 'created') {
     // Printed, not logged: the key must not end up in log aggregation. Shown once.
     process.stdout.write(
-      `\nCoffer created the first admin (${bootstrap.email}). Its API key, shown only this once:\n\n    ${bootstrap.apiKey}\n\nUse it as the x-api-key header. Store it now.\n\n`,
+      `\nCoffer created the first admin (${bootstrap.email}). Its API key, shown only this once:\n\n    ${bootstrap.apiKey}\n\n` +
+        'Use it as the x-api-key header. Store it now.\n\n',
     );
   } else if (bootstrap.kind === 'registered-configured-key') {
     logger.info({ email: bootstrap.email }, 'registered COFFER_ADMIN_API_KEY for the admin');

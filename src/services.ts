@@ -25,7 +25,11 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export async function openServices(config: Config, logger: Logger, options: { db?: Database; background?: boolean; role?: DataDirRole } = {}): Promise<Services> {
+export async function openServices(
+  config: Config,
+  logger: Logger,
+  options: { db?: Database; background?: boolean; role?: DataDirRole } = {},
+): Promise<Services> {
   const db =
     options.db ??
     (await openDatabase(
@@ -44,7 +48,10 @@ export async function openServices(config: Config, logger: Logger, options: { db
     if (applied.length > 0) logger.info({ applied }, 'database migrations applied');
     const { keys, generated } = await loadServerKeys(config.tokenSecret, config.dataDir);
     if (generated) {
-      logger.warn({ dataDir: config.dataDir }, 'COFFER_TOKEN_SECRET is not set: generated one into DATA_DIR. Set it (32+ bytes) when running several replicas.');
+      logger.warn(
+        { dataDir: config.dataDir },
+        'COFFER_TOKEN_SECRET is not set: generated one into DATA_DIR. Set it (32+ bytes) when running several replicas.',
+      );
     }
     const { rootKeys, source } = await loadRootKeys(config);
     if (source.kind === 'file' && source.generated) {
@@ -55,7 +62,15 @@ export async function openServices(config: Config, logger: Logger, options: { db
       );
     }
     await setUpKeyring({ db, rootKeys, legacy: await readLegacyKeys(config), logger });
-    const keyring = new KeyringStore({ db, rootKeys, rootKeySource: source, sealedRows: [secretVersionRows, stripeCredentialRows], signals, logger, refreshMs: config.keyringRefreshMs });
+    const keyring = new KeyringStore({
+      db,
+      rootKeys,
+      rootKeySource: source,
+      sealedRows: [secretVersionRows, stripeCredentialRows],
+      signals,
+      logger,
+      refreshMs: config.keyringRefreshMs,
+    });
     // A problem (wrong root key, missing term) keeps the process up but not ready; the log says which.
     await keyring.verify();
     keyring.startRefreshing();

@@ -71,7 +71,9 @@ export class Authenticator {
       if (existing.disabledAt) throw unauthenticated('This user is disabled in Coffer.');
       return existing.role === role ? existing : authRepository.setUserRole(this.prisma, existing.id, role);
     }
-    const email = identity.email ?? `${identity.subject}@${new URL(identity.issuer.includes('://') ? identity.issuer : `https://${identity.issuer}`).hostname}`;
+    const email =
+      identity.email ??
+      `${identity.subject}@${new URL(identity.issuer.includes('://') ? identity.issuer : `https://${identity.issuer}`).hostname}`;
     return authRepository.provisionUser(this.prisma, { externalId, email, name: identity.name, role });
   }
 }

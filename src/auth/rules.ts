@@ -7,7 +7,9 @@ import { isAdmin, type Viewer } from './viewer.js';
  * see; features add their own in `<domain>.rules.ts` (project ownership, secret scopes...).
  */
 
-export const signedIn = rule({ cache: 'contextual' })((_parent, _args, ctx: { viewer: Viewer | null }) => (ctx.viewer ? true : unauthenticated()));
+export const signedIn = rule({ cache: 'contextual' })((_parent, _args, ctx: { viewer: Viewer | null }) =>
+  ctx.viewer ? true : unauthenticated(),
+);
 
 export const requiresAdmin = rule({ cache: 'contextual' })((_parent, _args, ctx: { viewer: Viewer | null }) => {
   if (!ctx.viewer) return unauthenticated();

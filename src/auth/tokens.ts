@@ -5,7 +5,12 @@ import { unauthenticated } from '../errors.js';
 const COFFER_ISSUER = 'coffer';
 const COFFER_AUDIENCE = 'coffer-api';
 
-export async function signToken(key: Uint8Array, userId: string, ttlSeconds: number, now: Date): Promise<{ token: string; expiresAt: Date }> {
+export async function signToken(
+  key: Uint8Array,
+  userId: string,
+  ttlSeconds: number,
+  now: Date,
+): Promise<{ token: string; expiresAt: Date }> {
   const issuedAt = Math.floor(now.getTime() / 1000);
   const expiresAt = new Date((issuedAt + ttlSeconds) * 1000);
   const token = await new SignJWT({})
@@ -70,7 +75,9 @@ export function createExternalVerifier(settings: ExternalJwtSettings) {
 
 /** Role claims may be nested (`realm_access.roles`) and hold a string or a list. */
 function readClaim(payload: JWTPayload, path: string): unknown {
-  return path.split('.').reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined), payload);
+  return path
+    .split('.')
+    .reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined), payload);
 }
 
 function claimIncludes(claim: unknown, wanted: string): boolean {
@@ -85,7 +92,7 @@ async function verifyOrExplain(verify: () => Promise<{ payload: JWTPayload }>): 
     if (error instanceof joseErrors.JWTExpired) throw unauthenticated('The token has expired.');
     if (error instanceof joseErrors.JWTClaimValidationFailed) throw unauthenticated(`The token's ${error.claim} claim is not accepted.`);
     if (error instanceof joseErrors.JWKSNoMatchingKey) throw unauthenticated('The token was signed by an unknown key.');
-    if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JOSEError && error.code === 'ERR_JOSE_GENERIC') {
+    if (error instanceof joseErrors.JWKSTimeout || (error instanceof joseErrors.JOSEError && error.code === 'ERR_JOSE_GENERIC')) {
       throw unauthenticated('The identity provider could not be reached to verify the token.');
     }
     throw unauthenticated('The token is not valid.');

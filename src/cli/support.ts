@@ -14,7 +14,10 @@ export class CommandFailure extends Error {
   }
 }
 
-export async function withServices<T>(work: (services: Services) => Promise<T>, { logLevel = 'warn' }: { logLevel?: string } = {}): Promise<T> {
+export async function withServices<T>(
+  work: (services: Services) => Promise<T>,
+  { logLevel = 'warn' }: { logLevel?: string } = {},
+): Promise<T> {
   const config = loadConfig();
   // Logs go to stderr so that stdout carries only the command's answer.
   const services = await openServices(config, createLogger(process.env.LOG_LEVEL ?? logLevel, process.stderr), { role: 'cli' });

@@ -28,13 +28,20 @@ const DATA_KEY_BYTES = 32;
 
 /** Length-prefixed and sorted, so no two different records serialize alike ("a|b"+"c" vs "a"+"b|c"). */
 export function canonicalAssociatedData(aad: AssociatedData, purpose: string): Buffer {
-  const parts = [purpose, ...Object.keys(aad).sort().flatMap((key) => [key, fieldText(key, aad[key])])];
-  return Buffer.concat(parts.map((part) => {
-    const bytes = Buffer.from(part, 'utf8');
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(bytes.length);
-    return Buffer.concat([length, bytes]);
-  }));
+  const parts = [
+    purpose,
+    ...Object.keys(aad)
+      .sort()
+      .flatMap((key) => [key, fieldText(key, aad[key])]),
+  ];
+  return Buffer.concat(
+    parts.map((part) => {
+      const bytes = Buffer.from(part, 'utf8');
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(bytes.length);
+      return Buffer.concat([length, bytes]);
+    }),
+  );
 }
 
 /**
@@ -93,7 +100,13 @@ export function sealKey(wrappingKey: Buffer, key: Buffer, aad: Buffer): Buffer {
 /** The inverse of sealKey; DecryptionError for a wrong key, wrong associated data or any damage. */
 export function openKey(wrappingKey: Buffer, sealed: Buffer, aad: Buffer): Buffer {
   if (sealed.length !== IV_BYTES + DATA_KEY_BYTES + TAG_BYTES) throw new DecryptionError();
-  return gcmDecrypt(wrappingKey, sealed.subarray(0, IV_BYTES), sealed.subarray(IV_BYTES, IV_BYTES + DATA_KEY_BYTES), sealed.subarray(IV_BYTES + DATA_KEY_BYTES), aad);
+  return gcmDecrypt(
+    wrappingKey,
+    sealed.subarray(0, IV_BYTES),
+    sealed.subarray(IV_BYTES, IV_BYTES + DATA_KEY_BYTES),
+    sealed.subarray(IV_BYTES + DATA_KEY_BYTES),
+    aad,
+  );
 }
 
 function wrap(keyring: Keyring, keyId: string, dataKey: Buffer, aad: AssociatedData): Buffer {

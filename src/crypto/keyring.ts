@@ -74,10 +74,11 @@ export class Keyring {
   has(id: string): boolean {
     return this.byId.has(id);
   }
-
 }
 
-export function generateMasterKey(id = `k${new Date().toISOString().slice(0, 10).replaceAll('-', '')}_${randomBytes(3).toString('hex')}`): MasterKey {
+export function generateMasterKey(
+  id = `k${new Date().toISOString().slice(0, 10).replaceAll('-', '')}_${randomBytes(3).toString('hex')}`,
+): MasterKey {
   return { id, key: randomBytes(MASTER_KEY_BYTES) };
 }
 
@@ -95,12 +96,18 @@ export function parseMasterKeys(text: string): Keyring {
     if (separator <= 0) throw new KeyringError(`Master key entry ${index + 1} must look like <keyId>:<base64 key>.`);
     const id = entry.slice(0, separator);
     // An entry written key-first would put the key where the id goes: never quote an invalid id.
-    if (!KEY_ID.test(id)) throw new KeyringError(`Master key entry ${index + 1}: the id must be 1-64 characters of A-Z, a-z, 0-9, _ and - (format <keyId>:<base64 key>).`);
+    if (!KEY_ID.test(id))
+      throw new KeyringError(
+        `Master key entry ${index + 1}: the id must be 1-64 characters of A-Z, a-z, 0-9, _ and - (format <keyId>:<base64 key>).`,
+      );
     const encoded = entry.slice(separator + 1);
     if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(encoded)) throw new KeyringError(`${describeId(id, index + 1)} is not valid base64.`);
     return { id, key: Buffer.from(encoded, 'base64') };
   });
-  return new Keyring(keys, keys.map((_key, index) => index + 1));
+  return new Keyring(
+    keys,
+    keys.map((_key, index) => index + 1),
+  );
 }
 
 export function serializeMasterKeys(keyring: Keyring): string {

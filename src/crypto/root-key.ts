@@ -39,7 +39,8 @@ export const generateRootKey = (): RootKey => {
   return { id: rootKeyIdOf(key), key };
 };
 
-const termAad = (termId: string, rootKeyId: string) => canonicalAssociatedData({ table: 'keyring_terms', termId, rootKeyId }, 'coffer/keyring-term');
+const termAad = (termId: string, rootKeyId: string) =>
+  canonicalAssociatedData({ table: 'keyring_terms', termId, rootKeyId }, 'coffer/keyring-term');
 
 export class RootKeys {
   readonly keys: readonly RootKey[];
@@ -79,7 +80,6 @@ export class RootKeys {
   }
 }
 
-
 /** Comma- or newline-separated base64 keys of 32 bytes, the sealing one first. Messages never quote a key. */
 export function parseRootKeys(text: string, source: string): RootKeys {
   const entries = text
@@ -108,12 +108,19 @@ export type RootKeySource = { kind: 'environment' } | { kind: 'file'; path: stri
  * COFFER_ROOT_KEY, or COFFER_ROOT_KEY_FILE, or (the embedded default) `DATA_DIR/root-key`,
  * generated on first start with mode 0600.
  */
-export async function loadRootKeys(options: { rootKey?: string | undefined; rootKeyFile?: string | undefined; dataDir: string }): Promise<{ rootKeys: RootKeys; source: RootKeySource }> {
+export async function loadRootKeys(options: {
+  rootKey?: string | undefined;
+  rootKeyFile?: string | undefined;
+  dataDir: string;
+}): Promise<{ rootKeys: RootKeys; source: RootKeySource }> {
   if (options.rootKey) return { rootKeys: parseRootKeys(options.rootKey, 'COFFER_ROOT_KEY'), source: { kind: 'environment' } };
   if (options.rootKeyFile) {
     const text = await readKeyFile(options.rootKeyFile);
     if (text === null) throw new RootKeyError(`COFFER_ROOT_KEY_FILE: ${options.rootKeyFile} does not exist.`);
-    return { rootKeys: parseRootKeys(text, 'COFFER_ROOT_KEY_FILE'), source: { kind: 'file', path: options.rootKeyFile, generated: false, managed: false } };
+    return {
+      rootKeys: parseRootKeys(text, 'COFFER_ROOT_KEY_FILE'),
+      source: { kind: 'file', path: options.rootKeyFile, generated: false, managed: false },
+    };
   }
   const path = join(options.dataDir, ROOT_KEY_FILE);
   const text = await readKeyFile(path);

@@ -23,7 +23,13 @@ export const storedOf = (sealed: Sealed): StoredSealed => ({
   ciphertext: bytes(sealed.ciphertext),
 });
 
-export const sealedOf = (row: { keyId: string; wrappedKey: Uint8Array; iv: Uint8Array; tag: Uint8Array; ciphertext: Uint8Array }): Sealed => ({
+export const sealedOf = (row: {
+  keyId: string;
+  wrappedKey: Uint8Array;
+  iv: Uint8Array;
+  tag: Uint8Array;
+  ciphertext: Uint8Array;
+}): Sealed => ({
   keyId: row.keyId,
   wrappedKey: Buffer.from(row.wrappedKey),
   iv: Buffer.from(row.iv),

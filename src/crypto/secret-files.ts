@@ -12,7 +12,8 @@ export class KeyFileError extends Error {
 export async function readKeyFile(path: string): Promise<string | null> {
   try {
     const info = await stat(path);
-    if ((info.mode & 0o077) !== 0) throw new KeyFileError(`${path} is accessible by other users; run \`chmod 600 ${path}\` and start again.`);
+    if ((info.mode & 0o077) !== 0)
+      throw new KeyFileError(`${path} is accessible by other users; run \`chmod 600 ${path}\` and start again.`);
     return await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;

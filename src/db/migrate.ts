@@ -52,7 +52,10 @@ export async function readMigrations(dir: string = MIGRATIONS_DIR): Promise<Migr
     if (error.code === 'ENOENT') return [];
     throw error;
   });
-  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const names = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   return Promise.all(
     names.map(async (name) => {
       const bytes = await readFile(path.join(dir, name, 'migration.sql')).catch((error: Error) => {
@@ -71,9 +74,7 @@ function matchesChecksum(file: MigrationFile, recorded: string): boolean {
 }
 
 async function readRows(session: SqlSession): Promise<MigrationRow[] | null> {
-  const [exists] = await session.query<{ present: boolean }>(
-    `SELECT to_regclass('"_prisma_migrations"') IS NOT NULL AS present`,
-  );
+  const [exists] = await session.query<{ present: boolean }>(`SELECT to_regclass('"_prisma_migrations"') IS NOT NULL AS present`);
   if (!exists?.present) return null;
   return session.query<MigrationRow>(
     'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" ORDER BY started_at',
@@ -146,7 +147,8 @@ function check(files: MigrationFile[], rows: MigrationRow[]): void {
     throw new Error(
       `Migration ${failed.migration_name} failed in an earlier run; refusing to migrate. Check the database, fix the migration, ` +
         `then mark the attempt rolled back (npx prisma migrate resolve --rolled-back ${failed.migration_name}, or ` +
-        `UPDATE "_prisma_migrations" SET rolled_back_at = now() WHERE migration_name = '${failed.migration_name}' AND finished_at IS NULL).`,
+        `UPDATE "_prisma_migrations" SET rolled_back_at = now() ` +
+        `WHERE migration_name = '${failed.migration_name}' AND finished_at IS NULL).`,
     );
   }
   const applied = appliedRows(rows);
@@ -165,15 +167,13 @@ async function applyOne(session: SqlSession, file: MigrationFile): Promise<void>
   const id = randomUUID();
   try {
     await session.exec('BEGIN');
-    await session.query(
-      'INSERT INTO "_prisma_migrations" (id, checksum, migration_name) VALUES ($1, $2, $3)',
-      [id, file.checksum, file.name],
-    );
+    await session.query('INSERT INTO "_prisma_migrations" (id, checksum, migration_name) VALUES ($1, $2, $3)', [
+      id,
+      file.checksum,
+      file.name,
+    ]);
     await session.exec(file.sql);
-    await session.query(
-      'UPDATE "_prisma_migrations" SET finished_at = clock_timestamp(), applied_steps_count = 1 WHERE id = $1',
-      [id],
-    );
+    await session.query('UPDATE "_prisma_migrations" SET finished_at = clock_timestamp(), applied_steps_count = 1 WHERE id = $1', [id]);
     await session.exec('COMMIT');
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
@@ -187,8 +187,10 @@ async function recordFailure(session: SqlSession, id: string, file: MigrationFil
   await session.exec('ROLLBACK');
   // Recorded as failed, like Prisma does, so that every replica (and `prisma migrate status`)
   // stops here until someone has looked, rather than retrying the same script on each start.
-  await session.query(
-    'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, logs) VALUES ($1, $2, $3, $4)',
-    [id, file.checksum, file.name, `Rolled back by Coffer, nothing of it was applied: ${reason}`],
-  );
+  await session.query('INSERT INTO "_prisma_migrations" (id, checksum, migration_name, logs) VALUES ($1, $2, $3, $4)', [
+    id,
+    file.checksum,
+    file.name,
+    `Rolled back by Coffer, nothing of it was applied: ${reason}`,
+  ]);
 }

@@ -64,9 +64,7 @@ async function migrationList(dir: string): Promise<MigrationList> {
  * The SQL that takes a database built from the migrations to what the schema describes:
  * empty, or only comments ("-- This is an empty migration."), when they agree.
  */
-export async function diffMigrationsToSchema(
-  opts: { migrationsDir?: string; schemaPath?: string } = {},
-): Promise<string> {
+export async function diffMigrationsToSchema(opts: { migrationsDir?: string; schemaPath?: string } = {}): Promise<string> {
   const migrationsDir = opts.migrationsDir ?? MIGRATIONS_DIR;
   const schemaPath = opts.schemaPath ?? SCHEMA_PATH;
   const schema = await readFile(schemaPath, 'utf8');
@@ -113,7 +111,11 @@ export function isEmptyMigration(sql: string): boolean {
 
 /** Writes `<UTC yyyymmddHHMMss>_<name>/migration.sql`; returns its folder, or null when in sync. */
 export async function writeMigration(name: string, migrationsDir = MIGRATIONS_DIR): Promise<string | null> {
-  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 200);
+  const slug = name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 200);
   if (!slug) throw new Error('A migration name is required: npm run db:migration -- <name>');
 
   const sql = await diffMigrationsToSchema({ migrationsDir });

@@ -63,9 +63,11 @@ export function planPage(args: PageArgs, { defaultSize = 10, maxSize = 100, idPa
 export function keysetWhere<Field extends string = 'createdAt'>(plan: PagePlan, field: Field = 'createdAt' as Field, idField = 'id') {
   if (!plan.cursor) return {};
   const { createdAt: at, id } = plan.cursor;
-  return (plan.backwards
-    ? { [field]: { gte: at }, OR: [{ [field]: { gt: at } }, { [idField]: { gt: id } }] }
-    : { [field]: { lte: at }, OR: [{ [field]: { lt: at } }, { [idField]: { lt: id } }] }) as Record<Field, { gte?: Date; lte?: Date }> & { OR: Array<Record<string, unknown>> };
+  return (
+    plan.backwards
+      ? { [field]: { gte: at }, OR: [{ [field]: { gt: at } }, { [idField]: { gt: id } }] }
+      : { [field]: { lte: at }, OR: [{ [field]: { lt: at } }, { [idField]: { lt: id } }] }
+  ) as Record<Field, { gte?: Date; lte?: Date }> & { OR: Array<Record<string, unknown>> };
 }
 
 export function keysetOrder<Field extends string = 'createdAt'>(plan: PagePlan, field: Field = 'createdAt' as Field, idField = 'id') {

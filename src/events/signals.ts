@@ -32,7 +32,11 @@ interface Envelope {
 const CHANNEL = 'coffer_signals';
 const TOPICS: SignalTopic[] = ['keyring', 'credentials'];
 
-export function createSignals(options: { redisUrl?: string | undefined; databaseUrl?: string | undefined; onError?: (error: Error) => void }): ClusterSignals {
+export function createSignals(options: {
+  redisUrl?: string | undefined;
+  databaseUrl?: string | undefined;
+  onError?: (error: Error) => void;
+}): ClusterSignals {
   if (options.redisUrl) return redisSignals(options.redisUrl, options.onError);
   if (options.databaseUrl) return postgresSignals(options.databaseUrl, options.onError);
   return localSignals();
@@ -70,7 +74,7 @@ function localSignals(): ClusterSignals {
     async publish(topic, message = '') {
       hub.emit(topic, message);
     },
-    subscribe: hub.subscribe,
+    subscribe: (topic, listener) => hub.subscribe(topic, listener),
     ready: async () => undefined,
     close: async () => undefined,
   };
@@ -125,7 +129,7 @@ function postgresSignals(url: string, onError?: (error: Error) => void): Cluster
       // Without a connection the others learn it from their periodic refresh.
       await client?.query('SELECT pg_notify($1, $2)', [CHANNEL, hub.envelope(topic, message)]).catch((error: Error) => onError?.(error));
     },
-    subscribe: hub.subscribe,
+    subscribe: (topic, listener) => hub.subscribe(topic, listener),
     ready: () => ready,
     async close() {
       closed = true;
@@ -157,7 +161,7 @@ function redisSignals(url: string, onError?: (error: Error) => void): ClusterSig
       hub.emit(topic, message);
       await publisher.publish(channel, hub.envelope(topic, message)).catch((error: Error) => onError?.(error));
     },
-    subscribe: hub.subscribe,
+    subscribe: (topic, listener) => hub.subscribe(topic, listener),
     ready: () => subscribed,
     async close() {
       await Promise.allSettled([publisher.quit(), subscriber.quit()]);

@@ -42,7 +42,9 @@ builder.scalarType('DateTime', {
     const date = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value) ? new Date(value) : null;
     if (!date || Number.isNaN(date.getTime())) {
       // A GraphQLError: graphql-js would otherwise quote the rejected literal in its own message.
-      throw toGraphQLError(badInput([{ field: '', message: 'must be an ISO-8601 date-time such as 2026-11-23T10:00:00Z' }], 'Invalid DateTime.'));
+      throw toGraphQLError(
+        badInput([{ field: '', message: 'must be an ISO-8601 date-time such as 2026-11-23T10:00:00Z' }], 'Invalid DateTime.'),
+      );
     }
     return date;
   },

@@ -22,7 +22,6 @@ export interface Context {
   now: () => Date;
 }
 
-
 /** @deprecated Transitional, for the features not yet moved to `requireViewer(ctx)`; to be removed. */
 export interface AuthenticatedContext extends Context {
   viewer: Viewer;

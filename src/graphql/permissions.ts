@@ -28,7 +28,8 @@ const ROOTS = ['Query', 'Mutation', 'Subscription'] as const;
 export function buildPermissions(schema: GraphQLSchema, features: readonly FeaturePermissions[]) {
   const rules: IRules = {};
   for (const feature of features) {
-    for (const [typeName, fields] of Object.entries(feature.types ?? {})) rules[typeName] = { '*': allow, ...(rules[typeName] as FieldRules | undefined), ...fields };
+    for (const [typeName, fields] of Object.entries(feature.types ?? {}))
+      rules[typeName] = { '*': allow, ...(rules[typeName] as FieldRules | undefined), ...fields };
   }
   for (const root of ROOTS) {
     const fields = Object.assign({}, ...features.map((feature) => feature[root] ?? {})) as FieldRules;

@@ -57,7 +57,7 @@ export function useRequestLogging(logger: Logger): Plugin {
     onExecutionResult({ result, request }) {
       const record = records.get(request);
       if (!record || !result || Symbol.asyncIterator in result) return;
-      for (const error of result.errors ?? []) record.errorCodes.add(String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+      for (const error of result.errors ?? []) record.errorCodes.add(codeOf(error) ?? 'INTERNAL_SERVER_ERROR');
     },
     onResponse({ request, response, serverContext }) {
       const record = records.get(request);
@@ -90,19 +90,29 @@ export function useRequestLogging(logger: Logger): Plugin {
  */
 export function useErrorCodes(): Plugin {
   return {
-    onParse: () => ({ result, replaceParseResult }) => {
-      if (result instanceof GraphQLError && !result.extensions.code) replaceParseResult(withCode(result, 'GRAPHQL_PARSE_FAILED'));
+    onParse:
+      () =>
+      ({ result, replaceParseResult }) => {
+        if (result instanceof GraphQLError && !result.extensions.code) replaceParseResult(withCode(result, 'GRAPHQL_PARSE_FAILED'));
+      },
+    onValidate: () => (validation) => {
+      const errors = validation.result as readonly GraphQLError[];
+      if (!validation.valid)
+        validation.setResult(errors.map((error) => (error.extensions.code ? error : withCode(error, 'GRAPHQL_VALIDATION_FAILED'))));
     },
-    onValidate: () => ({ valid, result, setResult }) => {
-      if (!valid) setResult(result.map((error) => (error.extensions.code ? error : withCode(error, 'GRAPHQL_VALIDATION_FAILED'))));
-    },
-    onExecutionResult({ result, setResult }) {
-      if (!result || Symbol.asyncIterator in result || !result.errors?.some((error) => !error.extensions?.code || isCoercion(error))) return;
+    onExecutionResult(payload) {
+      const { result } = payload;
+      if (!result || Symbol.asyncIterator in result || !result.errors?.some((error) => !codeOf(error) || isCoercion(error))) return;
       // Left without a code at this point: variable coercion ("got invalid value"), raised before any resolver ran.
-      setResult({ ...result, errors: result.errors.map((error) => (isCoercion(error) ? coercionError(error) : error.extensions?.code || error.path ? error : withCode(error, 'BAD_USER_INPUT'))) });
+      const coded = (error: GraphQLError) =>
+        isCoercion(error) ? coercionError(error) : codeOf(error) || error.path ? error : withCode(error, 'BAD_USER_INPUT');
+      payload.setResult({ ...result, errors: result.errors.map(coded) });
     },
   };
 }
+
+const codeOf = (error: GraphQLError): string | undefined =>
+  typeof error.extensions?.code === 'string' ? error.extensions.code : undefined;
 
 function withCode(error: GraphQLError, code: string): GraphQLError {
   return new GraphQLError(error.message, {
@@ -147,7 +157,8 @@ function safeReason(message: string): string {
   const enumValue = /^Value .* does not exist in "(\w+)" enum/s.exec(message);
   if (enumValue) return `must be one of the ${enumValue[1]} values`;
   const trimmed = message.replace(/[.;]?\s*$/, '');
-  if (/^Field "[^"]+" (is not defined by type|of required type) "[^"]+"/.test(trimmed)) return trimmed.replace(/ was not provided$/, ' was not provided');
+  if (/^Field "[^"]+" (is not defined by type|of required type) "[^"]+"/.test(trimmed))
+    return trimmed.replace(/ was not provided$/, ' was not provided');
   const colon = trimmed.indexOf(':');
   const reason = colon > 0 ? trimmed.slice(0, colon) : trimmed;
   // Anything else that still quotes something may be quoting the value: say less.

@@ -5,5 +5,6 @@ import { builder } from './builder.js';
 
 export const SecretScopeEnum = builder.enumType(SecretScope, {
   name: 'SecretScope',
-  description: 'ACCOUNT: the whole deployment (admins). PROJECT: one project (its owner and admins). USER: one user (that user and admins).',
+  description:
+    'ACCOUNT: the whole deployment (admins). PROJECT: one project (its owner and admins). USER: one user (that user and admins).',
 });

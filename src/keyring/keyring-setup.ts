@@ -1,5 +1,14 @@
 import { join } from 'node:path';
-import { generateMasterKey, KeyringError, MASTER_KEY_FILE, parseMasterKeys, readLegacyKeyFile, type Keyring, type MasterKey, type RootKeys } from '../crypto/index.js';
+import {
+  generateMasterKey,
+  KeyringError,
+  MASTER_KEY_FILE,
+  parseMasterKeys,
+  readLegacyKeyFile,
+  type Keyring,
+  type MasterKey,
+  type RootKeys,
+} from '../crypto/index.js';
 import type { Database } from '../db/database.js';
 import { withExclusiveLock } from '../db/locks.js';
 import type { Logger } from '../logger.js';
@@ -15,7 +24,11 @@ export interface LegacyKeys {
   keyring: Keyring;
 }
 
-export async function readLegacyKeys(options: { masterKeys?: string | undefined; masterKeysFile?: string | undefined; dataDir: string }): Promise<LegacyKeys | null> {
+export async function readLegacyKeys(options: {
+  masterKeys?: string | undefined;
+  masterKeysFile?: string | undefined;
+  dataDir: string;
+}): Promise<LegacyKeys | null> {
   if (options.masterKeys) {
     try {
       return { source: 'COFFER_MASTER_KEYS', keyring: parseMasterKeys(options.masterKeys) };
@@ -40,7 +53,17 @@ export interface KeyringSetup {
  * active only when the keyring had none), or creates the first term. Idempotent, and safe with
  * several replicas starting at once (one lock, and every insert re-reads under it).
  */
-export async function setUpKeyring({ db, rootKeys, legacy, logger }: { db: Database; rootKeys: RootKeys; legacy: LegacyKeys | null; logger: Logger }): Promise<KeyringSetup> {
+export async function setUpKeyring({
+  db,
+  rootKeys,
+  legacy,
+  logger,
+}: {
+  db: Database;
+  rootKeys: RootKeys;
+  legacy: LegacyKeys | null;
+  logger: Logger;
+}): Promise<KeyringSetup> {
   const setup = await withExclusiveLock(db, KEYRING_LOCK, async () => {
     const existing = new Map((await listTerms(db.prisma)).map((row) => [row.id, row]));
     const result: KeyringSetup = { imported: [], conflicting: [], generated: null };
@@ -65,12 +88,22 @@ export async function setUpKeyring({ db, rootKeys, legacy, logger }: { db: Datab
     return result;
   });
   if (legacy && setup.imported.length > 0) {
-    logger.warn({ source: legacy.source, imported: setup.imported }, `imported master keys from ${legacy.source} into the database keyring. That setting is import-only now: once you have a database backup taken after this start, remove it (the keys live in the database, sealed by the root key).`);
+    logger.warn(
+      { source: legacy.source, imported: setup.imported },
+      `imported master keys from ${legacy.source} into the database keyring. That setting is import-only now: once you have ` +
+        'a database backup taken after this start, remove it (the keys live in the database, sealed by the root key).',
+    );
   } else if (legacy) {
-    logger.info({ source: legacy.source }, `${legacy.source} is import-only and its keys are in the database keyring already: it can be removed.`);
+    logger.info(
+      { source: legacy.source },
+      `${legacy.source} is import-only and its keys are in the database keyring already: it can be removed.`,
+    );
   }
   if (setup.conflicting.length > 0) {
-    logger.warn({ source: legacy?.source, keyIds: setup.conflicting }, 'legacy master keys differ from the database keyring terms of the same id; the database keyring is used');
+    logger.warn(
+      { source: legacy?.source, keyIds: setup.conflicting },
+      'legacy master keys differ from the database keyring terms of the same id; the database keyring is used',
+    );
   }
   return setup;
 }

@@ -1,4 +1,13 @@
-import { DecryptionError, encryptValue, Keyring, UnknownRootKeyError, type AssociatedData, type RootKeys, type RootKeySource, type Sealed } from '../crypto/index.js';
+import {
+  DecryptionError,
+  encryptValue,
+  Keyring,
+  UnknownRootKeyError,
+  type AssociatedData,
+  type RootKeys,
+  type RootKeySource,
+  type Sealed,
+} from '../crypto/index.js';
 import type { Database } from '../db/database.js';
 import { CofferError } from '../errors.js';
 import { RESYNC, type ClusterSignals } from '../events/signals.js';
@@ -22,10 +31,14 @@ export interface KeyringProblem {
 export class KeyringUnavailableError extends CofferError {
   override name = 'KeyringUnavailableError';
   constructor(readonly problem: KeyringProblem) {
-    super('SERVICE_UNAVAILABLE', 'Stored values cannot be read right now (the keyring is unavailable); an operator has been told in the log.', {
-      reason: problem.code,
-      retryable: true,
-    });
+    super(
+      'SERVICE_UNAVAILABLE',
+      'Stored values cannot be read right now (the keyring is unavailable); an operator has been told in the log.',
+      {
+        reason: problem.code,
+        retryable: true,
+      },
+    );
   }
 }
 
@@ -87,7 +100,8 @@ export class KeyringStore {
    */
   get current(): Keyring {
     const blocking = this.problemNow?.code === 'KEYRING_TERM_MISSING' ? null : this.problemNow;
-    if (blocking || !this.ring) throw new KeyringUnavailableError(blocking ?? { code: 'KEYRING_NO_ACTIVE_TERM', message: 'The keyring is not loaded.' });
+    if (blocking || !this.ring)
+      throw new KeyringUnavailableError(blocking ?? { code: 'KEYRING_NO_ACTIVE_TERM', message: 'The keyring is not loaded.' });
     return this.ring;
   }
 
@@ -97,7 +111,10 @@ export class KeyringStore {
     await this.reload(db);
     const ring = this.current;
     if (!ring.has(termId)) {
-      this.report({ code: 'KEYRING_TERM_MISSING', message: `Stored data is wrapped by master key term ${termId}, which the keyring does not hold.` });
+      this.report({
+        code: 'KEYRING_TERM_MISSING',
+        message: `Stored data is wrapped by master key term ${termId}, which the keyring does not hold.`,
+      });
       throw new KeyringUnavailableError(this.problemNow as KeyringProblem);
     }
     return ring;
@@ -139,7 +156,10 @@ export class KeyringStore {
     const inUse = new Set((await Promise.all(this.deps.sealedRows.map((rows) => rows.termsInUse(this.deps.db.prisma)))).flat());
     const missing = [...inUse].filter((id) => !held.has(id)).sort();
     if (missing.length > 0) {
-      this.report({ code: 'KEYRING_TERM_MISSING', message: `Stored data is wrapped by master key terms the keyring does not hold: ${missing.join(', ')}.` });
+      this.report({
+        code: 'KEYRING_TERM_MISSING',
+        message: `Stored data is wrapped by master key terms the keyring does not hold: ${missing.join(', ')}.`,
+      });
     } else if (this.problemNow?.code === 'KEYRING_TERM_MISSING') {
       this.problemNow = null;
     }
@@ -184,14 +204,23 @@ export class KeyringStore {
     try {
       rows = await listTerms(db);
     } catch (error) {
-      this.deps.logger.warn({ err: { type: (error as Error).name, message: (error as Error).message } }, 'keyring: could not read the keyring; keeping the one held');
+      this.deps.logger.warn(
+        { err: { type: (error as Error).name, message: (error as Error).message } },
+        'keyring: could not read the keyring; keeping the one held',
+      );
       throw error;
     }
     const foreign: string[] = [];
     const damaged: string[] = [];
     const keys = rows.flatMap((row) => {
       try {
-        return [{ id: row.id, key: this.deps.rootKeys.unseal(row.id, row.rootKeyId, Buffer.from(row.sealedKey)), active: row.activeSlot !== null }];
+        return [
+          {
+            id: row.id,
+            key: this.deps.rootKeys.unseal(row.id, row.rootKeyId, Buffer.from(row.sealedKey)),
+            active: row.activeSlot !== null,
+          },
+        ];
       } catch (error) {
         if (error instanceof UnknownRootKeyError) foreign.push(`${row.id} (sealed by ${row.rootKeyId})`);
         else if (error instanceof DecryptionError) damaged.push(row.id);
@@ -201,9 +230,16 @@ export class KeyringStore {
     });
     if (foreign.length > 0) {
       const configured = this.deps.rootKeys.keys.map((key) => key.id).join(', ');
-      return this.report({ code: 'ROOT_KEY_MISMATCH', message: `The root key cannot unseal the keyring: terms ${foreign.join(', ')}; configured root keys: ${configured}.` });
+      return this.report({
+        code: 'ROOT_KEY_MISMATCH',
+        message: `The root key cannot unseal the keyring: terms ${foreign.join(', ')}; configured root keys: ${configured}.`,
+      });
     }
-    if (damaged.length > 0) return this.report({ code: 'KEYRING_TAMPERED', message: `Keyring terms failed their integrity check (altered or moved rows): ${damaged.join(', ')}.` });
+    if (damaged.length > 0)
+      return this.report({
+        code: 'KEYRING_TAMPERED',
+        message: `Keyring terms failed their integrity check (altered or moved rows): ${damaged.join(', ')}.`,
+      });
     const active = keys.find((key) => key.active);
     if (!active) return this.report({ code: 'KEYRING_NO_ACTIVE_TERM', message: 'The keyring has no active term.' });
     this.ring = new Keyring([active, ...keys.filter((key) => key !== active)].map(({ id, key }) => ({ id, key })));
@@ -214,7 +250,8 @@ export class KeyringStore {
   }
 
   private report(problem: KeyringProblem): void {
-    if (this.problemNow?.message !== problem.message) this.deps.logger.error({ code: problem.code }, `keyring: values cannot be read: ${problem.message}`);
+    if (this.problemNow?.message !== problem.message)
+      this.deps.logger.error({ code: problem.code }, `keyring: values cannot be read: ${problem.message}`);
     this.problemNow = problem;
   }
 }

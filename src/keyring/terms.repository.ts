@@ -9,7 +9,10 @@ export type TermRow = KeyringTerm;
 export const listTerms = (db: Db): Promise<TermRow[]> => db.keyringTerm.findMany({ orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
 
 /** Adds a term; an active one takes the active slot from the term holding it (one transaction). */
-export async function insertTerm(tx: Prisma.TransactionClient, term: { id: string; rootKeyId: string; sealedKey: Buffer; active: boolean; now: Date }) {
+export async function insertTerm(
+  tx: Prisma.TransactionClient,
+  term: { id: string; rootKeyId: string; sealedKey: Buffer; active: boolean; now: Date },
+) {
   if (term.active) await tx.keyringTerm.updateMany({ where: { activeSlot: 'active' }, data: { activeSlot: null } });
   await tx.keyringTerm.create({
     data: {
@@ -33,13 +36,17 @@ export async function holdWritableTerm(tx: Prisma.TransactionClient, id: string)
 }
 
 /** The term, locked against writers taking it up meanwhile (see holdWritableTerm). */
-export async function lockTerm(tx: Prisma.TransactionClient, id: string): Promise<{ id: string; active: boolean; retired: boolean } | null> {
+export async function lockTerm(
+  tx: Prisma.TransactionClient,
+  id: string,
+): Promise<{ id: string; active: boolean; retired: boolean } | null> {
   const [row] = await tx.$queryRaw<Array<{ id: string; active: boolean; retired: boolean }>>`
     SELECT id, active_slot IS NOT NULL AS active, retired_at IS NOT NULL AS retired FROM keyring_terms WHERE id = ${id} FOR UPDATE`;
   return row ?? null;
 }
 
-export const markRetired = (tx: Prisma.TransactionClient, id: string, now: Date) => tx.keyringTerm.update({ where: { id }, data: { retiredAt: now } });
+export const markRetired = (tx: Prisma.TransactionClient, id: string, now: Date) =>
+  tx.keyringTerm.update({ where: { id }, data: { retiredAt: now } });
 
 export const deleteTerms = (tx: Prisma.TransactionClient, ids: string[]) => tx.keyringTerm.deleteMany({ where: { id: { in: ids } } });
 

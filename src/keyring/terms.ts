@@ -110,12 +110,15 @@ export async function resealTerms(deps: TermDeps, rootKeys: RootKeys): Promise<n
 
 export type TermState = 'ACTIVE' | 'DECRYPT_ONLY' | 'RETIRED';
 
+const termState = (row: { activeSlot: string | null; retiredAt: Date | null }): TermState =>
+  row.activeSlot !== null ? 'ACTIVE' : row.retiredAt !== null ? 'RETIRED' : 'DECRYPT_ONLY';
+
 /** The keyring's terms as operators see them: ids, states and dates (never material). */
 export async function describeTerms(db: Database) {
   const rows = await listTerms(db.prisma);
   return rows.map((row) => ({
     id: row.id,
-    state: (row.activeSlot !== null ? 'ACTIVE' : row.retiredAt !== null ? 'RETIRED' : 'DECRYPT_ONLY') as TermState,
+    state: termState(row),
     rootKeyId: row.rootKeyId,
     createdAt: row.createdAt,
     activatedAt: row.activatedAt,

@@ -15,7 +15,10 @@ type Outcome = 'ok' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_
 
 interface Row {
   operation: string;
-  run: (app: TestApp, credential: string | null) => Promise<{ json: { errors?: Array<{ extensions?: Record<string, unknown> }> }; status: number }>;
+  run: (
+    app: TestApp,
+    credential: string | null,
+  ) => Promise<{ json: { errors?: Array<{ extensions?: Record<string, unknown> }> }; status: number }>;
   expected: Record<Caller, Outcome>;
 }
 
@@ -28,38 +31,76 @@ const CreateApiKey = graphql(`mutation MatrixCreateApiKey($input: CreateApiKeyIn
 const RevokeApiKey = graphql(`mutation MatrixRevokeApiKey($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }`);
 const IssueToken = graphql(`mutation MatrixIssueToken($input: IssueTokenInput!) { issueToken(input: $input) { token } }`);
 const CreateProject = graphql(`mutation MatrixCreateProject($input: CreateProjectInput!) { createProject(input: $input) { id } }`);
-const UpdateProject = graphql(`mutation MatrixUpdateProject($id: ID!, $input: UpdateProjectInput!) { updateProject(id: $id, input: $input) { id } }`);
+const UpdateProject = graphql(
+  `mutation MatrixUpdateProject($id: ID!, $input: UpdateProjectInput!) { updateProject(id: $id, input: $input) { id } }`,
+);
 const Secrets = graphql(`query MatrixSecrets($scope: SecretScopeInput) { secrets(scope: $scope, first: 5) { edges { node { name } } } }`);
 const Secret = graphql(`query MatrixSecret($name: String!, $scope: SecretScopeInput) { secret(name: $name, scope: $scope) { value } }`);
-const SecretVersions = graphql(`query MatrixSecretVersions($name: String!, $scope: SecretScopeInput) { secretVersions(name: $name, scope: $scope) { version } }`);
+const SecretVersions = graphql(
+  `query MatrixSecretVersions($name: String!, $scope: SecretScopeInput) { secretVersions(name: $name, scope: $scope) { version } }`,
+);
 const UpsertSecret = graphql(`mutation MatrixUpsertSecret($input: UpsertSecretInput!) { upsertSecret(input: $input) { currentVersion } }`);
 const UpdateSecret = graphql(`mutation MatrixUpdateSecret($input: UpdateSecretInput!) { updateSecret(input: $input) { currentVersion } }`);
-const DeleteSecret = graphql(`mutation MatrixDeleteSecret($name: String!, $scope: SecretScopeInput) { deleteSecret(name: $name, scope: $scope) { deletedAt } }`);
-const RestoreSecret = graphql(`mutation MatrixRestoreSecret($name: String!, $scope: SecretScopeInput) { restoreSecret(name: $name, scope: $scope) { deletedAt } }`);
-const RollbackSecret = graphql(`mutation MatrixRollbackSecret($name: String!, $scope: SecretScopeInput) { rollbackSecret(name: $name, scope: $scope, version: 1) { currentVersion } }`);
-const DestroySecret = graphql(`mutation MatrixDestroySecret($name: String!, $scope: SecretScopeInput) { destroySecret(name: $name, scope: $scope) { id } }`);
+const DeleteSecret = graphql(
+  `mutation MatrixDeleteSecret($name: String!, $scope: SecretScopeInput) { deleteSecret(name: $name, scope: $scope) { deletedAt } }`,
+);
+const RestoreSecret = graphql(
+  `mutation MatrixRestoreSecret($name: String!, $scope: SecretScopeInput) { restoreSecret(name: $name, scope: $scope) { deletedAt } }`,
+);
+const RollbackSecret = graphql(
+  `mutation MatrixRollbackSecret($name: String!, $scope: SecretScopeInput) { rollbackSecret(name: $name, scope: $scope, version: 1) { currentVersion } }`,
+);
+const DestroySecret = graphql(
+  `mutation MatrixDestroySecret($name: String!, $scope: SecretScopeInput) { destroySecret(name: $name, scope: $scope) { id } }`,
+);
 const AuditEvents = graphql(`query MatrixAuditEvents { auditEvents(first: 5) { edges { node { action } } } }`);
 const RotateMasterKey = graphql(`mutation MatrixRotateMasterKey { rotateMasterKey { activeKeyId } }`);
 const MasterKeys = graphql(`query MatrixMasterKeys { masterKeys { id state } }`);
 const PurgeMasterKeys = graphql(`mutation MatrixPurgeMasterKeys { purgeRetiredMasterKeys { purgedKeyIds } }`);
 const RotateRootKey = graphql(`mutation MatrixRotateRootKey { rotateRootKey { rootKeyId } }`);
-const StripeConfigQuery = graphql(`query MatrixStripeConfig($projectId: ID!) { stripeConfig(projectId: $projectId) { projectId testPublishableKey } }`);
+const StripeConfigQuery = graphql(
+  `query MatrixStripeConfig($projectId: ID!) { stripeConfig(projectId: $projectId) { projectId testPublishableKey } }`,
+);
 const StripeWebhookUrls = graphql(`query MatrixStripeWebhookUrls($projectId: ID!) { stripeWebhookUrls(projectId: $projectId) { url } }`);
-const ConfigureStripe = graphql(`mutation MatrixConfigureStripe($projectId: ID!, $input: StripeCredentialsInput!) { configureStripe(projectId: $projectId, input: $input) { results { changedFields } } }`);
-const ValidateStripe = graphql(`mutation MatrixValidateStripe($projectId: ID!, $input: StripeCredentialsInput!) { validateStripeCredentials(projectId: $projectId, input: $input) { valid } }`);
-const RemoveStripe = graphql(`mutation MatrixRemoveStripe($projectId: ID!) { removeStripeConfig(projectId: $projectId, environment: TEST) { projectId } }`);
-const RetryStripeWebhook = graphql(`mutation MatrixRetryStripeWebhook($projectId: ID!) { retryStripeWebhookSetup(projectId: $projectId, environment: TEST) { ok } }`);
+const ConfigureStripe = graphql(
+  `mutation MatrixConfigureStripe($projectId: ID!, $input: StripeCredentialsInput!) { configureStripe(projectId: $projectId, input: $input) { results { changedFields } } }`,
+);
+const ValidateStripe = graphql(
+  `mutation MatrixValidateStripe($projectId: ID!, $input: StripeCredentialsInput!) { validateStripeCredentials(projectId: $projectId, input: $input) { valid } }`,
+);
+const RemoveStripe = graphql(
+  `mutation MatrixRemoveStripe($projectId: ID!) { removeStripeConfig(projectId: $projectId, environment: TEST) { projectId } }`,
+);
+const RetryStripeWebhook = graphql(
+  `mutation MatrixRetryStripeWebhook($projectId: ID!) { retryStripeWebhookSetup(projectId: $projectId, environment: TEST) { ok } }`,
+);
 const ProjectEvents = `subscription MatrixProjectEvents($projectId: ID!) { projectEvents(projectId: $projectId) { kind } }`;
-const StripeSyncRuns = graphql(`query MatrixStripeSyncRuns($projectId: ID!) { stripeSyncRuns(projectId: $projectId, first: 5) { totalCount edges { node { id } } } }`);
+const StripeSyncRuns = graphql(
+  `query MatrixStripeSyncRuns($projectId: ID!) { stripeSyncRuns(projectId: $projectId, first: 5) { totalCount edges { node { id } } } }`,
+);
 const StripeSyncRunQuery = graphql(`query MatrixStripeSyncRun($id: ID!) { stripeSyncRun(id: $id) { id status } }`);
-const StartStripeSync = graphql(`mutation MatrixStartStripeSync($projectId: ID!) { startStripeSync(projectId: $projectId, environment: TEST) { id status } }`);
+const StartStripeSync = graphql(
+  `mutation MatrixStartStripeSync($projectId: ID!) { startStripeSync(projectId: $projectId, environment: TEST) { id status } }`,
+);
 const CancelStripeSync = graphql(`mutation MatrixCancelStripeSync($runId: ID!) { cancelStripeSync(runId: $runId) { id status } }`);
-const StripeProducts = graphql(`query MatrixStripeProducts($projectId: ID!) { stripeProducts(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`);
-const StripePrices = graphql(`query MatrixStripePrices($projectId: ID!) { stripePrices(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`);
-const StripeCustomers = graphql(`query MatrixStripeCustomers($projectId: ID!) { stripeCustomers(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`);
-const StripeSubscriptions = graphql(`query MatrixStripeSubscriptions($projectId: ID!) { stripeSubscriptions(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`);
-const StripeInvoices = graphql(`query MatrixStripeInvoices($projectId: ID!) { stripeInvoices(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`);
-const StripePaymentIntents = graphql(`query MatrixStripePaymentIntents($projectId: ID!) { stripePaymentIntents(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`);
+const StripeProducts = graphql(
+  `query MatrixStripeProducts($projectId: ID!) { stripeProducts(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`,
+);
+const StripePrices = graphql(
+  `query MatrixStripePrices($projectId: ID!) { stripePrices(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`,
+);
+const StripeCustomers = graphql(
+  `query MatrixStripeCustomers($projectId: ID!) { stripeCustomers(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`,
+);
+const StripeSubscriptions = graphql(
+  `query MatrixStripeSubscriptions($projectId: ID!) { stripeSubscriptions(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`,
+);
+const StripeInvoices = graphql(
+  `query MatrixStripeInvoices($projectId: ID!) { stripeInvoices(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`,
+);
+const StripePaymentIntents = graphql(
+  `query MatrixStripePaymentIntents($projectId: ID!) { stripePaymentIntents(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`,
+);
 const StripeSyncProgress = `subscription MatrixStripeSyncProgress($projectId: ID!) { stripeSyncProgress(projectId: $projectId, environment: TEST) { runId kind } }`;
 
 let unique = 0;
@@ -73,10 +114,29 @@ const ownerOrAdmin = { anonymous: 'UNAUTHENTICATED', stranger: 'FORBIDDEN', owne
 async function projectSecret(app: TestApp, { deleted = false } = {}) {
   const name = `MATRIX_${next().replace(/\D/g, '_')}`;
   const scope = { type: 'PROJECT' as const, projectId: app.project.id };
-  const created = await app.request({ query: 'mutation($input: UpsertSecretInput!) { upsertSecret(input: $input) { id } }', variables: { input: { name, value: 'v1', scope } } }, { credential: app.admin.key });
+  const created = await app.request(
+    {
+      query: 'mutation($input: UpsertSecretInput!) { upsertSecret(input: $input) { id } }',
+      variables: { input: { name, value: 'v1', scope } },
+    },
+    { credential: app.admin.key },
+  );
   if (created.json.errors) throw new Error(JSON.stringify(created.json.errors));
-  await app.request({ query: 'mutation($input: UpsertSecretInput!) { upsertSecret(input: $input) { id } }', variables: { input: { name, value: 'v2', scope } } }, { credential: app.admin.key });
-  if (deleted) await app.request({ query: 'mutation($name: String!, $scope: SecretScopeInput) { deleteSecret(name: $name, scope: $scope) { id } }', variables: { name, scope } }, { credential: app.admin.key });
+  await app.request(
+    {
+      query: 'mutation($input: UpsertSecretInput!) { upsertSecret(input: $input) { id } }',
+      variables: { input: { name, value: 'v2', scope } },
+    },
+    { credential: app.admin.key },
+  );
+  if (deleted)
+    await app.request(
+      {
+        query: 'mutation($name: String!, $scope: SecretScopeInput) { deleteSecret(name: $name, scope: $scope) { id } }',
+        variables: { name, scope },
+      },
+      { credential: app.admin.key },
+    );
   return { name, scope };
 }
 
@@ -115,7 +175,11 @@ function stripeProject(app: TestApp) {
     ready = (async () => {
       const project = await projectOwnedBy({ db: app.db, ownerId: app.owner.user.id });
       const account = fake.addAccount({ name: 'Matrix Sync' });
-      const configured = await app.execute(ConfigureStripe, { projectId: project.id, input: { testSecretKey: fake.addKey(account.id) } }, { credential: app.admin.key });
+      const configured = await app.execute(
+        ConfigureStripe,
+        { projectId: project.id, input: { testSecretKey: fake.addKey(account.id) } },
+        { credential: app.admin.key },
+      );
       if (configured.json.errors) throw new Error(JSON.stringify(configured.json.errors));
       const firstRunId = await cancelActiveRun(app, project.id);
       if (!firstRunId) throw new Error('configuring Stripe queued no sync');
@@ -131,12 +195,16 @@ async function cancelActiveRun(app: TestApp, projectId: string): Promise<string 
   const active = await app.db.prisma.stripeSyncRun.findFirst({ where: { projectId, activeSlot: 'active' } });
   if (!active) return null;
   const canceled = await app.execute(CancelStripeSync, { runId: active.id }, { credential: app.admin.key });
-  if (canceled.json.errors || canceled.data?.cancelStripeSync.status !== 'CANCELED') throw new Error(`could not cancel run ${active.id}: ${canceled.text}`);
+  if (canceled.json.errors || canceled.data?.cancelStripeSync.status !== 'CANCELED')
+    throw new Error(`could not cancel run ${active.id}: ${canceled.text}`);
   return active.id;
 }
 
 /** A mirror query row: owner or admin, on the Stripe project. */
-const mirrorRow = (operation: string, run: (app: TestApp, credential: string | null, projectId: string) => ReturnType<Row['run']>): Row => ({
+const mirrorRow = (
+  operation: string,
+  run: (app: TestApp, credential: string | null, projectId: string) => ReturnType<Row['run']>,
+): Row => ({
   operation,
   expected: ownerOrAdmin,
   run: async (app, credential) => run(app, credential, (await stripeProject(app)).projectId),
@@ -146,13 +214,21 @@ const rows: Row[] = [
   { operation: 'Query.me', expected: everyone, run: (app, credential) => app.execute(Me, {}, { credential }) },
   { operation: 'Query.users', expected: adminOnly, run: (app, credential) => app.execute(Users, {}, { credential }) },
   { operation: 'Query.projects', expected: everyone, run: (app, credential) => app.execute(Projects, {}, { credential }) },
-  { operation: 'Query.project', expected: ownerOrAdmin, run: (app, credential) => app.execute(Project, { id: app.project.id }, { credential }) },
+  {
+    operation: 'Query.project',
+    expected: ownerOrAdmin,
+    run: (app, credential) => app.execute(Project, { id: app.project.id }, { credential }),
+  },
   {
     operation: 'Mutation.createUser',
     expected: adminOnly,
     run: (app, credential) => app.execute(CreateUser, { input: { email: `new-${next()}@example.test` } }, { credential }),
   },
-  { operation: 'Mutation.createApiKey', expected: everyone, run: (app, credential) => app.execute(CreateApiKey, { input: { name: 'matrix' } }, { credential }) },
+  {
+    operation: 'Mutation.createApiKey',
+    expected: everyone,
+    run: (app, credential) => app.execute(CreateApiKey, { input: { name: 'matrix' } }, { credential }),
+  },
   {
     operation: 'Mutation.createApiKey (for another user)',
     expected: { anonymous: 'UNAUTHENTICATED', stranger: 'FORBIDDEN', owner: 'FORBIDDEN', admin: 'ok' },
@@ -167,54 +243,126 @@ const rows: Row[] = [
       return app.execute(RevokeApiKey, { id: apiKey.id }, { credential });
     },
   },
-  { operation: 'Mutation.issueToken', expected: adminOnly, run: (app, credential) => app.execute(IssueToken, { input: { userId: app.owner.user.id } }, { credential }) },
-  { operation: 'Mutation.createProject', expected: everyone, run: (app, credential) => app.execute(CreateProject, { input: { name: `p-${next()}` } }, { credential }) },
+  {
+    operation: 'Mutation.issueToken',
+    expected: adminOnly,
+    run: (app, credential) => app.execute(IssueToken, { input: { userId: app.owner.user.id } }, { credential }),
+  },
+  {
+    operation: 'Mutation.createProject',
+    expected: everyone,
+    run: (app, credential) => app.execute(CreateProject, { input: { name: `p-${next()}` } }, { credential }),
+  },
   {
     operation: 'Mutation.updateProject',
     expected: ownerOrAdmin,
     run: (app, credential) => app.execute(UpdateProject, { id: app.project.id, input: { name: `renamed-${next()}` } }, { credential }),
   },
   // Secrets: per-scope matrices live in test/secrets/authorization.test.ts; here PROJECT scope stands for all.
-  { operation: 'Query.secrets', expected: ownerOrAdmin, run: (app, credential) => app.execute(Secrets, { scope: { type: 'PROJECT', projectId: app.project.id } }, { credential }) },
-  { operation: 'Query.secret', expected: ownerOrAdmin, run: async (app, credential) => app.execute(Secret, await projectSecret(app), { credential }) },
-  { operation: 'Query.secretVersions', expected: ownerOrAdmin, run: async (app, credential) => app.execute(SecretVersions, await projectSecret(app), { credential }) },
+  {
+    operation: 'Query.secrets',
+    expected: ownerOrAdmin,
+    run: (app, credential) => app.execute(Secrets, { scope: { type: 'PROJECT', projectId: app.project.id } }, { credential }),
+  },
+  {
+    operation: 'Query.secret',
+    expected: ownerOrAdmin,
+    run: async (app, credential) => app.execute(Secret, await projectSecret(app), { credential }),
+  },
+  {
+    operation: 'Query.secretVersions',
+    expected: ownerOrAdmin,
+    run: async (app, credential) => app.execute(SecretVersions, await projectSecret(app), { credential }),
+  },
   {
     operation: 'Mutation.upsertSecret',
     expected: ownerOrAdmin,
-    run: (app, credential) => app.execute(UpsertSecret, { input: { name: 'MATRIX_UPSERT', value: 'v', scope: { type: 'PROJECT', projectId: app.project.id } } }, { credential }),
+    run: (app, credential) =>
+      app.execute(
+        UpsertSecret,
+        { input: { name: 'MATRIX_UPSERT', value: 'v', scope: { type: 'PROJECT', projectId: app.project.id } } },
+        { credential },
+      ),
   },
   {
     operation: 'Mutation.updateSecret',
     expected: ownerOrAdmin,
-    run: async (app, credential) => app.execute(UpdateSecret, { input: { ...(await projectSecret(app)), isActive: false } }, { credential }),
+    run: async (app, credential) =>
+      app.execute(UpdateSecret, { input: { ...(await projectSecret(app)), isActive: false } }, { credential }),
   },
-  { operation: 'Mutation.deleteSecret', expected: ownerOrAdmin, run: async (app, credential) => app.execute(DeleteSecret, await projectSecret(app), { credential }) },
-  { operation: 'Mutation.restoreSecret', expected: ownerOrAdmin, run: async (app, credential) => app.execute(RestoreSecret, await projectSecret(app, { deleted: true }), { credential }) },
-  { operation: 'Mutation.rollbackSecret', expected: ownerOrAdmin, run: async (app, credential) => app.execute(RollbackSecret, await projectSecret(app), { credential }) },
-  { operation: 'Mutation.destroySecret', expected: adminOnly, run: async (app, credential) => app.execute(DestroySecret, await projectSecret(app), { credential }) },
+  {
+    operation: 'Mutation.deleteSecret',
+    expected: ownerOrAdmin,
+    run: async (app, credential) => app.execute(DeleteSecret, await projectSecret(app), { credential }),
+  },
+  {
+    operation: 'Mutation.restoreSecret',
+    expected: ownerOrAdmin,
+    run: async (app, credential) => app.execute(RestoreSecret, await projectSecret(app, { deleted: true }), { credential }),
+  },
+  {
+    operation: 'Mutation.rollbackSecret',
+    expected: ownerOrAdmin,
+    run: async (app, credential) => app.execute(RollbackSecret, await projectSecret(app), { credential }),
+  },
+  {
+    operation: 'Mutation.destroySecret',
+    expected: adminOnly,
+    run: async (app, credential) => app.execute(DestroySecret, await projectSecret(app), { credential }),
+  },
   { operation: 'Query.auditEvents', expected: adminOnly, run: (app, credential) => app.execute(AuditEvents, {}, { credential }) },
-  { operation: 'Mutation.rotateMasterKey', expected: adminOnly, run: (app, credential) => app.execute(RotateMasterKey, {}, { credential }) },
+  {
+    operation: 'Mutation.rotateMasterKey',
+    expected: adminOnly,
+    run: (app, credential) => app.execute(RotateMasterKey, {}, { credential }),
+  },
   { operation: 'Query.masterKeys', expected: adminOnly, run: (app, credential) => app.execute(MasterKeys, {}, { credential }) },
-  { operation: 'Mutation.purgeRetiredMasterKeys', expected: adminOnly, run: (app, credential) => app.execute(PurgeMasterKeys, {}, { credential }) },
+  {
+    operation: 'Mutation.purgeRetiredMasterKeys',
+    expected: adminOnly,
+    run: (app, credential) => app.execute(PurgeMasterKeys, {}, { credential }),
+  },
   { operation: 'Mutation.rotateRootKey', expected: adminOnly, run: (app, credential) => app.execute(RotateRootKey, {}, { credential }) },
   // Stripe: publishable keys need no call to Stripe, so these rows test authorization alone.
-  { operation: 'Query.stripeConfig', expected: ownerOrAdmin, run: (app, credential) => app.execute(StripeConfigQuery, { projectId: app.project.id }, { credential }) },
-  { operation: 'Query.stripeWebhookUrls', expected: ownerOrAdmin, run: (app, credential) => app.execute(StripeWebhookUrls, { projectId: app.project.id }, { credential }) },
+  {
+    operation: 'Query.stripeConfig',
+    expected: ownerOrAdmin,
+    run: (app, credential) => app.execute(StripeConfigQuery, { projectId: app.project.id }, { credential }),
+  },
+  {
+    operation: 'Query.stripeWebhookUrls',
+    expected: ownerOrAdmin,
+    run: (app, credential) => app.execute(StripeWebhookUrls, { projectId: app.project.id }, { credential }),
+  },
   {
     operation: 'Mutation.configureStripe',
     expected: ownerOrAdmin,
-    run: (app, credential) => app.execute(ConfigureStripe, { projectId: app.project.id, input: { testPublishableKey: `pk_test_${'a'.repeat(24)}` } }, { credential }),
+    run: (app, credential) =>
+      app.execute(
+        ConfigureStripe,
+        { projectId: app.project.id, input: { testPublishableKey: `pk_test_${'a'.repeat(24)}` } },
+        { credential },
+      ),
   },
   {
     operation: 'Mutation.validateStripeCredentials',
     expected: ownerOrAdmin,
-    run: (app, credential) => app.execute(ValidateStripe, { projectId: app.project.id, input: { testPublishableKey: `pk_test_${'b'.repeat(24)}` } }, { credential }),
+    run: (app, credential) =>
+      app.execute(
+        ValidateStripe,
+        { projectId: app.project.id, input: { testPublishableKey: `pk_test_${'b'.repeat(24)}` } },
+        { credential },
+      ),
   },
   {
     operation: 'Mutation.removeStripeConfig',
     expected: ownerOrAdmin,
     run: async (app, credential) => {
-      await app.execute(ConfigureStripe, { projectId: app.project.id, input: { testPublishableKey: `pk_test_${'c'.repeat(24)}` } }, { credential: app.admin.key });
+      await app.execute(
+        ConfigureStripe,
+        { projectId: app.project.id, input: { testPublishableKey: `pk_test_${'c'.repeat(24)}` } },
+        { credential: app.admin.key },
+      );
       return app.execute(RemoveStripe, { projectId: app.project.id }, { credential });
     },
   },
@@ -224,7 +372,11 @@ const rows: Row[] = [
     expected: { anonymous: 'UNAUTHENTICATED', stranger: 'FORBIDDEN', owner: 'BAD_USER_INPUT', admin: 'BAD_USER_INPUT' },
     run: (app, credential) => app.execute(RetryStripeWebhook, { projectId: app.project.id }, { credential }),
   },
-  { operation: 'Subscription.projectEvents', expected: ownerOrAdmin, run: (app, credential) => firstFrame(app, credential, ProjectEvents, { projectId: app.project.id }) },
+  {
+    operation: 'Subscription.projectEvents',
+    expected: ownerOrAdmin,
+    run: (app, credential) => firstFrame(app, credential, ProjectEvents, { projectId: app.project.id }),
+  },
   // Stripe sync: every operation names a project (or a run of one), so owner or admin.
   mirrorRow('Query.stripeSyncRuns', (app, credential, projectId) => app.execute(StripeSyncRuns, { projectId }, { credential })),
   {
@@ -240,7 +392,8 @@ const rows: Row[] = [
       const response = await app.execute(StartStripeSync, { projectId }, { credential });
       // An allowed caller really queued a run (no CONFLICT, no BAD_USER_INPUT); it is canceled for the next caller.
       const canceled = await cancelActiveRun(app, projectId);
-      if (response.data?.startStripeSync && canceled !== response.data.startStripeSync.id) throw new Error('the started run was not the active one');
+      if (response.data?.startStripeSync && canceled !== response.data.startStripeSync.id)
+        throw new Error('the started run was not the active one');
       return response;
     },
   },
@@ -252,7 +405,8 @@ const rows: Row[] = [
       const started = await app.execute(StartStripeSync, { projectId }, { credential: app.admin.key });
       if (!started.data?.startStripeSync) throw new Error(started.text);
       const response = await app.execute(CancelStripeSync, { runId: started.data.startStripeSync.id }, { credential });
-      if (response.data?.cancelStripeSync && response.data.cancelStripeSync.status !== 'CANCELED') throw new Error(`cancel left the run ${response.data.cancelStripeSync.status}`);
+      if (response.data?.cancelStripeSync && response.data.cancelStripeSync.status !== 'CANCELED')
+        throw new Error(`cancel left the run ${response.data.cancelStripeSync.status}`);
       await cancelActiveRun(app, projectId);
       return response;
     },
@@ -263,7 +417,9 @@ const rows: Row[] = [
   mirrorRow('Query.stripeSubscriptions', (app, credential, projectId) => app.execute(StripeSubscriptions, { projectId }, { credential })),
   mirrorRow('Query.stripeInvoices', (app, credential, projectId) => app.execute(StripeInvoices, { projectId }, { credential })),
   mirrorRow('Query.stripePaymentIntents', (app, credential, projectId) => app.execute(StripePaymentIntents, { projectId }, { credential })),
-  mirrorRow('Subscription.stripeSyncProgress', (app, credential, projectId) => firstFrame(app, credential, StripeSyncProgress, { projectId })),
+  mirrorRow('Subscription.stripeSyncProgress', (app, credential, projectId) =>
+    firstFrame(app, credential, StripeSyncProgress, { projectId }),
+  ),
 ];
 
 describe('authorization matrix', () => {

@@ -21,7 +21,14 @@ describe('request logging', () => {
     expect(response.headers.get('x-request-id')).toBe('req-abc-123');
     const lines = requestLines().slice(before);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ requestId: 'req-abc-123', operationName: 'LoggedMe', operationType: 'query', status: 200, outcome: 'ok', path: '/graphql' });
+    expect(lines[0]).toMatchObject({
+      requestId: 'req-abc-123',
+      operationName: 'LoggedMe',
+      operationType: 'query',
+      status: 200,
+      outcome: 'ok',
+      path: '/graphql',
+    });
     expect(typeof lines[0]?.durationMs).toBe('number');
   });
 
@@ -43,7 +50,15 @@ describe('request logging', () => {
   it('redacts credential-bearing fields by configuration even when a whole object is logged', () => {
     const { logger, lines } = createCapturingLogger();
     const canary = 'sk_live_CANARY_0123456789abcdef';
-    logger.info({ req: { headers: { authorization: `Bearer ${canary}`, 'x-api-key': canary } }, input: { value: canary, secretKey: canary, liveWebhookSecret: canary }, variables: { value: canary }, token: canary }, 'careless');
+    logger.info(
+      {
+        req: { headers: { authorization: `Bearer ${canary}`, 'x-api-key': canary } },
+        input: { value: canary, secretKey: canary, liveWebhookSecret: canary },
+        variables: { value: canary },
+        token: canary,
+      },
+      'careless',
+    );
     expect(lines).toHaveLength(1);
     expect(lines[0]).not.toContain(canary);
     expect(lines[0]).toContain('[redacted]');

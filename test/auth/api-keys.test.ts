@@ -4,9 +4,13 @@ import { createTestApp, errorCodes, type TestApp } from '../support/app.js';
 import { createApiKey } from '../../src/features/credentials/index.js';
 
 const Me = graphql(`query KeysMe { me { id apiKeys { id name prefix lastUsedAt revokedAt expiresAt } } }`);
-const CreateApiKey = graphql(`mutation KeysCreate($input: CreateApiKeyInput!) { createApiKey(input: $input) { key apiKey { id name prefix userId } } }`);
+const CreateApiKey = graphql(
+  `mutation KeysCreate($input: CreateApiKeyInput!) { createApiKey(input: $input) { key apiKey { id name prefix userId } } }`,
+);
 const RevokeApiKey = graphql(`mutation KeysRevoke($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }`);
-const UserKeys = graphql(`query KeysOfOwner($ownerId: ID) { projects(first: 5, ownerId: $ownerId) { edges { node { owner { apiKeys { id } } } } } }`);
+const UserKeys = graphql(
+  `query KeysOfOwner($ownerId: ID) { projects(first: 5, ownerId: $ownerId) { edges { node { owner { apiKeys { id } } } } } }`,
+);
 
 describe('API keys', () => {
   let app: TestApp;
@@ -32,12 +36,20 @@ describe('API keys', () => {
   });
 
   it('an admin can create a key for another user, which then acts as that user', async () => {
-    const created = await app.execute(CreateApiKey, { input: { name: 'for owner', userId: app.owner.user.id } }, { credential: app.admin.key });
+    const created = await app.execute(
+      CreateApiKey,
+      { input: { name: 'for owner', userId: app.owner.user.id } },
+      { credential: app.admin.key },
+    );
     expect((await app.execute(Me, {}, { credential: created.data!.createApiKey.key })).data?.me.id).toBe(app.owner.user.id);
   });
 
   it('refuses an expiry in the past and honours a future one', async () => {
-    const past = await app.execute(CreateApiKey, { input: { name: 'x', expiresAt: '2020-01-01T00:00:00Z' } }, { credential: app.owner.key });
+    const past = await app.execute(
+      CreateApiKey,
+      { input: { name: 'x', expiresAt: '2020-01-01T00:00:00Z' } },
+      { credential: app.owner.key },
+    );
     expect(errorCodes(past)).toEqual(['BAD_USER_INPUT']);
     const soon = new Date(app.clock.current.getTime() + 60_000).toISOString();
     const created = await app.execute(CreateApiKey, { input: { name: 'short-lived', expiresAt: soon } }, { credential: app.owner.key });
@@ -54,7 +66,9 @@ describe('API keys', () => {
     await app.execute(Me, {}, { credential: key });
     expect((await app.db.prisma.apiKey.findUniqueOrThrow({ where: { id: apiKey.id } })).lastUsedAt).toBeNull();
     await app.services.auth.usage.flush();
-    expect((await app.db.prisma.apiKey.findUniqueOrThrow({ where: { id: apiKey.id } })).lastUsedAt?.getTime()).toBe(Math.floor(app.clock.current.getTime() / 1000) * 1000);
+    expect((await app.db.prisma.apiKey.findUniqueOrThrow({ where: { id: apiKey.id } })).lastUsedAt?.getTime()).toBe(
+      Math.floor(app.clock.current.getTime() / 1000) * 1000,
+    );
   });
 
   it("a developer cannot reach another user's keys through a nested field", async () => {

@@ -19,8 +19,17 @@ describe('JWTs from an external identity provider (JWKS)', () => {
   let jwksRequests = 0;
   let app: TestApp;
 
-  const sign = (claims: Record<string, unknown>, { issuer = ISSUER, audience = AUDIENCE, kid = 'key-1', key = signingKey, expiresIn = '10m' } = {}) =>
-    new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid }).setIssuer(issuer).setAudience(audience).setIssuedAt(Math.floor(app.clock.current.getTime() / 1000)).setExpirationTime(expiresIn).sign(key);
+  const sign = (
+    claims: Record<string, unknown>,
+    { issuer = ISSUER, audience = AUDIENCE, kid = 'key-1', key = signingKey, expiresIn = '10m' } = {},
+  ) =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid })
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setIssuedAt(Math.floor(app.clock.current.getTime() / 1000))
+      .setExpirationTime(expiresIn)
+      .sign(key);
 
   beforeAll(async () => {
     const pair = await generateKeyPair('RS256');
@@ -34,7 +43,13 @@ describe('JWTs from an external identity provider (JWKS)', () => {
     await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
     const { port } = jwksServer.address() as AddressInfo;
     app = await createTestApp({
-      env: { JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json`, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, JWT_ROLE_CLAIM: 'app_metadata.roles', JWT_ADMIN_ROLE: 'coffer-admin' },
+      env: {
+        JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+        JWT_ISSUER: ISSUER,
+        JWT_AUDIENCE: AUDIENCE,
+        JWT_ROLE_CLAIM: 'app_metadata.roles',
+        JWT_ADMIN_ROLE: 'coffer-admin',
+      },
     });
     // jose checks exp against the real clock in the JWKS fetch path only; keep the test clock near now.
     app.clock.current = new Date();

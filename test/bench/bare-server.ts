@@ -12,4 +12,4 @@ const yoga = createYoga({
   logging: false,
 });
 
-await listenAndReport(createServer(yoga));
+await listenAndReport(createServer((req, res) => void yoga(req, res)));

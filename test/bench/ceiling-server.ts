@@ -69,11 +69,26 @@ const unauthenticated = () => new GraphQLError('The API key is not valid.', { ex
 const cursorOf = (row: Row) => Buffer.from(`k1:${row.created_at.toISOString()}:${row.id}`).toString('base64url');
 
 const typeDefs = /* GraphQL */ `
-  type Query { secrets(first: Int = 10): SecretConnection! }
-  type SecretConnection { edges: [SecretEdge!]!, pageInfo: PageInfo! }
-  type SecretEdge { cursor: String!, node: Secret! }
-  type Secret { name: String!, currentVersion: Int!, updatedAt: String! }
-  type PageInfo { hasNextPage: Boolean!, endCursor: String }
+  type Query {
+    secrets(first: Int = 10): SecretConnection!
+  }
+  type SecretConnection {
+    edges: [SecretEdge!]!
+    pageInfo: PageInfo!
+  }
+  type SecretEdge {
+    cursor: String!
+    node: Secret!
+  }
+  type Secret {
+    name: String!
+    currentVersion: Int!
+    updatedAt: String!
+  }
+  type PageInfo {
+    hasNextPage: Boolean!
+    endCursor: String
+  }
 `;
 
 const resolvers = {
@@ -103,4 +118,7 @@ const resolvers = {
 };
 
 const yoga = createYoga({ schema: createSchema({ typeDefs, resolvers }), graphiql: false, logging: false });
-await listenAndReport(createServer(yoga), close);
+await listenAndReport(
+  createServer((req, res) => void yoga(req, res)),
+  close,
+);

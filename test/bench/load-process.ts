@@ -29,10 +29,7 @@ export interface LoadResult {
 }
 
 export type LoadMessage =
-  | { type: 'ready' }
-  | { type: 'warm' }
-  | { type: 'result'; result: LoadResult }
-  | { type: 'error'; message: string };
+  { type: 'ready' } | { type: 'warm' } | { type: 'result'; result: LoadResult } | { type: 'error'; message: string };
 
 const send = (message: LoadMessage) => process.send!(message);
 const fail = (error: unknown) => send({ type: 'error', message: error instanceof Error ? error.message : String(error) });

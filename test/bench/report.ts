@@ -166,7 +166,10 @@ export function machineHeader(filters: string[]): string[] {
   return [
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, ${fmt(os.totalmem() / 2 ** 30)} GiB RAM, ${osName()}; ` +
-      `Node ${process.version}; load average at the end ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`,
+      `Node ${process.version}; load average at the end ${os
+        .loadavg()
+        .map((load) => load.toFixed(2))
+        .join(' ')}`,
     ...(filters.length > 0 ? [`- Filter: ${filters.join(' ')} (partial run; references the chosen rows are divided by are added)`] : []),
   ];
 }
@@ -183,11 +186,11 @@ export function httpHeader(phases: PhaseResult[]): string[] {
 }
 
 export const HOW_TO_READ = [
-  'How to read it: every figure is the median over rounds. **× bare** is a row\'s requests/s divided by bare yoga\'s at the same',
+  "How to read it: every figure is the median over rounds. **× bare** is a row's requests/s divided by bare yoga's at the same",
   'connection count in the same round: what Coffer keeps of a yoga server that does nothing. **× ceiling** divides by the ceiling',
-  'server, which does the list\'s essential work in one SQL statement on the same database: 1.0× means Coffer answers as fast as',
+  "server, which does the list's essential work in one SQL statement on the same database: 1.0× means Coffer answers as fast as",
   'a minimal hand-written server would. **p99 ÷ bare p99** compares tail latency the same way. **Server CPU ms/req** is the',
-  'server process\'s user+system CPU (from /proc) over the measured seconds divided by the responses: on PGlite it includes the',
-  'database, which runs inside the process; on PostgreSQL the database server\'s CPU is not counted. **Load gen CPU** near 100 %',
+  "server process's user+system CPU (from /proc) over the measured seconds divided by the responses: on PGlite it includes the",
+  "database, which runs inside the process; on PostgreSQL the database server's CPU is not counted. **Load gen CPU** near 100 %",
   'means autocannon itself may have limited the row. Goals are reported, never enforced: a run that misses them still succeeds.',
 ].join('\n');

@@ -30,7 +30,8 @@ export interface SubscriberResults {
   errors: string[];
 }
 
-const QUERY = 'subscription Bench($projectId: ID!, $environment: StripeEnvironment!) { stripeSyncProgress(projectId: $projectId, environment: $environment) { runId sequence kind objects message } }';
+const QUERY =
+  'subscription Bench($projectId: ID!, $environment: StripeEnvironment!) { stripeSyncProgress(projectId: $projectId, environment: $environment) { runId sequence kind objects message } }';
 
 const { host, port, apiKey, projectId, count } = workerData as SubscriberOptions;
 const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
@@ -46,7 +47,10 @@ let connected = 0;
 function handleBlock(index: number, block: string, at: number) {
   const data = block.split('\n').find((line) => line.startsWith('data: '));
   if (!data) return; // keep-alive comments, `event: complete`
-  const payload = JSON.parse(data.slice(6)) as { data?: { stripeSyncProgress?: { sequence: number; message: string | null } }; errors?: unknown[] };
+  const payload = JSON.parse(data.slice(6)) as {
+    data?: { stripeSyncProgress?: { sequence: number; message: string | null } };
+    errors?: unknown[];
+  };
   if (payload.errors) {
     errors.push(JSON.stringify(payload.errors).slice(0, 300));
     return;
@@ -69,7 +73,14 @@ function handleBlock(index: number, block: string, at: number) {
 
 function open(index: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = request({ host, port, path: '/graphql', method: 'POST', agent, headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'x-api-key': apiKey } });
+    const req = request({
+      host,
+      port,
+      path: '/graphql',
+      method: 'POST',
+      agent,
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'x-api-key': apiKey },
+    });
     requests.push(req);
     req.on('error', (error) => {
       errors.push(`subscriber ${index}: ${error.message}`);
@@ -99,7 +110,13 @@ function open(index: number): Promise<void> {
 
 parentPort!.on('message', (message: { type: 'finish' }) => {
   if (message.type !== 'finish') return;
-  const results: SubscriberResults = { type: 'results', latencies: Float64Array.from(latencies), perSubscriber, perEventLast: [...perEventLast.values()], errors };
+  const results: SubscriberResults = {
+    type: 'results',
+    latencies: Float64Array.from(latencies),
+    perSubscriber,
+    perEventLast: [...perEventLast.values()],
+    errors,
+  };
   parentPort!.postMessage(results);
   for (const req of requests) req.destroy();
   agent.destroy();

@@ -56,11 +56,22 @@ const FANOUT_EVENTS = positiveInt('BENCH_FANOUT_EVENTS', 20);
 const FANOUT_RATE = positiveInt('BENCH_FANOUT_RATE', 1);
 
 /** A plausible account: mostly customers and their billing objects (shares of 20 parts). */
-const MIX: Record<CollectionName, number> = { products: 1, prices: 2, customers: 8, subscriptions: 2, invoices: 3, payment_intents: 2, charges: 1.5, refunds: 0.5 };
+const MIX: Record<CollectionName, number> = {
+  products: 1,
+  prices: 2,
+  customers: 8,
+  subscriptions: 2,
+  invoices: 3,
+  payment_intents: 2,
+  charges: 1.5,
+  refunds: 0.5,
+};
 
 function mixOf(total: number): Record<CollectionName, number> {
   const parts = Object.values(MIX).reduce((sum, part) => sum + part, 0);
-  const counts = Object.fromEntries(Object.entries(MIX).map(([collection, part]) => [collection, Math.floor((total * part) / parts)])) as Record<CollectionName, number>;
+  const counts = Object.fromEntries(
+    Object.entries(MIX).map(([collection, part]) => [collection, Math.floor((total * part) / parts)]),
+  ) as Record<CollectionName, number>;
   counts.customers += total - Object.values(counts).reduce((sum, count) => sum + count, 0);
   return counts;
 }
@@ -103,7 +114,8 @@ async function startFakeStripeProcess() {
     url: url as unknown as string,
     async account(name: string, counts: Record<CollectionName, number>) {
       const accountId = await call<string>({ op: 'account', name });
-      for (const [collection, count] of Object.entries(counts)) await call({ op: 'seed', accountId, collection: collection as CollectionName, count });
+      for (const [collection, count] of Object.entries(counts))
+        await call({ op: 'seed', accountId, collection: collection as CollectionName, count });
       return { accountId, key: await call<string>({ op: 'key', accountId }) };
     },
     /** Requests served since the last call. */
@@ -132,7 +144,12 @@ async function startSyncCoffer(fakeUrl: string) {
   const dataDir = await mkdtemp(join(os.tmpdir(), 'coffer-bench-sync-'));
   const database = await benchDatabase();
   const config = loadConfig({
-    DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', STRIPE_API_BASE: fakeUrl, PUBLIC_URL: 'https://coffer.example.com',
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    STRIPE_API_BASE: fakeUrl,
+    PUBLIC_URL: 'https://coffer.example.com',
     ...(database.url ? { DATABASE_URL: database.url } : {}),
   });
   const logger = createLogger(config.logLevel, pino.destination({ dest: '/dev/null', sync: true }));
@@ -159,7 +176,11 @@ async function startSyncCoffer(fakeUrl: string) {
   }
 
   const createProject = async (name: string) =>
-    (await gql<{ createProject: { id: string } }>('mutation($input: CreateProjectInput!) { createProject(input: $input) { id } }', { input: { name } })).createProject.id;
+    (
+      await gql<{ createProject: { id: string } }>('mutation($input: CreateProjectInput!) { createProject(input: $input) { id } }', {
+        input: { name },
+      })
+    ).createProject.id;
 
   return {
     services,
@@ -229,7 +250,12 @@ interface SyncMeasurement {
 }
 
 /** Seeds an account, configures a project with it, and executes its first sync here with `runNow`. */
-async function measureSync(coffer: SyncCoffer, fake: FakeProcess, total: number, gc: () => void): Promise<SyncMeasurement & { key: string; counts: Record<CollectionName, number> }> {
+async function measureSync(
+  coffer: SyncCoffer,
+  fake: FakeProcess,
+  total: number,
+  gc: () => void,
+): Promise<SyncMeasurement & { key: string; counts: Record<CollectionName, number> }> {
   const counts = mixOf(total);
   const { key } = await fake.account(`Bench ${total}`, counts);
   const { projectId, runId } = await coffer.configuredProject(`sync bench ${total} ${randomBytes(3).toString('hex')}`, key);
@@ -248,16 +274,31 @@ async function measureSync(coffer: SyncCoffer, fake: FakeProcess, total: number,
 
   const { prisma } = coffer.services.db;
   const run = await prisma.stripeSyncRun.findUniqueOrThrow({ where: { id: runId }, include: { objectTypes: true } });
-  if (outcome?.kind !== 'finished' || run.status !== 'SUCCEEDED') throw new Error(`sync of ${total} objects ended ${run.status}: ${run.error}`);
+  if (outcome?.kind !== 'finished' || run.status !== 'SUCCEEDED')
+    throw new Error(`sync of ${total} objects ended ${run.status}: ${run.error}`);
   const objects = run.objectTypes.reduce((sum, state) => sum + state.objects, 0);
   const pages = run.objectTypes.reduce((sum, state) => sum + state.pages, 0);
   let stored = 0;
   for (const type of SYNC_OBJECT_TYPES) {
-    const [row] = await prisma.$queryRawUnsafe<Array<{ n: bigint }>>(`SELECT count(*) AS n FROM ${OBJECT_TYPES[type].table} WHERE project_id = $1::uuid`, projectId);
+    const [row] = await prisma.$queryRawUnsafe<Array<{ n: bigint }>>(
+      `SELECT count(*) AS n FROM ${OBJECT_TYPES[type].table} WHERE project_id = $1::uuid`,
+      projectId,
+    );
     stored += Number(row?.n ?? 0);
   }
-  if (objects !== total || stored !== total) throw new Error(`expected ${total} objects, the run counted ${objects} and the mirror holds ${stored}`);
-  return { objects, pages, ms, requests, peak, before: { rss: before.rss, heapUsed: before.heapUsed }, heapAfterGc: { before: heapBefore, after: heapAfter }, key, counts };
+  if (objects !== total || stored !== total)
+    throw new Error(`expected ${total} objects, the run counted ${objects} and the mirror holds ${stored}`);
+  return {
+    objects,
+    pages,
+    ms,
+    requests,
+    peak,
+    before: { rss: before.rss, heapUsed: before.heapUsed },
+    heapAfterGc: { before: heapBefore, after: heapAfter },
+    key,
+    counts,
+  };
 }
 
 /** The same pages through the SDK and the fake only: what a sync costs without Coffer. */
@@ -283,7 +324,8 @@ async function fetchOnly(coffer: SyncCoffer, key: string, counts: Record<Collect
   return { objects, pages, ms };
 }
 
-const percentile = (sorted: Float64Array, p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+const percentile = (sorted: Float64Array, p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** 1,000 SSE subscribers on a project; events published on the bus; publish-to-arrival latency. */
@@ -323,8 +365,21 @@ async function measureFanOut(coffer: SyncCoffer, log: (line: string) => void) {
   const publish = (phase: 'warm' | 'measure') => {
     sequence += 1;
     const event: SyncProgressEvent = {
-      runId, projectId, environment: 'TEST', sequence, kind: 'PAGE', runStatus: 'RUNNING', objectType: 'customers', objectStatus: 'RUNNING',
-      pages: sequence, objects: sequence * 100, runObjects: sequence * 100, total: null, retries: 0, summary: null, at: new Date(),
+      runId,
+      projectId,
+      environment: 'TEST',
+      sequence,
+      kind: 'PAGE',
+      runStatus: 'RUNNING',
+      objectType: 'customers',
+      objectStatus: 'RUNNING',
+      pages: sequence,
+      objects: sequence * 100,
+      runObjects: sequence * 100,
+      total: null,
+      retries: 0,
+      summary: null,
+      at: new Date(),
       message: `bench:${phase}:${now()}`,
     };
     publishSyncEvents(coffer.services.events, [event]);
@@ -341,7 +396,9 @@ async function measureFanOut(coffer: SyncCoffer, log: (line: string) => void) {
       publish('warm');
     }
   });
-  log(`    ${fmt(SUBSCRIBERS)} subscribers attached (connected in ${fmt(connectMs / 1000, 1)} s); publishing ${FANOUT_EVENTS} events at ${FANOUT_RATE}/s...`);
+  log(
+    `    ${fmt(SUBSCRIBERS)} subscribers attached (connected in ${fmt(connectMs / 1000, 1)} s); publishing ${FANOUT_EVENTS} events at ${FANOUT_RATE}/s...`,
+  );
 
   const interval = 1000 / FANOUT_RATE;
   const firstAt = performance.now();
@@ -470,5 +527,9 @@ export async function runStripeSyncBenchmarks(selected: (name: string) => boolea
 }
 
 export function syncTable(rows: SyncBenchRow[]): string {
-  return ['| Measurement | Figure | Detail |', '|---|---:|---|', ...rows.map((row) => `| ${row.name} | ${row.figure} | ${row.detail} |`)].join('\n');
+  return [
+    '| Measurement | Figure | Detail |',
+    '|---|---:|---|',
+    ...rows.map((row) => `| ${row.name} | ${row.figure} | ${row.detail} |`),
+  ].join('\n');
 }

@@ -4,7 +4,13 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 describe('configuration from the environment', () => {
   it('has defaults that need nothing set', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ port: 4000, host: '127.0.0.1', databaseUrl: undefined, logLevel: 'info', publicUrl: 'http://127.0.0.1:4000' });
+    expect(config).toMatchObject({
+      port: 4000,
+      host: '127.0.0.1',
+      databaseUrl: undefined,
+      logLevel: 'info',
+      publicUrl: 'http://127.0.0.1:4000',
+    });
     expect(config.dataDir).toMatch(/\.coffer$/);
   });
 
@@ -12,13 +18,21 @@ describe('configuration from the environment', () => {
     const secretish = 'not-a-coffer-key-SECRET';
     let error: unknown;
     try {
-      loadConfig({ PORT: 'abc', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', COFFER_ADMIN_API_KEY: secretish, COFFER_TOKEN_SECRET: 'short', REDIS_URL: 'http://x' });
+      loadConfig({
+        PORT: 'abc',
+        DATABASE_URL: 'mysql://x',
+        LOG_LEVEL: 'loud',
+        COFFER_ADMIN_API_KEY: secretish,
+        COFFER_TOKEN_SECRET: 'short',
+        REDIS_URL: 'http://x',
+      });
     } catch (caught) {
       error = caught;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as ConfigError).message;
-    for (const name of ['PORT', 'DATABASE_URL', 'LOG_LEVEL', 'COFFER_ADMIN_API_KEY', 'COFFER_TOKEN_SECRET', 'REDIS_URL']) expect(message).toContain(name);
+    for (const name of ['PORT', 'DATABASE_URL', 'LOG_LEVEL', 'COFFER_ADMIN_API_KEY', 'COFFER_TOKEN_SECRET', 'REDIS_URL'])
+      expect(message).toContain(name);
     expect(message).not.toContain(secretish);
   });
 

@@ -17,7 +17,14 @@ import { canary, expectMaskedRead, openEmbedded, put, reveal, ROTATE, uniqueName
 /** Every cell of every row, as text or bytes: what a search of the raw rows has to look through. */
 function cellsOf(rows: Array<Record<string, unknown>>): Array<[string, string | Uint8Array]> {
   return rows.flatMap((row) =>
-    Object.entries(row).map(([column, cell]): [string, string | Uint8Array] => [column, cell instanceof Uint8Array ? cell : typeof cell === 'string' ? cell : JSON.stringify(cell, (_key, inner: unknown) => (typeof inner === 'bigint' ? inner.toString() : inner)) ?? 'null']),
+    Object.entries(row).map(([column, cell]): [string, string | Uint8Array] => [
+      column,
+      cell instanceof Uint8Array
+        ? cell
+        : typeof cell === 'string'
+          ? cell
+          : (JSON.stringify(cell, (_key, inner: unknown) => (typeof inner === 'bigint' ? inner.toString() : inner)) ?? 'null'),
+    ]),
   );
 }
 
@@ -34,12 +41,17 @@ describe('at rest: raw rows', () => {
     const { id } = await put(app.request, app.admin.key, name, value);
     const { prisma } = app.db;
 
-    const versions = await prisma.$queryRawUnsafe<Array<Record<string, unknown>>>('SELECT * FROM secret_versions WHERE secret_id = $1::uuid', id);
+    const versions = await prisma.$queryRawUnsafe<Array<Record<string, unknown>>>(
+      'SELECT * FROM secret_versions WHERE secret_id = $1::uuid',
+      id,
+    );
     const secrets = await prisma.$queryRawUnsafe<Array<Record<string, unknown>>>('SELECT * FROM secrets WHERE id = $1::uuid', id);
     expect(versions).toHaveLength(1);
     expect(secrets).toHaveLength(1);
     const cells = [...cellsOf(versions), ...cellsOf(secrets)];
-    expect(cells.some(([column, cell]) => column === 'ciphertext' && cell instanceof Uint8Array && cell.length >= Buffer.byteLength(value))).toBe(true);
+    expect(
+      cells.some(([column, cell]) => column === 'ciphertext' && cell instanceof Uint8Array && cell.length >= Buffer.byteLength(value)),
+    ).toBe(true);
     for (const [column, cell] of cells) expect(findTrace(cell, value), `column ${column}`).toBeNull();
     // Postgres' own text rendering of the rows (bytea as \x hex) holds no trace either.
     const asText = await prisma.$queryRawUnsafe<Array<{ row: string }>>(
@@ -170,7 +182,9 @@ describe('at rest: master-key rotation', () => {
   });
 
   const keyIdsInUse = async (current: TestApp) =>
-    (await current.db.prisma.$queryRawUnsafe<Array<{ key_id: string }>>('SELECT DISTINCT key_id FROM secret_versions ORDER BY key_id')).map((row) => row.key_id);
+    (await current.db.prisma.$queryRawUnsafe<Array<{ key_id: string }>>('SELECT DISTINCT key_id FROM secret_versions ORDER BY key_id')).map(
+      (row) => row.key_id,
+    );
 
   /** The keyring's terms by state, as an admin sees them through the API. */
   const termStates = async (current: TestApp) => {
@@ -190,7 +204,9 @@ describe('at rest: master-key rotation', () => {
 
     const response = await current.request({ query: ROTATE, variables: { generateNewKey: true } }, { credential: current.admin.key });
     expect(response.json.errors, response.text).toBeUndefined();
-    const result = (response.json.data as { rotateMasterKey: { activeKeyId: string; rewrapped: number; remaining: number; retiredKeyIds: string[] } }).rotateMasterKey;
+    const result = (
+      response.json.data as { rotateMasterKey: { activeKeyId: string; rewrapped: number; remaining: number; retiredKeyIds: string[] } }
+    ).rotateMasterKey;
     expect(result.activeKeyId).not.toBe(oldKeyId);
     expect(result).toMatchObject({ rewrapped: before.length, remaining: 0, retiredKeyIds: [oldKeyId] });
 
@@ -230,7 +246,14 @@ describe('at rest: master-key rotation', () => {
     for (const { name, value } of written) await put(current.request, current.admin.key, name, value);
     const { db, services } = current;
 
-    const first = await rotateMasterKey({ db, keyring: services.keyring, actor: SYSTEM_ACTOR, generateNewKey: true, batchSize: 2, maxBatches: 1 });
+    const first = await rotateMasterKey({
+      db,
+      keyring: services.keyring,
+      actor: SYSTEM_ACTOR,
+      generateNewKey: true,
+      batchSize: 2,
+      maxBatches: 1,
+    });
     expect(first.activeKeyId).not.toBe(oldKeyId);
     expect(first).toMatchObject({ rewrapped: 2, remaining: written.length - 2, retiredKeyIds: [] });
     expect(await keyIdsInUse(current)).toEqual([first.activeKeyId, oldKeyId].sort());
@@ -242,7 +265,12 @@ describe('at rest: master-key rotation', () => {
     await put(current.request, current.admin.key, midway.name, midway.value);
 
     const second = await rotateMasterKey({ db, keyring: services.keyring, actor: SYSTEM_ACTOR, generateNewKey: false, batchSize: 2 });
-    expect(second).toMatchObject({ activeKeyId: first.activeKeyId, rewrapped: written.length - 2, remaining: 0, retiredKeyIds: [oldKeyId] });
+    expect(second).toMatchObject({
+      activeKeyId: first.activeKeyId,
+      rewrapped: written.length - 2,
+      remaining: 0,
+      retiredKeyIds: [oldKeyId],
+    });
     expect(await keyIdsInUse(current)).toEqual([first.activeKeyId]);
     expect(await termStates(current)).toEqual({ [first.activeKeyId]: 'ACTIVE', [oldKeyId]: 'RETIRED' });
     for (const { name, value } of [...written, midway]) expect(await reveal(current.request, current.admin.key, name)).toBe(value);

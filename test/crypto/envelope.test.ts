@@ -88,7 +88,8 @@ describe('envelope: a sealed value never shows its plaintext', () => {
     // A mode that leaks structure (ECB) would show the repeated block, or repeat its own blocks.
     expect(findTrace(sealed.ciphertext, block)).toBeNull();
     const blocks = new Set<string>();
-    for (let offset = 0; offset + 16 <= sealed.ciphertext.length; offset += 16) blocks.add(sealed.ciphertext.subarray(offset, offset + 16).toString('hex'));
+    for (let offset = 0; offset + 16 <= sealed.ciphertext.length; offset += 16)
+      blocks.add(sealed.ciphertext.subarray(offset, offset + 16).toString('hex'));
     expect(blocks.size).toBe(plaintext.length / 16);
   });
 
@@ -115,7 +116,9 @@ describe('envelope: tampering fails', () => {
         for (const mask of [0x01, 0x80, 0xff]) {
           const tampered = copyOf(sealed);
           tampered[field][position] = (tampered[field][position] as number) ^ mask;
-          expect(() => decryptValue(keyring, tampered, rowAad()), `${field}[${position}] ^ 0x${mask.toString(16)}`).toThrow(DecryptionError);
+          expect(() => decryptValue(keyring, tampered, rowAad()), `${field}[${position}] ^ 0x${mask.toString(16)}`).toThrow(
+            DecryptionError,
+          );
         }
       }
       // The untouched original still decrypts: the failures above are the flips' doing.
@@ -142,7 +145,9 @@ describe('envelope: tampering fails', () => {
   it("another value's ciphertext under the same row identity fails (each value has its own data key)", () => {
     const mine = encryptValue(keyring, 'value one', rowAad());
     const theirs = encryptValue(keyring, 'value two', rowAad());
-    expect(() => decryptValue(keyring, { ...copyOf(mine), iv: theirs.iv, tag: theirs.tag, ciphertext: theirs.ciphertext }, rowAad())).toThrow(DecryptionError);
+    expect(() =>
+      decryptValue(keyring, { ...copyOf(mine), iv: theirs.iv, tag: theirs.tag, ciphertext: theirs.ciphertext }, rowAad()),
+    ).toThrow(DecryptionError);
     expect(() => decryptValue(keyring, { ...copyOf(mine), wrappedKey: theirs.wrappedKey }, rowAad())).toThrow(DecryptionError);
   });
 });
@@ -175,13 +180,22 @@ describe('envelope: a ciphertext moved to another row fails', () => {
 
   it('a "shifted" AAD ({name: "a|b", x: "c"} vs {name: "a", x: "b|c"}) canonicalizes differently and fails', () => {
     const shifts: Array<[AssociatedData, AssociatedData]> = [
-      [{ name: 'a|b', x: 'c' }, { name: 'a', x: 'b|c' }],
-      [{ name: 'a', x: 'bc' }, { name: 'ab', x: 'c' }],
+      [
+        { name: 'a|b', x: 'c' },
+        { name: 'a', x: 'b|c' },
+      ],
+      [
+        { name: 'a', x: 'bc' },
+        { name: 'ab', x: 'c' },
+      ],
       [{ ab: 'c' }, { a: 'bc' }],
       [{ name: 'a\u0000x\u0000b' }, { name: 'a', x: 'b' }],
     ];
     for (const [written, attempted] of shifts) {
-      expect(canonicalAssociatedData(written, 'coffer/value').equals(canonicalAssociatedData(attempted, 'coffer/value')), JSON.stringify([written, attempted])).toBe(false);
+      expect(
+        canonicalAssociatedData(written, 'coffer/value').equals(canonicalAssociatedData(attempted, 'coffer/value')),
+        JSON.stringify([written, attempted]),
+      ).toBe(false);
       const sealed = encryptValue(keyring, plaintext, written);
       expect(() => decryptValue(keyring, sealed, attempted), JSON.stringify([written, attempted])).toThrow(DecryptionError);
     }

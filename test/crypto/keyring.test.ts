@@ -74,7 +74,12 @@ describe('parseMasterKeys refuses bad COFFER_MASTER_KEYS', () => {
 
   it('refuses bad base64, naming the key id, without the key material', () => {
     const material = randomBytes(32);
-    for (const garbled of [`${b64(material).slice(0, 20)}!*${b64(material).slice(20)}`, `${b64(material)} trailing`, `${b64(material)}===`, `${b64(material)}:${b64(material)}`]) {
+    for (const garbled of [
+      `${b64(material).slice(0, 20)}!*${b64(material).slice(20)}`,
+      `${b64(material)} trailing`,
+      `${b64(material)}===`,
+      `${b64(material)}:${b64(material)}`,
+    ]) {
       const error = refusal(`k_garbled:${garbled}`);
       expect(error.message).toContain('"k_garbled"');
       expect(error.message).toMatch(/base64/);
@@ -149,14 +154,22 @@ describe('a keyring never prints its key material', () => {
     const [a, b] = [randomBytes(32), randomBytes(32)];
     const keyring = parseMasterKeys(`k_a:${b64(a)},k_b:${b64(b)}`);
     const rootKeys = parseRootKeys(b64(a), 'COFFER_ROOT_KEY');
-    const holders: Array<[unknown, string]> = [[keyring, 'k_a'], [rootKeys, rootKeyIdOf(a)], [{ nested: { keyring } }, 'k_b']];
+    const holders: Array<[unknown, string]> = [
+      [keyring, 'k_a'],
+      [rootKeys, rootKeyIdOf(a)],
+      [{ nested: { keyring } }, 'k_b'],
+    ];
     for (const [holder, id] of holders) {
       for (const text of [inspect(holder, { depth: 10, showHidden: true }), JSON.stringify(holder), format('%o', holder)]) {
         expect(text).toContain(id);
         for (const material of [a, b]) {
           expect(findTrace(text, material), text).toBeNull();
           // How util.inspect and JSON render a Buffer: "<Buffer 5b dc ...>" and {"data":[91,220,...]}.
-          expect(text).not.toContain(Buffer.from(material.subarray(0, 8)).toString('hex').replace(/(..)(?!$)/g, '$1 '));
+          expect(text).not.toContain(
+            Buffer.from(material.subarray(0, 8))
+              .toString('hex')
+              .replace(/(..)(?!$)/g, '$1 '),
+          );
           expect(text).not.toContain([...material.subarray(0, 8)].join(','));
         }
       }
@@ -197,8 +210,13 @@ describe('the generated root key file (DATA_DIR/root-key)', () => {
     const results = await Promise.allSettled(Array.from({ length: 8 }, () => load()));
     const onDisk = parseRootKeys(await readFile(path, 'utf8'), path);
     expect(onDisk.keys).toHaveLength(1);
-    expect(results.every((result) => result.status === 'fulfilled'), JSON.stringify(results)).toBe(true);
-    const created = results.filter((result) => result.status === 'fulfilled' && result.value.source.kind === 'file' && result.value.source.generated);
+    expect(
+      results.every((result) => result.status === 'fulfilled'),
+      JSON.stringify(results),
+    ).toBe(true);
+    const created = results.filter(
+      (result) => result.status === 'fulfilled' && result.value.source.kind === 'file' && result.value.source.generated,
+    );
     expect(created).toHaveLength(1);
     for (const result of results) {
       if (result.status === 'fulfilled') expect(result.value.rootKeys.sealing.key.equals(onDisk.sealing.key)).toBe(true);

@@ -26,7 +26,7 @@ const exists = (path: string) =>
     () => false,
   );
 
-describe("startup refuses malformed COFFER_MASTER_KEYS (import-only, still checked)", () => {
+describe('startup refuses malformed COFFER_MASTER_KEYS (import-only, still checked)', () => {
   let dataDir: string;
   beforeEach(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'coffer-startup-keys-'));
@@ -38,7 +38,11 @@ describe("startup refuses malformed COFFER_MASTER_KEYS (import-only, still check
     const { db, destroy } = await createTestDatabase();
     const { logger, lines } = createCapturingLogger();
     try {
-      const services = await openServices(loadConfig({ DATA_DIR: dataDir, COFFER_TOKEN_SECRET: TOKEN_SECRET, COFFER_MASTER_KEYS: masterKeys }), logger, { db });
+      const services = await openServices(
+        loadConfig({ DATA_DIR: dataDir, COFFER_TOKEN_SECRET: TOKEN_SECRET, COFFER_MASTER_KEYS: masterKeys }),
+        logger,
+        { db },
+      );
       await services.close();
     } catch (error) {
       expect(error).toBeInstanceOf(KeyringError);

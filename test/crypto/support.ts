@@ -23,7 +23,10 @@ export interface RawResponse {
   json: { data?: Record<string, unknown> | null; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
 }
 
-export type Send = (body: { query: string; variables?: Record<string, unknown> }, options?: { credential?: string | null }) => Promise<RawResponse>;
+export type Send = (
+  body: { query: string; variables?: Record<string, unknown> },
+  options?: { credential?: string | null },
+) => Promise<RawResponse>;
 
 export async function put(send: Send, credential: string, name: string, value: string, extra: Record<string, unknown> = {}) {
   const response = await send({ query: UPSERT, variables: { input: { name, value, ...extra } } }, { credential });
@@ -48,7 +51,10 @@ export async function openEmbedded(env: Record<string, string>) {
   const services: Services = await openServices(loadConfig({ COFFER_TOKEN_SECRET: TOKEN_SECRET, ...env }), logger);
   const yoga = createApp(services);
   const send: Send = async (body, options = {}) => {
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json, application/json',
+    };
     if (options.credential) headers['x-api-key'] = options.credential;
     const response = await yoga.fetch('http://coffer.test/graphql', { method: 'POST', headers, body: JSON.stringify(body) });
     const text = await response.text();

@@ -99,7 +99,9 @@ describe.each(backends)('applyMigrations on %s', (_kind, makeBackend) => {
   it('refuses to start when an applied migration was edited', async () => {
     const [first] = await readMigrations();
     await applyMigrations(db);
-    await db.withSession((s) => s.query(`UPDATE "_prisma_migrations" SET checksum = repeat('0', 64) WHERE migration_name = $1`, [first!.name]));
+    await db.withSession((s) =>
+      s.query(`UPDATE "_prisma_migrations" SET checksum = repeat('0', 64) WHERE migration_name = $1`, [first!.name]),
+    );
 
     await expect(applyMigrations(db)).rejects.toThrow(`Migration ${first!.name} was edited after it was applied`);
   });
@@ -111,7 +113,9 @@ describe.each(backends)('applyMigrations on %s', (_kind, makeBackend) => {
     });
     tempDirs.push(dir);
 
-    await expect(applyMigrations(db, { migrationsDir: dir })).rejects.toThrow(/Migration 20250102000000_broken failed and was rolled back: .*nonexistent_type/);
+    await expect(applyMigrations(db, { migrationsDir: dir })).rejects.toThrow(
+      /Migration 20250102000000_broken failed and was rolled back: .*nonexistent_type/,
+    );
     expect(await tableExists(db, 'good')).toBe(true);
     expect(await tableExists(db, 'half')).toBe(false);
     expect(await migrationStatus(db, { migrationsDir: dir })).toEqual({
@@ -119,7 +123,9 @@ describe.each(backends)('applyMigrations on %s', (_kind, makeBackend) => {
       pending: ['20250102000000_broken'],
     });
     const [failed] = await db.withSession((s) =>
-      s.query<{ finished_at: Date | null; logs: string }>(`SELECT finished_at, logs FROM "_prisma_migrations" WHERE migration_name = '20250102000000_broken'`),
+      s.query<{ finished_at: Date | null; logs: string }>(
+        `SELECT finished_at, logs FROM "_prisma_migrations" WHERE migration_name = '20250102000000_broken'`,
+      ),
     );
     expect(failed).toMatchObject({ finished_at: null, logs: expect.stringContaining('nonexistent_type') });
 

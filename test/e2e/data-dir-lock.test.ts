@@ -1,6 +1,15 @@
 import { readdir } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanUpProcesses, graphqlAt, operatorChosenKey, runCli, startCoffer, tempDir, waitForStatus } from '../support/processes.js';
+import {
+  cleanUpProcesses,
+  graphqlAt,
+  type GraphQLAnswer,
+  operatorChosenKey,
+  runCli,
+  startCoffer,
+  tempDir,
+  waitForStatus,
+} from '../support/processes.js';
 
 /**
  * An embedded database belongs to one process. Before this lock, a CLI beside a running server
@@ -10,56 +19,60 @@ import { cleanUpProcesses, graphqlAt, operatorChosenKey, runCli, startCoffer, te
 
 const TIMEOUT_MS = 180_000;
 const USERS = '{ users(first: 100) { edges { node { email } } } }';
-const emailsOf = (answer: { data?: Record<string, any> | null }) => // eslint-disable-line @typescript-eslint/no-explicit-any
+const emailsOf = (answer: GraphQLAnswer) =>
   (answer.data?.users.edges as Array<{ node: { email: string } }>).map((edge) => edge.node.email).sort();
 
 afterAll(cleanUpProcesses);
 
 describe('one process owns an embedded DATA_DIR', () => {
-  it('while the server runs, CLI commands and a second server exit 2 naming its pid and address, and change nothing', { timeout: TIMEOUT_MS }, async () => {
-    const dataDir = await tempDir();
-    const key = operatorChosenKey();
-    const env = { DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', COFFER_ADMIN_API_KEY: key };
-    const server = startCoffer(env);
-    const url = await server.listening();
-    await waitForStatus(`${new URL(url).origin}/readyz`, 200);
-    const before = emailsOf(await graphqlAt(url, USERS, { key }));
-    const filesBefore = (await readdir(dataDir)).sort();
+  it(
+    'while the server runs, CLI commands and a second server exit 2 naming its pid and address, and change nothing',
+    { timeout: TIMEOUT_MS },
+    async () => {
+      const dataDir = await tempDir();
+      const key = operatorChosenKey();
+      const env = { DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', COFFER_ADMIN_API_KEY: key };
+      const server = startCoffer(env);
+      const url = await server.listening();
+      await waitForStatus(`${new URL(url).origin}/readyz`, 200);
+      const before = emailsOf(await graphqlAt(url, USERS, { key }));
+      const filesBefore = (await readdir(dataDir)).sort();
 
-    const cliEnv = { DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
-    for (const args of [
-      ['user', 'create', '--email', 'dev@example.com'],
-      ['migrate'],
-      ['rotate-master-key', '--generate'],
-      ['api-key', 'create', '--user', 'admin@coffer.local', '--name', 'ci'],
-    ]) {
-      const refused = await runCli(args, cliEnv);
-      expect(refused.code, `${args.join(' ')}: ${refused.stderr}`).toBe(2);
-      expect(refused.stderr).toContain(`pid ${server.child.pid}`);
-      expect(refused.stderr).toContain(url);
-      expect(refused.stdout).toBe('');
-      expect(refused.stderr).not.toMatch(/\n\s+at |Aborted\(\)/);
-    }
+      const cliEnv = { DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+      for (const args of [
+        ['user', 'create', '--email', 'dev@example.com'],
+        ['migrate'],
+        ['rotate-master-key', '--generate'],
+        ['api-key', 'create', '--user', 'admin@coffer.local', '--name', 'ci'],
+      ]) {
+        const refused = await runCli(args, cliEnv);
+        expect(refused.code, `${args.join(' ')}: ${refused.stderr}`).toBe(2);
+        expect(refused.stderr).toContain(`pid ${server.child.pid}`);
+        expect(refused.stderr).toContain(url);
+        expect(refused.stdout).toBe('');
+        expect(refused.stderr).not.toMatch(/\n\s+at |Aborted\(\)/);
+      }
 
-    const second = startCoffer({ ...env });
-    expect((await second.exited).code).toBe(2);
-    expect(second.stderr()).toContain(`pid ${server.child.pid}`);
+      const second = startCoffer({ ...env });
+      expect((await second.exited).code).toBe(2);
+      expect(second.stderr()).toContain(`pid ${server.child.pid}`);
 
-    // Nothing reached the database, and nothing new appeared in the directory.
-    expect(emailsOf(await graphqlAt(url, USERS, { key }))).toEqual(before);
-    expect((await readdir(dataDir)).sort()).toEqual(filesBefore);
-    expect((await fetch(`${new URL(url).origin}/readyz`)).status).toBe(200);
+      // Nothing reached the database, and nothing new appeared in the directory.
+      expect(emailsOf(await graphqlAt(url, USERS, { key }))).toEqual(before);
+      expect((await readdir(dataDir)).sort()).toEqual(filesBefore);
+      expect((await fetch(`${new URL(url).origin}/readyz`)).status).toBe(200);
 
-    expect(await server.stop()).toEqual({ code: 0, signal: null });
+      expect(await server.stop()).toEqual({ code: 0, signal: null });
 
-    // Once the server has stopped, the CLI owns the directory, and what it writes lasts.
-    const created = await runCli(['user', 'create', '--email', 'dev@example.com'], cliEnv);
-    expect(created.code, created.stderr).toBe(0);
-    const restarted = startCoffer(env);
-    const again = await restarted.listening();
-    expect(emailsOf(await graphqlAt(again, USERS, { key }))).toEqual([...before, 'dev@example.com'].sort());
-    expect(await restarted.stop()).toEqual({ code: 0, signal: null });
-  });
+      // Once the server has stopped, the CLI owns the directory, and what it writes lasts.
+      const created = await runCli(['user', 'create', '--email', 'dev@example.com'], cliEnv);
+      expect(created.code, created.stderr).toBe(0);
+      const restarted = startCoffer(env);
+      const again = await restarted.listening();
+      expect(emailsOf(await graphqlAt(again, USERS, { key }))).toEqual([...before, 'dev@example.com'].sort());
+      expect(await restarted.stop()).toEqual({ code: 0, signal: null });
+    },
+  );
 
   it('the lock of a killed server is taken over within seconds; the lock of a live one never is', { timeout: TIMEOUT_MS }, async () => {
     const dataDir = await tempDir();

@@ -29,7 +29,16 @@ describe.skipIf(skip)('GraphiQL in a browser', () => {
     endpoint = `http://127.0.0.1:${(http.server.address() as AddressInfo).port}/graphql`;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
   afterAll(async () => {
@@ -64,7 +73,9 @@ describe.skipIf(skip)('GraphiQL in a browser', () => {
 
       const run = page.locator('.graphiql-execute-button');
       const rendered = run.waitFor({ state: 'visible', timeout: 30_000 }).catch(() => {
-        throw new Error(`GraphiQL did not render within 30 s.\nFailed requests:\n  ${failed.join('\n  ') || 'none'}\nConsole errors:\n  ${consoleErrors.join('\n  ') || 'none'}`);
+        throw new Error(
+          `GraphiQL did not render within 30 s.\nFailed requests:\n  ${failed.join('\n  ') || 'none'}\nConsole errors:\n  ${consoleErrors.join('\n  ') || 'none'}`,
+        );
       });
       rendered.catch(() => undefined); // whichever loses the race must not surface as unhandled
       await Promise.race([rendered, assetFailure]);

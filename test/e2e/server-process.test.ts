@@ -22,9 +22,25 @@ const PROCESS_TEST_TIMEOUT_MS = 120_000;
 
 /** Everything src/config.ts reads: the child gets exactly what a test gives it, nothing inherited. */
 const CONFIG_VARIABLES = [
-  'PORT', 'HOST', 'DATA_DIR', 'DATABASE_URL', 'DATABASE_POOL_SIZE', 'COFFER_ADMIN_API_KEY', 'COFFER_TOKEN_SECRET',
-  'TOKEN_TTL_SECONDS', 'JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE', 'JWT_ROLE_CLAIM', 'JWT_ADMIN_ROLE', 'PUBLIC_URL',
-  'REDIS_URL', 'STRIPE_API_BASE', 'LOG_LEVEL', 'MAX_REQUEST_BODY_BYTES', 'NODE_OPTIONS',
+  'PORT',
+  'HOST',
+  'DATA_DIR',
+  'DATABASE_URL',
+  'DATABASE_POOL_SIZE',
+  'COFFER_ADMIN_API_KEY',
+  'COFFER_TOKEN_SECRET',
+  'TOKEN_TTL_SECONDS',
+  'JWKS_URL',
+  'JWT_ISSUER',
+  'JWT_AUDIENCE',
+  'JWT_ROLE_CLAIM',
+  'JWT_ADMIN_ROLE',
+  'PUBLIC_URL',
+  'REDIS_URL',
+  'STRIPE_API_BASE',
+  'LOG_LEVEL',
+  'MAX_REQUEST_BODY_BYTES',
+  'NODE_OPTIONS',
 ];
 
 type LogLine = Record<string, unknown> & { msg?: string };
@@ -49,7 +65,11 @@ function startCoffer(env: Record<string, string>): CofferProcess {
   for (const name of CONFIG_VARIABLES) delete childEnv[name];
   Object.assign(childEnv, env);
   // node --import tsx (not the tsx binary): the signal goes straight to Coffer, not to a wrapper.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: REPO_ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: REPO_ROOT,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   const listeners = new Set<() => void>();
@@ -140,7 +160,10 @@ async function graphql(url: string, query: string, { key, variables }: { key?: s
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...(key ? { 'x-api-key': key } : {}) },
     body: JSON.stringify({ query, variables }),
   });
-  const json = (await response.json()) as { data?: Record<string, any> | null; errors?: Array<{ message: string; extensions?: { code?: string } }> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const json = (await response.json()) as {
+    data?: Record<string, any> | null; // eslint-disable-line @typescript-eslint/no-explicit-any
+    errors?: Array<{ message: string; extensions?: { code?: string } }>;
+  };
   return { status: response.status, ...json };
 }
 
@@ -216,106 +239,120 @@ describe('npm start, first start to restart on one DATA_DIR', () => {
     dataDir = await freshDataDir();
   });
 
-  it('first start prints a one-time admin key, never logs it, and serves health, readiness and GraphQL', { timeout: PROCESS_TEST_TIMEOUT_MS }, async () => {
-    const coffer = startCoffer(env());
-    const url = await coffer.listening();
-    const origin = new URL(url).origin;
+  it(
+    'first start prints a one-time admin key, never logs it, and serves health, readiness and GraphQL',
+    { timeout: PROCESS_TEST_TIMEOUT_MS },
+    async () => {
+      const coffer = startCoffer(env());
+      const url = await coffer.listening();
+      const origin = new URL(url).origin;
 
-    const printed = coffer.stdout().match(API_KEY) ?? [];
-    expect(printed).toHaveLength(1);
-    adminKey = printed[0]!;
-    // Printed for the operator, but no JSON log line (what log shipping collects) holds it.
-    expect(coffer.logs().some((line) => JSON.stringify(line).includes(adminKey))).toBe(false);
-    expect(coffer.stderr()).not.toContain(adminKey);
+      const printed = coffer.stdout().match(API_KEY) ?? [];
+      expect(printed).toHaveLength(1);
+      adminKey = printed[0]!;
+      // Printed for the operator, but no JSON log line (what log shipping collects) holds it.
+      expect(coffer.logs().some((line) => JSON.stringify(line).includes(adminKey))).toBe(false);
+      expect(coffer.stderr()).not.toContain(adminKey);
 
-    expect((await fetch(`${origin}/healthz`)).status).toBe(200);
-    await waitForStatus(`${origin}/readyz`, 200);
+      expect((await fetch(`${origin}/healthz`)).status).toBe(200);
+      await waitForStatus(`${origin}/readyz`, 200);
 
-    const me = await graphql(url, ME, { key: adminKey });
-    expect(me.errors).toBeUndefined();
-    expect(me.data?.me).toMatchObject({ email: 'admin@coffer.local', role: 'ADMIN' });
+      const me = await graphql(url, ME, { key: adminKey });
+      expect(me.errors).toBeUndefined();
+      expect(me.data?.me).toMatchObject({ email: 'admin@coffer.local', role: 'ADMIN' });
 
-    const anonymous = await graphql(url, ME);
-    expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      const anonymous = await graphql(url, ME);
+      expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
 
-    const created = await graphql(url, CREATE_PROJECT, { key: adminKey, variables: { name: 'e2e project' } });
-    expect(created.errors).toBeUndefined();
-    project = created.data?.createProject;
-    expect(project).toMatchObject({ id: expect.any(String), name: 'e2e project' });
+      const created = await graphql(url, CREATE_PROJECT, { key: adminKey, variables: { name: 'e2e project' } });
+      expect(created.errors).toBeUndefined();
+      project = created.data?.createProject;
+      expect(project).toMatchObject({ id: expect.any(String), name: 'e2e project' });
 
-    const exit = await stopCoffer(coffer);
-    expect(exit).toEqual({ code: 0, signal: null });
-  });
+      const exit = await stopCoffer(coffer);
+      expect(exit).toEqual({ code: 0, signal: null });
+    },
+  );
 
-  it('SIGTERM: stops accepting, finishes the in-flight request, logs the shutdown, exits 0, frees the port', { timeout: PROCESS_TEST_TIMEOUT_MS }, async () => {
-    expect(adminKey, 'needs the key from the first-start step (run the whole describe)').toBeDefined();
-    const coffer = startCoffer(env());
-    const url = await coffer.listening();
-    const port = Number(new URL(url).port);
-    await waitForStatus(`${new URL(url).origin}/readyz`, 200);
+  it(
+    'SIGTERM: stops accepting, finishes the in-flight request, logs the shutdown, exits 0, frees the port',
+    { timeout: PROCESS_TEST_TIMEOUT_MS },
+    async () => {
+      expect(adminKey, 'needs the key from the first-start step (run the whole describe)').toBeDefined();
+      const coffer = startCoffer(env());
+      const url = await coffer.listening();
+      const port = Number(new URL(url).port);
+      await waitForStatus(`${new URL(url).origin}/readyz`, 200);
 
-    // An in-flight request on a keep-alive connection: headers and half the body now, the rest
-    // after SIGTERM. Coffer must neither drop it nor wait forever for the idle connection after it.
-    const body = JSON.stringify({ query: ME });
-    const agent = new http.Agent({ keepAlive: true });
-    const request = http.request(url, {
-      method: 'POST',
-      agent,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-api-key': adminKey },
-    });
-    const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      request.once('response', (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        res.once('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-        res.once('error', reject);
+      // An in-flight request on a keep-alive connection: headers and half the body now, the rest
+      // after SIGTERM. Coffer must neither drop it nor wait forever for the idle connection after it.
+      const body = JSON.stringify({ query: ME });
+      const agent = new http.Agent({ keepAlive: true });
+      const request = http.request(url, {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-api-key': adminKey },
       });
-      request.once('error', reject);
-    });
-    response.catch(() => undefined); // awaited below; if an assertion fails first, not unhandled
-    const half = Math.floor(body.length / 2);
-    request.write(body.slice(0, half));
-    // Let the server see the request line and headers before the signal.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+      const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+        request.once('response', (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.once('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+          res.once('error', reject);
+        });
+        request.once('error', reject);
+      });
+      response.catch(() => undefined); // awaited below; if an assertion fails first, not unhandled
+      const half = Math.floor(body.length / 2);
+      request.write(body.slice(0, half));
+      // Let the server see the request line and headers before the signal.
+      await new Promise((resolve) => setTimeout(resolve, 300));
 
-    coffer.child.kill('SIGTERM');
-    const shutdown = await coffer.waitForLog((line) => line.msg?.startsWith('shutting down') === true, 'shutdown log line', 10_000);
-    expect(shutdown).toMatchObject({ signal: 'SIGTERM' });
-    // The listener closes while the request is still in flight.
-    expect(await waitForPortClosed(port), 'port still accepts connections during shutdown').toBe(true);
+      coffer.child.kill('SIGTERM');
+      const shutdown = await coffer.waitForLog((line) => line.msg?.startsWith('shutting down') === true, 'shutdown log line', 10_000);
+      expect(shutdown).toMatchObject({ signal: 'SIGTERM' });
+      // The listener closes while the request is still in flight.
+      expect(await waitForPortClosed(port), 'port still accepts connections during shutdown').toBe(true);
 
-    request.end(body.slice(half));
-    const answered = await response;
-    const responseAt = Date.now();
-    expect(answered.status).toBe(200);
-    expect(JSON.parse(answered.body)).toEqual({ data: { me: expect.objectContaining({ role: 'ADMIN', email: 'admin@coffer.local' }) } });
+      request.end(body.slice(half));
+      const answered = await response;
+      const responseAt = Date.now();
+      expect(answered.status).toBe(200);
+      expect(JSON.parse(answered.body)).toEqual({ data: { me: expect.objectContaining({ role: 'ADMIN', email: 'admin@coffer.local' }) } });
 
-    const exit = await coffer.exited;
-    agent.destroy();
-    expect(exit).toEqual({ code: 0, signal: null });
-    // The keep-alive connection left idle by the answered request must not hold the exit back
-    // until the 10 s force-exit (or the 5 s keep-alive timeout).
-    expect(Date.now() - responseAt, 'ms from the last response to exit: an idle keep-alive connection held the shutdown').toBeLessThan(4_000);
-    expect(coffer.logs().map((line) => line.msg)).toContain('stopped');
-    expect(await portAccepts(port)).toBe(false);
-  });
+      const exit = await coffer.exited;
+      agent.destroy();
+      expect(exit).toEqual({ code: 0, signal: null });
+      // The keep-alive connection left idle by the answered request must not hold the exit back
+      // until the 10 s force-exit (or the 5 s keep-alive timeout).
+      expect(Date.now() - responseAt, 'ms from the last response to exit: an idle keep-alive connection held the shutdown').toBeLessThan(
+        4_000,
+      );
+      expect(coffer.logs().map((line) => line.msg)).toContain('stopped');
+      expect(await portAccepts(port)).toBe(false);
+    },
+  );
 
-  it('restart on the same DATA_DIR prints no new key; the first key and the project are still there', { timeout: PROCESS_TEST_TIMEOUT_MS }, async () => {
-    expect(adminKey, 'needs the key from the first-start step (run the whole describe)').toBeDefined();
-    const coffer = startCoffer(env());
-    const url = await coffer.listening();
-    expect(coffer.stdout().match(API_KEY)).toBeNull();
-    await waitForStatus(`${new URL(url).origin}/readyz`, 200);
+  it(
+    'restart on the same DATA_DIR prints no new key; the first key and the project are still there',
+    { timeout: PROCESS_TEST_TIMEOUT_MS },
+    async () => {
+      expect(adminKey, 'needs the key from the first-start step (run the whole describe)').toBeDefined();
+      const coffer = startCoffer(env());
+      const url = await coffer.listening();
+      expect(coffer.stdout().match(API_KEY)).toBeNull();
+      await waitForStatus(`${new URL(url).origin}/readyz`, 200);
 
-    const me = await graphql(url, ME, { key: adminKey });
-    expect(me.data?.me).toMatchObject({ email: 'admin@coffer.local', role: 'ADMIN' });
+      const me = await graphql(url, ME, { key: adminKey });
+      expect(me.data?.me).toMatchObject({ email: 'admin@coffer.local', role: 'ADMIN' });
 
-    const projects = await graphql(url, PROJECTS, { key: adminKey });
-    expect(projects.errors).toBeUndefined();
-    expect(projects.data?.projects.edges.map((edge: { node: unknown }) => edge.node)).toContainEqual(project);
+      const projects = await graphql(url, PROJECTS, { key: adminKey });
+      expect(projects.errors).toBeUndefined();
+      expect(projects.data?.projects.edges.map((edge: { node: unknown }) => edge.node)).toContainEqual(project);
 
-    expect(await stopCoffer(coffer)).toEqual({ code: 0, signal: null });
-  });
+      expect(await stopCoffer(coffer)).toEqual({ code: 0, signal: null });
+    },
+  );
 });
 
 describe('npm start, configuration', () => {
@@ -337,17 +374,27 @@ describe('npm start, configuration', () => {
     expect(coffer.stderr() + coffer.stdout()).not.toContain('S3cretMaterial');
   });
 
-  it('with COFFER_ADMIN_API_KEY, the first start prints no key and the configured key is the admin\'s', { timeout: PROCESS_TEST_TIMEOUT_MS }, async () => {
-    const key = operatorChosenKey();
-    const coffer = startCoffer({ DATA_DIR: await freshDataDir(), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', COFFER_ADMIN_API_KEY: key });
-    const url = await coffer.listening();
-    expect(coffer.stdout().match(API_KEY)).toBeNull();
-    expect(coffer.logs().map((line) => line.msg)).toContain('registered COFFER_ADMIN_API_KEY for the admin');
+  it(
+    "with COFFER_ADMIN_API_KEY, the first start prints no key and the configured key is the admin's",
+    { timeout: PROCESS_TEST_TIMEOUT_MS },
+    async () => {
+      const key = operatorChosenKey();
+      const coffer = startCoffer({
+        DATA_DIR: await freshDataDir(),
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'info',
+        COFFER_ADMIN_API_KEY: key,
+      });
+      const url = await coffer.listening();
+      expect(coffer.stdout().match(API_KEY)).toBeNull();
+      expect(coffer.logs().map((line) => line.msg)).toContain('registered COFFER_ADMIN_API_KEY for the admin');
 
-    const me = await graphql(url, ME, { key });
-    expect(me.errors).toBeUndefined();
-    expect(me.data?.me).toMatchObject({ role: 'ADMIN' });
+      const me = await graphql(url, ME, { key });
+      expect(me.errors).toBeUndefined();
+      expect(me.data?.me).toMatchObject({ role: 'ADMIN' });
 
-    expect(await stopCoffer(coffer)).toEqual({ code: 0, signal: null });
-  });
+      expect(await stopCoffer(coffer)).toEqual({ code: 0, signal: null });
+    },
+  );
 });

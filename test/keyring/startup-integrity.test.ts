@@ -45,7 +45,10 @@ async function expectUnavailable(coffer: Opened, key: string, code: string, name
     expect(read.json.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', reason: code });
     expect(read.status).toBeLessThan(500);
   }
-  const write = await coffer.send({ query: UPSERT, variables: { input: { name: uniqueName('REFUSED'), value: canary('refused') } } }, { credential: key });
+  const write = await coffer.send(
+    { query: UPSERT, variables: { input: { name: uniqueName('REFUSED'), value: canary('refused') } } },
+    { credential: key },
+  );
   expect(write.json.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
   for (const secret of secrets) {
     for (const line of coffer.logs) expect(findTrace(line, secret), line).toBeNull();
@@ -61,7 +64,15 @@ describe('start-up integrity of the keyring', () => {
     const wrongKey = newRootKey();
     const wrong = await deployment.open({ COFFER_ROOT_KEY: wrongKey });
     try {
-      await expectUnavailable(wrong, key, 'ROOT_KEY_MISMATCH', written.map((entry) => entry.name), ...written.map((entry) => entry.value), Buffer.from(rightKey, 'base64'), Buffer.from(wrongKey, 'base64'));
+      await expectUnavailable(
+        wrong,
+        key,
+        'ROOT_KEY_MISMATCH',
+        written.map((entry) => entry.name),
+        ...written.map((entry) => entry.value),
+        Buffer.from(rightKey, 'base64'),
+        Buffer.from(wrongKey, 'base64'),
+      );
     } finally {
       await wrong.close();
     }
@@ -81,7 +92,10 @@ describe('start-up integrity of the keyring', () => {
       const [oldTerm] = (await coffer.services.db.prisma.keyringTerm.findMany()).map((row) => row.id);
       // Half a rotation: one data key moves to the new term, two stay under the old one.
       const { db, keyring } = coffer.services;
-      expect(await rotateMasterKey({ db, keyring, actor: SYSTEM_ACTOR, generateNewKey: true, batchSize: 1, maxBatches: 1 })).toMatchObject({ rewrapped: 1, remaining: 2 });
+      expect(await rotateMasterKey({ db, keyring, actor: SYSTEM_ACTOR, generateNewKey: true, batchSize: 1, maxBatches: 1 })).toMatchObject({
+        rewrapped: 1,
+        remaining: 2,
+      });
       const saved = await coffer.services.db.prisma.keyringTerm.findUniqueOrThrow({ where: { id: oldTerm! } });
       await coffer.services.db.prisma.keyringTerm.delete({ where: { id: oldTerm! } });
       await coffer.close();
@@ -91,12 +105,15 @@ describe('start-up integrity of the keyring', () => {
         const readiness = await reopened.ready();
         expect(readiness).toEqual({ status: 503, body: { ready: false, reason: 'KEYRING_TERM_MISSING' } });
         expect(reopened.logs.some((line) => line.includes('"code":"KEYRING_TERM_MISSING"') && line.includes(oldTerm!))).toBe(true);
-        const outcomes = await Promise.all(written.map(({ name }) => reopened.send({ query: REVEAL, variables: { name } }, { credential: key })));
+        const outcomes = await Promise.all(
+          written.map(({ name }) => reopened.send({ query: REVEAL, variables: { name } }, { credential: key })),
+        );
         const refused = outcomes.filter((outcome) => outcome.json.errors);
         expect(refused.map((outcome) => outcome.json.errors?.[0]?.extensions)).toEqual(
           Array.from({ length: 2 }, () => expect.objectContaining({ code: 'SERVICE_UNAVAILABLE', reason: 'KEYRING_TERM_MISSING' })),
         );
-        for (const outcome of outcomes) for (const { value } of written) if (outcome.json.errors) expect(findTrace(outcome.text, value)).toBeNull();
+        for (const outcome of outcomes)
+          for (const { value } of written) if (outcome.json.errors) expect(findTrace(outcome.text, value)).toBeNull();
 
         await reopened.services.db.prisma.keyringTerm.create({ data: saved });
         await readyWithin(reopened.ready, 200);
@@ -121,18 +138,33 @@ describe('start-up integrity of the keyring', () => {
 
     let reopened = await deployment.open();
     try {
-      await expectUnavailable(reopened, key, 'KEYRING_TAMPERED', written.map((entry) => entry.name), ...written.map((entry) => entry.value));
+      await expectUnavailable(
+        reopened,
+        key,
+        'KEYRING_TAMPERED',
+        written.map((entry) => entry.name),
+        ...written.map((entry) => entry.value),
+      );
       // A term's seal copied into another term's row fails too: the seal is bound to the row's id.
-      const rotation = await reopened.send({ query: 'mutation { rotateMasterKey(generateNewKey: true) { activeKeyId } }' }, { credential: key });
+      const rotation = await reopened.send(
+        { query: 'mutation { rotateMasterKey(generateNewKey: true) { activeKeyId } }' },
+        { credential: key },
+      );
       expect(rotation.json.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
       await reopened.services.db.prisma.keyringTerm.update({ where: { id: row!.id }, data: { sealedKey: new Uint8Array(original) } });
       await readyWithin(reopened.ready, 200);
       for (const { name, value } of written) expect(await reveal(reopened.send, key, name)).toBe(value);
 
-      const rotated = await reopened.send({ query: 'mutation { rotateMasterKey(generateNewKey: true) { activeKeyId } }' }, { credential: key });
+      const rotated = await reopened.send(
+        { query: 'mutation { rotateMasterKey(generateNewKey: true) { activeKeyId } }' },
+        { credential: key },
+      );
       const activeKeyId = (rotated.json.data as { rotateMasterKey: { activeKeyId: string } }).rotateMasterKey.activeKeyId;
       const fresh = await reopened.services.db.prisma.keyringTerm.findUniqueOrThrow({ where: { id: activeKeyId } });
-      await reopened.services.db.prisma.keyringTerm.update({ where: { id: row!.id }, data: { sealedKey: fresh.sealedKey, rootKeyId: fresh.rootKeyId } });
+      await reopened.services.db.prisma.keyringTerm.update({
+        where: { id: row!.id },
+        data: { sealedKey: fresh.sealedKey, rootKeyId: fresh.rootKeyId },
+      });
       await reopened.close();
       reopened = await deployment.open();
       expect(await reopened.ready()).toEqual({ status: 503, body: { ready: false, reason: 'KEYRING_TAMPERED' } });

@@ -17,7 +17,12 @@ export async function persistentDeployment(restore?: Dump) {
   const scratch = TEST_DATABASE_URL ? await createScratchDatabase(TEST_DATABASE_URL) : null;
   if (restore?.kind === 'pglite') await (await PGlite.create(dataDir, { loadDataDir: restore.blob })).close();
   if (restore?.kind === 'postgres' && scratch) await run('pg_restore', ['--no-owner', '-d', scratch.url, restore.file]);
-  const base: Record<string, string> = { DATA_DIR: dataDir, COFFER_TOKEN_SECRET: TOKEN_SECRET, LOG_LEVEL: 'debug', ...(scratch ? { DATABASE_URL: scratch.url } : {}) };
+  const base: Record<string, string> = {
+    DATA_DIR: dataDir,
+    COFFER_TOKEN_SECRET: TOKEN_SECRET,
+    LOG_LEVEL: 'debug',
+    ...(scratch ? { DATABASE_URL: scratch.url } : {}),
+  };
   return {
     dataDir,
     databaseUrl: scratch?.url ?? null,

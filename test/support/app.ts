@@ -36,7 +36,12 @@ export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 export async function createTestApp({ env = {} }: { env?: Record<string, string> } = {}) {
   const dataDir = await mkdtemp(join(tmpdir(), 'coffer-test-'));
   const { db, destroy } = await createTestDatabase();
-  const config = loadConfig({ DATA_DIR: dataDir, COFFER_TOKEN_SECRET: 'test-secret-that-is-long-enough-0123456789', LOG_LEVEL: 'debug', ...env });
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    COFFER_TOKEN_SECRET: 'test-secret-that-is-long-enough-0123456789',
+    LOG_LEVEL: 'debug',
+    ...env,
+  });
   const { logger, lines: logs } = createCapturingLogger();
   const services = await openServices(config, logger, { db });
   const clock = new TestClock();
@@ -48,7 +53,11 @@ export async function createTestApp({ env = {} }: { env?: Record<string, string>
   const project = await projectOwnedBy({ db, ownerId: owner.user.id });
 
   async function request(body: string | object, options: CallOptions & { method?: string; contentType?: string } = {}) {
-    const headers: Record<string, string> = { 'content-type': options.contentType ?? 'application/json', accept: 'application/graphql-response+json, application/json', ...options.headers };
+    const headers: Record<string, string> = {
+      'content-type': options.contentType ?? 'application/json',
+      accept: 'application/graphql-response+json, application/json',
+      ...options.headers,
+    };
     if (options.credential) {
       if (options.as === 'bearer') headers.authorization = `Bearer ${options.credential}`;
       else headers['x-api-key'] = options.credential;
@@ -59,7 +68,9 @@ export async function createTestApp({ env = {} }: { env?: Record<string, string>
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await response.text();
-    let json: ExecutionResult<Record<string, unknown>> & { errors?: Array<{ message: string; extensions?: Record<string, unknown>; path?: unknown }> };
+    let json: ExecutionResult<Record<string, unknown>> & {
+      errors?: Array<{ message: string; extensions?: Record<string, unknown>; path?: unknown }>;
+    };
     try {
       json = JSON.parse(text);
     } catch {
@@ -69,7 +80,11 @@ export async function createTestApp({ env = {} }: { env?: Record<string, string>
   }
 
   /** Runs a typed document; the result's data is typed by codegen. */
-  async function execute<Result, Variables>(document: TypedDocumentNode<Result, Variables>, variables: Variables, options: CallOptions = {}) {
+  async function execute<Result, Variables>(
+    document: TypedDocumentNode<Result, Variables>,
+    variables: Variables,
+    options: CallOptions = {},
+  ) {
     const response = await request({ query: print(document), variables }, options);
     return { ...response, data: response.json.data as Result | null | undefined, errors: response.json.errors ?? [] };
   }
@@ -96,6 +111,4 @@ export async function createTestApp({ env = {} }: { env?: Record<string, string>
   };
 }
 
-/** The codes of a response's errors, for compact assertions. */
-export const errorCodes = (response: { json: { errors?: Array<{ extensions?: Record<string, unknown> }> } }) =>
-  (response.json.errors ?? []).map((error) => error.extensions?.code);
+export { errorCodes } from './assertions.js';

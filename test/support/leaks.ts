@@ -24,7 +24,12 @@ export function tracesOf(value: string | Buffer): Buffer[] {
  */
 function renderingsOf(haystack: string | Uint8Array): Buffer[] {
   const raw = typeof haystack === 'string' ? Buffer.from(haystack, 'utf8') : Buffer.from(haystack);
-  return [raw, Buffer.from(raw.toString('hex'), 'latin1'), Buffer.from(raw.toString('base64'), 'latin1'), Buffer.from(raw.toString('base64url'), 'latin1')];
+  return [
+    raw,
+    Buffer.from(raw.toString('hex'), 'latin1'),
+    Buffer.from(raw.toString('base64'), 'latin1'),
+    Buffer.from(raw.toString('base64url'), 'latin1'),
+  ];
 }
 
 /** Names the first form of `value` found in `haystack` (in any rendering), or null. */

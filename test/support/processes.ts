@@ -70,7 +70,11 @@ function parseLogs(stdout: string): LogLine[] {
 
 export function startCoffer(env: Record<string, string>): CofferProcess {
   // node --import tsx (not the tsx binary): signals go straight to Coffer, not to a wrapper.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: REPO_ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: REPO_ROOT,
+    env: childEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   const listeners = new Set<() => void>();
@@ -141,7 +145,11 @@ export function startCoffer(env: Record<string, string>): CofferProcess {
 }
 
 /** The CLI as a user runs it (the package bin); never rejects: the exit code is part of the answer. */
-export function runCli(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [CLI_BIN, ...args], { cwd: REPO_ROOT, env: childEnv(env), timeout: timeoutMs }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
@@ -156,7 +164,11 @@ export interface GraphQLAnswer {
   errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
 }
 
-export async function graphqlAt(url: string, query: string, { key, variables }: { key?: string; variables?: Record<string, unknown> } = {}): Promise<GraphQLAnswer> {
+export async function graphqlAt(
+  url: string,
+  query: string,
+  { key, variables }: { key?: string; variables?: Record<string, unknown> } = {},
+): Promise<GraphQLAnswer> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...(key ? { 'x-api-key': key } : {}) },

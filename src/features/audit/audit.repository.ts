@@ -38,7 +38,10 @@ export const listAuditEvents = (db: Db, filter: AuditFilter, plan: PagePlan) =>
       ...(filter.actorId ? { actorId: filter.actorId } : {}),
       ...(filter.targetName ? { targetName: filter.targetName } : {}),
       ...(filter.outcome ? { outcome: filter.outcome } : {}),
-      AND: [{ at: { ...(filter.since ? { gte: filter.since } : {}), ...(filter.until ? { lt: filter.until } : {}) } }, keysetWhere(plan, 'at')],
+      AND: [
+        { at: { ...(filter.since ? { gte: filter.since } : {}), ...(filter.until ? { lt: filter.until } : {}) } },
+        keysetWhere(plan, 'at'),
+      ],
     },
     orderBy: keysetOrder(plan, 'at'),
     take: plan.take,

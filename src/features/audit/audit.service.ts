@@ -47,7 +47,8 @@ export async function recordAudit(db: PrismaClient | Prisma.TransactionClient, a
 
 /** The audit trail, newest first; it pages forward only. */
 export async function listAuditEvents({ db, filter, page }: { db: Database; filter: auditRepository.AuditFilter; page: PageArgs }) {
-  if (page.last != null || page.before != null) throw badInput([{ field: page.last != null ? 'last' : 'before', message: 'the audit trail pages forward only (first/after)' }]);
+  if (page.last != null || page.before != null)
+    throw badInput([{ field: page.last != null ? 'last' : 'before', message: 'the audit trail pages forward only (first/after)' }]);
   const plan = planPage({ first: page.first, after: page.after });
   const rows = await auditRepository.listAuditEvents(db.prisma, filter, plan);
   return toConnection(rows, plan, (row) => ({ createdAt: row.at, id: row.id }));

@@ -4,8 +4,10 @@ import type { Prisma, PrismaClient } from '../../generated/prisma/client.js';
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
-export const createApiKey = (db: Db, row: { name: string; userId: string; lookupId: string; secretHash: Uint8Array<ArrayBuffer>; expiresAt: Date | null }) =>
-  db.apiKey.create({ data: row });
+export const createApiKey = (
+  db: Db,
+  row: { name: string; userId: string; lookupId: string; secretHash: Uint8Array<ArrayBuffer>; expiresAt: Date | null },
+) => db.apiKey.create({ data: row });
 
 export const findApiKey = (db: Db, id: string) => db.apiKey.findUnique({ where: { id } });
 
@@ -13,7 +15,8 @@ export const findApiKeyByLookupId = (db: Db, lookupId: string) => db.apiKey.find
 
 export const revokeApiKey = (db: Db, id: string, at: Date) => db.apiKey.update({ where: { id }, data: { revokedAt: at } });
 
-export const apiKeysOf = (db: Db, userId: string) => db.apiKey.findMany({ where: { userId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+export const apiKeysOf = (db: Db, userId: string) =>
+  db.apiKey.findMany({ where: { userId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
 
 export const userExists = async (db: Db, id: string) => (await db.user.findUnique({ where: { id }, select: { id: true } })) !== null;
 

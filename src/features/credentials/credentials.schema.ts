@@ -78,6 +78,13 @@ builder.mutationFields((t) => ({
     type: IssuedToken,
     description: 'Issues a short-lived JWT for a user (admins only).',
     args: { input: t.arg({ type: IssueTokenInput }) },
-    resolve: (_root, { input }, ctx) => issueToken({ db: ctx.db, keys: ctx.auth.keys, ttlSeconds: ctx.auth.config.tokenTtlSeconds, userId: String(input.userId), now: ctx.now() }),
+    resolve: (_root, { input }, ctx) =>
+      issueToken({
+        db: ctx.db,
+        keys: ctx.auth.keys,
+        ttlSeconds: ctx.auth.config.tokenTtlSeconds,
+        userId: String(input.userId),
+        now: ctx.now(),
+      }),
   }),
 }));

@@ -1,15 +1,44 @@
-import { apiKeyMatches, generateApiKey, hashApiKey, isAdmin, parseApiKey, signToken, type ServerKeys, type Viewer } from '../../auth/index.js';
+import {
+  apiKeyMatches,
+  generateApiKey,
+  hashApiKey,
+  isAdmin,
+  parseApiKey,
+  signToken,
+  type ServerKeys,
+  type Viewer,
+} from '../../auth/index.js';
 import type { Database } from '../../db/database.js';
 import { badInput, forbidden, notFound } from '../../errors.js';
 import { firstAdmin } from '../users/index.js';
 import * as credentialsRepository from './credentials.repository.js';
 
 /** Creates an API key for `userId`; the key itself is in this answer only. */
-export async function createApiKey({ db, keys, userId, name, expiresAt = null, now }: { db: Database; keys: ServerKeys; userId: string; name: string; expiresAt?: Date | null; now?: Date }) {
+export async function createApiKey({
+  db,
+  keys,
+  userId,
+  name,
+  expiresAt = null,
+  now,
+}: {
+  db: Database;
+  keys: ServerKeys;
+  userId: string;
+  name: string;
+  expiresAt?: Date | null;
+  now?: Date;
+}) {
   if (expiresAt && now && expiresAt <= now) throw badInput([{ field: 'input.expiresAt', message: 'must be in the future' }]);
   if (!(await credentialsRepository.userExists(db.prisma, userId))) throw notFound('User');
   const { key, lookupId } = generateApiKey();
-  const apiKey = await credentialsRepository.createApiKey(db.prisma, { name: name.trim(), userId, lookupId, secretHash: hashApiKey(keys.apiKeyHmacKey, key), expiresAt });
+  const apiKey = await credentialsRepository.createApiKey(db.prisma, {
+    name: name.trim(),
+    userId,
+    lookupId,
+    secretHash: hashApiKey(keys.apiKeyHmacKey, key),
+    expiresAt,
+  });
   return { apiKey, key };
 }
 
@@ -25,7 +54,19 @@ export async function revokeApiKey({ db, viewer, id, now }: { db: Database; view
 export const listApiKeys = ({ db, userId }: { db: Database; userId: string }) => credentialsRepository.apiKeysOf(db.prisma, userId);
 
 /** A short-lived Coffer JWT for a user. */
-export async function issueToken({ db, keys, ttlSeconds, userId, now }: { db: Database; keys: ServerKeys; ttlSeconds: number; userId: string; now: Date }) {
+export async function issueToken({
+  db,
+  keys,
+  ttlSeconds,
+  userId,
+  now,
+}: {
+  db: Database;
+  keys: ServerKeys;
+  ttlSeconds: number;
+  userId: string;
+  now: Date;
+}) {
   const user = await credentialsRepository.findUser(db.prisma, userId);
   if (!user) throw notFound('User');
   if (user.disabledAt) throw forbidden('This user is disabled.');
@@ -36,7 +77,19 @@ export async function issueToken({ db, keys, ttlSeconds, userId, now }: { db: Da
  * Registers a key chosen by the operator (COFFER_ADMIN_API_KEY), e.g. one kept in their own
  * vault. A changed key replaces (revokes) the one registered before it.
  */
-async function registerApiKey({ db, keys, userId, name, key }: { db: Database; keys: ServerKeys; userId: string; name: string; key: string }) {
+async function registerApiKey({
+  db,
+  keys,
+  userId,
+  name,
+  key,
+}: {
+  db: Database;
+  keys: ServerKeys;
+  userId: string;
+  name: string;
+  key: string;
+}) {
   const parsed = parseApiKey(key);
   if (!parsed) throw new Error('Not a Coffer API key.');
   const existing = await credentialsRepository.findApiKeyByLookupId(db.prisma, parsed.lookupId);
@@ -56,7 +109,15 @@ export type BootstrapResult =
  * First start: with no admin there is no way in, so create one. The generated key is returned
  * once for the operator to copy; a key given in COFFER_ADMIN_API_KEY is registered instead.
  */
-export async function ensureBootstrapAdmin({ db, keys, configuredKey }: { db: Database; keys: ServerKeys; configuredKey?: string | undefined }): Promise<BootstrapResult> {
+export async function ensureBootstrapAdmin({
+  db,
+  keys,
+  configuredKey,
+}: {
+  db: Database;
+  keys: ServerKeys;
+  configuredKey?: string | undefined;
+}): Promise<BootstrapResult> {
   const { user, created } = await firstAdmin({ db });
   if (!created && !configuredKey) return { kind: 'existing-admin' };
   if (configuredKey) {

@@ -9,7 +9,8 @@ export const listProjects = (db: Db, plan: PagePlan, ownerId: string | undefined
 
 export const findProject = (db: Db, id: string) => db.project.findUnique({ where: { id } });
 
-export const ownerOf = async (db: Db, id: string) => (await db.project.findUnique({ where: { id }, select: { ownerId: true } }))?.ownerId ?? null;
+export const ownerOf = async (db: Db, id: string) =>
+  (await db.project.findUnique({ where: { id }, select: { ownerId: true } }))?.ownerId ?? null;
 
 export const createProject = (db: Db, project: { name: string; ownerId: string }) => db.project.create({ data: project });
 

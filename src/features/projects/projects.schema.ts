@@ -4,7 +4,15 @@ import type { Project } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
 import { UserRef } from '../users/index.js';
 import { assertProjectAccess } from './projects.rules.js';
-import { createProject, getProject, listProjects, ownerOfProject, projectEventsTopic, renameProject, type ProjectEvent } from './projects.service.js';
+import {
+  createProject,
+  getProject,
+  listProjects,
+  ownerOfProject,
+  projectEventsTopic,
+  renameProject,
+  type ProjectEvent,
+} from './projects.service.js';
 
 export const ProjectRef = builder.objectRef<Project>('Project').implement({
   description: 'A customer project of the platform. Its owner (and admins) manage its secrets and Stripe setup.',
@@ -36,9 +44,10 @@ const projectName = z.string().trim().min(1, 'must not be empty').max(100, 'must
 builder.queryFields((t) => ({
   projects: t.connection({
     type: ProjectRef,
-    description: 'Your projects, newest first. Admins see every project, or one owner\'s with `ownerId`.',
+    description: "Your projects, newest first. Admins see every project, or one owner's with `ownerId`.",
     args: { ownerId: t.arg.id({ required: false }) },
-    resolve: (_root, args, ctx) => listProjects({ db: ctx.db, viewer: requireViewer(ctx), page: args, ownerId: args.ownerId ? String(args.ownerId) : null }),
+    resolve: (_root, args, ctx) =>
+      listProjects({ db: ctx.db, viewer: requireViewer(ctx), page: args, ownerId: args.ownerId ? String(args.ownerId) : null }),
   }),
   project: t.field({
     type: ProjectRef,

@@ -16,7 +16,17 @@ export interface ProjectEvent {
 export const projectEventsTopic = defineTopic<ProjectEvent>('project-events', withDateAt);
 
 /** Developers see their own projects; admins see all, or one owner's. */
-export async function listProjects({ db, viewer, page, ownerId }: { db: Database; viewer: Viewer; page: PageArgs; ownerId?: string | null }) {
+export async function listProjects({
+  db,
+  viewer,
+  page,
+  ownerId,
+}: {
+  db: Database;
+  viewer: Viewer;
+  page: PageArgs;
+  ownerId?: string | null;
+}) {
   const plan = planPage(page);
   const owner = isAdmin(viewer) ? (ownerId ?? undefined) : viewer.userId;
   return toConnection(await projectsRepository.listProjects(db.prisma, plan, owner), plan);

@@ -9,9 +9,11 @@ export const findUser = (db: Db, id: string) => db.user.findUnique({ where: { id
 
 export const findUserByEmail = (db: Db, email: string) => db.user.findUnique({ where: { email } });
 
-export const listUsers = (db: Db, plan: PagePlan) => db.user.findMany({ where: keysetWhere(plan), orderBy: keysetOrder(plan), take: plan.take });
+export const listUsers = (db: Db, plan: PagePlan) =>
+  db.user.findMany({ where: keysetWhere(plan), orderBy: keysetOrder(plan), take: plan.take });
 
-export const firstActiveAdmin = (db: Db) => db.user.findFirst({ where: { role: 'ADMIN', disabledAt: null }, orderBy: { createdAt: 'asc' } });
+export const firstActiveAdmin = (db: Db) =>
+  db.user.findFirst({ where: { role: 'ADMIN', disabledAt: null }, orderBy: { createdAt: 'asc' } });
 
 /** The bootstrap admin: made an admin again if a user of that email exists. */
 export const upsertAdmin = (db: Db, email: string, name: string) =>

@@ -14,7 +14,10 @@ export const UserRef = builder.objectRef<User>('User').implement({
     email: t.exposeString('email'),
     name: t.exposeString('name', { nullable: true }),
     role: t.expose('role', { type: RoleEnum }),
-    isExternal: t.boolean({ description: "Provisioned from the platform's identity provider.", resolve: (user) => user.externalId !== null }),
+    isExternal: t.boolean({
+      description: "Provisioned from the platform's identity provider.",
+      resolve: (user) => user.externalId !== null,
+    }),
     disabledAt: t.expose('disabledAt', { type: 'DateTime', nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
@@ -47,6 +50,7 @@ builder.mutationFields((t) => ({
     type: UserRef,
     description: 'Creates a user (admins only). Give them a credential with createApiKey or issueToken.',
     args: { input: t.arg({ type: CreateUserInput, required: true }) },
-    resolve: (_root, { input }, ctx) => createUser({ db: ctx.db, input: { email: input.email, name: input.name ?? null, role: input.role ?? 'DEVELOPER' } }),
+    resolve: (_root, { input }, ctx) =>
+      createUser({ db: ctx.db, input: { email: input.email, name: input.name ?? null, role: input.role ?? 'DEVELOPER' } }),
   }),
 }));

@@ -7,7 +7,11 @@ import * as usersRepository from './users.repository.js';
 
 export async function createUser({ db, input }: { db: Database; input: { email: string; name?: string | null; role: Role } }) {
   try {
-    return await usersRepository.createUser(db.prisma, { email: input.email.trim().toLowerCase(), name: input.name ?? null, role: input.role });
+    return await usersRepository.createUser(db.prisma, {
+      email: input.email.trim().toLowerCase(),
+      name: input.name ?? null,
+      role: input.role,
+    });
   } catch (error) {
     if (isUniqueViolation(error)) throw conflict('A user with this email already exists.');
     throw error;
@@ -22,7 +26,9 @@ export async function listUsers({ db, page }: { db: Database; page: PageArgs }) 
 
 /** A user by id, or by email (case-insensitive); null when there is none. */
 export function findUser({ db, idOrEmail }: { db: Database; idOrEmail: string }) {
-  return /^[0-9a-f-]{36}$/i.test(idOrEmail) ? usersRepository.findUser(db.prisma, idOrEmail) : usersRepository.findUserByEmail(db.prisma, idOrEmail.toLowerCase());
+  return /^[0-9a-f-]{36}$/i.test(idOrEmail)
+    ? usersRepository.findUser(db.prisma, idOrEmail)
+    : usersRepository.findUserByEmail(db.prisma, idOrEmail.toLowerCase());
 }
 
 /** The deployment's first admin: the oldest active one, or admin@coffer.local, made when there is none. */
