@@ -1,28 +1,20 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import type {
-  execute as graphqlExecute,
-  GraphQLSchema,
-  parse as graphqlParse,
-  subscribe as graphqlSubscribe,
-  validate as graphqlValidate,
-} from 'graphql';
 import { createYoga, useReadinessCheck, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
 import { migrationStatus } from './db/migrate.js';
 import type { Context } from './graphql/context.js';
 import type { Services } from './services.js';
+import { corsFor, renderGraphiQLPage, useBrowserSurface, useIntrospection } from './graphql/browser.js';
 import { maskError } from './graphql/errors.js';
-import { requestIdFor, useErrorCodes, useRequestLogging } from './graphql/plugins.js';
+import { attachGraphQLWebSocket } from './graphql/websocket.js';
+import { useInputGuard } from './graphql/input-guard.js';
+import { clientAddressOf, credentialHeaders, type InitialContext, type ServerContext } from './graphql/request.js';
+import { requestIdFor, useErrorCodes, useRequestLogging, useRequestParseErrors } from './graphql/plugins.js';
 import { buildGuardedSchema } from './schema.js';
 import { useStripeWebhooks } from './features/stripe/index.js';
 
 /** The long-lived services of the process (see services.ts), plus a clock tests can move. */
 export type AppDeps = Omit<Services, 'close'> & { now?: () => Date };
-
-type ServerContext = { req?: IncomingMessage; connectionParams?: Record<string, unknown> };
 
 export type CofferYoga = YogaServerInstance<ServerContext, Context>;
 
@@ -40,20 +32,33 @@ export function createApp(deps: AppDeps): CofferYoga {
       maxTokens: { n: 2000 },
       // Fragments cost what their fields cost, not one level deeper each (codegen clients use many).
       costLimit: { maxCost: 5000, flattenFragments: true },
+      // "Did you mean ...?" describes the schema: off whenever introspection is.
+      blockFieldSuggestion: { enabled: !config.introspection },
     }),
     useReadinessCheck({
       endpoint: '/readyz',
       check: async () => {
-        await db.ping();
-        // Once migrations are seen complete, readiness costs one ping.
-        migrationsDone ||= (await migrationStatus(db)).pending.length === 0;
-        if (!migrationsDone) return false;
+        const notReady = (reason: string) => Response.json({ ready: false, reason }, { status: 503, headers: { 'Retry-After': '5' } });
+        try {
+          await db.ping();
+          // Once migrations are seen complete, readiness costs one ping.
+          migrationsDone ||= (await migrationStatus(db)).pending.length === 0;
+        } catch (error) {
+          // The driver's words stay in the log: they may name hosts and users.
+          logger.warn({ err: { type: (error as Error).name, message: (error as Error).message } }, 'readiness: database unavailable');
+          return notReady('DATABASE_UNAVAILABLE');
+        }
+        if (!migrationsDone) return notReady('MIGRATIONS_PENDING');
         // Never ready while stored values cannot be read: the reason is in the log, and here.
         const problem = await keyring.readiness();
-        return problem ? Response.json({ ready: false, reason: problem.code }, { status: 503 }) : true;
+        return problem ? notReady(problem.code) : true;
       },
     }),
     useStripeWebhooks({ db, keyring, logger, now }),
+    useBrowserSurface({ graphiql: config.graphiql }),
+    useIntrospection(config.introspection),
+    useRequestParseErrors(),
+    useInputGuard(),
     useErrorCodes(),
     useRequestLogging(logger),
   ];
@@ -63,11 +68,14 @@ export function createApp(deps: AppDeps): CofferYoga {
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/healthz',
     landingPage: false,
-    // GraphiQL's scripts are served by Coffer itself: no CDN in the page where admins paste keys.
-    renderGraphiQL,
+    // GraphiQL's scripts are served by Coffer itself: no CDN, no inline script in the page where admins paste keys.
+    renderGraphiQL: (options) => renderGraphiQLPage(options),
+    cors: corsFor(config.corsOrigins),
     maxRequestBodySize: config.maxRequestBodyBytes,
     maskedErrors: { maskError },
-    graphiql: {
+    // No file uploads in Coffer's API: multipart requests are refused, not half-parsed.
+    multipart: false,
+    graphiql: config.graphiql && {
       title: 'Coffer',
       defaultQuery: '# Send your API key as a header: {"x-api-key": "cof_..."}\nquery Me {\n  me { id email role }\n}\n',
       subscriptionsProtocol: 'SSE',
@@ -79,10 +87,10 @@ export function createApp(deps: AppDeps): CofferYoga {
       error: (...args) => logger.error({ yoga: args.map((arg) => (arg instanceof Error ? arg.stack : String(arg))) }),
     },
     plugins,
-    context: async (initial: ServerContext & { request?: Request }): Promise<Context> => {
-      const headers = credentialHeaders(initial);
+    context: async (initial: InitialContext): Promise<Context> => {
       const requestId = requestIdFor(initial.request);
-      const viewer = await auth.authenticate(headers, now());
+      const clientAddress = clientAddressOf(initial.req, config.trustProxyHops);
+      const viewer = await auth.authenticate(credentialHeaders(initial), now(), clientAddress);
       return {
         config,
         db,
@@ -93,61 +101,17 @@ export function createApp(deps: AppDeps): CofferYoga {
         signals,
         viewer,
         requestId,
-        clientAddress: initial.req?.socket.remoteAddress ?? null,
+        clientAddress,
         now,
       };
     },
   });
 }
 
-function header(initial: ServerContext & { request?: Request }, name: string): string | null {
-  const fromParams = initial.connectionParams?.[name] ?? initial.connectionParams?.[name.toLowerCase()];
-  if (typeof fromParams === 'string') return fromParams;
-  if (initial.request) return initial.request.headers.get(name);
-  const raw = initial.req?.headers[name.toLowerCase()];
-  return typeof raw === 'string' ? raw : null;
-}
-
-function credentialHeaders(initial: ServerContext & { request?: Request }) {
-  return { authorization: header(initial, 'Authorization'), apiKey: header(initial, 'x-api-key') };
-}
-
-/** What Yoga's envelop hands graphql-ws: the same schema, plugins and context as over HTTP. */
-interface Enveloped {
-  schema: GraphQLSchema;
-  execute: typeof graphqlExecute;
-  subscribe: typeof graphqlSubscribe;
-  contextFactory: () => Promise<Context>;
-  parse: typeof graphqlParse;
-  validate: typeof graphqlValidate;
-}
-
 /** HTTP server plus graphql-ws on the same path, for Apollo and urql clients. */
 export function createHttpServer(yoga: CofferYoga): { server: Server; close(): Promise<void> } {
   const server = createServer((req, res) => void yoga(req, res));
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
-  useServer(
-    {
-      execute: (args) => (args.rootValue as Pick<Enveloped, 'execute'>).execute(args),
-      subscribe: (args) => (args.rootValue as Pick<Enveloped, 'subscribe'>).subscribe(args),
-      onSubscribe: async (ctx, _id, params) => {
-        const initial = { ...ctx, req: ctx.extra.request, connectionParams: ctx.connectionParams, params };
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped(initial) as unknown as Enveloped;
-        const document = parse(params.query);
-        const errors = validate(schema, document);
-        if (errors.length > 0) return errors;
-        return {
-          schema,
-          document,
-          operationName: params.operationName,
-          variableValues: params.variables,
-          contextValue: await contextFactory(),
-          rootValue: { execute, subscribe },
-        };
-      },
-    },
-    wss,
-  );
+  const wss = attachGraphQLWebSocket(server, yoga);
   // Responses still being written. On shutdown they are told `Connection: close`, so a keep-alive
   // client cannot hold the process open (or keep being served) after SIGTERM.
   const inFlight = new Set<ServerResponse>();

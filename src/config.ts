@@ -9,6 +9,15 @@ const optionalString = z
   .transform((value) => (value === '' ? undefined : value))
   .optional();
 
+/** `true`/`false` (also 1/0, yes/no, on/off); undefined when unset, so the default can depend on the mode. */
+const flag = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .optional()
+  .refine((value) => value === undefined || value === '' || /^(true|false|1|0|yes|no|on|off)$/.test(value), { message: 'must be true or false' })
+  .transform((value) => (value === undefined || value === '' ? undefined : /^(true|1|yes|on)$/.test(value)));
+
 const url = (protocols: string[], what: string) =>
   optionalString.refine(
     (value) => {
@@ -43,12 +52,27 @@ const environmentSchema = z.object({
     .min(60)
     .max(30 * 24 * 3600)
     .default(3600),
+  /** The longest lifetime (exp - iat) a JWT may claim, Coffer's or an identity provider's. */
+  JWT_MAX_LIFETIME_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 24 * 3600)
+    .default(24 * 3600),
   JWKS_URL: url(['https:', 'http:'], 'HTTP(S)'),
   JWT_ISSUER: optionalString,
   JWT_AUDIENCE: optionalString,
   JWT_ROLE_CLAIM: z.string().trim().min(1).default('role'),
   JWT_ADMIN_ROLE: z.string().trim().min(1).default('admin'),
   PUBLIC_URL: url(['https:', 'http:'], 'HTTP(S)'),
+  CORS_ORIGINS: optionalString,
+  GRAPHIQL: flag,
+  INTROSPECTION: flag,
+  /** How many reverse proxies in front of Coffer append to X-Forwarded-For (0: use the socket's address). */
+  TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+  AUTH_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(30),
+  AUTH_FAILURES_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(10),
+  AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   REDIS_URL: url(['redis:', 'rediss:'], 'Redis'),
   STRIPE_API_BASE: url(['https:', 'http:'], 'HTTP(S)'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
@@ -100,15 +124,33 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (parsed.data.COFFER_MASTER_KEYS && parsed.data.COFFER_MASTER_KEYS_FILE) {
     problems.push('COFFER_MASTER_KEYS_FILE: set either COFFER_MASTER_KEYS or COFFER_MASTER_KEYS_FILE, not both');
   }
+  if (parsed.data.TOKEN_TTL_SECONDS > parsed.data.JWT_MAX_LIFETIME_SECONDS) {
+    problems.push('TOKEN_TTL_SECONDS: must not exceed JWT_MAX_LIFETIME_SECONDS (Coffer would issue tokens it refuses)');
+  }
   if (parsed.data.COFFER_ROOT_KEY && parsed.data.COFFER_ROOT_KEY_FILE) {
     problems.push('COFFER_ROOT_KEY_FILE: set either COFFER_ROOT_KEY or COFFER_ROOT_KEY_FILE, not both');
+  }
+  for (const origin of parsed.data.CORS_ORIGINS?.split(',').map((entry) => entry.trim()) ?? []) {
+    if (!isOrigin(origin)) problems.push('CORS_ORIGINS: each entry must be an origin like https://app.example.com (scheme, host, optional port)');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return toConfig(parsed.data);
 }
 
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
 function toConfig(env: z.infer<typeof environmentSchema>) {
   const publicUrl = (env.PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`).replace(/\/+$/, '');
+  // The embedded set-up is for trying Coffer: explorer and introspection on. With DATABASE_URL
+  // (production), off unless asked for.
+  const developerSurface = env.DATABASE_URL === undefined;
   return {
     port: env.PORT,
     host: env.HOST,
@@ -118,6 +160,7 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
     adminApiKey: env.COFFER_ADMIN_API_KEY,
     tokenSecret: env.COFFER_TOKEN_SECRET,
     tokenTtlSeconds: env.TOKEN_TTL_SECONDS,
+    jwtMaxLifetimeSeconds: env.JWT_MAX_LIFETIME_SECONDS,
     externalJwt: env.JWKS_URL
       ? {
           jwksUrl: env.JWKS_URL,
@@ -128,6 +171,15 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
         }
       : undefined,
     publicUrl,
+    corsOrigins: env.CORS_ORIGINS?.split(',').map((entry) => entry.trim()) ?? [],
+    graphiql: env.GRAPHIQL ?? developerSurface,
+    introspection: env.INTROSPECTION ?? developerSurface,
+    trustProxyHops: env.TRUST_PROXY_HOPS,
+    authThrottle: {
+      perAddress: env.AUTH_FAILURES_PER_ADDRESS,
+      perKey: env.AUTH_FAILURES_PER_KEY,
+      windowMs: env.AUTH_FAILURE_WINDOW_SECONDS * 1000,
+    },
     redisUrl: env.REDIS_URL,
     stripeApiBase: env.STRIPE_API_BASE,
     logLevel: env.LOG_LEVEL,

@@ -74,7 +74,7 @@ export async function openServices(
     // A problem (wrong root key, missing term) keeps the process up but not ready; the log says which.
     await keyring.verify();
     keyring.startRefreshing();
-    const auth = new Authenticator(db.prisma, keys, config);
+    const auth = new Authenticator(db.prisma, keys, config, logger);
     auth.usage.start();
     const events = createEventBus(config.redisUrl);
     // Background work belongs to servers; the CLI and tests open services without it.
@@ -94,6 +94,7 @@ export async function openServices(
         await syncWorker.stop();
         await sweeper?.stop();
         await auth.usage.stop();
+        await auth.close();
         keyring.stop();
         await events.close();
         await signals.close();

@@ -1,9 +1,12 @@
 import type { Config } from '../config.js';
-import { unauthenticated } from '../errors.js';
+import { isUniqueViolation } from '../db/prisma-errors.js';
+import { isCofferError, unauthenticated } from '../errors.js';
+import type { Logger } from '../logger.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { apiKeyMatches, looksLikeApiKey, parseApiKey } from './api-keys.js';
 import * as authRepository from './auth.repository.js';
 import type { ServerKeys } from './server-secret.js';
+import { CredentialThrottle } from './throttle.js';
 import { createExternalVerifier, verifyCofferToken, type ExternalIdentity } from './tokens.js';
 import { ApiKeyUsageTracker } from './usage-tracker.js';
 import type { Viewer } from './viewer.js';
@@ -13,29 +16,62 @@ export interface CredentialHeaders {
   apiKey?: string | null;
 }
 
+type AuthSettings = Pick<Config, 'tokenTtlSeconds' | 'jwtMaxLifetimeSeconds' | 'externalJwt' | 'authThrottle' | 'redisUrl'>;
+
 /** Verifies the credential of a request: an API key, a Coffer JWT, or a JWT of the platform's identity provider. One per process. */
 export class Authenticator {
   readonly usage: ApiKeyUsageTracker;
   private readonly verifyExternal: ((token: string, now: Date) => Promise<ExternalIdentity>) | null;
+  private readonly throttle: CredentialThrottle;
 
   constructor(
     private readonly prisma: PrismaClient,
     /** Also what issuing credentials needs (features/credentials). */
     readonly keys: ServerKeys,
-    readonly config: Pick<Config, 'tokenTtlSeconds' | 'externalJwt'>,
+    readonly config: AuthSettings,
+    private readonly logger: Logger,
   ) {
     this.usage = new ApiKeyUsageTracker(prisma);
-    this.verifyExternal = config.externalJwt ? createExternalVerifier(config.externalJwt) : null;
+    this.verifyExternal = config.externalJwt ? createExternalVerifier(config.externalJwt, config.jwtMaxLifetimeSeconds) : null;
+    this.throttle = new CredentialThrottle(config.authThrottle, config.redisUrl);
   }
 
-  /** null when no credential was presented; UNAUTHENTICATED when one was presented and is not good. */
-  async authenticate(headers: CredentialHeaders, now: Date): Promise<Viewer | null> {
+  /**
+   * null when no credential was presented; UNAUTHENTICATED when one was presented and is not good;
+   * RATE_LIMITED when its address (or, for a wrong API key, its key id) failed too often lately.
+   */
+  async authenticate(headers: CredentialHeaders, now: Date, clientAddress: string | null = null): Promise<Viewer | null> {
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(headers.authorization ?? '')?.[1];
-    if (headers.authorization && !bearer) throw unauthenticated('The Authorization header must be "Bearer <token or API key>".');
     const credential = headers.apiKey?.trim() || bearer;
-    if (!credential) return null;
-    if (looksLikeApiKey(credential)) return this.authenticateApiKey(credential, now);
-    return this.authenticateToken(credential, now);
+    if (!credential && !headers.authorization) return null;
+    await this.guarded(() => this.throttle.checkAddress(clientAddress, now.getTime()));
+    try {
+      if (!credential) throw unauthenticated('The Authorization header must be "Bearer <token or API key>".');
+      if (looksLikeApiKey(credential)) return await this.authenticateApiKey(credential, now);
+      return await this.authenticateToken(credential, now);
+    } catch (error) {
+      if (!isCofferError(error) || error.code !== 'UNAUTHENTICATED') throw error;
+      const keyId = credential && looksLikeApiKey(credential) ? (parseApiKey(credential)?.lookupId ?? null) : null;
+      throw (await this.guarded(() => this.throttle.failed(clientAddress, keyId, now.getTime()))) ?? error;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.throttle.close();
+  }
+
+  /** Throttling must not take authentication down with it: if its store fails, requests pass unthrottled. */
+  private async guarded<T>(work: () => Promise<T>): Promise<T | null> {
+    try {
+      return await work();
+    } catch (error) {
+      if (isCofferError(error)) throw error;
+      this.logger.warn(
+        { err: { type: (error as Error).name, message: (error as Error).message } },
+        'credential throttle unavailable; not throttling',
+      );
+      return null;
+    }
   }
 
   private async authenticateApiKey(key: string, now: Date): Promise<Viewer> {
@@ -56,7 +92,7 @@ export class Authenticator {
       const user = await this.provisionExternalUser(identity);
       return { userId: user.id, role: user.role, user, credential: { kind: 'external-token', issuer: identity.issuer } };
     }
-    const userId = await verifyCofferToken(this.keys.tokenSigningKey, token, now);
+    const userId = await verifyCofferToken(this.keys.tokenSigningKey, token, now, this.config.jwtMaxLifetimeSeconds);
     const user = await authRepository.findUser(this.prisma, userId);
     if (!user || user.disabledAt) throw unauthenticated('The user of this token no longer exists or is disabled.');
     return { userId: user.id, role: user.role, user, credential: { kind: 'token' } };
@@ -71,10 +107,16 @@ export class Authenticator {
       if (existing.disabledAt) throw unauthenticated('This user is disabled in Coffer.');
       return existing.role === role ? existing : authRepository.setUserRole(this.prisma, existing.id, role);
     }
-    const email =
-      identity.email ??
-      `${identity.subject}@${new URL(identity.issuer.includes('://') ? identity.issuer : `https://${identity.issuer}`).hostname}`;
-    return authRepository.provisionUser(this.prisma, { externalId, email, name: identity.name, role });
+    const host = new URL(identity.issuer.includes('://') ? identity.issuer : `https://${identity.issuer}`).hostname;
+    const email = identity.email ?? `${identity.subject}@${host}`;
+    try {
+      return await authRepository.provisionUser(this.prisma, { externalId, email, name: identity.name, role });
+    } catch (error) {
+      // Linking on email would let an identity provider take over a local account: refused instead.
+      if (isUniqueViolation(error))
+        throw unauthenticated('The email of this identity is used by a Coffer account that is not linked to it.');
+      throw error;
+    }
   }
 }
 

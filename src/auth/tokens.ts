@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { isUuid } from '../db/ids.js';
 import { unauthenticated } from '../errors.js';
 
 const COFFER_ISSUER = 'coffer';
@@ -26,11 +27,13 @@ export async function signToken(
 }
 
 /** Coffer's own token: returns the user id, or throws UNAUTHENTICATED with the reason. */
-export async function verifyCofferToken(key: Uint8Array, token: string, now: Date): Promise<string> {
-  const payload = await verifyOrExplain(() =>
-    jwtVerify(token, key, { algorithms: ['HS256'], issuer: COFFER_ISSUER, audience: COFFER_AUDIENCE, currentDate: now }),
+export async function verifyCofferToken(key: Uint8Array, token: string, now: Date, maxLifetimeSeconds: number): Promise<string> {
+  const payload = await verifyOrExplain(
+    () => jwtVerify(token, key, { algorithms: ['HS256'], issuer: COFFER_ISSUER, audience: COFFER_AUDIENCE, currentDate: now }),
+    now,
+    maxLifetimeSeconds,
   );
-  if (!payload.sub) throw unauthenticated('The token has no subject.');
+  if (typeof payload.sub !== 'string' || !isUuid(payload.sub)) throw unauthenticated('The token has no valid subject.');
   return payload.sub;
 }
 
@@ -51,18 +54,22 @@ export interface ExternalIdentity {
 }
 
 /** Verifies JWTs of the platform's own identity provider against its JWKS (cached and refreshed by jose). */
-export function createExternalVerifier(settings: ExternalJwtSettings) {
+export function createExternalVerifier(settings: ExternalJwtSettings, maxLifetimeSeconds: number) {
   const jwks = createRemoteJWKSet(new URL(settings.jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
   return async (token: string, now: Date): Promise<ExternalIdentity> => {
-    const payload = await verifyOrExplain(() =>
-      jwtVerify(token, jwks, {
-        issuer: settings.issuer,
-        audience: settings.audience,
-        currentDate: now,
-        algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'],
-      }),
+    const payload = await verifyOrExplain(
+      () =>
+        jwtVerify(token, jwks, {
+          issuer: settings.issuer,
+          audience: settings.audience,
+          currentDate: now,
+          algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'],
+        }),
+      now,
+      maxLifetimeSeconds,
     );
-    if (!payload.sub) throw unauthenticated('The token has no subject.');
+    if (typeof payload.sub !== 'string' || payload.sub === '' || payload.sub.length > 255)
+      throw unauthenticated('The token has no valid subject.');
     return {
       issuer: settings.issuer,
       subject: payload.sub,
@@ -85,9 +92,14 @@ function claimIncludes(claim: unknown, wanted: string): boolean {
   return Array.isArray(claim) && claim.includes(wanted);
 }
 
-async function verifyOrExplain(verify: () => Promise<{ payload: JWTPayload }>): Promise<JWTPayload> {
+/**
+ * The payload of a token whose signature and claims check out, or UNAUTHENTICATED with the reason.
+ * A token must expire, and within the lifetime allowed: a leaked one must not work for ever.
+ */
+async function verifyOrExplain(verify: () => Promise<{ payload: JWTPayload }>, now: Date, maxLifetimeSeconds: number): Promise<JWTPayload> {
+  let payload: JWTPayload;
   try {
-    return (await verify()).payload;
+    payload = (await verify()).payload;
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) throw unauthenticated('The token has expired.');
     if (error instanceof joseErrors.JWTClaimValidationFailed) throw unauthenticated(`The token's ${error.claim} claim is not accepted.`);
@@ -97,4 +109,8 @@ async function verifyOrExplain(verify: () => Promise<{ payload: JWTPayload }>): 
     }
     throw unauthenticated('The token is not valid.');
   }
+  if (typeof payload.exp !== 'number') throw unauthenticated('The token has no expiry (exp claim).');
+  const issuedAt = typeof payload.iat === 'number' ? payload.iat : Math.floor(now.getTime() / 1000);
+  if (payload.exp - issuedAt > maxLifetimeSeconds) throw unauthenticated('The token lives longer than JWT_MAX_LIFETIME_SECONDS allows.');
+  return payload;
 }

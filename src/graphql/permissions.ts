@@ -1,6 +1,7 @@
 import { GraphQLObjectType, type GraphQLSchema } from 'graphql';
 import { allow, and, deny, shield, type IRules } from 'graphql-shield';
 import { forbidden } from '../errors.js';
+import { asCofferError } from './errors.js';
 
 /** A rule or a combination of rules (and, or, chain...). */
 export type ShieldRule = Parameters<typeof and>[number];
@@ -41,8 +42,9 @@ export function buildPermissions(schema: GraphQLSchema, features: readonly Featu
   }
   return shield(rules, {
     allowExternalErrors: true,
-    // Shield's defaults would turn denials into yoga's masked "Unexpected error."
-    fallbackError: () => forbidden(),
+    // Shield's defaults would turn denials into yoga's masked "Unexpected error.". A rule that could
+    // not decide (the database is down) is an outage to retry, never a denial.
+    fallbackError: (thrown) => asCofferError(thrown) ?? forbidden(),
     fallbackRule: deny,
   });
 }

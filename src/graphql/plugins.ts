@@ -1,4 +1,4 @@
-import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
+import { getOperationAST, GraphQLError, Kind, print, type ASTNode, type ExecutionArgs, type ValueNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { randomUUID } from 'node:crypto';
 import { isCofferError } from '../errors.js';
@@ -97,18 +97,45 @@ export function useErrorCodes(): Plugin {
       },
     onValidate: () => (validation) => {
       const errors = validation.result as readonly GraphQLError[];
-      if (!validation.valid)
-        validation.setResult(errors.map((error) => (error.extensions.code ? error : withCode(error, 'GRAPHQL_VALIDATION_FAILED'))));
+      const coded = (error: GraphQLError) => (codeOf(error) ? error : withCode(scrubLiterals(error), 'GRAPHQL_VALIDATION_FAILED'));
+      if (!validation.valid) validation.setResult(errors.map(coded));
     },
     onExecutionResult(payload) {
       const { result } = payload;
       if (!result || Symbol.asyncIterator in result || !result.errors?.some((error) => !codeOf(error) || isCoercion(error))) return;
-      // Left without a code at this point: variable coercion ("got invalid value"), raised before any resolver ran.
-      const coded = (error: GraphQLError) =>
-        isCoercion(error) ? coercionError(error) : codeOf(error) || error.path ? error : withCode(error, 'BAD_USER_INPUT');
-      payload.setResult({ ...result, errors: result.errors.map(coded) });
+      payload.setResult({ ...result, errors: codedErrors(result.errors) });
     },
   };
+}
+
+/**
+ * graphql-js quotes the literal it refused ("String cannot represent a non string value: 123",
+ * 'Expected value of type "X", found "..."'), and that literal may be a secret typed inline into
+ * the wrong place: it is replaced by words.
+ */
+function scrubLiterals(error: GraphQLError): GraphQLError {
+  let message = error.message;
+  for (const node of error.nodes ?? []) {
+    if (!isValueNode(node)) continue;
+    const literal = print(node);
+    if (literal.length > 0) message = message.split(literal).join('the given value');
+  }
+  return message === error.message
+    ? error
+    : new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: error.extensions });
+}
+
+const isValueNode = (node: ASTNode): node is ValueNode =>
+  [Kind.STRING, Kind.INT, Kind.FLOAT, Kind.BOOLEAN, Kind.ENUM, Kind.LIST, Kind.OBJECT, Kind.NULL].includes(node.kind);
+
+/**
+ * Errors without a code at this point were raised before any resolver ran (variable coercion,
+ * "got invalid value") or by graphql-js itself: they get one, and coercion messages lose the value.
+ */
+export function codedErrors(errors: readonly GraphQLError[]): GraphQLError[] {
+  return errors.map((error) =>
+    isCoercion(error) ? coercionError(error) : codeOf(error) || error.path ? error : withCode(error, 'BAD_USER_INPUT'),
+  );
 }
 
 const codeOf = (error: GraphQLError): string | undefined =>
@@ -163,4 +190,26 @@ function safeReason(message: string): string {
   const reason = colon > 0 ? trimmed.slice(0, colon) : trimmed;
   // Anything else that still quotes something may be quoting the value: say less.
   return reason && !reason.includes('"') ? reason : 'has an invalid value';
+}
+
+/**
+ * A request Yoga cannot even parse (a GET with `variables=%7Bnope`, a body that is no JSON) is the
+ * client's mistake: 400 with a code, not the 500 the parser's own exception would become.
+ */
+export function useRequestParseErrors(): Plugin {
+  return {
+    onRequestParse({ requestParser, setRequestParser }) {
+      if (!requestParser) return;
+      setRequestParser(async (request) => {
+        try {
+          return await requestParser(request);
+        } catch (error) {
+          if (error instanceof GraphQLError) throw error;
+          throw new GraphQLError('The request could not be parsed: its body, variables and extensions must be JSON.', {
+            extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+          });
+        }
+      });
+    },
+  };
 }
