@@ -15,7 +15,9 @@ const flag = z
   .trim()
   .toLowerCase()
   .optional()
-  .refine((value) => value === undefined || value === '' || /^(true|false|1|0|yes|no|on|off)$/.test(value), { message: 'must be true or false' })
+  .refine((value) => value === undefined || value === '' || /^(true|false|1|0|yes|no|on|off)$/.test(value), {
+    message: 'must be true or false',
+  })
   .transform((value) => (value === undefined || value === '' ? undefined : /^(true|1|yes|on)$/.test(value)));
 
 const url = (protocols: string[], what: string) =>
@@ -131,7 +133,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push('COFFER_ROOT_KEY_FILE: set either COFFER_ROOT_KEY or COFFER_ROOT_KEY_FILE, not both');
   }
   for (const origin of parsed.data.CORS_ORIGINS?.split(',').map((entry) => entry.trim()) ?? []) {
-    if (!isOrigin(origin)) problems.push('CORS_ORIGINS: each entry must be an origin like https://app.example.com (scheme, host, optional port)');
+    if (!isOrigin(origin))
+      problems.push('CORS_ORIGINS: each entry must be an origin like https://app.example.com (scheme, host, optional port)');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return toConfig(parsed.data);
