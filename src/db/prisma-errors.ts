@@ -12,8 +12,17 @@ const OUTAGE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P202
 /** SQLSTATE classes 08 (connection exception) and 57P (operator intervention: shutdown, starting up). */
 const OUTAGE_SQLSTATE = /^(08...|57P0[1-3]|53300)$/;
 const OUTAGE_SYSCALL = /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN)$/;
-const OUTAGE_MESSAGE =
-  /Connection terminated|connection (is|was) closed|Can't reach database server|Server has closed the connection|the database system is (shutting down|starting up)/i;
+const OUTAGE_MESSAGE = new RegExp(
+  [
+    'Connection terminated',
+    'not queryable',
+    'connection (is|was) closed',
+    "Can't reach database server",
+    'Server has closed the connection',
+    'the database system is (shutting down|starting up)',
+  ].join('|'),
+  'i',
+);
 
 /**
  * A database outage, as Prisma, its pg adapter, or pg itself report one: answered SERVICE_UNAVAILABLE

@@ -1,5 +1,5 @@
 import { GraphQLObjectType, type GraphQLSchema } from 'graphql';
-import { allow, and, deny, shield, type IRules } from 'graphql-shield';
+import { allow, and, deny, rule, shield, type IRules } from 'graphql-shield';
 import { forbidden } from '../errors.js';
 import { asCofferError } from './errors.js';
 
@@ -21,6 +21,27 @@ export interface FeaturePermissions {
 }
 
 const ROOTS = ['Query', 'Mutation', 'Subscription'] as const;
+
+type RuleOptions = Parameters<typeof rule>[0];
+type RuleFunction = Parameters<ReturnType<typeof rule>>[0];
+
+/**
+ * graphql-shield's `rule`, for rules that read the database: shield turns a rule's exception into
+ * a plain denial, so a database outage would answer FORBIDDEN. Here it answers what it is
+ * (SERVICE_UNAVAILABLE, retryable).
+ */
+export function lookupRule(options: RuleOptions) {
+  return (check: RuleFunction) =>
+    rule(options)(async (parent, args, ctx, info) => {
+      try {
+        return await check(parent, args, ctx, info);
+      } catch (error) {
+        const coded = asCofferError(error);
+        if (coded) return coded;
+        throw error;
+      }
+    });
+}
 
 /**
  * One shield for the whole API. Non-root types are reachable only through guarded root fields,

@@ -64,6 +64,8 @@ export async function openEmbedded(env: Record<string, string>) {
     services,
     logs,
     send,
+    /** A request to /graphql as sent, answered as it comes (status and headers included). */
+    raw: (init: RequestInit) => yoga.fetch('http://coffer.test/graphql', init),
     /** `/readyz`: its status and JSON body (null when it has none). */
     async ready() {
       const response = await yoga.fetch('http://coffer.test/readyz');

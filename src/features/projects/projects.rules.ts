@@ -1,9 +1,8 @@
-import { rule } from 'graphql-shield';
 import { isAdmin, signedIn, type Viewer } from '../../auth/index.js';
 import type { Database } from '../../db/database.js';
 import { isUuid } from '../../db/ids.js';
 import { forbidden, notFound, unauthenticated, type CofferError } from '../../errors.js';
-import type { FeaturePermissions } from '../../graphql/permissions.js';
+import { lookupRule, type FeaturePermissions } from '../../graphql/permissions.js';
 import * as projectsRepository from './projects.repository.js';
 
 type Ctx = { viewer: Viewer | null; db: Database };
@@ -30,7 +29,7 @@ export async function assertProjectAccess(ctx: Ctx, projectId: string): Promise<
 }
 
 /** The project named by `projectId` (or `id`) belongs to the viewer, or the viewer is an admin. */
-export const isProjectOwner = rule({ cache: 'strict' })((_parent, args: { projectId?: string; id?: string }, ctx: Ctx) => {
+export const isProjectOwner = lookupRule({ cache: 'strict' })((_parent, args: { projectId?: string; id?: string }, ctx: Ctx) => {
   const projectId = args.projectId ?? args.id;
   return projectAccess(ctx, projectId === undefined ? undefined : String(projectId));
 });
@@ -40,7 +39,7 @@ export const isProjectOwner = rule({ cache: 'strict' })((_parent, args: { projec
  * it delivers, and with a per-subscription (contextual) cache that is one query per subscriber
  * instead of one per event. (The subscribe step checks again; see assertProjectAccess.)
  */
-export const subscriberOwnsProject = rule({ cache: 'contextual' })((_parent, args: { projectId?: string }, ctx: Ctx) =>
+export const subscriberOwnsProject = lookupRule({ cache: 'contextual' })((_parent, args: { projectId?: string }, ctx: Ctx) =>
   projectAccess(ctx, args.projectId === undefined ? undefined : String(args.projectId)),
 );
 
