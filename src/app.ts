@@ -5,7 +5,7 @@ import { migrationStatus } from './db/migrate.js';
 import type { Context } from './graphql/context.js';
 import type { Services } from './services.js';
 import { corsFor, renderGraphiQLPage, useBrowserSurface, useIntrospection } from './graphql/browser.js';
-import { maskError } from './graphql/errors.js';
+import { asCofferError, maskError } from './graphql/errors.js';
 import { attachGraphQLWebSocket } from './graphql/websocket.js';
 import { useInputGuard } from './graphql/input-guard.js';
 import { clientAddressOf, credentialHeaders, type InitialContext, type ServerContext } from './graphql/request.js';
@@ -84,7 +84,13 @@ export function createApp(deps: AppDeps): CofferYoga {
       debug: (...args) => logger.debug({ yoga: args.map(String) }),
       info: (...args) => logger.info({ yoga: args.map(String) }),
       warn: (...args) => logger.warn({ yoga: args.map(String) }),
-      error: (...args) => logger.error({ yoga: args.map((arg) => (arg instanceof Error ? arg.stack : String(arg))) }),
+      error: (...args) => {
+        // Yoga logs what it hands to maskError. A coded error is the client's answer, not a fault of ours.
+        const coded = args.map(asCofferError).find((error) => error !== null);
+        if (coded?.code === 'SERVICE_UNAVAILABLE') logger.warn({ code: coded.code, reason: coded.details.reason }, coded.message);
+        else if (coded) logger.debug({ code: coded.code }, coded.message);
+        else logger.error({ yoga: args.map((arg) => (arg instanceof Error ? arg.stack : String(arg))) });
+      },
     },
     plugins,
     context: async (initial: InitialContext): Promise<Context> => {
