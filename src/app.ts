@@ -95,7 +95,7 @@ export function createApp(deps: AppDeps): CofferYoga {
     plugins,
     context: async (initial: InitialContext): Promise<Context> => {
       const requestId = requestIdFor(initial.request);
-      const clientAddress = clientAddressOf(initial.req, config.trustProxyHops);
+      const clientAddress = clientAddressOf(initial, config.trustProxyHops);
       const viewer = await auth.authenticate(credentialHeaders(initial), now(), clientAddress);
       return {
         config,

@@ -24,11 +24,11 @@ export const credentialHeaders = (initial: InitialContext): CredentialHeaders =>
  * outermost of them saw (X-Forwarded-For is appended to hop by hop; entries further left are the
  * client's own word and could be forged).
  */
-export function clientAddressOf(req: IncomingMessage | undefined, trustProxyHops: number): string | null {
-  const socketAddress = req?.socket.remoteAddress ?? null;
-  if (!req || trustProxyHops === 0) return socketAddress;
-  const forwarded = req.headers['x-forwarded-for'];
-  const hops = (Array.isArray(forwarded) ? forwarded.join(',') : (forwarded ?? ''))
+export function clientAddressOf(initial: InitialContext, trustProxyHops: number): string | null {
+  const socketAddress = initial.req?.socket.remoteAddress ?? null;
+  if (trustProxyHops === 0) return socketAddress;
+  const forwarded = initial.request?.headers.get('x-forwarded-for') ?? initial.req?.headers['x-forwarded-for'] ?? '';
+  const hops = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded)
     .split(',')
     .map((entry) => entry.trim())
     .filter(Boolean);

@@ -106,4 +106,34 @@ describe('JWTs from an external identity provider (JWKS)', () => {
     expect(own.data?.me.id).toBe(app.owner.user.id);
     expect((await app.execute(Me, {}, { credential: app.owner.key, as: 'bearer' })).data?.me.id).toBe(app.owner.user.id);
   });
+
+  it('refuses, UNAUTHENTICATED and never a 500: a token without exp, one living longer than JWT_MAX_LIFETIME_SECONDS, a subject that is no string', async () => {
+    const unsigned = (claims: Record<string, unknown>) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'RS256', kid: 'key-1' })
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setIssuedAt()
+        .sign(signingKey);
+    const cases: Array<[string, string, RegExp]> = [
+      ['no exp', await unsigned({ sub: 'no-expiry' }), /no expiry/],
+      ['two days', await sign({ sub: 'long-lived' }, { expiresIn: '2d' }), /lives longer/],
+      ['numeric sub', await sign({ sub: 12345 }), /subject|not valid/],
+    ];
+    for (const [label, token, message] of cases) {
+      const response = await app.execute(Me, {}, { credential: token, as: 'bearer' });
+      expect(response.status, label).toBeLessThan(500);
+      expect(errorCodes(response), label).toEqual(['UNAUTHENTICATED']);
+      expect(response.errors[0]?.message, label).toMatch(message);
+    }
+  });
+
+  it("an identity whose email is a local account's is refused (UNAUTHENTICATED), never linked to it and never a 500", async () => {
+    const token = await sign({ sub: 'takeover-attempt', email: app.owner.user.email });
+    const response = await app.execute(Me, {}, { credential: token, as: 'bearer' });
+    expect(response.status).toBeLessThan(500);
+    expect(errorCodes(response)).toEqual(['UNAUTHENTICATED']);
+    expect(response.text).not.toContain(app.owner.user.id);
+    expect((await app.execute(Me, {}, { credential: app.owner.key })).data?.me).toMatchObject({ id: app.owner.user.id, isExternal: false });
+  });
 });
