@@ -11,7 +11,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { Context } from './context.js';
-import { asCofferError, toGraphQLError } from './errors.js';
+import { asCofferError, rootCause, toGraphQLError } from './errors.js';
 import { codedErrors } from './plugins.js';
 import type { ServerContext } from './request.js';
 
@@ -41,8 +41,8 @@ export function attachGraphQLWebSocket(server: Server, yoga: YogaServerInstance<
   const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
   const enveloped = (initial: Record<string, unknown>) => yoga.getEnveloped(initial) as unknown as Enveloped;
   const failure = (error: unknown): readonly GraphQLError[] => {
-    if (error instanceof GraphQLError) return codedErrors([error]);
-    const coded = asCofferError(error);
+    const coded = asCofferError(rootCause(error));
+    if (!coded && error instanceof GraphQLError) return codedErrors([error]);
     return [coded ? toGraphQLError(coded) : new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })];
   };
   useServer(
@@ -55,8 +55,9 @@ export function attachGraphQLWebSocket(server: Server, yoga: YogaServerInstance<
           await enveloped({ req: ctx.extra.request, connectionParams: ctx.connectionParams ?? {} }).contextFactory();
           return true;
         } catch (error) {
-          const coded = asCofferError(error);
-          const [code, reason] = (coded && CLOSE_FOR[coded.code]) ?? [1011, 'Try again later'];
+          const cause = rootCause(error);
+          const errorCode = asCofferError(cause)?.code ?? (cause instanceof GraphQLError ? cause.extensions.code : undefined);
+          const [code, reason] = (typeof errorCode === 'string' && CLOSE_FOR[errorCode]) || [1011, 'Try again later'];
           ctx.extra.socket.close(code, reason);
           return false;
         }
