@@ -3,11 +3,19 @@ import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encryptValue, generateMasterKey, Keyring, MASTER_KEY_FILE, serializeMasterKeys, storedOf, writeKeyFile } from '../../src/crypto/index.js';
+import {
+  encryptValue,
+  generateMasterKey,
+  Keyring,
+  MASTER_KEY_FILE,
+  serializeMasterKeys,
+  storedOf,
+  writeKeyFile,
+} from '../../src/crypto/index.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { applyMigrations, MIGRATIONS_DIR } from '../../src/db/migrate.js';
-import { versionAad } from '../../src/features/secrets/secrets.service.js';
-import { ACCOUNT_OWNER_ID } from '../../src/features/secrets/secrets.types.js';
+import { versionAad } from '../../src/features/secrets/secrets.repository.js';
+import { ACCOUNT_OWNER_ID } from '../../src/features/secrets/secrets.scope.js';
 import { credentialAad, revealCredential } from '../../src/features/stripe/stripe-credentials.repository.js';
 import { loadConfig } from '../../src/config.js';
 import { openServices } from '../../src/services.js';
@@ -33,7 +41,8 @@ afterEach(() => deployment.destroy());
 
 async function previousMigrations(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'coffer-old-migrations-'));
-  for (const name of (await readdir(MIGRATIONS_DIR)).filter((entry) => entry <= PREVIOUS_VERSION_LAST_MIGRATION || entry === 'migration_lock.toml')) {
+  const previous = (entry: string) => entry <= PREVIOUS_VERSION_LAST_MIGRATION || entry === 'migration_lock.toml';
+  for (const name of (await readdir(MIGRATIONS_DIR)).filter(previous)) {
     await cp(join(MIGRATIONS_DIR, name), join(dir, name), { recursive: true });
   }
   return dir;
@@ -52,7 +61,8 @@ async function writePreviousVersion(legacy: Keyring): Promise<Written> {
     : await openDatabase({ kind: 'pglite', dataDir: deployment.dataDir });
   try {
     await applyMigrations(db, { migrationsDir });
-    expect(await db.prisma.$queryRawUnsafe<unknown[]>(`SELECT 1 FROM information_schema.tables WHERE table_name = 'keyring_terms'`)).toEqual([]);
+    const keyringTable = `SELECT 1 FROM information_schema.tables WHERE table_name = 'keyring_terms'`;
+    expect(await db.prisma.$queryRawUnsafe<unknown[]>(keyringTable)).toEqual([]);
     const secrets = [
       { name: uniqueName('LEGACY_ONE'), versions: [canary('legacy-1-v1'), canary('legacy-1-v2')] },
       { name: uniqueName('LEGACY_TWO'), versions: [canary('legacy-2-v1')] },
@@ -60,24 +70,31 @@ async function writePreviousVersion(legacy: Keyring): Promise<Written> {
     for (const secret of secrets) {
       const id = randomUUID();
       await db.prisma.$executeRawUnsafe(
-        `INSERT INTO secrets (id, scope, owner_id, name, current_version, created_at, updated_at) VALUES ($1::uuid, 'ACCOUNT', $2::uuid, $3, $4, now(), now())`,
+        `INSERT INTO secrets (id, scope, owner_id, name, current_version, created_at, updated_at)
+         VALUES ($1::uuid, 'ACCOUNT', $2::uuid, $3, $4, now(), now())`,
         id, ACCOUNT_OWNER_ID, secret.name, secret.versions.length,
       );
       for (const [index, value] of secret.versions.entries()) {
         const version = index + 1;
-        const sealed = storedOf(encryptValue(legacy, value, versionAad({ id, scope: 'ACCOUNT', ownerId: ACCOUNT_OWNER_ID, name: secret.name }, version)));
+        const aad = versionAad({ id, scope: 'ACCOUNT', ownerId: ACCOUNT_OWNER_ID, name: secret.name }, version);
+        const sealed = storedOf(encryptValue(legacy, value, aad));
         await db.prisma.$executeRawUnsafe(
-          'INSERT INTO secret_versions (secret_id, version, key_id, wrapped_key, iv, tag, ciphertext) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7)',
+          `INSERT INTO secret_versions (secret_id, version, key_id, wrapped_key, iv, tag, ciphertext)
+           VALUES ($1::uuid, $2, $3, $4, $5, $6, $7)`,
           id, version, sealed.keyId, sealed.wrappedKey, sealed.iv, sealed.tag, sealed.ciphertext,
         );
       }
     }
     const owner = await db.prisma.user.create({ data: { email: `owner-${randomUUID()}@example.test` } });
     const project = await db.prisma.project.create({ data: { name: 'legacy shop', ownerId: owner.id } });
-    const environment = await db.prisma.stripeEnvironmentState.create({ data: { projectId: project.id, environment: 'TEST', livemode: false } });
+    const environment = await db.prisma.stripeEnvironmentState.create({
+      data: { projectId: project.id, environment: 'TEST', livemode: false },
+    });
     const value = `whsec_${randomUUID().replaceAll('-', '')}`;
     const sealed = storedOf(encryptValue(legacy, value, credentialAad(project.id, 'TEST', 'WEBHOOK_SECRET')));
-    await db.prisma.stripeCredential.create({ data: { environmentId: environment.id, kind: 'WEBHOOK_SECRET', masked: 'whsec_...', fingerprint: new Uint8Array(32), ...sealed } });
+    await db.prisma.stripeCredential.create({
+      data: { environmentId: environment.id, kind: 'WEBHOOK_SECRET', masked: 'whsec_...', fingerprint: new Uint8Array(32), ...sealed },
+    });
     return { secrets, credential: { projectId: project.id, value } };
   } finally {
     await db.close();
@@ -91,13 +108,16 @@ async function expectEverythingReads(coffer: Awaited<ReturnType<Deployment['open
   for (const secret of written.secrets) {
     for (const [index, value] of secret.versions.entries()) expect(await reveal(coffer.send, key, secret.name, index + 1)).toBe(value);
   }
-  const row = await coffer.services.db.prisma.stripeCredential.findFirstOrThrow({ where: { environment: { projectId: written.credential.projectId } } });
+  const row = await coffer.services.db.prisma.stripeCredential.findFirstOrThrow({
+    where: { environment: { projectId: written.credential.projectId } },
+  });
   expect(await revealCredential(coffer.services.keyring, written.credential.projectId, 'TEST', row)).toBe(written.credential.value);
   return key;
 }
 
 describe('upgrading from master keys outside the database', () => {
-  it('DATA_DIR/master-keys: the first start imports its keys, every value reads; later starts import nothing; the file can then go', async () => {
+  it('DATA_DIR/master-keys: the first start imports its keys, every value reads; ' +
+    'later starts import nothing; the file can then go', async () => {
     const legacyKey = generateMasterKey('k_legacy_file');
     const older = generateMasterKey('k_legacy_older');
     const legacy = new Keyring([legacyKey, older]);
@@ -145,7 +165,11 @@ describe('upgrading from master keys outside the database', () => {
     const shared = deployment.databaseUrl ? null : await openDatabase({ kind: 'pglite', dataDir: deployment.dataDir });
     const replicas = await Promise.all(
       Array.from({ length: 3 }, () =>
-        openServices(loadConfig({ ...env, ...(deployment.databaseUrl ? { DATABASE_URL: deployment.databaseUrl } : {}) }), createCapturingLogger().logger, shared ? { db: shared } : {}),
+        openServices(
+          loadConfig({ ...env, ...(deployment.databaseUrl ? { DATABASE_URL: deployment.databaseUrl } : {}) }),
+          createCapturingLogger().logger,
+          shared ? { db: shared } : {},
+        ),
       ),
     );
     try {
