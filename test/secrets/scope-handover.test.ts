@@ -18,26 +18,34 @@ describe('secret scopes: from each field’s rule to its resolver', () => {
     await app?.close();
   });
 
-  const query = (fields: string) => `query ($name: String!, $userId: ID) { ${fields} }`;
-  const inScope = 'name: $name, scope: { type: USER, userId: $userId }';
+  /** `$name` in the owner's USER scope, and in the caller's own. */
+  const ownersScope = 'name: $name, scope: { type: USER, userId: $userId }';
   const ownScope = 'name: $name, scope: { type: USER }';
 
+  /** Puts a secret named `name` in the caller's own USER scope, then runs `fields` as that caller. */
+  async function askAfterWriting(credential: string, fields: string) {
+    const name = uniqueName('HANDOVER');
+    await putSecret(app, { name, value: 'own value', scope: { type: 'USER' } }, { credential });
+    const query = `query ($name: String!, $userId: ID) { ${fields} }`;
+    return app.request({ query, variables: { name, userId: app.owner.user.id } }, { credential });
+  }
+
   it('aliases with the same arguments, and other fields beside them, each read the secret', async () => {
-    const name = uniqueName('ALIASED');
-    await putSecret(app, { name, value: 'first', scope: { type: 'USER' } }, { credential: app.owner.key });
-    const fields = `a: secret(${inScope}) { value } b: secret(${inScope}) { value } c: secretVersions(${inScope}) { version }`;
-    const variables = { name, userId: app.owner.user.id };
-    const response = await app.request({ query: query(fields), variables }, { credential: app.owner.key });
+    const response = await askAfterWriting(
+      app.owner.key,
+      `a: secret(${ownScope}) { value } b: secret(${ownersScope}) { value } c: secret(${ownersScope}) { value }
+       versions: secretVersions(${ownersScope}) { version }`,
+    );
     expect(response.json.errors).toBeUndefined();
-    expect(response.json.data).toEqual({ a: { value: 'first' }, b: { value: 'first' }, c: [{ version: 1 }] });
+    const read = { value: 'own value' };
+    expect(response.json.data).toEqual({ a: read, b: read, c: read, versions: [{ version: 1 }] });
   });
 
   it('a field denied beside allowed ones with the same name: only it is refused', async () => {
-    const name = uniqueName('NEIGHBOURS');
-    await putSecret(app, { name, value: 'mine', scope: { type: 'USER' } }, { credential: app.stranger.key });
-    const fields = `mine: secret(${ownScope}) { value } theirs: secret(${inScope}) { value } again: secret(${ownScope}) { id }`;
-    const variables = { name, userId: app.owner.user.id };
-    const response = await app.request({ query: query(fields), variables }, { credential: app.stranger.key });
+    const response = await askAfterWriting(
+      app.stranger.key,
+      `mine: secret(${ownScope}) { value } theirs: secret(${ownersScope}) { value } again: secret(${ownScope}) { id }`,
+    );
     // Root fields are non-null, so the refusal nulls `data`: the errors say which field was refused.
     const refusals = (response.json.errors ?? []).map((error) => `${String(error.path)}: ${String(error.extensions?.code)}`);
     expect(refusals).toEqual(['theirs: FORBIDDEN']);
