@@ -5,7 +5,7 @@ import { generateApiKey } from '../auth/index.js';
 import { migrationStatus } from '../db/migrate.js';
 import { SYSTEM_ACTOR } from '../auth/index.js';
 import { DataDirLockedError } from '../db/data-dir-lock.js';
-import { purgeRetiredMasterKeys, rotateMasterKey, rotateRootKey } from '../features/master-keys/master-keys.service.js';
+import { purgeRetiredMasterKeys, rotateMasterKey, rotateRootKey } from '../features/master-keys/index.js';
 import { createApiKey, issueToken } from '../features/credentials/index.js';
 import { createUser, findUser as findUserByIdOrEmail } from '../features/users/index.js';
 import { Role } from '../generated/prisma/enums.js';
@@ -21,7 +21,6 @@ async function findUser(services: Services, idOrEmail: string) {
   if (!user) throw new Error(`No user ${idOrEmail}.`);
   return user;
 }
-
 
 const parseRole = (value: string) => {
   const role = value.toUpperCase();
@@ -57,7 +56,15 @@ token
   .action(async (options: { user: string }) => {
     await withServices(async (services) => {
       const target = await findUser(services, options.user);
-      print(await issueToken({ db: services.db, keys: services.auth.keys, ttlSeconds: services.config.tokenTtlSeconds, userId: target.id, now: new Date() }));
+      print(
+        await issueToken({
+          db: services.db,
+          keys: services.auth.keys,
+          ttlSeconds: services.config.tokenTtlSeconds,
+          userId: target.id,
+          now: new Date(),
+        }),
+      );
     });
   });
 
@@ -69,7 +76,12 @@ apiKey
   .action(async (options: { user: string; name: string }) => {
     await withServices(async (services) => {
       const target = await findUser(services, options.user);
-      const { apiKey: created, key } = await createApiKey({ db: services.db, keys: services.auth.keys, userId: target.id, name: options.name });
+      const { apiKey: created, key } = await createApiKey({
+        db: services.db,
+        keys: services.auth.keys,
+        userId: target.id,
+        name: options.name,
+      });
       print({ id: created.id, name: created.name, key });
     });
   });
@@ -119,15 +131,19 @@ program
   .command('purge-retired-master-keys')
   .description('delete retired master key terms for good (refused while any data key uses one; older backups keep them)')
   .action(async () => {
-    await withServices(async (services) => print(await purgeRetiredMasterKeys({ db: services.db, keyring: services.keyring, actor: SYSTEM_ACTOR })));
+    await withServices(async ({ db, keyring }) => print(await purgeRetiredMasterKeys({ db, keyring, actor: SYSTEM_ACTOR })));
   });
 
 program
   .command('rotate-root-key')
-  .description('re-seal the keyring under a new root key: --generate with the generated DATA_DIR/root-key, else the first configured root key')
+  .description(
+    're-seal the keyring under a new root key: --generate with the generated DATA_DIR/root-key, else the first configured root key',
+  )
   .option('--generate', 'generate the new root key (generated DATA_DIR/root-key only)')
   .action(async (options: { generate?: boolean }) => {
-    await withServices(async (services) => print(await rotateRootKey({ db: services.db, keyring: services.keyring, actor: SYSTEM_ACTOR, generate: options.generate ?? false })));
+    await withServices(async ({ db, keyring }) => {
+      print(await rotateRootKey({ db, keyring, actor: SYSTEM_ACTOR, generate: options.generate ?? false }));
+    });
   });
 
 registerStripeCommands(program);

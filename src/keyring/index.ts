@@ -6,7 +6,7 @@ export {
   type KeyringProblemCode,
 } from './keyring-store.js';
 export { readLegacyKeys, setUpKeyring, type LegacyKeys } from './keyring-setup.js';
-export { keyIdQueries, type Rewrap, type SealedRows } from './sealed-rows.js';
+export { keyIdQueries, rewrapEach, type Rewrap, type SealedRows } from './sealed-rows.js';
 export {
   addActiveTerm,
   describeTerms,

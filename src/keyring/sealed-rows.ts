@@ -1,4 +1,4 @@
-import type { AssociatedData, Sealed } from '../crypto/index.js';
+import { sealedOf, storedOf, type AssociatedData, type Sealed, type StoredSealed } from '../crypto/index.js';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 
 type Db = PrismaClient | Prisma.TransactionClient;
@@ -35,5 +35,29 @@ export function keyIdQueries(delegate: (db: Db) => KeyIdDelegate): Pick<SealedRo
     termsInUse: async (db) => (await delegate(db).groupBy({ by: ['keyId'] })).map((group) => group.keyId),
     termInUse: async (db, termId) => (await delegate(db).findFirst({ where: { keyId: termId } })) !== null,
     countNotUnder: (db, termId) => delegate(db).count({ where: { keyId: { not: termId } } }),
+  };
+}
+
+/** How `rewrapEach` reads and moves a table's rows. */
+interface RewrapTable<Row> {
+  /** Up to `limit` rows whose data key is not under `termId`, in a stable order. */
+  notUnder(prisma: PrismaClient, termId: string, limit: number): Promise<Row[]>;
+  aadOf(row: Row): AssociatedData;
+  /** Stores the moved key, only where the row is still under its old term (a write may have replaced it meanwhile). */
+  move(tx: Prisma.TransactionClient, row: Row, moved: Pick<StoredSealed, 'keyId' | 'wrappedKey'>): Promise<unknown>;
+}
+
+/** `rewrapBatch` for a table: one committed transaction per batch; values are not re-encrypted. */
+export function rewrapEach<Row extends Parameters<typeof sealedOf>[0]>(table: RewrapTable<Row>): SealedRows['rewrapBatch'] {
+  return async (prisma, rewrap, termId, limit) => {
+    const rows = await table.notUnder(prisma, termId, limit);
+    if (rows.length === 0) return 0;
+    await prisma.$transaction(async (tx) => {
+      for (const row of rows) {
+        const { keyId, wrappedKey } = storedOf(rewrap(sealedOf(row), table.aadOf(row)));
+        await table.move(tx, row, { keyId, wrappedKey });
+      }
+    });
+    return rows.length;
   };
 }

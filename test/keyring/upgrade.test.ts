@@ -14,8 +14,8 @@ import {
 } from '../../src/crypto/index.js';
 import { openDatabase, type Database } from '../../src/db/database.js';
 import { applyMigrations, MIGRATIONS_DIR } from '../../src/db/migrate.js';
-import { versionAad } from '../../src/features/secrets/secrets.service.js';
-import { ACCOUNT_OWNER_ID } from '../../src/features/secrets/secrets.types.js';
+import { versionAad } from '../../src/features/secrets/secrets.repository.js';
+import { ACCOUNT_OWNER_ID } from '../../src/features/secrets/secrets.scope.js';
 import { credentialAad, revealCredential } from '../../src/features/stripe/stripe-credentials.repository.js';
 import { loadConfig } from '../../src/config.js';
 import { openServices } from '../../src/services.js';
@@ -41,9 +41,8 @@ afterEach(() => deployment.destroy());
 
 async function previousMigrations(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'coffer-old-migrations-'));
-  for (const name of (await readdir(MIGRATIONS_DIR)).filter(
-    (entry) => entry <= PREVIOUS_VERSION_LAST_MIGRATION || entry === 'migration_lock.toml',
-  )) {
+  const previous = (entry: string) => entry <= PREVIOUS_VERSION_LAST_MIGRATION || entry === 'migration_lock.toml';
+  for (const name of (await readdir(MIGRATIONS_DIR)).filter(previous)) {
     await cp(join(MIGRATIONS_DIR, name), join(dir, name), { recursive: true });
   }
   return dir;
@@ -62,9 +61,8 @@ async function writePreviousVersion(legacy: Keyring): Promise<Written> {
     : await openDatabase({ kind: 'pglite', dataDir: deployment.dataDir });
   try {
     await applyMigrations(db, { migrationsDir });
-    expect(
-      await db.prisma.$queryRawUnsafe<unknown[]>(`SELECT 1 FROM information_schema.tables WHERE table_name = 'keyring_terms'`),
-    ).toEqual([]);
+    const keyringTable = `SELECT 1 FROM information_schema.tables WHERE table_name = 'keyring_terms'`;
+    expect(await db.prisma.$queryRawUnsafe<unknown[]>(keyringTable)).toEqual([]);
     const secrets = [
       { name: uniqueName('LEGACY_ONE'), versions: [canary('legacy-1-v1'), canary('legacy-1-v2')] },
       { name: uniqueName('LEGACY_TWO'), versions: [canary('legacy-2-v1')] },
@@ -72,7 +70,8 @@ async function writePreviousVersion(legacy: Keyring): Promise<Written> {
     for (const secret of secrets) {
       const id = randomUUID();
       await db.prisma.$executeRawUnsafe(
-        `INSERT INTO secrets (id, scope, owner_id, name, current_version, created_at, updated_at) VALUES ($1::uuid, 'ACCOUNT', $2::uuid, $3, $4, now(), now())`,
+        `INSERT INTO secrets (id, scope, owner_id, name, current_version, created_at, updated_at)
+         VALUES ($1::uuid, 'ACCOUNT', $2::uuid, $3, $4, now(), now())`,
         id,
         ACCOUNT_OWNER_ID,
         secret.name,
@@ -80,11 +79,11 @@ async function writePreviousVersion(legacy: Keyring): Promise<Written> {
       );
       for (const [index, value] of secret.versions.entries()) {
         const version = index + 1;
-        const sealed = storedOf(
-          encryptValue(legacy, value, versionAad({ id, scope: 'ACCOUNT', ownerId: ACCOUNT_OWNER_ID, name: secret.name }, version)),
-        );
+        const aad = versionAad({ id, scope: 'ACCOUNT', ownerId: ACCOUNT_OWNER_ID, name: secret.name }, version);
+        const sealed = storedOf(encryptValue(legacy, value, aad));
         await db.prisma.$executeRawUnsafe(
-          'INSERT INTO secret_versions (secret_id, version, key_id, wrapped_key, iv, tag, ciphertext) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7)',
+          `INSERT INTO secret_versions (secret_id, version, key_id, wrapped_key, iv, tag, ciphertext)
+           VALUES ($1::uuid, $2, $3, $4, $5, $6, $7)`,
           id,
           version,
           sealed.keyId,
@@ -126,43 +125,46 @@ async function expectEverythingReads(coffer: Awaited<ReturnType<Deployment['open
 }
 
 describe('upgrading from master keys outside the database', () => {
-  it('DATA_DIR/master-keys: the first start imports its keys, every value reads; later starts import nothing; the file can then go', async () => {
-    const legacyKey = generateMasterKey('k_legacy_file');
-    const older = generateMasterKey('k_legacy_older');
-    const legacy = new Keyring([legacyKey, older]);
-    await writeKeyFile(join(deployment.dataDir, MASTER_KEY_FILE), serializeMasterKeys(legacy));
-    const written = await writePreviousVersion(new Keyring([legacyKey]));
+  it(
+    'DATA_DIR/master-keys: the first start imports its keys, every value reads; ' + 'later starts import nothing; the file can then go',
+    async () => {
+      const legacyKey = generateMasterKey('k_legacy_file');
+      const older = generateMasterKey('k_legacy_older');
+      const legacy = new Keyring([legacyKey, older]);
+      await writeKeyFile(join(deployment.dataDir, MASTER_KEY_FILE), serializeMasterKeys(legacy));
+      const written = await writePreviousVersion(new Keyring([legacyKey]));
 
-    let coffer = await deployment.open();
-    try {
-      expect(coffer.logs.some((line) => line.includes('imported master keys') && line.includes(MASTER_KEY_FILE))).toBe(true);
-      const key = await expectEverythingReads(coffer, written);
-      const terms = await coffer.send({ query: '{ masterKeys { id state } }' }, { credential: key });
-      expect((terms.json.data as { masterKeys: unknown[] }).masterKeys).toEqual([
-        { id: 'k_legacy_file', state: 'ACTIVE' },
-        { id: 'k_legacy_older', state: 'DECRYPT_ONLY' },
-      ]);
-    } finally {
-      await coffer.close();
-    }
+      let coffer = await deployment.open();
+      try {
+        expect(coffer.logs.some((line) => line.includes('imported master keys') && line.includes(MASTER_KEY_FILE))).toBe(true);
+        const key = await expectEverythingReads(coffer, written);
+        const terms = await coffer.send({ query: '{ masterKeys { id state } }' }, { credential: key });
+        expect((terms.json.data as { masterKeys: unknown[] }).masterKeys).toEqual([
+          { id: 'k_legacy_file', state: 'ACTIVE' },
+          { id: 'k_legacy_older', state: 'DECRYPT_ONLY' },
+        ]);
+      } finally {
+        await coffer.close();
+      }
 
-    coffer = await deployment.open();
-    try {
-      expect(coffer.logs.some((line) => line.includes('imported master keys'))).toBe(false);
-      expect(coffer.logs.some((line) => line.includes('import-only'))).toBe(true);
-      expect(await coffer.services.db.prisma.keyringTerm.count()).toBe(2);
-    } finally {
-      await coffer.close();
-    }
+      coffer = await deployment.open();
+      try {
+        expect(coffer.logs.some((line) => line.includes('imported master keys'))).toBe(false);
+        expect(coffer.logs.some((line) => line.includes('import-only'))).toBe(true);
+        expect(await coffer.services.db.prisma.keyringTerm.count()).toBe(2);
+      } finally {
+        await coffer.close();
+      }
 
-    await rm(join(deployment.dataDir, MASTER_KEY_FILE));
-    coffer = await deployment.open();
-    try {
-      await expectEverythingReads(coffer, written);
-    } finally {
-      await coffer.close();
-    }
-  });
+      await rm(join(deployment.dataDir, MASTER_KEY_FILE));
+      coffer = await deployment.open();
+      try {
+        await expectEverythingReads(coffer, written);
+      } finally {
+        await coffer.close();
+      }
+    },
+  );
 
   it('COFFER_MASTER_KEYS: several replicas starting at once import each key once, and every value reads', async () => {
     const legacyKey = generateMasterKey('k_legacy_env');

@@ -28,7 +28,6 @@ const VaultMasterKeys = graphql(`query VaultMasterKeys { masterKeys { id state }
 const VaultPurgeMasterKeys = graphql(`mutation VaultPurgeMasterKeys { purgeRetiredMasterKeys { purgedKeyIds } }`);
 const VaultRotateRootKey = graphql(`mutation VaultRotateRootKey { rotateRootKey { rootKeyId } }`);
 
-
 /**
  * Who may use which secrets: every secrets operation, in every scope, for every kind of caller.
  * ACCOUNT is for admins; PROJECT for the project's owner and admins; USER for that user and admins.
@@ -58,7 +57,11 @@ const operations: Operation[] = [
   { name: 'secret', run: (app, target, options) => app.execute(VaultReveal, target, options) },
   { name: 'secretVersions', run: (app, target, options) => app.execute(VaultVersions, target, options) },
   { name: 'upsertSecret', run: (app, target, options) => app.execute(VaultUpsert, { input: { ...target, value: 'new value' } }, options) },
-  { name: 'updateSecret', run: (app, target, options) => app.execute(VaultUpdate, { input: { ...target, description: 'changed', value: 'changed value' } }, options) },
+  {
+    name: 'updateSecret',
+    run: (app, target, options) =>
+      app.execute(VaultUpdate, { input: { ...target, description: 'changed', value: 'changed value' } }, options),
+  },
   { name: 'deleteSecret', run: (app, target, options) => app.execute(VaultDelete, target, options) },
   { name: 'restoreSecret', needsDeleted: true, run: (app, target, options) => app.execute(VaultRestore, target, options) },
   { name: 'rollbackSecret', run: (app, target, options) => app.execute(VaultRollback, { ...target, version: 1 }, options) },
@@ -86,7 +89,10 @@ describe('secrets authorization', () => {
 
   /** The stored row, to prove a refused call changed nothing. */
   const stateOf = async (name: string) => {
-    const row = await app.db.prisma.secret.findFirst({ where: { name }, select: { currentVersion: true, deletedAt: true, description: true } });
+    const row = await app.db.prisma.secret.findFirst({
+      where: { name },
+      select: { currentVersion: true, deletedAt: true, description: true },
+    });
     return row;
   };
 
@@ -143,7 +149,8 @@ describe('secrets authorization', () => {
     for (const operation of operations) {
       for (const caller of CALLERS) {
         // Non-admins are refused destroySecret whatever the project; everyone else learns it is not there.
-        const expected: Outcome = caller === 'anonymous' ? 'UNAUTHENTICATED' : operation.adminOnly && caller !== 'admin' ? 'FORBIDDEN' : 'NOT_FOUND';
+        const expected: Outcome =
+          caller === 'anonymous' ? 'UNAUTHENTICATED' : operation.adminOnly && caller !== 'admin' ? 'FORBIDDEN' : 'NOT_FOUND';
         it(`${operation.name} as ${caller}: ${expected}`, async () => {
           const scope: Scope = { type: 'PROJECT', projectId: randomUUID() };
           const before = await app.db.prisma.secret.count({ where: { ownerId: String(scope.projectId) } });
@@ -171,7 +178,11 @@ describe('secrets authorization', () => {
       victimProject = { type: 'PROJECT', projectId: app.project.id };
       names = { live: uniqueName('VICTIM'), deleted: uniqueName('VICTIM_DELETED'), project: uniqueName('VICTIM_PROJECT') };
       const asVictim = { credential: app.owner.key };
-      await putSecret(app, { name: names.live, value: victimOldValue, scope: { type: 'USER' }, description: 'victim description' }, asVictim);
+      await putSecret(
+        app,
+        { name: names.live, value: victimOldValue, scope: { type: 'USER' }, description: 'victim description' },
+        asVictim,
+      );
       await putSecret(app, { name: names.live, value: victimValue, scope: { type: 'USER' } }, asVictim);
       await putSecret(app, { name: names.deleted, value: victimValue, scope: { type: 'USER' } }, asVictim);
       ok(await app.execute(VaultDelete, { name: names.deleted, scope: { type: 'USER' } }, asVictim));
@@ -183,22 +194,52 @@ describe('secrets authorization', () => {
       const upperCaseVictim: Scope = { type: 'USER', userId: app.owner.user.id.toUpperCase() };
       return [
         { what: 'secret (value)', run: (options) => app.execute(VaultReveal, { name: names.live, scope: victimUser }, options) },
-        { what: 'secret (old version)', run: (options) => app.execute(VaultReveal, { name: names.live, scope: victimUser, version: 1 }, options) },
+        {
+          what: 'secret (old version)',
+          run: (options) => app.execute(VaultReveal, { name: names.live, scope: victimUser, version: 1 }, options),
+        },
         { what: 'secret (metadata)', run: (options) => app.execute(VaultMetadata, { name: names.live, scope: victimUser }, options) },
-        { what: 'secret (user id in upper case)', run: (options) => app.execute(VaultReveal, { name: names.live, scope: upperCaseVictim }, options) },
+        {
+          what: 'secret (user id in upper case)',
+          run: (options) => app.execute(VaultReveal, { name: names.live, scope: upperCaseVictim }, options),
+        },
         { what: 'secret (project)', run: (options) => app.execute(VaultReveal, { name: names.project, scope: victimProject }, options) },
         { what: 'secrets', run: (options) => app.execute(VaultList, { scope: victimUser, first: 100 }, options) },
         { what: 'secrets (project)', run: (options) => app.execute(VaultList, { scope: victimProject, first: 100 }, options) },
         { what: 'secretVersions', run: (options) => app.execute(VaultVersions, { name: names.live, scope: victimUser }, options) },
-        { what: 'secretVersions (deleted)', run: (options) => app.execute(VaultVersions, { name: names.deleted, scope: victimUser }, options) },
-        { what: 'rollbackSecret', run: (options) => app.execute(VaultRollback, { name: names.live, scope: victimUser, version: 1 }, options) },
-        { what: 'updateSecret', run: (options) => app.execute(VaultUpdate, { input: { name: names.live, scope: victimUser, value: 'hijacked', description: 'hijacked' } }, options) },
+        {
+          what: 'secretVersions (deleted)',
+          run: (options) => app.execute(VaultVersions, { name: names.deleted, scope: victimUser }, options),
+        },
+        {
+          what: 'rollbackSecret',
+          run: (options) => app.execute(VaultRollback, { name: names.live, scope: victimUser, version: 1 }, options),
+        },
+        {
+          what: 'updateSecret',
+          run: (options) =>
+            app.execute(
+              VaultUpdate,
+              { input: { name: names.live, scope: victimUser, value: 'hijacked', description: 'hijacked' } },
+              options,
+            ),
+        },
         { what: 'deleteSecret', run: (options) => app.execute(VaultDelete, { name: names.live, scope: victimUser }, options) },
         { what: 'restoreSecret', run: (options) => app.execute(VaultRestore, { name: names.deleted, scope: victimUser }, options) },
         { what: 'destroySecret', run: (options) => app.execute(VaultDestroy, { name: names.live, scope: victimUser }, options) },
-        { what: 'upsertSecret (replace)', run: (options) => app.execute(VaultUpsert, { input: { name: names.live, scope: victimUser, value: 'hijacked' } }, options) },
-        { what: 'upsertSecret (ifExists FAIL)', run: (options) => app.execute(VaultUpsert, { input: { name: names.live, scope: victimUser, value: 'probe', ifExists: 'FAIL' } }, options) },
-        { what: 'upsertSecret (project)', run: (options) => app.execute(VaultUpsert, { input: { name: names.project, scope: victimProject, value: 'hijacked' } }, options) },
+        {
+          what: 'upsertSecret (replace)',
+          run: (options) => app.execute(VaultUpsert, { input: { name: names.live, scope: victimUser, value: 'hijacked' } }, options),
+        },
+        {
+          what: 'upsertSecret (ifExists FAIL)',
+          run: (options) =>
+            app.execute(VaultUpsert, { input: { name: names.live, scope: victimUser, value: 'probe', ifExists: 'FAIL' } }, options),
+        },
+        {
+          what: 'upsertSecret (project)',
+          run: (options) => app.execute(VaultUpsert, { input: { name: names.project, scope: victimProject, value: 'hijacked' } }, options),
+        },
       ];
     };
 
@@ -218,13 +259,20 @@ describe('secrets authorization', () => {
         const audited = await app.db.prisma.auditEvent.findMany({ where: { requestId } });
         expect(audited, probe.what).toEqual([expect.objectContaining({ outcome: 'DENIED', actorId: app.stranger.user.id })]);
       }
-      expect(await app.db.prisma.secret.findMany({ where: { name: { in: Object.values(names) } }, orderBy: { name: 'asc' } })).toEqual(stored);
+      expect(await app.db.prisma.secret.findMany({ where: { name: { in: Object.values(names) } }, orderBy: { name: 'asc' } })).toEqual(
+        stored,
+      );
       const reveal = ok(await app.execute(VaultReveal, { name: names.live, scope: victimUser }, { credential: app.owner.key })).secret;
       expect(reveal).toMatchObject({ value: victimValue, currentVersion: 2 });
     });
 
     it('ifExists: FAIL is no existence oracle: a taken and a free name get the same answer', async () => {
-      const attempt = (name: string) => app.execute(VaultUpsert, { input: { name, scope: victimUser, value: 'probe', ifExists: 'FAIL' } }, { credential: app.stranger.key });
+      const attempt = (name: string) =>
+        app.execute(
+          VaultUpsert,
+          { input: { name, scope: victimUser, value: 'probe', ifExists: 'FAIL' } },
+          { credential: app.stranger.key },
+        );
       const taken = await attempt(names.live);
       const free = await attempt(uniqueName('NEVER_THERE'));
       expect(errorCodes(taken)).toEqual(['FORBIDDEN']);
@@ -242,10 +290,22 @@ describe('secrets authorization', () => {
     it('the audit trail shows the attempts to an admin, with the target named', async () => {
       for (const probe of probes()) await probe.run({ credential: app.stranger.key });
       const events = ok(
-        await app.execute(VaultAuditEvents, { filter: { actorId: app.stranger.user.id, outcome: 'DENIED', targetName: names.live }, first: 100 }, { credential: app.admin.key }),
+        await app.execute(
+          VaultAuditEvents,
+          { filter: { actorId: app.stranger.user.id, outcome: 'DENIED', targetName: names.live }, first: 100 },
+          { credential: app.admin.key },
+        ),
       ).auditEvents.edges.map((edge) => edge.node);
       expect(new Set(events.map((event) => event.action))).toEqual(
-        new Set(['secret.secret', 'secret.secretVersions', 'secret.rollbackSecret', 'secret.updateSecret', 'secret.deleteSecret', 'secret.destroySecret', 'secret.upsertSecret']),
+        new Set([
+          'secret.secret',
+          'secret.secretVersions',
+          'secret.rollbackSecret',
+          'secret.updateSecret',
+          'secret.deleteSecret',
+          'secret.destroySecret',
+          'secret.upsertSecret',
+        ]),
       );
       for (const event of events) expect(event).toMatchObject({ scope: 'USER', scopeOwnerId: app.owner.user.id, targetType: 'secret' });
     });

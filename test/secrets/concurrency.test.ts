@@ -45,7 +45,9 @@ describe('secrets under concurrency', () => {
   it(`${WRITERS} concurrent creates with ifExists: FAIL: exactly one succeeds, the rest are CONFLICT`, async () => {
     const name = uniqueName('RACE_FAIL');
     const responses = await Promise.all(
-      Array.from({ length: WRITERS }, (_, index) => app.execute(VaultUpsert, { input: { name, value: `contender ${index}`, ifExists: 'FAIL' } }, asAdmin())),
+      Array.from({ length: WRITERS }, (_, index) =>
+        app.execute(VaultUpsert, { input: { name, value: `contender ${index}`, ifExists: 'FAIL' } }, asAdmin()),
+      ),
     );
     const winners = responses.filter((response) => response.errors.length === 0);
     const losers = responses.filter((response) => response.errors.length > 0);
@@ -56,7 +58,10 @@ describe('secrets under concurrency', () => {
       expect(loser.status).toBeLessThan(500);
     }
     const winner = responses.indexOf(winners[0]!);
-    expect(ok(await app.execute(VaultReveal, { name }, asAdmin())).secret).toMatchObject({ currentVersion: 1, value: `contender ${winner}` });
+    expect(ok(await app.execute(VaultReveal, { name }, asAdmin())).secret).toMatchObject({
+      currentVersion: 1,
+      value: `contender ${winner}`,
+    });
     expect(ok(await app.execute(VaultVersions, { name }, asAdmin())).secretVersions).toHaveLength(1);
   });
 
@@ -64,7 +69,9 @@ describe('secrets under concurrency', () => {
     const name = uniqueName('RACE_CAS');
     await putSecret(app, { name, value: 'base' });
     const responses = await Promise.all(
-      Array.from({ length: WRITERS }, (_, index) => app.execute(VaultUpsert, { input: { name, value: `cas ${index}`, expectedVersion: 1 } }, asAdmin())),
+      Array.from({ length: WRITERS }, (_, index) =>
+        app.execute(VaultUpsert, { input: { name, value: `cas ${index}`, expectedVersion: 1 } }, asAdmin()),
+      ),
     );
     expect(responses.filter((response) => response.errors.length === 0)).toHaveLength(1);
     expect(responses.flatMap((response) => errorCodes(response))).toEqual(Array.from({ length: WRITERS - 1 }, () => 'CONFLICT'));
@@ -101,7 +108,10 @@ describe('secrets under concurrency', () => {
     let cursor: string | null = null;
     try {
       for (;;) {
-        const variables: VaultListQueryVariables = direction === 'forward' ? { filter: { namePrefix: prefix }, first: 7, after: cursor } : { filter: { namePrefix: prefix }, last: 7, before: cursor };
+        const variables: VaultListQueryVariables =
+          direction === 'forward'
+            ? { filter: { namePrefix: prefix }, first: 7, after: cursor }
+            : { filter: { namePrefix: prefix }, last: 7, before: cursor };
         const [response] = await Promise.all([app.execute(VaultList, variables, asAdmin()), insertBurst()]);
         const page = ok(response).secrets;
         seen.push(...page.edges.map((edge) => edge.node.id));

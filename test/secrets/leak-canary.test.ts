@@ -44,7 +44,11 @@ describe('leak canary: a secret value appears only where it was asked for', () =
   let app: TestApp;
   const exchanges: Exchange[] = [];
 
-  async function record(label: string, call: Promise<{ status: number; text: string; json: { errors?: unknown[] } }>, { revealsByDesign = false, coercion = false } = {}) {
+  async function record(
+    label: string,
+    call: Promise<{ status: number; text: string; json: { errors?: unknown[] } }>,
+    { revealsByDesign = false, coercion = false } = {},
+  ) {
     const response = await call;
     exchanges.push({ label, status: response.status, text: response.text, errors: response.json.errors ?? [], revealsByDesign, coercion });
     return response;
@@ -60,19 +64,37 @@ describe('leak canary: a secret value appears only where it was asked for', () =
     const accountName = uniqueName('CANARY_ACCOUNT');
     const userName = uniqueName('CANARY_USER');
     const upsert = (label: string, input: Record<string, unknown>, options: CallOptions, flags: { coercion?: boolean } = {}) =>
-      record(label, app.request({ query: 'mutation CanaryUpsert($input: UpsertSecretInput!) { upsertSecret(input: $input) { id currentVersion } }', variables: { input } }, options), flags);
+      record(
+        label,
+        app.request(
+          {
+            query: 'mutation CanaryUpsert($input: UpsertSecretInput!) { upsertSecret(input: $input) { id currentVersion } }',
+            variables: { input },
+          },
+          options,
+        ),
+        flags,
+      );
 
     // Writes in every scope; the responses are metadata.
-    await record('create (project)', app.execute(VaultUpsert, { input: { name, value: CANARY, scope: project, description: 'canary holder' } }, owner));
+    await record(
+      'create (project)',
+      app.execute(VaultUpsert, { input: { name, value: CANARY, scope: project, description: 'canary holder' } }, owner),
+    );
     await record('create (account)', app.execute(VaultUpsert, { input: { name: accountName, value: CANARY } }, admin));
     await record('create (user)', app.execute(VaultUpsert, { input: { name: userName, value: CANARY, scope: { type: 'USER' } } }, owner));
-    await record('create (inline literal in the query text)', app.request({ query: `mutation { upsertSecret(input: { name: "${uniqueName('INLINE')}", value: "${CANARY}" }) { id } }` }, admin));
+    await record(
+      'create (inline literal in the query text)',
+      app.request({ query: `mutation { upsertSecret(input: { name: "${uniqueName('INLINE')}", value: "${CANARY}" }) { id } }` }, admin),
+    );
 
     // Reveals by authorised callers: the canary belongs here, and only here.
     await record('reveal by owner', app.execute(VaultReveal, { name, scope: project }, owner), { revealsByDesign: true });
     await record('reveal by admin', app.execute(VaultReveal, { name, scope: project }, admin), { revealsByDesign: true });
     await record('reveal of version 1', app.execute(VaultReveal, { name, scope: project, version: 1 }, owner), { revealsByDesign: true });
-    await record('reveal (user scope)', app.execute(VaultReveal, { name: userName, scope: { type: 'USER' } }, owner), { revealsByDesign: true });
+    await record('reveal (user scope)', app.execute(VaultReveal, { name: userName, scope: { type: 'USER' } }, owner), {
+      revealsByDesign: true,
+    });
 
     // Metadata reads.
     await record('metadata', app.execute(VaultMetadata, { name, scope: project }, owner));
@@ -84,8 +106,14 @@ describe('leak canary: a secret value appears only where it was asked for', () =
     await upsert('ifExists FAIL conflict', { name, value: CANARY, scope: project, ifExists: 'FAIL' }, owner);
     await upsert('expectedVersion mismatch', { name, value: CANARY, scope: project, expectedVersion: 7 }, owner);
     await upsert('expectedVersion 0 on an existing secret', { name, value: CANARY, scope: project, expectedVersion: 0 }, owner);
-    await record('update with a stale expectedVersion', app.execute(VaultUpdate, { input: { name, value: CANARY, scope: project, expectedVersion: 9 } }, owner));
-    await record('update of a missing secret', app.execute(VaultUpdate, { input: { name: uniqueName('MISSING'), value: CANARY, scope: project } }, owner));
+    await record(
+      'update with a stale expectedVersion',
+      app.execute(VaultUpdate, { input: { name, value: CANARY, scope: project, expectedVersion: 9 } }, owner),
+    );
+    await record(
+      'update of a missing secret',
+      app.execute(VaultUpdate, { input: { name: uniqueName('MISSING'), value: CANARY, scope: project } }, owner),
+    );
 
     // Bad input carrying the value, rejected by Coffer's own validation.
     await upsert('invalid name, value in value', { name: 'lower-case', value: CANARY, scope: project }, owner);
@@ -93,17 +121,41 @@ describe('leak canary: a secret value appears only where it was asked for', () =
     await upsert('the value as an over-long description', { name: uniqueName('DESC'), value: 'v', description: CANARY.repeat(40) }, admin);
     await upsert('expiresAt in the past', { name: uniqueName('PAST'), value: CANARY, expiresAt: '2000-01-01T00:00:00Z' }, admin);
     await upsert('PROJECT scope without projectId', { name: uniqueName('NOPROJ'), value: CANARY, scope: { type: 'PROJECT' } }, owner);
-    await upsert('the value as the projectId', { name: uniqueName('PROJ'), value: 'v', scope: { type: 'PROJECT', projectId: CANARY } }, owner);
+    await upsert(
+      'the value as the projectId',
+      { name: uniqueName('PROJ'), value: 'v', scope: { type: 'PROJECT', projectId: CANARY } },
+      owner,
+    );
     await upsert('the value as the userId', { name: uniqueName('USR'), value: 'v', scope: { type: 'USER', userId: CANARY } }, owner);
-    await upsert('ACCOUNT scope with a userId', { name: uniqueName('ACC'), value: CANARY, scope: { type: 'ACCOUNT', userId: app.owner.user.id } }, admin);
-    await upsert('an oversize value made of the canary', { name: uniqueName('HUGE'), value: CANARY.repeat(Math.ceil((64 * 1024) / CANARY.length) + 1) }, admin);
+    await upsert(
+      'ACCOUNT scope with a userId',
+      { name: uniqueName('ACC'), value: CANARY, scope: { type: 'ACCOUNT', userId: app.owner.user.id } },
+      admin,
+    );
+    await upsert(
+      'an oversize value made of the canary',
+      { name: uniqueName('HUGE'), value: CANARY.repeat(Math.ceil((64 * 1024) / CANARY.length) + 1) },
+      admin,
+    );
     await upsert('a developer setting isReserved', { name: uniqueName('RSV'), value: CANARY, scope: project, isReserved: true }, owner);
     await record('the value as a secret name to read', app.execute(VaultReveal, { name: CANARY }, admin));
     await record('the value as a namePrefix', app.execute(VaultList, { filter: { namePrefix: CANARY } }, admin));
     await record('the value as a cursor', app.execute(VaultList, { after: CANARY }, admin));
     await record('the value, encoded, as a cursor', app.execute(VaultList, { after: Buffer.from(CANARY).toString('base64url') }, admin));
-    await record('a syntax error after an inline value', app.request({ query: `mutation { upsertSecret(input: { name: "X", value: "${CANARY}" }) { id ` }, admin));
-    await record('a body over the size limit', app.request({ query: 'mutation($v: String!) { upsertSecret(input: { name: "BIG", value: $v }) { id } }', variables: { v: CANARY.repeat(30_000) } }, admin));
+    await record(
+      'a syntax error after an inline value',
+      app.request({ query: `mutation { upsertSecret(input: { name: "X", value: "${CANARY}" }) { id ` }, admin),
+    );
+    await record(
+      'a body over the size limit',
+      app.request(
+        {
+          query: 'mutation($v: String!) { upsertSecret(input: { name: "BIG", value: $v }) { id } }',
+          variables: { v: CANARY.repeat(30_000) },
+        },
+        admin,
+      ),
+    );
     const getQuery = async (query: string, variables: object) => {
       const url = `http://coffer.test/graphql?query=${encodeURIComponent(query)}&variables=${encodeURIComponent(JSON.stringify(variables))}`;
       const response = await app.yoga.fetch(url, { headers: { 'x-api-key': app.admin.key, accept: 'application/json' } });
@@ -121,14 +173,21 @@ describe('leak canary: a secret value appears only where it was asked for', () =
     await upsert('the value wrapped in an object', { name: uniqueName('OBJ'), value: { secret: CANARY } }, admin, coercion);
     await upsert('the value wrapped in a list', { name: uniqueName('LIST'), value: [CANARY] }, admin, coercion);
     await record('the value as expiringBefore', app.execute(VaultList, { filter: { expiringBefore: CANARY } }, admin), coercion);
-    await record('the value as an inline expiresAt literal', app.request({ query: `mutation { upsertSecret(input: { name: "LIT", value: "v", expiresAt: "${CANARY}" }) { id } }` }, admin), coercion);
+    await record(
+      'the value as an inline expiresAt literal',
+      app.request({ query: `mutation { upsertSecret(input: { name: "LIT", value: "v", expiresAt: "${CANARY}" }) { id } }` }, admin),
+      coercion,
+    );
 
     // Other people.
     await record('stranger reveal', app.execute(VaultReveal, { name, scope: project }, stranger));
     await record('stranger reveal of version 1', app.execute(VaultReveal, { name, scope: project, version: 1 }, stranger));
     await record('stranger versions', app.execute(VaultVersions, { name, scope: project }, stranger));
     await record('stranger list', app.execute(VaultList, { scope: project }, stranger));
-    await record('stranger reveal of a user secret', app.execute(VaultReveal, { name: userName, scope: { type: 'USER', userId: app.owner.user.id } }, stranger));
+    await record(
+      'stranger reveal of a user secret',
+      app.execute(VaultReveal, { name: userName, scope: { type: 'USER', userId: app.owner.user.id } }, stranger),
+    );
     await upsert('stranger overwrite with the value', { name, value: CANARY, scope: project }, stranger);
     await record('stranger update with the value', app.execute(VaultUpdate, { input: { name, value: CANARY, scope: project } }, stranger));
     await record('stranger rollback', app.execute(VaultRollback, { name, scope: project, version: 1 }, stranger));
@@ -137,7 +196,10 @@ describe('leak canary: a secret value appears only where it was asked for', () =
     await upsert('anonymous write with the value', { name, value: CANARY, scope: project }, {});
 
     // History: replace, roll back to the canary, delete and restore.
-    await record('replace with another value', app.execute(VaultUpsert, { input: { name, value: 'something else', scope: project } }, owner));
+    await record(
+      'replace with another value',
+      app.execute(VaultUpsert, { input: { name, value: 'something else', scope: project } }, owner),
+    );
     await record('rollback to the canary', app.execute(VaultRollback, { name, scope: project, version: 1 }, owner));
     await record('reveal after rollback', app.execute(VaultReveal, { name, scope: project }, owner), { revealsByDesign: true });
     await record('reveal of a version that is not kept', app.execute(VaultReveal, { name, scope: project, version: 99 }, owner));
@@ -145,14 +207,20 @@ describe('leak canary: a secret value appears only where it was asked for', () =
     await record('delete', app.execute(VaultDelete, { name, scope: project }, owner));
     await record('reveal while deleted', app.execute(VaultReveal, { name, scope: project }, owner));
     await record('versions while deleted', app.execute(VaultVersions, { name, scope: project }, owner));
-    await upsert('ifExists FAIL on the user secret, with the value', { name: userName, value: CANARY, scope: { type: 'USER' }, ifExists: 'FAIL' }, owner);
+    await upsert(
+      'ifExists FAIL on the user secret, with the value',
+      { name: userName, value: CANARY, scope: { type: 'USER' }, ifExists: 'FAIL' },
+      owner,
+    );
     await record('restore', app.execute(VaultRestore, { name, scope: project }, owner));
 
     // Master-key rotation, then the value must still read back.
     await record('rotate with a new key', app.execute(VaultRotate, { generateNewKey: true }, admin));
     await record('rotate again', app.execute(VaultRotate, {}, admin));
     await record('reveal after rotation', app.execute(VaultReveal, { name, scope: project }, owner), { revealsByDesign: true });
-    await record('reveal of the account secret after rotation', app.execute(VaultReveal, { name: accountName }, admin), { revealsByDesign: true });
+    await record('reveal of the account secret after rotation', app.execute(VaultReveal, { name: accountName }, admin), {
+      revealsByDesign: true,
+    });
   });
   afterAll(() => app.close());
 
@@ -166,12 +234,16 @@ describe('leak canary: a secret value appears only where it was asked for', () =
   });
 
   it('every other response leaves the value out', () => {
-    const leaking = exchanges.filter((exchange) => !exchange.revealsByDesign && !exchange.coercion && holdsCanary(exchange.text)).map((exchange) => exchange.label);
+    const leaking = exchanges
+      .filter((exchange) => !exchange.revealsByDesign && !exchange.coercion && holdsCanary(exchange.text))
+      .map((exchange) => exchange.label);
     expect(leaking).toEqual([]);
   });
 
   it('no GraphQL error holds the value', () => {
-    const leaking = exchanges.filter((exchange) => !exchange.coercion && holdsCanary(JSON.stringify(exchange.errors))).map((exchange) => exchange.label);
+    const leaking = exchanges
+      .filter((exchange) => !exchange.coercion && holdsCanary(JSON.stringify(exchange.errors)))
+      .map((exchange) => exchange.label);
     expect(leaking).toEqual([]);
     // The error paths were really taken: most exchanges above are refusals.
     expect(exchanges.filter((exchange) => exchange.errors.length > 0 || exchange.status >= 400).length).toBeGreaterThan(30);

@@ -41,11 +41,14 @@ describe('secret semantics', () => {
 
   const reveal = async (name: string, scope?: Scope, version?: number, credential = app.admin.key) =>
     ok(await app.execute(VaultReveal, { name, scope, version }, { credential })).secret;
-  const metadata = async (name: string, scope?: Scope, credential = app.admin.key) => ok(await app.execute(VaultMetadata, { name, scope }, { credential })).secret;
+  const metadata = async (name: string, scope?: Scope, credential = app.admin.key) =>
+    ok(await app.execute(VaultMetadata, { name, scope }, { credential })).secret;
   const versionsOf = async (name: string, scope?: Scope, credential = app.admin.key) =>
     ok(await app.execute(VaultVersions, { name, scope }, { credential })).secretVersions.map((entry) => entry.version);
   const listNames = async (namePrefix: string, scope?: Scope, filter: Record<string, unknown> = {}) =>
-    ok(await app.execute(VaultList, { scope, filter: { namePrefix, ...filter }, first: 100 }, asAdmin())).secrets.edges.map((edge) => edge.node.name);
+    ok(await app.execute(VaultList, { scope, filter: { namePrefix, ...filter }, first: 100 }, asAdmin())).secrets.edges.map(
+      (edge) => edge.node.name,
+    );
 
   beforeAll(async () => {
     app = await createTestApp();
@@ -127,7 +130,9 @@ describe('secret semantics', () => {
     it('changing only metadata does not make a version', async () => {
       const name = uniqueName('FLAGS_ONLY');
       await putSecret(app, { name, value: 'v' });
-      const updated = ok(await app.execute(VaultUpdate, { input: { name, description: 'now described', isActive: false } }, asAdmin())).updateSecret;
+      const updated = ok(
+        await app.execute(VaultUpdate, { input: { name, description: 'now described', isActive: false } }, asAdmin()),
+      ).updateSecret;
       expect(updated.currentVersion).toBe(1);
       expect(await versionsOf(name)).toEqual([1]);
     });
@@ -161,7 +166,9 @@ describe('secret semantics', () => {
       expectRefused(await app.execute(VaultRollback, { name, version: 1, expectedVersion: 1 }, asAdmin()), 'CONFLICT');
       expectRefused(await app.execute(VaultRollback, { name, version: 7 }, asAdmin()), 'NOT_FOUND');
       expect(await reveal(name)).toMatchObject({ currentVersion: 2, value: 'second' });
-      expect(ok(await app.execute(VaultRollback, { name, version: 1, expectedVersion: 2 }, asAdmin())).rollbackSecret.currentVersion).toBe(3);
+      expect(ok(await app.execute(VaultRollback, { name, version: 1, expectedVersion: 2 }, asAdmin())).rollbackSecret.currentVersion).toBe(
+        3,
+      );
     });
 
     describe('with SECRET_VERSIONS_KEPT=3', () => {
@@ -174,11 +181,14 @@ describe('secret semantics', () => {
       it('keeps exactly the last 3 versions, readable and restorable by rollback', async () => {
         const name = uniqueName('KEEP_3');
         for (let version = 1; version <= 5; version += 1) await putSecret(small, { name, value: `value ${version}` });
-        const versions = async () => ok(await small.execute(VaultVersions, { name }, { credential: small.admin.key })).secretVersions.map((entry) => entry.version);
+        const versions = async () =>
+          ok(await small.execute(VaultVersions, { name }, { credential: small.admin.key })).secretVersions.map((entry) => entry.version);
         expect(await versions()).toEqual([5, 4, 3]);
         expectRefused(await small.execute(VaultReveal, { name, version: 2 }, { credential: small.admin.key }), 'NOT_FOUND');
         expect(ok(await small.execute(VaultReveal, { name, version: 3 }, { credential: small.admin.key })).secret.value).toBe('value 3');
-        expect(ok(await small.execute(VaultRollback, { name, version: 3 }, { credential: small.admin.key })).rollbackSecret.currentVersion).toBe(6);
+        expect(
+          ok(await small.execute(VaultRollback, { name, version: 3 }, { credential: small.admin.key })).rollbackSecret.currentVersion,
+        ).toBe(6);
         expect(await versions()).toEqual([6, 5, 4]);
         expect(ok(await small.execute(VaultReveal, { name }, { credential: small.admin.key })).secret.value).toBe('value 3');
         const [rows] = await small.db.prisma.$queryRaw<Array<{ count: bigint }>>`
@@ -206,7 +216,10 @@ describe('secret semantics', () => {
       const name = uniqueName('FAIL_TAKEN');
       await putSecret(app, { name, value: 'original', description: 'kept' });
       const before = await vaultCounts(app);
-      expectRefused(await app.execute(VaultUpsert, { input: { name, value: 'intruder', ifExists: 'FAIL', description: 'changed' } }, asAdmin()), 'CONFLICT');
+      expectRefused(
+        await app.execute(VaultUpsert, { input: { name, value: 'intruder', ifExists: 'FAIL', description: 'changed' } }, asAdmin()),
+        'CONFLICT',
+      );
       expect(await reveal(name)).toMatchObject({ currentVersion: 1, value: 'original' });
       expect((await metadata(name)).description).toBe('kept');
       expect(await vaultCounts(app)).toEqual(before);
@@ -241,7 +254,11 @@ describe('secret semantics', () => {
       const name = uniqueName('REVIVE');
       await putSecret(app, { name, value: 'old life', scope: scopes.PROJECT }, asOwner());
       ok(await app.execute(VaultDelete, { name, scope: scopes.PROJECT }, asOwner()));
-      const revived = await putSecret(app, { name, value: 'new life', scope: scopes.PROJECT, ifExists: 'FAIL', expectedVersion: 0 }, asOwner());
+      const revived = await putSecret(
+        app,
+        { name, value: 'new life', scope: scopes.PROJECT, ifExists: 'FAIL', expectedVersion: 0 },
+        asOwner(),
+      );
       expect(revived.deletedAt).toBeNull();
       expect((await reveal(name, scopes.PROJECT, undefined, app.owner.key)).value).toBe('new life');
       expect(await listNames(name, scopes.PROJECT)).toEqual([name]);
@@ -276,7 +293,9 @@ describe('secret semantics', () => {
       await putSecret(app, { name, value: 'a' });
       expectRefused(await app.execute(VaultUpdate, { input: { name, value: 'b', expectedVersion: 2 } }, asAdmin()), 'CONFLICT');
       expect((await reveal(name)).value).toBe('a');
-      expect(ok(await app.execute(VaultUpdate, { input: { name, value: 'b', expectedVersion: 1 } }, asAdmin())).updateSecret.currentVersion).toBe(2);
+      expect(
+        ok(await app.execute(VaultUpdate, { input: { name, value: 'b', expectedVersion: 1 } }, asAdmin())).updateSecret.currentVersion,
+      ).toBe(2);
     });
 
     it('a missing or deleted secret is NOT_FOUND, and updating does not create it', async () => {
@@ -367,7 +386,10 @@ describe('secret semantics', () => {
       for (const isReserved of [true, false]) {
         const name = uniqueName('DEV_RESERVE');
         const before = await vaultCounts(app);
-        expectRefused(await app.execute(VaultUpsert, { input: { name, value: 'v', scope: scopes.PROJECT, isReserved } }, asOwner()), 'FORBIDDEN');
+        expectRefused(
+          await app.execute(VaultUpsert, { input: { name, value: 'v', scope: scopes.PROJECT, isReserved } }, asOwner()),
+          'FORBIDDEN',
+        );
         expect(await vaultCounts(app)).toEqual(before);
         expectRefused(await app.execute(VaultMetadata, { name, scope: scopes.PROJECT }, asOwner()), 'NOT_FOUND');
       }
@@ -376,16 +398,27 @@ describe('secret semantics', () => {
     it('a developer cannot clear isReserved, by update or by upsert, and nothing changes', async () => {
       const name = uniqueName('DEV_RELEASE');
       await putSecret(app, { name, value: 'v', scope: scopes.PROJECT, isReserved: true });
-      expectRefused(await app.execute(VaultUpdate, { input: { name, scope: scopes.PROJECT, isReserved: false, description: 'sneaky' } }, asOwner()), 'FORBIDDEN');
-      expectRefused(await app.execute(VaultUpsert, { input: { name, scope: scopes.PROJECT, value: 'w', isReserved: false } }, asOwner()), 'FORBIDDEN');
+      expectRefused(
+        await app.execute(VaultUpdate, { input: { name, scope: scopes.PROJECT, isReserved: false, description: 'sneaky' } }, asOwner()),
+        'FORBIDDEN',
+      );
+      expectRefused(
+        await app.execute(VaultUpsert, { input: { name, scope: scopes.PROJECT, value: 'w', isReserved: false } }, asOwner()),
+        'FORBIDDEN',
+      );
       expect(await metadata(name, scopes.PROJECT)).toMatchObject({ isReserved: true, description: null, currentVersion: 1 });
     });
 
     it('an admin can set and clear isReserved', async () => {
       const name = uniqueName('ADMIN_RESERVE');
       await putSecret(app, { name, value: 'v', scope: scopes.PROJECT }, asOwner());
-      expect(ok(await app.execute(VaultUpdate, { input: { name, scope: scopes.PROJECT, isReserved: true } }, asAdmin())).updateSecret.isReserved).toBe(true);
-      expect(ok(await app.execute(VaultUpdate, { input: { name, scope: scopes.PROJECT, isReserved: false } }, asAdmin())).updateSecret.isReserved).toBe(false);
+      expect(
+        ok(await app.execute(VaultUpdate, { input: { name, scope: scopes.PROJECT, isReserved: true } }, asAdmin())).updateSecret.isReserved,
+      ).toBe(true);
+      expect(
+        ok(await app.execute(VaultUpdate, { input: { name, scope: scopes.PROJECT, isReserved: false } }, asAdmin())).updateSecret
+          .isReserved,
+      ).toBe(false);
     });
   });
 
@@ -598,7 +631,8 @@ describe('secret semantics', () => {
       await putSecret(app, { name: `${prefix}_LATER`, value: 'v', expiresAt: inFuture(86_400_000) });
       await putSecret(app, { name: `${prefix}_DELETED`, value: 'v' });
       ok(await app.execute(VaultDelete, { name: `${prefix}_DELETED` }, asAdmin()));
-      const sorted = async (filter: Record<string, unknown>) => (await listNames(prefix, undefined, filter)).map((name) => name.slice(prefix.length + 1)).sort();
+      const sorted = async (filter: Record<string, unknown>) =>
+        (await listNames(prefix, undefined, filter)).map((name) => name.slice(prefix.length + 1)).sort();
 
       expect(await sorted({})).toEqual(['INACTIVE', 'LATER', 'PLAIN', 'RESERVED', 'SOON']);
       expect(await sorted({ isActive: false })).toEqual(['INACTIVE']);
@@ -628,7 +662,9 @@ describe('secret semantics', () => {
         });
         expect(response.headers.get('x-request-id')).toBe(requestId);
         const body = (await response.json()) as { data: { upsertSecret: { id: string } } };
-        const events = ok(await app.execute(VaultAuditEvents, { filter: { targetName: name } }, asAdmin())).auditEvents.edges.map((edge) => edge.node);
+        const events = ok(await app.execute(VaultAuditEvents, { filter: { targetName: name } }, asAdmin())).auditEvents.edges.map(
+          (edge) => edge.node,
+        );
         expect(events).toHaveLength(1);
         expect(events[0]).toMatchObject({
           action: 'secret.create',
@@ -655,10 +691,26 @@ describe('secret semantics', () => {
       const name = uniqueName('PROBED');
       await putSecret(app, { name, value: 'not for strangers', scope: scopes.PROJECT }, asOwner());
       const requestId = `probe-${name}`;
-      expectRefused(await app.execute(VaultReveal, { name, scope: scopes.PROJECT }, { credential: app.stranger.key, headers: { 'x-request-id': requestId } }), 'FORBIDDEN');
-      const events = ok(await app.execute(VaultAuditEvents, { filter: { targetName: name, outcome: 'DENIED' } }, asAdmin())).auditEvents.edges.map((edge) => edge.node);
+      expectRefused(
+        await app.execute(
+          VaultReveal,
+          { name, scope: scopes.PROJECT },
+          { credential: app.stranger.key, headers: { 'x-request-id': requestId } },
+        ),
+        'FORBIDDEN',
+      );
+      const events = ok(
+        await app.execute(VaultAuditEvents, { filter: { targetName: name, outcome: 'DENIED' } }, asAdmin()),
+      ).auditEvents.edges.map((edge) => edge.node);
       expect(events).toEqual([
-        expect.objectContaining({ actorId: app.stranger.user.id, outcome: 'DENIED', targetName: name, scope: 'PROJECT', scopeOwnerId: app.project.id, requestId }),
+        expect.objectContaining({
+          actorId: app.stranger.user.id,
+          outcome: 'DENIED',
+          targetName: name,
+          scope: 'PROJECT',
+          scopeOwnerId: app.project.id,
+          requestId,
+        }),
       ]);
     });
 
@@ -704,14 +756,20 @@ describe('secret semantics', () => {
       await reveal(name);
       await tick();
       ok(await app.execute(VaultDelete, { name }, asAdmin()));
-      const all = ok(await app.execute(VaultAuditEvents, { filter: { targetName: name } }, asAdmin())).auditEvents.edges.map((edge) => edge.node);
+      const all = ok(await app.execute(VaultAuditEvents, { filter: { targetName: name } }, asAdmin())).auditEvents.edges.map(
+        (edge) => edge.node,
+      );
       expect(all.map((event) => event.action)).toEqual(['secret.delete', 'secret.reveal', 'secret.replace', 'secret.create']);
-      const reveals = ok(await app.execute(VaultAuditEvents, { filter: { targetName: name, action: 'secret.reveal', outcome: 'SUCCESS' } }, asAdmin())).auditEvents;
+      const reveals = ok(
+        await app.execute(VaultAuditEvents, { filter: { targetName: name, action: 'secret.reveal', outcome: 'SUCCESS' } }, asAdmin()),
+      ).auditEvents;
       expect(reveals.edges).toHaveLength(1);
 
       const first = ok(await app.execute(VaultAuditEvents, { filter: { targetName: name }, first: 3 }, asAdmin())).auditEvents;
       expect(first.pageInfo.hasNextPage).toBe(true);
-      const rest = ok(await app.execute(VaultAuditEvents, { filter: { targetName: name }, first: 3, after: first.pageInfo.endCursor }, asAdmin())).auditEvents;
+      const rest = ok(
+        await app.execute(VaultAuditEvents, { filter: { targetName: name }, first: 3, after: first.pageInfo.endCursor }, asAdmin()),
+      ).auditEvents;
       expect([...first.edges, ...rest.edges].map((edge) => edge.node.id)).toEqual(all.map((event) => event.id));
     });
   });

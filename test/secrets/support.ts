@@ -135,7 +135,9 @@ export function expectRefused(response: Response, code: string) {
 
 /** The `extensions.fields[].field` of a response's errors. */
 export const fieldsOf = (response: Response) =>
-  (response.json.errors ?? []).flatMap((error) => ((error.extensions?.fields as Array<{ field: string }> | undefined) ?? []).map((problem) => problem.field));
+  (response.json.errors ?? []).flatMap((error) =>
+    ((error.extensions?.fields as Array<{ field: string }> | undefined) ?? []).map((problem) => problem.field),
+  );
 
 /** Writes a secret as `credential` (admin by default) and returns its metadata; fails the test on any error. */
 export async function putSecret(app: TestApp, input: UpsertSecretInput, options: CallOptions = { credential: app.admin.key }) {

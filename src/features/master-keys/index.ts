@@ -1,3 +1,3 @@
 export { masterKeysPermissions } from './master-keys.rules.js';
 import './master-keys.schema.js';
-export { purgeRetiredMasterKeys, rotateMasterKey, rotateRootKey, type RotationProgress } from './master-keys.service.js';
+export { purgeRetiredMasterKeys, rotateMasterKey, rotateRootKey } from './master-keys.service.js';

@@ -2,7 +2,17 @@ import { generateRootKey, rewrapDataKey, RootKeys, serializeRootKeys, writeKeyFi
 import type { Database } from '../../db/database.js';
 import { withExclusiveLock } from '../../db/locks.js';
 import { conflict } from '../../errors.js';
-import { addActiveTerm, KeyringUnavailableError, purgeRetiredTerms, resealTerms, retireUnusedTerms, TermsInUseError, type KeyringStore } from '../../keyring/index.js';
+import {
+  addActiveTerm,
+  describeTerms,
+  KeyringUnavailableError,
+  purgeRetiredTerms,
+  resealTerms,
+  retireUnusedTerms,
+  TermsInUseError,
+  type KeyringStore,
+  type Rewrap,
+} from '../../keyring/index.js';
 import type { Actor } from '../../auth/index.js';
 import { recordAudit } from '../audit/index.js';
 
@@ -26,6 +36,9 @@ async function verified(keyring: KeyringStore) {
   if (problem) throw new KeyringUnavailableError(problem);
 }
 
+/** Every term of the keyring, oldest first; never its material. */
+export const listMasterKeys = ({ db }: { db: Database }) => describeTerms(db);
+
 /**
  * Optionally adds a new active term, then moves every data key under the active term, one
  * committed batch at a time (values are not re-encrypted; an interrupted rotation resumes when
@@ -40,13 +53,21 @@ export async function rotateMasterKey({
   maxBatches,
   batchSize = 500,
   onProgress,
-}: KeyringDeps & { generateNewKey: boolean; maxBatches?: number | undefined; batchSize?: number; onProgress?: (progress: RotationProgress) => void }) {
+}: KeyringDeps & {
+  generateNewKey: boolean;
+  maxBatches?: number | undefined;
+  batchSize?: number;
+  onProgress?: (progress: RotationProgress) => void;
+}) {
   return withExclusiveLock(db, ROTATION_LOCK, async () => {
     await verified(keyring);
     if (generateNewKey) await addActiveTerm({ db, keyring });
     const activeKeyId = keyring.current.active.id;
-    const rewrap = (sealed: Parameters<typeof rewrapDataKey>[1], aad: Parameters<typeof rewrapDataKey>[2]) => rewrapDataKey(keyring.current, sealed, aad, activeKeyId);
-    const countStale = async () => (await Promise.all(keyring.sealedRows.map((rows) => rows.countNotUnder(db.prisma, activeKeyId)))).reduce((a, b) => a + b, 0);
+    const rewrap: Rewrap = (sealed, aad) => rewrapDataKey(keyring.current, sealed, aad, activeKeyId);
+    const countStale = async () => {
+      const counts = await Promise.all(keyring.sealedRows.map((rows) => rows.countNotUnder(db.prisma, activeKeyId)));
+      return counts.reduce((a, b) => a + b, 0);
+    };
     const total = await countStale();
     let rewrapped = 0;
     let batches = 0;
@@ -62,19 +83,21 @@ export async function rotateMasterKey({
     }
     const remaining = await countStale();
     const retiredKeyIds = remaining === 0 ? await retireUnusedTerms({ db, keyring }) : [];
+    const retired = retiredKeyIds.length > 0 ? `; retired ${retiredKeyIds.join(', ')}` : '';
     await recordAudit(db.prisma, actor, {
       action: 'master-key.rotate',
       outcome: 'SUCCESS',
       targetType: 'master-key',
       targetId: activeKeyId,
-      reason: `${rewrapped} data keys re-wrapped, ${remaining} remaining${retiredKeyIds.length > 0 ? `; retired ${retiredKeyIds.join(', ')}` : ''}`,
+      reason: `${rewrapped} data keys re-wrapped, ${remaining} remaining${retired}`,
     });
     return { activeKeyId, rewrapped, remaining, retiredKeyIds };
   });
 }
 
-export const PURGE_NOTE =
-  'Backups taken before this purge still hold the purged terms in their own keyring table: such a backup plus the root key still restores every value it holds.';
+const PURGE_NOTE =
+  'Backups taken before this purge still hold the purged terms in their own keyring table: ' +
+  'such a backup plus the root key still restores every value it holds.';
 
 /** Deletes retired terms for good (admins); CONFLICT, deleting nothing, while any row still uses one. */
 export async function purgeRetiredMasterKeys({ db, keyring, actor }: KeyringDeps) {
@@ -125,7 +148,13 @@ export async function rotateRootKey({ db, keyring, actor, generate }: KeyringDep
       keyring.useRootKeys(sealing);
     }
     const rootKeyId = target.sealing.id;
-    await recordAudit(db.prisma, actor, { action: 'root-key.rotate', outcome: 'SUCCESS', targetType: 'root-key', targetId: rootKeyId, reason: `${resealed} keyring terms re-sealed` });
+    await recordAudit(db.prisma, actor, {
+      action: 'root-key.rotate',
+      outcome: 'SUCCESS',
+      targetType: 'root-key',
+      targetId: rootKeyId,
+      reason: `${resealed} keyring terms re-sealed`,
+    });
     return { rootKeyId, resealedTerms: resealed, previousRootKeyIds: previous.keys.map((key) => key.id).filter((id) => id !== rootKeyId) };
   });
 }

@@ -1,22 +1,26 @@
+import { SYSTEM_ACTOR } from '../../auth/index.js';
 import type { Database } from '../../db/database.js';
 import type { Logger } from '../../logger.js';
-import { SYSTEM_ACTOR } from '../../auth/index.js';
 import { recordAudit } from '../audit/index.js';
+import * as secretsRepository from './secrets.repository.js';
 
 /**
  * Purges expired secrets for good (reads already ignore them). Reserved secrets are never
  * purged: they stay readable, flagged isExpired, and each pass warns about them by name.
  */
-export async function purgeExpiredSecrets({ db, logger, now, batchSize = 500 }: { db: Database; logger: Logger; now: Date; batchSize?: number }) {
+interface Sweep {
+  db: Database;
+  logger: Logger;
+}
+
+export async function purgeExpiredSecrets({ db, logger, now, batchSize = 500 }: Sweep & { now: Date; batchSize?: number }) {
   let purged = 0;
   for (;;) {
-    const batch = await db.prisma.secret.findMany({ where: { expiresAt: { lte: now }, isReserved: false }, take: batchSize, orderBy: { expiresAt: 'asc' } });
+    const batch = await secretsRepository.expiredSecrets(db.prisma, now, batchSize);
     if (batch.length === 0) break;
-    await db.prisma.$transaction(async (tx) => {
+    await secretsRepository.inTransaction(db.prisma, async (tx) => {
       for (const secret of batch) {
-        // Re-checked under the delete: a write may have extended it since the read.
-        const { count } = await tx.secret.deleteMany({ where: { id: secret.id, expiresAt: { lte: now }, isReserved: false } });
-        if (count === 0) continue;
+        if (!(await secretsRepository.purgeIfExpired(tx, secret.id, now))) continue;
         await recordAudit(tx, SYSTEM_ACTOR, {
           action: 'secret.purge',
           outcome: 'SUCCESS',
@@ -32,12 +36,12 @@ export async function purgeExpiredSecrets({ db, logger, now, batchSize = 500 }: 
     purged += batch.length;
     if (batch.length < batchSize) break;
   }
-  const held = await db.prisma.secret.findMany({ where: { expiresAt: { lte: now }, isReserved: true, deletedAt: null }, select: { name: true, scope: true, ownerId: true }, take: 100 });
+  const held = await secretsRepository.expiredReserved(db.prisma, now, 100);
   if (held.length > 0) logger.warn({ secrets: held }, 'reserved secrets are past their expiry and still in use: renew or release them');
   return { purged, heldReserved: held.length };
 }
 
-export function startExpirySweeper({ db, logger, intervalMs, now = () => new Date() }: { db: Database; logger: Logger; intervalMs: number; now?: () => Date }) {
+export function startExpirySweeper({ db, logger, intervalMs, now = () => new Date() }: Sweep & { intervalMs: number; now?: () => Date }) {
   let running: Promise<unknown> | null = null;
   const timer = setInterval(() => {
     running ??= purgeExpiredSecrets({ db, logger, now: now() })

@@ -1,50 +1,91 @@
-import type { FeaturePermissions } from '../../graphql/permissions.js';
-import { rule } from 'graphql-shield';
+import type { GraphQLResolveInfo } from 'graphql';
+import { actorOf, isAdmin, type Viewer } from '../../auth/index.js';
+import type { Database } from '../../db/database.js';
+import { forbidden, isCofferError, notFound, unauthenticated, type CofferError } from '../../errors.js';
 import type { Context } from '../../graphql/context.js';
-import { forbidden, isCofferError, notFound, unauthenticated } from '../../errors.js';
-import { recordAudit } from '../audit/index.js';
-import { resolveScope, type ScopeInputShape } from './secrets.types.js';
+import { lookupRule, type FeaturePermissions } from '../../graphql/permissions.js';
+import * as secretsRepository from './secrets.repository.js';
+import { resolveScope, type ScopeInputShape, type ScopeRef } from './secrets.scope.js';
+import { recordDenial } from './secrets.service.js';
 
-type SecretArgs = { scope?: ScopeInputShape | null; name?: string; input?: { scope?: ScopeInputShape | null; name?: string } };
+interface NamedInScope {
+  scope?: ScopeInputShape | null;
+  name?: string;
+}
+
+type SecretArgs = NamedInScope & { input?: NamedInScope & { isReserved?: boolean | null } };
+
+/**
+ * The scope each rule let through, for its resolver. Keyed by the field's `info`: graphql-js builds
+ * one per field execution and shield and Pothos hand that same object to the rule and the resolver
+ * (the args are not: plugin-zod passes the resolver a parsed copy).
+ */
+const allowedScopes = new WeakMap<GraphQLResolveInfo, ScopeRef>();
+
+/** The scope the field's rule resolved and allowed; resolvers never resolve it again. */
+export function resolvedScope(info: GraphQLResolveInfo): ScopeRef {
+  const ref = allowedScopes.get(info);
+  if (!ref) throw new Error(`${info.parentType.name}.${info.fieldName} ran without its secret scope rule.`);
+  return ref;
+}
+
+type Refusal = { error: CofferError; reason: string } | null;
+
+const refuse = (error: CofferError, reason: string): Refusal => ({ error, reason });
+
+interface Asked {
+  adminOnly: boolean;
+  setsReserved: boolean;
+}
 
 /**
  * ACCOUNT secrets: admins. PROJECT: the project's owner or an admin. USER: that user or an admin.
- * Every denial is audited, so probing other people's secrets leaves a trace.
+ * Admins too get NOT_FOUND for a scope naming a project or user that does not exist. Setting or
+ * clearing isReserved is for admins.
  */
-const secretScopeRule = (options: { adminOnly: boolean }) => rule({ cache: 'strict' })(async (_parent, args: SecretArgs, ctx: Context, info) => {
-  if (!ctx.viewer) return unauthenticated();
-  let ref;
-  try {
-    ref = resolveScope(args.scope ?? args.input?.scope, ctx.viewer, args.input ? 'input.scope' : 'scope');
-  } catch (error) {
-    if (isCofferError(error)) return error;
-    throw error;
+async function refusalOf(db: Database, viewer: Viewer, ref: ScopeRef, { adminOnly, setsReserved }: Asked): Promise<Refusal> {
+  const admin = isAdmin(viewer);
+  if (!admin && adminOnly) return refuse(forbidden('Only admins can do this.'), 'needs an admin');
+  if (!admin && ref.scope === 'ACCOUNT') return refuse(forbidden('Only admins can use ACCOUNT secrets.'), 'account scope needs an admin');
+  if (ref.scope === 'USER') {
+    if (!admin && ref.ownerId !== viewer.userId) return refuse(forbidden("You cannot use another user's secrets."), 'another user');
+    if (admin && !(await secretsRepository.userExists(db.prisma, ref.ownerId))) return refuse(notFound('User'), 'no such user');
   }
-  const deny = async (error: Error, reason: string) => {
-    await recordAudit(ctx.db.prisma, ctx, {
-      action: `secret.${info.fieldName}`,
-      outcome: 'DENIED',
-      targetType: 'secret',
-      targetName: args.name ?? args.input?.name ?? null,
-      scope: ref.scope,
-      scopeOwnerId: ref.ownerId,
-      reason,
-    });
-    return error;
-  };
-  if (ctx.viewer.role === 'ADMIN') {
-    // Admins may use any scope, but a scope naming a project or user that does not exist is NOT_FOUND.
-    if (ref.scope === 'PROJECT' && !(await ctx.db.prisma.project.findUnique({ where: { id: ref.ownerId }, select: { id: true } }))) return deny(notFound('Project'), 'no such project');
-    if (ref.scope === 'USER' && !(await ctx.db.prisma.user.findUnique({ where: { id: ref.ownerId }, select: { id: true } }))) return deny(notFound('User'), 'no such user');
+  if (ref.scope === 'PROJECT') {
+    const ownerId = await secretsRepository.projectOwnerId(db.prisma, ref.ownerId);
+    if (ownerId === null) return refuse(notFound('Project'), 'no such project');
+    if (!admin && ownerId !== viewer.userId) {
+      return refuse(forbidden('Only the owner of this project or an admin can use its secrets.'), 'not the project owner');
+    }
+  }
+  if (!admin && setsReserved) return refuse(forbidden('Only admins can set or clear isReserved.'), 'isReserved needs an admin');
+  return null;
+}
+
+/**
+ * Resolves the secret scope once and decides who may use it. Every denial is audited, so probing
+ * other people's secrets leaves a trace. Not cached: each field execution must hand its own
+ * resolver the scope (see resolvedScope).
+ */
+const secretScopeRule = (options: { adminOnly: boolean }) =>
+  lookupRule({ cache: 'no_cache' })(async (_parent, args: SecretArgs, ctx: Context, info: GraphQLResolveInfo) => {
+    if (!ctx.viewer) return unauthenticated();
+    let ref: ScopeRef;
+    try {
+      ref = resolveScope(args.scope ?? args.input?.scope, ctx.viewer, args.input ? 'input.scope' : 'scope');
+    } catch (error) {
+      if (isCofferError(error)) return error;
+      throw error;
+    }
+    const refusal = await refusalOf(ctx.db, ctx.viewer, ref, { ...options, setsReserved: args.input?.isReserved != null });
+    if (refusal) {
+      const name = args.name ?? args.input?.name ?? null;
+      await recordDenial({ db: ctx.db, actor: actorOf(ctx), ref, name, action: `secret.${info.fieldName}`, reason: refusal.reason });
+      return refusal.error;
+    }
+    allowedScopes.set(info, ref);
     return true;
-  }
-  if (options.adminOnly) return deny(forbidden('Only admins can do this.'), 'needs an admin');
-  if (ref.scope === 'ACCOUNT') return deny(forbidden('Only admins can use ACCOUNT secrets.'), 'account scope needs an admin');
-  if (ref.scope === 'USER') return ref.ownerId === ctx.viewer.userId ? true : deny(forbidden("You cannot use another user's secrets."), 'another user');
-  const project = await ctx.db.prisma.project.findUnique({ where: { id: ref.ownerId }, select: { ownerId: true } });
-  if (!project) return deny(notFound('Project'), 'no such project');
-  return project.ownerId === ctx.viewer.userId ? true : deny(forbidden('Only the owner of this project or an admin can use its secrets.'), 'not the project owner');
-});
+  });
 
 export const canUseSecretScope = secretScopeRule({ adminOnly: false });
 

@@ -1,9 +1,12 @@
+import type { GraphQLResolveInfo } from 'graphql';
 import { z } from 'zod';
+import { actorOf } from '../../auth/index.js';
 import type { Secret } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
-import type { AuthenticatedContext } from '../../graphql/context.js';
+import type { Context } from '../../graphql/context.js';
+import { SecretScopeEnum } from '../../graphql/shared-types.js';
+import { resolvedScope } from './secrets.rules.js';
 import {
-  auditingDenials,
   deleteSecret,
   destroySecret,
   findSecret,
@@ -12,13 +15,10 @@ import {
   restoreSecret,
   revealValue,
   rollbackSecret,
+  SECRET_NAME,
   updateSecret,
   upsertSecret,
 } from './secrets.service.js';
-import { resolveScope, SecretScopeEnum, SecretScopeInput, type ScopeInputShape } from './secrets.types.js';
-
-const authed = (ctx: unknown) => ctx as AuthenticatedContext;
-const scopeOf = (ctx: unknown, scope: ScopeInputShape | null | undefined, field = 'scope') => resolveScope(scope, authed(ctx).viewer, field);
 
 const SecretInfo = builder.interfaceRef<Secret>('SecretInfo').implement({
   description: 'What is known about a secret without its value.',
@@ -56,23 +56,40 @@ const SecretWithValue = builder.objectRef<Secret & { readVersion: number }>('Sec
     version: t.exposeInt('readVersion', { description: 'The version whose value this is.' }),
     value: t.string({
       description: 'The decrypted value. Decrypted only when selected; every reveal is audited.',
-      resolve: (secret, _args, ctx) => revealValue({ ctx: authed(ctx), secret, version: secret.readVersion }),
+      resolve: (secret, _args, ctx) =>
+        revealValue({ db: ctx.db, keyring: ctx.keyring, actor: actorOf(ctx), now: ctx.now(), secret, version: secret.readVersion }),
     }),
   }),
 });
 
-const SecretVersionInfo = builder.objectRef<{ version: number; keyId: string; createdAt: Date; createdById: string | null }>('SecretVersion').implement({
+type VersionInfo = { version: number; keyId: string; createdAt: Date; createdById: string | null };
+
+const SecretVersionInfo = builder.objectRef<VersionInfo>('SecretVersion').implement({
   fields: (t) => ({
     version: t.exposeInt('version'),
-    masterKeyId: t.exposeString('keyId', { description: 'The master key wrapping this version\'s data key.' }),
+    masterKeyId: t.exposeString('keyId', { description: "The master key wrapping this version's data key." }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     createdById: t.exposeID('createdById', { nullable: true }),
   }),
 });
 
+const SecretScopeInput = builder.inputType('SecretScopeInput', {
+  description: 'Where a secret lives. Omitted: ACCOUNT. PROJECT needs projectId; USER defaults to you.',
+  fields: (t) => ({
+    type: t.field({ type: SecretScopeEnum, defaultValue: 'ACCOUNT' }),
+    projectId: t.id({ required: false }),
+    userId: t.id({ required: false }),
+  }),
+});
+
+const secretName = z.string().regex(SECRET_NAME, 'must be 1-255 characters of A-Z, 0-9 and _');
+const namePrefix = z.string().refine((prefix) => prefix === '' || SECRET_NAME.test(prefix), 'must be characters of A-Z, 0-9 and _');
+const description = z.string().max(1000, 'must be at most 1000 characters');
+const version = (min: number) => ({ schema: z.number().int().min(min) });
+
 const SecretFilter = builder.inputType('SecretFilter', {
   fields: (t) => ({
-    namePrefix: t.string({ required: false }),
+    namePrefix: t.string({ required: false, validate: { schema: namePrefix } }),
     isActive: t.boolean({ required: false }),
     isReserved: t.boolean({ required: false }),
     includeDeleted: t.boolean({ required: false, defaultValue: false }),
@@ -80,37 +97,52 @@ const SecretFilter = builder.inputType('SecretFilter', {
   }),
 });
 
-const secretName = z.string().regex(/^[A-Z0-9_]{1,255}$/, 'must be 1-255 characters of A-Z, 0-9 and _');
-const description = z.string().max(1000, 'must be at most 1000 characters');
+const nameAndScope = builder.args((t) => ({
+  name: t.string({ validate: { schema: secretName } }),
+  scope: t.field({ type: SecretScopeInput, required: false }),
+}));
+
+// What resolvers hand the services. The scope is the one the field's rule resolved and let through.
+const named = (ctx: Context, info: GraphQLResolveInfo, name: string) => ({ db: ctx.db, ref: resolvedScope(info), name });
+const lookup = (ctx: Context, info: GraphQLResolveInfo, name: string) => ({ ...named(ctx, info, name), now: ctx.now() });
+const target = (ctx: Context, info: GraphQLResolveInfo, name: string) => ({ ...named(ctx, info, name), actor: actorOf(ctx) });
+const change = (ctx: Context, info: GraphQLResolveInfo, name: string) => ({ ...target(ctx, info, name), now: ctx.now() });
+const valueChange = (ctx: Context, info: GraphQLResolveInfo, name: string) => ({
+  ...change(ctx, info, name),
+  keyring: ctx.keyring,
+  versionsKept: ctx.config.secretVersionsKept,
+});
 
 builder.queryFields((t) => ({
-  secrets: t.connection(
-    {
-      type: SecretMetadata,
-      description: 'Secrets of one scope, newest first. Metadata only: values are never listed.',
-      args: { scope: t.arg({ type: SecretScopeInput, required: false }), filter: t.arg({ type: SecretFilter, required: false }) },
-      resolve: (_root, args, ctx) => listSecrets({ ctx: authed(ctx), ref: scopeOf(ctx, args.scope), filter: args.filter ?? {}, page: args }),
-    },
-  ),
+  secrets: t.connection({
+    type: SecretMetadata,
+    description: 'Secrets of one scope, newest first. Metadata only: values are never listed.',
+    args: { scope: t.arg({ type: SecretScopeInput, required: false }), filter: t.arg({ type: SecretFilter, required: false }) },
+    resolve: (_root, args, ctx, info) =>
+      listSecrets({ db: ctx.db, now: ctx.now(), ref: resolvedScope(info), filter: args.filter ?? {}, page: args }),
+  }),
   secret: t.field({
     type: SecretWithValue,
     description: 'One secret with its value (the current version unless `version` is given).',
-    args: { name: t.arg.string(), scope: t.arg({ type: SecretScopeInput, required: false }), version: t.arg.int({ required: false, validate: { schema: z.number().int().min(1) } }) },
-    resolve: async (_root, args, ctx) => {
-      const secret = await findSecret({ ctx: authed(ctx), ref: scopeOf(ctx, args.scope), name: args.name });
+    args: { ...nameAndScope, version: t.arg.int({ required: false, validate: version(1) }) },
+    resolve: async (_root, args, ctx, info) => {
+      const secret = await findSecret(lookup(ctx, info, args.name));
       return { ...secret, readVersion: args.version ?? secret.currentVersion };
     },
   }),
   secretVersions: t.field({
     type: [SecretVersionInfo],
     description: 'The kept versions of a secret, newest first (also after a soft delete).',
-    args: { name: t.arg.string(), scope: t.arg({ type: SecretScopeInput, required: false }) },
-    resolve: (_root, args, ctx) => listVersions({ ctx: authed(ctx), ref: scopeOf(ctx, args.scope), name: args.name }),
+    args: nameAndScope,
+    resolve: (_root, args, ctx, info) => listVersions(lookup(ctx, info, args.name)),
   }),
 }));
 
 const IfExists = builder.enumType('IfExists', {
-  values: { REPLACE: { description: 'Create or replace (a new version).' }, FAIL: { description: 'CONFLICT when the name is taken.' } } as const,
+  values: {
+    REPLACE: { description: 'Create or replace (a new version).' },
+    FAIL: { description: 'CONFLICT when the name is taken.' },
+  } as const,
 });
 
 const UpsertSecretInput = builder.inputType('UpsertSecretInput', {
@@ -119,7 +151,11 @@ const UpsertSecretInput = builder.inputType('UpsertSecretInput', {
     name: t.string({ validate: { schema: secretName } }),
     value: t.string({ description: '1 byte to 64 KiB of UTF-8.' }),
     ifExists: t.field({ type: IfExists, defaultValue: 'REPLACE' }),
-    expectedVersion: t.int({ required: false, description: 'Check-and-set: CONFLICT unless the current version is this (0: must not exist).', validate: { schema: z.number().int().min(0) } }),
+    expectedVersion: t.int({
+      required: false,
+      description: 'Check-and-set: CONFLICT unless the current version is this (0: must not exist).',
+      validate: version(0),
+    }),
     description: t.string({ required: false, validate: { schema: description } }),
     isActive: t.boolean({ required: false }),
     isReserved: t.boolean({ required: false, description: 'Admins only. A reserved secret cannot be deleted.' }),
@@ -132,7 +168,7 @@ const UpdateSecretInput = builder.inputType('UpdateSecretInput', {
     scope: t.field({ type: SecretScopeInput, required: false }),
     name: t.string({ validate: { schema: secretName } }),
     value: t.string({ required: false }),
-    expectedVersion: t.int({ required: false, validate: { schema: z.number().int().min(0) } }),
+    expectedVersion: t.int({ required: false, validate: version(0) }),
     description: t.string({ required: false, validate: { schema: description } }),
     isActive: t.boolean({ required: false }),
     isReserved: t.boolean({ required: false }),
@@ -140,70 +176,40 @@ const UpdateSecretInput = builder.inputType('UpdateSecretInput', {
   }),
 });
 
-const nameAndScope = builder.args((t) => ({
-  name: t.string({ validate: { schema: secretName } }),
-  scope: t.field({ type: SecretScopeInput, required: false }),
-}));
-
 builder.mutationFields((t) => ({
   upsertSecret: t.field({
     type: SecretMetadata,
     description: 'Create-or-replace (each write is a new version). Recreating a deleted name works.',
     args: { input: t.arg({ type: UpsertSecretInput }) },
-    resolve: (_root, { input }, ctx) => {
-      const ref = scopeOf(ctx, input.scope, 'input.scope');
-      return auditingDenials(authed(ctx), 'secret.upsert', ref, input.name, () => upsertSecret({
-        ctx: authed(ctx),
-        ref,
-        input: {
-          name: input.name,
-          value: input.value,
-          ifExists: input.ifExists ?? 'REPLACE',
-          expectedVersion: input.expectedVersion,
-          description: input.description,
-          isActive: input.isActive,
-          isReserved: input.isReserved,
-          expiresAt: input.expiresAt,
-        },
-      }));
-    },
+    resolve: (_root, { input }, ctx, info) => upsertSecret({ ...valueChange(ctx, info, input.name), input }),
   }),
   updateSecret: t.field({
     type: SecretMetadata,
     args: { input: t.arg({ type: UpdateSecretInput }) },
-    resolve: (_root, { input }, ctx) => {
-      const ref = scopeOf(ctx, input.scope, 'input.scope');
-      return auditingDenials(authed(ctx), 'secret.update', ref, input.name, () => updateSecret({ ctx: authed(ctx), ref, input }));
-    },
+    resolve: (_root, { input }, ctx, info) => updateSecret({ ...valueChange(ctx, info, input.name), input }),
   }),
   deleteSecret: t.field({
     type: SecretMetadata,
     description: 'Soft delete: restoreSecret brings it back. Reserved secrets cannot be deleted (FORBIDDEN).',
     args: nameAndScope,
-    resolve: (_root, args, ctx) => {
-      const ref = scopeOf(ctx, args.scope);
-      return auditingDenials(authed(ctx), 'secret.delete', ref, args.name, () => deleteSecret({ ctx: authed(ctx), ref, name: args.name }));
-    },
+    resolve: (_root, args, ctx, info) => deleteSecret(change(ctx, info, args.name)),
   }),
   restoreSecret: t.field({
     type: SecretMetadata,
     args: nameAndScope,
-    resolve: (_root, args, ctx) => restoreSecret({ ctx: authed(ctx), ref: scopeOf(ctx, args.scope), name: args.name }),
+    resolve: (_root, args, ctx, info) => restoreSecret(change(ctx, info, args.name)),
   }),
   rollbackSecret: t.field({
     type: SecretMetadata,
     description: 'Makes a kept version current again, as a new version.',
-    args: { ...nameAndScope, version: t.arg.int({ validate: { schema: z.number().int().min(1) } }), expectedVersion: t.arg.int({ required: false }) },
-    resolve: (_root, args, ctx) => rollbackSecret({ ctx: authed(ctx), ref: scopeOf(ctx, args.scope), name: args.name, version: args.version, expectedVersion: args.expectedVersion }),
+    args: { ...nameAndScope, version: t.arg.int({ validate: version(1) }), expectedVersion: t.arg.int({ required: false }) },
+    resolve: (_root, args, ctx, info) =>
+      rollbackSecret({ ...valueChange(ctx, info, args.name), version: args.version, expectedVersion: args.expectedVersion }),
   }),
   destroySecret: t.field({
     type: SecretMetadata,
     description: 'Deletes a secret and all its versions for good (admins only).',
     args: nameAndScope,
-    resolve: (_root, args, ctx) => {
-      const ref = scopeOf(ctx, args.scope);
-      return auditingDenials(authed(ctx), 'secret.destroy', ref, args.name, () => destroySecret({ ctx: authed(ctx), ref, name: args.name }));
-    },
+    resolve: (_root, args, ctx, info) => destroySecret(target(ctx, info, args.name)),
   }),
 }));
-

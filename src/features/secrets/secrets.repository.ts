@@ -1,0 +1,139 @@
+import type { AssociatedData } from '../../crypto/index.js';
+import { keysetOrder, keysetWhere, type PagePlan } from '../../db/pagination.js';
+import type { Prisma, PrismaClient, Secret } from '../../generated/prisma/client.js';
+import { keyIdQueries, rewrapEach, type SealedRows } from '../../keyring/index.js';
+import type { ScopeRef } from './secrets.scope.js';
+
+/** Every statement on `secrets` and `secret_versions`. */
+
+type Db = PrismaClient | Prisma.TransactionClient;
+type Tx = Prisma.TransactionClient;
+
+export const inTransaction = <T>(prisma: PrismaClient, work: (tx: Tx) => Promise<T>): Promise<T> => prisma.$transaction(work);
+
+/** Binds a version's ciphertext to exactly this secret, scope, name and version. */
+export const versionAad = (secret: Pick<Secret, 'id' | 'scope' | 'ownerId' | 'name'>, version: number): AssociatedData => ({
+  table: 'secret_versions',
+  secretId: secret.id,
+  scope: secret.scope,
+  ownerId: secret.ownerId,
+  name: secret.name,
+  version,
+});
+
+const byName = (ref: ScopeRef, name: string) => ({ scope_ownerId_name: { scope: ref.scope, ownerId: ref.ownerId, name } });
+
+const lockRow = (tx: Tx, ref: ScopeRef, name: string) => tx.$queryRaw<Array<{ id: string }>>`
+  SELECT id FROM secrets WHERE scope = ${ref.scope}::"SecretScope" AND owner_id = ${ref.ownerId}::uuid AND name = ${name} FOR UPDATE`;
+
+/** The secret, locked until `tx` ends: writers of one name line up behind each other. */
+export async function lockSecret(tx: Tx, ref: ScopeRef, name: string): Promise<Secret | null> {
+  const rows = await lockRow(tx, ref, name);
+  return rows.length > 0 ? tx.secret.findUnique({ where: byName(ref, name) }) : null;
+}
+
+/**
+ * The secret, created empty (version 0) unless a row holds the name (a deleted or expired one
+ * too), and locked until `tx` ends. Insert-or-nothing first, so concurrent creators cannot both
+ * insert: the loser waits on the lock and sees the winner's row.
+ */
+export async function lockOrCreate(tx: Tx, ref: ScopeRef, name: string, by: string | null, now: Date) {
+  const inserted = await tx.$executeRaw`
+    INSERT INTO secrets (id, scope, owner_id, name, current_version, created_at, updated_at, created_by_id, updated_by_id)
+    VALUES (gen_random_uuid(), ${ref.scope}::"SecretScope", ${ref.ownerId}::uuid, ${name}, 0, ${now}, ${now}, ${by}::uuid, ${by}::uuid)
+    ON CONFLICT (scope, owner_id, name) DO NOTHING`;
+  await lockRow(tx, ref, name);
+  const secret: Secret = await tx.secret.findUniqueOrThrow({ where: byName(ref, name) });
+  return { secret, created: inserted > 0 };
+}
+
+export const findSecret = (db: Db, ref: ScopeRef, name: string) => db.secret.findUnique({ where: byName(ref, name) });
+
+export const updateSecret = (db: Db, id: string, data: Prisma.SecretUncheckedUpdateInput) => db.secret.update({ where: { id }, data });
+
+/** The secret and, by cascade, every version. */
+export const deleteSecret = (db: Db, id: string) => db.secret.delete({ where: { id } });
+
+export const insertVersion = (db: Db, row: Prisma.SecretVersionUncheckedCreateInput) => db.secretVersion.create({ data: row });
+
+export const deleteVersionsUpTo = (db: Db, secretId: string, version: number) =>
+  db.secretVersion.deleteMany({ where: { secretId, version: { lte: version } } });
+
+export const findVersion = (db: Db, secretId: string, version: number) =>
+  db.secretVersion.findUnique({ where: { secretId_version: { secretId, version } } });
+
+/** Newest first; never the sealed value. */
+export const listVersions = (db: Db, secretId: string) =>
+  db.secretVersion.findMany({
+    where: { secretId },
+    orderBy: { version: 'desc' },
+    select: { secretId: true, version: true, keyId: true, createdAt: true, createdById: true },
+  });
+
+export interface SecretFilter {
+  namePrefix?: string | null;
+  isActive?: boolean | null;
+  isReserved?: boolean | null;
+  includeDeleted?: boolean | null;
+  expiringBefore?: Date | null;
+}
+
+/** One scope's secrets as `plan` pages them, newest first. */
+export const listSecrets = (db: Db, ref: ScopeRef, filter: SecretFilter, now: Date, plan: PagePlan) =>
+  db.secret.findMany({
+    where: {
+      scope: ref.scope,
+      ownerId: ref.ownerId,
+      ...(filter.namePrefix ? { name: { startsWith: filter.namePrefix } } : {}),
+      ...(filter.isActive != null ? { isActive: filter.isActive } : {}),
+      ...(filter.isReserved != null ? { isReserved: filter.isReserved } : {}),
+      ...(filter.includeDeleted ? {} : { deletedAt: null }),
+      AND: [
+        // Expired secrets vanish at once; reserved ones stay visible (flagged isExpired).
+        { OR: [{ expiresAt: null }, { expiresAt: { gt: now } }, { isReserved: true }] },
+        ...(filter.expiringBefore ? [{ expiresAt: { lt: filter.expiringBefore } }] : []),
+        keysetWhere(plan),
+      ],
+    },
+    orderBy: keysetOrder(plan),
+    take: plan.take,
+  });
+
+/** What the expiry sweeper may purge, soonest expired first. */
+export const expiredSecrets = (db: Db, now: Date, limit: number) =>
+  db.secret.findMany({ where: { expiresAt: { lte: now }, isReserved: false }, take: limit, orderBy: { expiresAt: 'asc' } });
+
+/** Deletes the secret if it is still expired and not reserved: a write may have extended it since it was read. */
+export const purgeIfExpired = async (tx: Tx, id: string, now: Date) =>
+  (await tx.secret.deleteMany({ where: { id, expiresAt: { lte: now }, isReserved: false } })).count > 0;
+
+export const expiredReserved = (db: Db, now: Date, limit: number) =>
+  db.secret.findMany({
+    where: { expiresAt: { lte: now }, isReserved: true, deletedAt: null },
+    select: { name: true, scope: true, ownerId: true },
+    take: limit,
+  });
+
+/** The project's owner, or null when there is no such project. */
+export const projectOwnerId = async (db: Db, projectId: string) =>
+  (await db.project.findUnique({ where: { id: projectId }, select: { ownerId: true } }))?.ownerId ?? null;
+
+export const userExists = async (db: Db, userId: string) =>
+  (await db.user.findUnique({ where: { id: userId }, select: { id: true } })) !== null;
+
+/** Secret versions hold data keys wrapped by keyring terms: how the keyring checks and rotates them. */
+export const secretVersionRows: SealedRows = {
+  name: 'secret versions',
+  ...keyIdQueries((db) => db.secretVersion),
+  rewrapBatch: rewrapEach({
+    notUnder: (prisma, termId, limit) =>
+      prisma.secretVersion.findMany({
+        where: { keyId: { not: termId } },
+        orderBy: [{ secretId: 'asc' }, { version: 'asc' }],
+        take: limit,
+        include: { secret: { select: { id: true, scope: true, ownerId: true, name: true } } },
+      }),
+    aadOf: (row) => versionAad(row.secret, row.version),
+    move: (tx, { secretId, version, keyId }, moved) => tx.secretVersion.updateMany({ where: { secretId, version, keyId }, data: moved }),
+  }),
+};
