@@ -21,8 +21,8 @@ import { toGraphQLError } from './errors.js';
 /**
  * Checks every argument before anything executes, so that input PostgreSQL or Prisma would choke
  * on never reaches them (and never becomes "Unexpected error."):
- * - text holds no control characters (NUL and the C0/DEL range, but tab, newline and carriage
- *   return), except where any text is the point: a secret's value;
+ * - text is well-formed Unicode and holds no control characters (NUL and the C0/DEL range, but
+ *   tab, newline and carriage return), except where any text is the point: a secret's value;
  * - every ID is a UUID. A malformed id given as an argument is NOT_FOUND (nothing can have it); one
  *   inside an input or filter is BAD_USER_INPUT naming the field.
  */
@@ -58,6 +58,9 @@ function inspectValue(value: unknown, type: GraphQLInputType, path: string, owne
   if (nullable.name === 'ID' && !isUuid(text)) {
     if (topLevel) found.notFound ??= path;
     else found.problems.push({ field: path, message: 'is not a valid id' });
+  } else if (!text.isWellFormed()) {
+    // A lone surrogate would be stored as U+FFFD: not what was sent.
+    found.problems.push({ field: path, message: 'must be valid Unicode text' });
   } else if (!(owner && FREE_TEXT.has(owner)) && CONTROL.test(text)) {
     found.problems.push({ field: path, message: 'must not contain control characters' });
   }
