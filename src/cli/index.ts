@@ -1,24 +1,23 @@
 import { SingleBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError } from '../config.js';
 import { generateApiKey } from '../auth/index.js';
 import { migrationStatus } from '../db/migrate.js';
 import { SYSTEM_ACTOR } from '../auth/index.js';
 import { DataDirLockedError } from '../db/data-dir-lock.js';
 import { purgeRetiredMasterKeys, rotateMasterKey, rotateRootKey } from '../features/master-keys/index.js';
-import { createApiKey, issueToken } from '../features/credentials/index.js';
+import { createApiKey, issueToken, revokeApiKey } from '../features/credentials/index.js';
 import { createUser, findUser as findUserByIdOrEmail } from '../features/users/index.js';
 import { Role } from '../generated/prisma/enums.js';
 import type { Services } from '../services.js';
 import { registerStripeCommands } from './stripe-sync.js';
-import { CommandFailure, print, withServices } from './support.js';
+import { CommandFailure, describeFailure, print, withServices } from './support.js';
 
 /** Operator commands: the same services the server uses, against the configured database. */
 const program = new Command('coffer').description('Coffer operator commands').showHelpAfterError();
 
 async function findUser(services: Services, idOrEmail: string) {
   const user = await findUserByIdOrEmail({ db: services.db, idOrEmail });
-  if (!user) throw new Error(`No user ${idOrEmail}.`);
+  if (!user) throw new CommandFailure(`No user ${idOrEmail}.`, 1);
   return user;
 }
 
@@ -90,7 +89,7 @@ apiKey
   .argument('<id>', 'API key id')
   .action(async (id: string) => {
     await withServices(async (services) => {
-      const revoked = await services.db.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+      const revoked = await revokeApiKey({ db: services.db, viewer: null, id, now: new Date() });
       print({ id: revoked.id, revokedAt: revoked.revokedAt });
     });
   });
@@ -149,6 +148,6 @@ program
 registerStripeCommands(program);
 
 program.parseAsync().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof ConfigError || error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`${describeFailure(error)}\n`);
   process.exit(error instanceof CommandFailure || error instanceof DataDirLockedError ? error.exitCode : 1);
 });

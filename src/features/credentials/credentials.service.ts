@@ -9,6 +9,7 @@ import {
   type Viewer,
 } from '../../auth/index.js';
 import type { Database } from '../../db/database.js';
+import { isUuid } from '../../db/ids.js';
 import { badInput, forbidden, notFound } from '../../errors.js';
 import { firstAdmin } from '../users/index.js';
 import * as credentialsRepository from './credentials.repository.js';
@@ -42,11 +43,14 @@ export async function createApiKey({
   return { apiKey, key };
 }
 
-/** Revokes at once; revoking twice is harmless. Someone else's key is NOT_FOUND to a non-admin. */
-export async function revokeApiKey({ db, viewer, id, now }: { db: Database; viewer: Viewer; id: string; now: Date }) {
-  const apiKey = await credentialsRepository.findApiKey(db.prisma, id);
+/**
+ * Revokes at once; revoking twice is harmless. Someone else's key is NOT_FOUND to a non-admin;
+ * without a viewer (the operator's CLI) any key may be revoked.
+ */
+export async function revokeApiKey({ db, viewer, id, now }: { db: Database; viewer: Viewer | null; id: string; now: Date }) {
+  const apiKey = isUuid(id) ? await credentialsRepository.findApiKey(db.prisma, id) : null;
   // Do not confirm that someone else's key exists.
-  if (!apiKey || (apiKey.userId !== viewer.userId && !isAdmin(viewer))) throw notFound('API key');
+  if (!apiKey || (viewer && apiKey.userId !== viewer.userId && !isAdmin(viewer))) throw notFound('API key');
   if (apiKey.revokedAt) return apiKey;
   return credentialsRepository.revokeApiKey(db.prisma, id, now);
 }
