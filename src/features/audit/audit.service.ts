@@ -18,6 +18,14 @@ export interface AuditEntry {
   reason?: string | null;
 }
 
+/** The last line of defence: a target name that is no short, printable name is never stored as sent. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001F\u007F]/;
+const recordableName = (name: string | null | undefined) => {
+  if (!name) return null;
+  return name.length <= 255 && name.isWellFormed() && !CONTROL.test(name) ? name : '(invalid name, not recorded)';
+};
+
 function actorVia(actor: Actor): string {
   const credential = actor.viewer?.credential;
   if (!credential) return actor === SYSTEM_ACTOR ? 'system' : 'anonymous';
@@ -36,7 +44,7 @@ export async function recordAudit(db: PrismaClient | Prisma.TransactionClient, a
     outcome: entry.outcome,
     targetType: entry.targetType,
     targetId: entry.targetId ?? null,
-    targetName: entry.targetName ?? null,
+    targetName: recordableName(entry.targetName),
     scope: entry.scope ?? null,
     scopeOwnerId: entry.scopeOwnerId ?? null,
     reason: entry.reason ?? null,

@@ -86,16 +86,22 @@ interface Denial extends Omit<Target, 'name'> {
 }
 
 /** A denied attempt on a named secret, for the audit trail (the rules record theirs with it too). */
-export const recordDenial = ({ db, actor, ref, name, action, reason }: Denial) =>
-  recordAudit(db.prisma, actor, {
+/**
+ * Every denial is audited, whatever was sent as the name. A name that is no valid secret name is
+ * not recorded (it may be a value pasted into the wrong field, or 900 KB): only that it was invalid.
+ */
+export const recordDenial = ({ db, actor, ref, name, action, reason }: Denial) => {
+  const valid = name === null || SECRET_NAME.test(name);
+  return recordAudit(db.prisma, actor, {
     action,
     outcome: 'DENIED',
-    reason,
+    reason: valid ? reason : `${reason}; the name given is not a valid secret name (${name.length} characters, not recorded)`,
     targetType: 'secret',
-    targetName: name,
+    targetName: valid ? name : null,
     scope: ref.scope,
     scopeOwnerId: ref.ownerId,
   });
+};
 
 /**
  * A FORBIDDEN that the row's state causes (a reserved secret) is audited as DENIED. Written after
