@@ -71,7 +71,7 @@ describe('coffer CLI', () => {
     expect(stdout.trim()).toMatch(/^cof_[A-Za-z0-9]{12}_[A-Za-z0-9_-]{43}$/);
   });
 
-  it('answers hostile arguments with one coded line and exit 1: no stack trace, no database message', async () => {
+  it('answers hostile arguments with one coded line and exit 1: no stack trace, no database message', { timeout: 120_000 }, async () => {
     for (const args of [
       ['api-key', 'revoke', 'nope'],
       ['api-key', 'revoke', "1'; DROP TABLE api_keys; --"],
