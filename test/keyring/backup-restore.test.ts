@@ -25,47 +25,51 @@ const ROTATE = 'mutation { rotateMasterKey(generateNewKey: true) { activeKeyId r
 const PURGE = 'mutation { purgeRetiredMasterKeys { purgedKeyIds note } }';
 
 describe('backup and restore', () => {
-  it('a dump taken before two rotations and a purge restores, with the same root key, every value it holds', async () => {
-    const rootKey = newRootKey();
-    const original = await deployment();
-    let coffer = await original.open({ COFFER_ROOT_KEY: rootKey });
-    const { key } = await coffer.admin();
-    const before = Array.from({ length: 4 }, () => ({ name: uniqueName('BACKED_UP'), value: canary('backed-up') }));
-    for (const { name, value } of before) await put(coffer.send, key, name, value);
-    const termsAtDump = (await coffer.services.db.prisma.keyringTerm.findMany()).map((row) => row.id);
-    await coffer.close();
-
-    const dump = await dumpDatabase(original);
-
-    coffer = await original.open({ COFFER_ROOT_KEY: rootKey });
-    try {
-      for (let rotation = 0; rotation < 2; rotation++) {
-        const rotated = await coffer.send({ query: ROTATE }, { credential: key });
-        expect(rotated.json.errors, rotated.text).toBeUndefined();
-      }
-      const purge = await coffer.send({ query: PURGE }, { credential: key });
-      expect(purge.json.errors, purge.text).toBeUndefined();
-      const purged = (purge.json.data as { purgeRetiredMasterKeys: { purgedKeyIds: string[]; note: string } }).purgeRetiredMasterKeys;
-      // Both older terms are gone from the live keyring, the one the dump was written under among them.
-      expect(purged.purgedKeyIds).toHaveLength(2);
-      expect(purged.purgedKeyIds).toEqual(expect.arrayContaining(termsAtDump));
-      expect(purged.note).toMatch(/backup/i);
-      for (const { name, value } of before) expect(await reveal(coffer.send, key, name)).toBe(value);
-    } finally {
+  it(
+    'a dump taken before two rotations and a purge restores, with the same root key, every value it holds',
+    { timeout: 120_000 },
+    async () => {
+      const rootKey = newRootKey();
+      const original = await deployment();
+      let coffer = await original.open({ COFFER_ROOT_KEY: rootKey });
+      const { key } = await coffer.admin();
+      const before = Array.from({ length: 4 }, () => ({ name: uniqueName('BACKED_UP'), value: canary('backed-up') }));
+      for (const { name, value } of before) await put(coffer.send, key, name, value);
+      const termsAtDump = (await coffer.services.db.prisma.keyringTerm.findMany()).map((row) => row.id);
       await coffer.close();
-    }
 
-    const restored = await deployment(dump);
-    const reopened = await restored.open({ COFFER_ROOT_KEY: rootKey });
-    try {
-      expect((await reopened.ready()).status).toBe(200);
-      for (const { name, value } of before) expect(await reveal(reopened.send, key, name)).toBe(value);
-    } finally {
-      await reopened.close();
-    }
-  });
+      const dump = await dumpDatabase(original);
 
-  it('a purge is refused, deleting nothing, while a retired term still wraps a data key', async () => {
+      coffer = await original.open({ COFFER_ROOT_KEY: rootKey });
+      try {
+        for (let rotation = 0; rotation < 2; rotation++) {
+          const rotated = await coffer.send({ query: ROTATE }, { credential: key });
+          expect(rotated.json.errors, rotated.text).toBeUndefined();
+        }
+        const purge = await coffer.send({ query: PURGE }, { credential: key });
+        expect(purge.json.errors, purge.text).toBeUndefined();
+        const purged = (purge.json.data as { purgeRetiredMasterKeys: { purgedKeyIds: string[]; note: string } }).purgeRetiredMasterKeys;
+        // Both older terms are gone from the live keyring, the one the dump was written under among them.
+        expect(purged.purgedKeyIds).toHaveLength(2);
+        expect(purged.purgedKeyIds).toEqual(expect.arrayContaining(termsAtDump));
+        expect(purged.note).toMatch(/backup/i);
+        for (const { name, value } of before) expect(await reveal(coffer.send, key, name)).toBe(value);
+      } finally {
+        await coffer.close();
+      }
+
+      const restored = await deployment(dump);
+      const reopened = await restored.open({ COFFER_ROOT_KEY: rootKey });
+      try {
+        expect((await reopened.ready()).status).toBe(200);
+        for (const { name, value } of before) expect(await reveal(reopened.send, key, name)).toBe(value);
+      } finally {
+        await reopened.close();
+      }
+    },
+  );
+
+  it('a purge is refused, deleting nothing, while a retired term still wraps a data key', { timeout: 120_000 }, async () => {
     const live = await deployment();
     const coffer = await live.open();
     try {

@@ -57,120 +57,134 @@ async function expectUnavailable(coffer: Opened, key: string, code: string, name
 }
 
 describe('start-up integrity of the keyring', () => {
-  it('a wrong root key: not ready (ROOT_KEY_MISMATCH), no value or key anywhere; the right key again: ready and every value reads', async () => {
-    const rightKey = newRootKey();
-    const { key, written, coffer: first } = await seed({ COFFER_ROOT_KEY: rightKey });
-    await first.close();
+  it(
+    'a wrong root key: not ready (ROOT_KEY_MISMATCH), no value or key anywhere; the right key again: ready and every value reads',
+    { timeout: 120_000 },
+    async () => {
+      const rightKey = newRootKey();
+      const { key, written, coffer: first } = await seed({ COFFER_ROOT_KEY: rightKey });
+      await first.close();
 
-    const wrongKey = newRootKey();
-    const wrong = await deployment.open({ COFFER_ROOT_KEY: wrongKey });
-    try {
-      await expectUnavailable(
-        wrong,
-        key,
-        'ROOT_KEY_MISMATCH',
-        written.map((entry) => entry.name),
-        ...written.map((entry) => entry.value),
-        Buffer.from(rightKey, 'base64'),
-        Buffer.from(wrongKey, 'base64'),
-      );
-    } finally {
-      await wrong.close();
-    }
+      const wrongKey = newRootKey();
+      const wrong = await deployment.open({ COFFER_ROOT_KEY: wrongKey });
+      try {
+        await expectUnavailable(
+          wrong,
+          key,
+          'ROOT_KEY_MISMATCH',
+          written.map((entry) => entry.name),
+          ...written.map((entry) => entry.value),
+          Buffer.from(rightKey, 'base64'),
+          Buffer.from(wrongKey, 'base64'),
+        );
+      } finally {
+        await wrong.close();
+      }
 
-    const right = await deployment.open({ COFFER_ROOT_KEY: rightKey });
-    try {
-      expect((await right.ready()).status).toBe(200);
-      for (const { name, value } of written) expect(await reveal(right.send, key, name)).toBe(value);
-    } finally {
-      await right.close();
-    }
-  });
+      const right = await deployment.open({ COFFER_ROOT_KEY: rightKey });
+      try {
+        expect((await right.ready()).status).toBe(200);
+        for (const { name, value } of written) expect(await reveal(right.send, key, name)).toBe(value);
+      } finally {
+        await right.close();
+      }
+    },
+  );
 
-  it('a term the keyring lacks: not ready (KEYRING_TERM_MISSING) naming the term; values under other terms still read; the row put back: ready', async () => {
-    const { key, written, coffer } = await seed({}, 3);
-    try {
-      const [oldTerm] = (await coffer.services.db.prisma.keyringTerm.findMany()).map((row) => row.id);
-      // Half a rotation: one data key moves to the new term, two stay under the old one.
-      const { db, keyring } = coffer.services;
-      expect(await rotateMasterKey({ db, keyring, actor: SYSTEM_ACTOR, generateNewKey: true, batchSize: 1, maxBatches: 1 })).toMatchObject({
-        rewrapped: 1,
-        remaining: 2,
-      });
-      const saved = await coffer.services.db.prisma.keyringTerm.findUniqueOrThrow({ where: { id: oldTerm! } });
-      await coffer.services.db.prisma.keyringTerm.delete({ where: { id: oldTerm! } });
+  it(
+    'a term the keyring lacks: not ready (KEYRING_TERM_MISSING) naming the term; values under other terms still read; the row put back: ready',
+    { timeout: 120_000 },
+    async () => {
+      const { key, written, coffer } = await seed({}, 3);
+      try {
+        const [oldTerm] = (await coffer.services.db.prisma.keyringTerm.findMany()).map((row) => row.id);
+        // Half a rotation: one data key moves to the new term, two stay under the old one.
+        const { db, keyring } = coffer.services;
+        expect(
+          await rotateMasterKey({ db, keyring, actor: SYSTEM_ACTOR, generateNewKey: true, batchSize: 1, maxBatches: 1 }),
+        ).toMatchObject({
+          rewrapped: 1,
+          remaining: 2,
+        });
+        const saved = await coffer.services.db.prisma.keyringTerm.findUniqueOrThrow({ where: { id: oldTerm! } });
+        await coffer.services.db.prisma.keyringTerm.delete({ where: { id: oldTerm! } });
+        await coffer.close();
+
+        const reopened = await deployment.open();
+        try {
+          const readiness = await reopened.ready();
+          expect(readiness).toEqual({ status: 503, body: { ready: false, reason: 'KEYRING_TERM_MISSING' } });
+          expect(reopened.logs.some((line) => line.includes('"code":"KEYRING_TERM_MISSING"') && line.includes(oldTerm!))).toBe(true);
+          const outcomes = await Promise.all(
+            written.map(({ name }) => reopened.send({ query: REVEAL, variables: { name } }, { credential: key })),
+          );
+          const refused = outcomes.filter((outcome) => outcome.json.errors);
+          expect(refused.map((outcome) => outcome.json.errors?.[0]?.extensions)).toEqual(
+            Array.from({ length: 2 }, () => expect.objectContaining({ code: 'SERVICE_UNAVAILABLE', reason: 'KEYRING_TERM_MISSING' })),
+          );
+          for (const outcome of outcomes)
+            for (const { value } of written) if (outcome.json.errors) expect(findTrace(outcome.text, value)).toBeNull();
+
+          await reopened.services.db.prisma.keyringTerm.create({ data: saved });
+          await readyWithin(reopened.ready, 200);
+          for (const { name, value } of written) expect(await reveal(reopened.send, key, name)).toBe(value);
+        } finally {
+          await reopened.close();
+        }
+      } finally {
+        await coffer.close().catch(() => undefined);
+      }
+    },
+  );
+
+  it(
+    'an altered keyring row (a flipped byte, or another term’s seal moved in): not ready (KEYRING_TAMPERED); the row restored: ready',
+    { timeout: 120_000 },
+    async () => {
+      const { key, written, coffer } = await seed({}, 2);
+      const prisma = coffer.services.db.prisma;
+      const [row] = await prisma.keyringTerm.findMany();
+      const original = Buffer.from(row!.sealedKey);
+      const flipped = Buffer.from(original);
+      flipped[20] = (flipped[20] as number) ^ 0x80;
+      await prisma.keyringTerm.update({ where: { id: row!.id }, data: { sealedKey: new Uint8Array(flipped) } });
       await coffer.close();
 
-      const reopened = await deployment.open();
+      let reopened = await deployment.open();
       try {
-        const readiness = await reopened.ready();
-        expect(readiness).toEqual({ status: 503, body: { ready: false, reason: 'KEYRING_TERM_MISSING' } });
-        expect(reopened.logs.some((line) => line.includes('"code":"KEYRING_TERM_MISSING"') && line.includes(oldTerm!))).toBe(true);
-        const outcomes = await Promise.all(
-          written.map(({ name }) => reopened.send({ query: REVEAL, variables: { name } }, { credential: key })),
+        await expectUnavailable(
+          reopened,
+          key,
+          'KEYRING_TAMPERED',
+          written.map((entry) => entry.name),
+          ...written.map((entry) => entry.value),
         );
-        const refused = outcomes.filter((outcome) => outcome.json.errors);
-        expect(refused.map((outcome) => outcome.json.errors?.[0]?.extensions)).toEqual(
-          Array.from({ length: 2 }, () => expect.objectContaining({ code: 'SERVICE_UNAVAILABLE', reason: 'KEYRING_TERM_MISSING' })),
+        // A term's seal copied into another term's row fails too: the seal is bound to the row's id.
+        const rotation = await reopened.send(
+          { query: 'mutation { rotateMasterKey(generateNewKey: true) { activeKeyId } }' },
+          { credential: key },
         );
-        for (const outcome of outcomes)
-          for (const { value } of written) if (outcome.json.errors) expect(findTrace(outcome.text, value)).toBeNull();
-
-        await reopened.services.db.prisma.keyringTerm.create({ data: saved });
+        expect(rotation.json.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+        await reopened.services.db.prisma.keyringTerm.update({ where: { id: row!.id }, data: { sealedKey: new Uint8Array(original) } });
         await readyWithin(reopened.ready, 200);
         for (const { name, value } of written) expect(await reveal(reopened.send, key, name)).toBe(value);
+
+        const rotated = await reopened.send(
+          { query: 'mutation { rotateMasterKey(generateNewKey: true) { activeKeyId } }' },
+          { credential: key },
+        );
+        const activeKeyId = (rotated.json.data as { rotateMasterKey: { activeKeyId: string } }).rotateMasterKey.activeKeyId;
+        const fresh = await reopened.services.db.prisma.keyringTerm.findUniqueOrThrow({ where: { id: activeKeyId } });
+        await reopened.services.db.prisma.keyringTerm.update({
+          where: { id: row!.id },
+          data: { sealedKey: fresh.sealedKey, rootKeyId: fresh.rootKeyId },
+        });
+        await reopened.close();
+        reopened = await deployment.open();
+        expect(await reopened.ready()).toEqual({ status: 503, body: { ready: false, reason: 'KEYRING_TAMPERED' } });
       } finally {
         await reopened.close();
       }
-    } finally {
-      await coffer.close().catch(() => undefined);
-    }
-  });
-
-  it('an altered keyring row (a flipped byte, or another term’s seal moved in): not ready (KEYRING_TAMPERED); the row restored: ready', async () => {
-    const { key, written, coffer } = await seed({}, 2);
-    const prisma = coffer.services.db.prisma;
-    const [row] = await prisma.keyringTerm.findMany();
-    const original = Buffer.from(row!.sealedKey);
-    const flipped = Buffer.from(original);
-    flipped[20] = (flipped[20] as number) ^ 0x80;
-    await prisma.keyringTerm.update({ where: { id: row!.id }, data: { sealedKey: new Uint8Array(flipped) } });
-    await coffer.close();
-
-    let reopened = await deployment.open();
-    try {
-      await expectUnavailable(
-        reopened,
-        key,
-        'KEYRING_TAMPERED',
-        written.map((entry) => entry.name),
-        ...written.map((entry) => entry.value),
-      );
-      // A term's seal copied into another term's row fails too: the seal is bound to the row's id.
-      const rotation = await reopened.send(
-        { query: 'mutation { rotateMasterKey(generateNewKey: true) { activeKeyId } }' },
-        { credential: key },
-      );
-      expect(rotation.json.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
-      await reopened.services.db.prisma.keyringTerm.update({ where: { id: row!.id }, data: { sealedKey: new Uint8Array(original) } });
-      await readyWithin(reopened.ready, 200);
-      for (const { name, value } of written) expect(await reveal(reopened.send, key, name)).toBe(value);
-
-      const rotated = await reopened.send(
-        { query: 'mutation { rotateMasterKey(generateNewKey: true) { activeKeyId } }' },
-        { credential: key },
-      );
-      const activeKeyId = (rotated.json.data as { rotateMasterKey: { activeKeyId: string } }).rotateMasterKey.activeKeyId;
-      const fresh = await reopened.services.db.prisma.keyringTerm.findUniqueOrThrow({ where: { id: activeKeyId } });
-      await reopened.services.db.prisma.keyringTerm.update({
-        where: { id: row!.id },
-        data: { sealedKey: fresh.sealedKey, rootKeyId: fresh.rootKeyId },
-      });
-      await reopened.close();
-      reopened = await deployment.open();
-      expect(await reopened.ready()).toEqual({ status: 503, body: { ready: false, reason: 'KEYRING_TAMPERED' } });
-    } finally {
-      await reopened.close();
-    }
-  });
+    },
+  );
 });

@@ -166,38 +166,46 @@ describe('upgrading from master keys outside the database', () => {
     },
   );
 
-  it('COFFER_MASTER_KEYS: several replicas starting at once import each key once, and every value reads', async () => {
-    const legacyKey = generateMasterKey('k_legacy_env');
-    const legacy = new Keyring([legacyKey]);
-    const written = await writePreviousVersion(legacy);
-    const env = { DATA_DIR: deployment.dataDir, COFFER_TOKEN_SECRET: TOKEN_SECRET, COFFER_MASTER_KEYS: serializeMasterKeys(legacy).trim() };
+  it(
+    'COFFER_MASTER_KEYS: several replicas starting at once import each key once, and every value reads',
+    { timeout: 120_000 },
+    async () => {
+      const legacyKey = generateMasterKey('k_legacy_env');
+      const legacy = new Keyring([legacyKey]);
+      const written = await writePreviousVersion(legacy);
+      const env = {
+        DATA_DIR: deployment.dataDir,
+        COFFER_TOKEN_SECRET: TOKEN_SECRET,
+        COFFER_MASTER_KEYS: serializeMasterKeys(legacy).trim(),
+      };
 
-    // PostgreSQL: replicas with their own connections. PGlite is one process's: one database, several openings.
-    const shared = deployment.databaseUrl ? null : await openDatabase({ kind: 'pglite', dataDir: deployment.dataDir });
-    const replicas = await Promise.all(
-      Array.from({ length: 3 }, () =>
-        openServices(
-          loadConfig({ ...env, ...(deployment.databaseUrl ? { DATABASE_URL: deployment.databaseUrl } : {}) }),
-          createCapturingLogger().logger,
-          shared ? { db: shared } : {},
+      // PostgreSQL: replicas with their own connections. PGlite is one process's: one database, several openings.
+      const shared = deployment.databaseUrl ? null : await openDatabase({ kind: 'pglite', dataDir: deployment.dataDir });
+      const replicas = await Promise.all(
+        Array.from({ length: 3 }, () =>
+          openServices(
+            loadConfig({ ...env, ...(deployment.databaseUrl ? { DATABASE_URL: deployment.databaseUrl } : {}) }),
+            createCapturingLogger().logger,
+            shared ? { db: shared } : {},
+          ),
         ),
-      ),
-    );
-    try {
-      const terms = await replicas[0]!.db.prisma.keyringTerm.findMany();
-      expect(terms.map((term) => [term.id, term.activeSlot])).toEqual([['k_legacy_env', 'active']]);
-      for (const replica of replicas) expect(replica.keyring.problem).toBeNull();
-    } finally {
-      for (const replica of shared ? replicas.slice(1) : replicas) replica.keyring.stop();
-      if (shared) await replicas[0]!.close();
-      else await Promise.all(replicas.map((replica) => replica.close()));
-    }
+      );
+      try {
+        const terms = await replicas[0]!.db.prisma.keyringTerm.findMany();
+        expect(terms.map((term) => [term.id, term.activeSlot])).toEqual([['k_legacy_env', 'active']]);
+        for (const replica of replicas) expect(replica.keyring.problem).toBeNull();
+      } finally {
+        for (const replica of shared ? replicas.slice(1) : replicas) replica.keyring.stop();
+        if (shared) await replicas[0]!.close();
+        else await Promise.all(replicas.map((replica) => replica.close()));
+      }
 
-    const coffer = await deployment.open({ COFFER_MASTER_KEYS: env.COFFER_MASTER_KEYS });
-    try {
-      await expectEverythingReads(coffer, written);
-    } finally {
-      await coffer.close();
-    }
-  });
+      const coffer = await deployment.open({ COFFER_MASTER_KEYS: env.COFFER_MASTER_KEYS });
+      try {
+        await expectEverythingReads(coffer, written);
+      } finally {
+        await coffer.close();
+      }
+    },
+  );
 });
