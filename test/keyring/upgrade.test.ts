@@ -126,7 +126,8 @@ async function expectEverythingReads(coffer: Awaited<ReturnType<Deployment['open
 
 describe('upgrading from master keys outside the database', () => {
   it(
-    'DATA_DIR/master-keys: the first start imports its keys, every value reads; ' + 'later starts import nothing; the file can then go',
+    'DATA_DIR/master-keys: the first start imports its keys, every value reads; later starts import nothing; the file can then go',
+    { timeout: 120_000 },
     async () => {
       const legacyKey = generateMasterKey('k_legacy_file');
       const older = generateMasterKey('k_legacy_older');
