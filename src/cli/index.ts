@@ -9,7 +9,7 @@ import { createApiKey, issueToken, revokeApiKey } from '../features/credentials/
 import { createUser, findUser as findUserByIdOrEmail } from '../features/users/index.js';
 import { Role } from '../generated/prisma/enums.js';
 import type { Services } from '../services.js';
-import { registerStripeCommands } from './stripe-sync.js';
+import { registerStripeCommands } from './stripe/index.js';
 import { CommandFailure, describeFailure, print, withServices } from './support.js';
 
 /** Operator commands: the same services the server uses, against the configured database. */

@@ -21,8 +21,3 @@ export interface Context {
   /** Injectable clock: tests move time instead of sleeping. */
   now: () => Date;
 }
-
-/** @deprecated Transitional, for the features not yet moved to `requireViewer(ctx)`; to be removed. */
-export interface AuthenticatedContext extends Context {
-  viewer: Viewer;
-}

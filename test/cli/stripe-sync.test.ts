@@ -24,7 +24,16 @@ const TABLES: Record<CollectionName, string> = {
   refunds: 'stripe_refunds',
 };
 const COLLECTIONS = Object.keys(TABLES) as CollectionName[];
-const COUNTS: Record<CollectionName, number> = { products: 40, prices: 60, customers: 230, subscriptions: 30, invoices: 75, payment_intents: 20, charges: 21, refunds: 5 };
+const COUNTS: Record<CollectionName, number> = {
+  products: 40,
+  prices: 60,
+  customers: 230,
+  subscriptions: 30,
+  invoices: 75,
+  payment_intents: 20,
+  charges: 21,
+  refunds: 5,
+};
 const TOTAL = Object.values(COUNTS).reduce((sum, count) => sum + count, 0);
 
 /** Anything shaped like a whole Stripe credential (a masked one has `...` after the prefix). */
@@ -86,7 +95,12 @@ describe('coffer stripe sync', () => {
     });
 
   /** The same DATA_DIR opened in-process, with the real app on it, for set-up and checks. */
-  async function withApp<T>(work: (ctx: { services: Services; gql: (query: string, variables?: Record<string, unknown>) => Promise<Record<string, unknown>> }) => Promise<T>): Promise<T> {
+  async function withApp<T>(
+    work: (ctx: {
+      services: Services;
+      gql: (query: string, variables?: Record<string, unknown>) => Promise<Record<string, unknown>>;
+    }) => Promise<T>,
+  ): Promise<T> {
     const config = loadConfig(env());
     const services = await openServices(config, createLogger('silent', process.stderr));
     const yoga = createApp(services);
@@ -108,10 +122,21 @@ describe('coffer stripe sync', () => {
     }
   }
 
-  const createProject = async (gql: (query: string, variables?: Record<string, unknown>) => Promise<Record<string, unknown>>, name: string) =>
-    ((await gql('mutation($input: CreateProjectInput!) { createProject(input: $input) { id } }', { input: { name } })) as { createProject: { id: string } }).createProject.id;
+  const createProject = async (
+    gql: (query: string, variables?: Record<string, unknown>) => Promise<Record<string, unknown>>,
+    name: string,
+  ) =>
+    (
+      (await gql('mutation($input: CreateProjectInput!) { createProject(input: $input) { id } }', { input: { name } })) as {
+        createProject: { id: string };
+      }
+    ).createProject.id;
 
-  async function configure(gql: (query: string, variables?: Record<string, unknown>) => Promise<Record<string, unknown>>, projectId: string, key: string) {
+  async function configure(
+    gql: (query: string, variables?: Record<string, unknown>) => Promise<Record<string, unknown>>,
+    projectId: string,
+    key: string,
+  ) {
     const data = (await gql(
       'mutation($projectId: ID!, $input: StripeCredentialsInput!) { configureStripe(projectId: $projectId, input: $input) { results { environment syncRunId } } }',
       { projectId, input: { testSecretKey: key } },
@@ -148,7 +173,9 @@ describe('coffer stripe sync', () => {
     await withApp(async ({ gql }) => {
       const syncedId = await createProject(gql, 'cli sync');
       const firstRun = await configure(gql, syncedId, first.key);
-      const cancelled = (await gql('mutation($runId: ID!) { cancelStripeSync(runId: $runId) { status } }', { runId: firstRun })) as { cancelStripeSync: { status: string } };
+      const cancelled = (await gql('mutation($runId: ID!) { cancelStripeSync(runId: $runId) { status } }', { runId: firstRun })) as {
+        cancelStripeSync: { status: string };
+      };
       expect(cancelled.cancelStripeSync.status).toBe('CANCELED');
       synced = { projectId: syncedId, accountId: first.accountId };
 
@@ -163,135 +190,196 @@ describe('coffer stripe sync', () => {
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('syncs every object type in the foreground, shows progress lines and a summary, exits 0, and the mirror holds what Stripe has', async () => {
-    const result = await coffer('stripe', 'sync', '--project', synced.projectId, '--environment', 'test');
-    expect(result.code, result.stderr).toBe(0);
-    const runId = /^Stripe sync ([0-9a-f-]{36}): SUCCEEDED$/m.exec(result.stdout)?.[1];
-    expect(runId, result.stdout).toBeDefined();
-    expect(result.stdout).toContain(`account ${synced.accountId}, trigger CLI`);
-    for (const collection of COLLECTIONS) {
-      const pages = Math.max(1, Math.ceil(COUNTS[collection] / 50));
-      expect(result.stdout).toMatch(new RegExp(`^${collection} +SUCCEEDED +${COUNTS[collection]} +${pages} +0$`, 'm'));
-      expect(result.stderr).toContain(`${collection}: done, ${COUNTS[collection]} objects in ${pages} page${pages === 1 ? '' : 's'}`);
-    }
-    expect(result.stdout).toMatch(new RegExp(`^total +${TOTAL} +\\d+ +0$`, 'm'));
-    expect(result.stderr).toMatch(/\] run [0-9a-f-]{36} SUCCEEDED: synced \d+ objects/);
-    // Not a terminal: plain lines, no redrawn bar.
-    expect(result.stderr).not.toContain('\u001b[');
-    expect(result.stderr).not.toContain('\r');
-
-    await withApp(async ({ services }) => {
-      const { prisma } = services.db;
+  it(
+    'syncs every object type in the foreground, shows progress lines and a summary, exits 0, and the mirror holds what Stripe has',
+    async () => {
+      const result = await coffer('stripe', 'sync', '--project', synced.projectId, '--environment', 'test');
+      expect(result.code, result.stderr).toBe(0);
+      const runId = /^Stripe sync ([0-9a-f-]{36}): SUCCEEDED$/m.exec(result.stdout)?.[1];
+      expect(runId, result.stdout).toBeDefined();
+      expect(result.stdout).toContain(`account ${synced.accountId}, trigger CLI`);
       for (const collection of COLLECTIONS) {
-        const rows = await prisma.$queryRawUnsafe<Array<{ stripe_id: string }>>(
-          `SELECT stripe_id FROM ${TABLES[collection]} WHERE project_id = $1::uuid AND environment = 'TEST' ORDER BY stripe_id`,
-          synced.projectId,
-        );
-        expect(rows.map((row) => row.stripe_id), collection).toEqual(fakeIds(synced.accountId, collection));
+        const pages = Math.max(1, Math.ceil(COUNTS[collection] / 50));
+        expect(result.stdout).toMatch(new RegExp(`^${collection} +SUCCEEDED +${COUNTS[collection]} +${pages} +0$`, 'm'));
+        expect(result.stderr).toContain(`${collection}: done, ${COUNTS[collection]} objects in ${pages} page${pages === 1 ? '' : 's'}`);
       }
-      const run = await prisma.stripeSyncRun.findUniqueOrThrow({ where: { id: runId! } });
-      expect(run).toMatchObject({ status: 'SUCCEEDED', trigger: 'CLI', activeSlot: null, attempts: 1 });
-      const audit = await prisma.auditEvent.findFirst({ where: { action: 'stripe.sync.start', targetId: runId! } });
-      expect(audit).toMatchObject({ actorVia: 'system', outcome: 'SUCCESS' });
-    });
-  }, TIMEOUT);
+      expect(result.stdout).toMatch(new RegExp(`^total +${TOTAL} +\\d+ +0$`, 'm'));
+      expect(result.stderr).toMatch(/\] run [0-9a-f-]{36} SUCCEEDED: synced \d+ objects/);
+      // Not a terminal: plain lines, no redrawn bar.
+      expect(result.stderr).not.toContain('\u001b[');
+      expect(result.stderr).not.toContain('\r');
 
-  it('syncs only --objects, and prints a JSON report with --json', async () => {
-    const result = await coffer('stripe', 'sync', '--project', synced.projectId, '--environment', 'test', '--objects', 'customers,products', '--json');
-    expect(result.code, result.stderr).toBe(0);
-    const report = JSON.parse(result.stdout) as { status: string; objects: number; objectTypes: Array<{ objectType: string; status: string; objects: number }> };
-    expect(report).toMatchObject({ status: 'SUCCEEDED', objects: COUNTS.customers + COUNTS.products });
-    // Coffer's order (parents first), whatever order was asked for.
-    expect(report.objectTypes.map((entry) => [entry.objectType, entry.status, entry.objects])).toEqual([
-      ['products', 'SUCCEEDED', COUNTS.products],
-      ['customers', 'SUCCEEDED', COUNTS.customers],
-    ]);
-  }, TIMEOUT);
+      await withApp(async ({ services }) => {
+        const { prisma } = services.db;
+        for (const collection of COLLECTIONS) {
+          const rows = await prisma.$queryRawUnsafe<Array<{ stripe_id: string }>>(
+            `SELECT stripe_id FROM ${TABLES[collection]} WHERE project_id = $1::uuid AND environment = 'TEST' ORDER BY stripe_id`,
+            synced.projectId,
+          );
+          expect(
+            rows.map((row) => row.stripe_id),
+            collection,
+          ).toEqual(fakeIds(synced.accountId, collection));
+        }
+        const run = await prisma.stripeSyncRun.findUniqueOrThrow({ where: { id: runId! } });
+        expect(run).toMatchObject({ status: 'SUCCEEDED', trigger: 'CLI', activeSlot: null, attempts: 1 });
+        const audit = await prisma.auditEvent.findFirst({ where: { action: 'stripe.sync.start', targetId: runId! } });
+        expect(audit).toMatchObject({ actorVia: 'system', outcome: 'SUCCESS' });
+      });
+    },
+    TIMEOUT,
+  );
 
-  it('exits 1 and names the object type when Stripe keeps failing one collection', async () => {
-    // The first page of invoices and both retries (STRIPE_SYNC_MAX_RETRIES=2) get a 500.
-    fake.failNext(3, { status: 500, path: /^\/v1\/invoices$/ });
-    const result = await coffer('stripe', 'sync', '--project', synced.projectId, '--environment', 'test', '--json');
-    expect(result.code, result.stderr).toBe(1);
-    const report = JSON.parse(result.stdout) as { id: string; status: string; error: string; objectTypes: Array<{ objectType: string; status: string; retries: number; error: string | null }> };
-    expect(report).toMatchObject({ status: 'FAILED', error: '1 of 8 object types failed: invoices' });
-    const invoices = report.objectTypes.find((entry) => entry.objectType === 'invoices');
-    expect(invoices).toMatchObject({ status: 'FAILED', retries: 2, error: expect.stringContaining('HTTP 500') });
-    expect(report.objectTypes.filter((entry) => entry.status !== 'SUCCEEDED').map((entry) => entry.objectType)).toEqual(['invoices']);
-    expect(result.stderr).toContain('invoices: FAILED');
-    expect(result.stderr).toMatch(/invoices: .*Retry 1 of 2/);
-    expect(result.stderr).toContain(`Sync run ${report.id} FAILED: 1 of 8 object types failed: invoices`);
-    expect(fake.requests.filter((request) => request.path === '/v1/invoices' && request.status === 500)).toHaveLength(3);
-  }, TIMEOUT);
+  it(
+    'syncs only --objects, and prints a JSON report with --json',
+    async () => {
+      const result = await coffer(
+        'stripe',
+        'sync',
+        '--project',
+        synced.projectId,
+        '--environment',
+        'test',
+        '--objects',
+        'customers,products',
+        '--json',
+      );
+      expect(result.code, result.stderr).toBe(0);
+      const report = JSON.parse(result.stdout) as {
+        status: string;
+        objects: number;
+        objectTypes: Array<{ objectType: string; status: string; objects: number }>;
+      };
+      expect(report).toMatchObject({ status: 'SUCCEEDED', objects: COUNTS.customers + COUNTS.products });
+      // Coffer's order (parents first), whatever order was asked for.
+      expect(report.objectTypes.map((entry) => [entry.objectType, entry.status, entry.objects])).toEqual([
+        ['products', 'SUCCEEDED', COUNTS.products],
+        ['customers', 'SUCCEEDED', COUNTS.customers],
+      ]);
+    },
+    TIMEOUT,
+  );
 
-  it('exits 2 naming the active run when one is already queued or running, and sync-cancel frees the slot', async () => {
-    const refused = await coffer('stripe', 'sync', '--project', busy.projectId, '--environment', 'test');
-    expect(refused.code).toBe(2);
-    expect(refused.stdout).toBe('');
-    expect(refused.stderr).toContain(`A sync is already active for project ${busy.projectId} (test): run ${busy.queuedRunId} (QUEUED, trigger CONFIGURE`);
-    expect(refused.stderr).not.toMatch(/\n\s+at /);
+  it(
+    'exits 1 and names the object type when Stripe keeps failing one collection',
+    async () => {
+      // The first page of invoices and both retries (STRIPE_SYNC_MAX_RETRIES=2) get a 500.
+      fake.failNext(3, { status: 500, path: /^\/v1\/invoices$/ });
+      const result = await coffer('stripe', 'sync', '--project', synced.projectId, '--environment', 'test', '--json');
+      expect(result.code, result.stderr).toBe(1);
+      const report = JSON.parse(result.stdout) as {
+        id: string;
+        status: string;
+        error: string;
+        objectTypes: Array<{ objectType: string; status: string; retries: number; error: string | null }>;
+      };
+      expect(report).toMatchObject({ status: 'FAILED', error: '1 of 8 object types failed: invoices' });
+      const invoices = report.objectTypes.find((entry) => entry.objectType === 'invoices');
+      expect(invoices).toMatchObject({ status: 'FAILED', retries: 2, error: expect.stringContaining('HTTP 500') });
+      expect(report.objectTypes.filter((entry) => entry.status !== 'SUCCEEDED').map((entry) => entry.objectType)).toEqual(['invoices']);
+      expect(result.stderr).toContain('invoices: FAILED');
+      expect(result.stderr).toMatch(/invoices: .*Retry 1 of 2/);
+      expect(result.stderr).toContain(`Sync run ${report.id} FAILED: 1 of 8 object types failed: invoices`);
+      expect(fake.requests.filter((request) => request.path === '/v1/invoices' && request.status === 500)).toHaveLength(3);
+    },
+    TIMEOUT,
+  );
 
-    const cancelled = await coffer('stripe', 'sync-cancel', '--run', busy.queuedRunId);
-    expect(cancelled.code, cancelled.stderr).toBe(0);
-    expect(JSON.parse(cancelled.stdout)).toMatchObject({ id: busy.queuedRunId, status: 'CANCELED' });
+  it(
+    'exits 2 naming the active run when one is already queued or running, and sync-cancel frees the slot',
+    async () => {
+      const refused = await coffer('stripe', 'sync', '--project', busy.projectId, '--environment', 'test');
+      expect(refused.code).toBe(2);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr).toContain(
+        `A sync is already active for project ${busy.projectId} (test): run ${busy.queuedRunId} (QUEUED, trigger CONFIGURE`,
+      );
+      expect(refused.stderr).not.toMatch(/\n\s+at /);
 
-    const status = await coffer('stripe', 'sync-status', '--project', busy.projectId, '--environment', 'test', '--json');
-    expect(status.code, status.stderr).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ id: busy.queuedRunId, status: 'CANCELED', trigger: 'CONFIGURE' });
-  }, TIMEOUT);
+      const cancelled = await coffer('stripe', 'sync-cancel', '--run', busy.queuedRunId);
+      expect(cancelled.code, cancelled.stderr).toBe(0);
+      expect(JSON.parse(cancelled.stdout)).toMatchObject({ id: busy.queuedRunId, status: 'CANCELED' });
 
-  it('exits 2 when the project has no secret key for the environment, or does not exist', async () => {
-    const none = await coffer('stripe', 'sync', '--project', bare.projectId, '--environment', 'test');
-    expect(none).toMatchObject({ code: 2, stdout: '' });
-    expect(none.stderr).toContain(`Project ${bare.projectId} has no test Stripe secret key`);
+      const status = await coffer('stripe', 'sync-status', '--project', busy.projectId, '--environment', 'test', '--json');
+      expect(status.code, status.stderr).toBe(0);
+      expect(JSON.parse(status.stdout)).toMatchObject({ id: busy.queuedRunId, status: 'CANCELED', trigger: 'CONFIGURE' });
+    },
+    TIMEOUT,
+  );
 
-    const noLive = await coffer('stripe', 'sync', '--project', synced.projectId, '--environment', 'live');
-    expect(noLive.code).toBe(2);
-    expect(noLive.stderr).toContain('has no live Stripe secret key');
+  it(
+    'exits 2 when the project has no secret key for the environment, or does not exist',
+    async () => {
+      const none = await coffer('stripe', 'sync', '--project', bare.projectId, '--environment', 'test');
+      expect(none).toMatchObject({ code: 2, stdout: '' });
+      expect(none.stderr).toContain(`Project ${bare.projectId} has no test Stripe secret key`);
 
-    const missing = await coffer('stripe', 'sync', '--project', '00000000-0000-4000-8000-000000000000', '--environment', 'test');
-    expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('No project 00000000-0000-4000-8000-000000000000.');
+      const noLive = await coffer('stripe', 'sync', '--project', synced.projectId, '--environment', 'live');
+      expect(noLive.code).toBe(2);
+      expect(noLive.stderr).toContain('has no live Stripe secret key');
 
-    const badArgs = await coffer('stripe', 'sync', '--project', synced.projectId, '--environment', 'staging');
-    expect(badArgs.code).not.toBe(0);
-    expect(badArgs.stderr).toContain('must be test or live');
-    const badObjects = await coffer('stripe', 'sync', '--project', synced.projectId, '--environment', 'test', '--objects', 'customers,coupons');
-    expect(badObjects.code).not.toBe(0);
-    expect(badObjects.stderr).toContain('unknown: coupons');
-  }, TIMEOUT);
+      const missing = await coffer('stripe', 'sync', '--project', '00000000-0000-4000-8000-000000000000', '--environment', 'test');
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('No project 00000000-0000-4000-8000-000000000000.');
 
-  it('cancels the run on Ctrl-C (SIGINT), waits for it to end, and exits 1', async () => {
-    // Slow pages, so the run is still going when the signal arrives.
-    fake.delayNext(20, 400, { path: /^\/v1\/customers$/ });
-    const before = fake.requests.length;
-    const child = spawn(process.execPath, [BIN, 'stripe', 'sync', '--project', synced.projectId, '--environment', 'test', '--objects', 'customers'], { env: env() });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const started = new Promise<void>((resolve) =>
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-        if (stderr.includes('customers: started')) resolve();
-      }),
-    );
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await started;
-    child.kill('SIGINT');
-    const code = await exited;
-    outputs.push(stdout, stderr);
-    expect(code, stderr).toBe(1);
-    expect(stderr).toContain('SIGINT: canceling after the page in flight');
-    expect(stdout).toMatch(/^Stripe sync [0-9a-f-]{36}: CANCELED$/m);
-    expect(stdout).toMatch(/^customers +CANCELED /m);
-    expect(stderr).toMatch(/Sync run [0-9a-f-]{36} CANCELED/);
-    // Fewer pages than the 5 a full sync needs: it stopped early.
-    expect(fake.requests.slice(before).filter((request) => request.path === '/v1/customers').length).toBeLessThan(5);
+      const badArgs = await coffer('stripe', 'sync', '--project', synced.projectId, '--environment', 'staging');
+      expect(badArgs.code).not.toBe(0);
+      expect(badArgs.stderr).toContain('must be test or live');
+      const badObjects = await coffer(
+        'stripe',
+        'sync',
+        '--project',
+        synced.projectId,
+        '--environment',
+        'test',
+        '--objects',
+        'customers,coupons',
+      );
+      expect(badObjects.code).not.toBe(0);
+      expect(badObjects.stderr).toContain('unknown: coupons');
+    },
+    TIMEOUT,
+  );
 
-    const status = await coffer('stripe', 'sync-status', '--project', synced.projectId, '--environment', 'test');
-    expect(status.code, status.stderr).toBe(0);
-    expect(status.stdout).toMatch(/^Stripe sync [0-9a-f-]{36}: CANCELED$/m);
-  }, TIMEOUT);
+  it(
+    'cancels the run on Ctrl-C (SIGINT), waits for it to end, and exits 1',
+    async () => {
+      // Slow pages, so the run is still going when the signal arrives.
+      fake.delayNext(20, 400, { path: /^\/v1\/customers$/ });
+      const before = fake.requests.length;
+      const child = spawn(
+        process.execPath,
+        [BIN, 'stripe', 'sync', '--project', synced.projectId, '--environment', 'test', '--objects', 'customers'],
+        { env: env() },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      const started = new Promise<void>((resolve) =>
+        child.stderr.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString();
+          if (stderr.includes('customers: started')) resolve();
+        }),
+      );
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await started;
+      child.kill('SIGINT');
+      const code = await exited;
+      outputs.push(stdout, stderr);
+      expect(code, stderr).toBe(1);
+      expect(stderr).toContain('SIGINT: canceling after the page in flight');
+      expect(stdout).toMatch(/^Stripe sync [0-9a-f-]{36}: CANCELED$/m);
+      expect(stdout).toMatch(/^customers +CANCELED /m);
+      expect(stderr).toMatch(/Sync run [0-9a-f-]{36} CANCELED/);
+      // Fewer pages than the 5 a full sync needs: it stopped early.
+      expect(fake.requests.slice(before).filter((request) => request.path === '/v1/customers').length).toBeLessThan(5);
+
+      const status = await coffer('stripe', 'sync-status', '--project', synced.projectId, '--environment', 'test');
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.stdout).toMatch(/^Stripe sync [0-9a-f-]{36}: CANCELED$/m);
+    },
+    TIMEOUT,
+  );
 
   it('never prints a Stripe key, whole, in any output', () => {
     expect(stripeKeys.length).toBeGreaterThan(0);

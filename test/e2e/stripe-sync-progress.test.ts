@@ -3,7 +3,7 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createHttpServer } from '../../src/app.js';
-import { startSyncHarness, type SyncHarness } from '../stripe-sync/support.js';
+import { startSyncHarness, type SyncHarness } from '../stripe/sync-support.js';
 
 /**
  * `stripeSyncProgress` as a client sees it: over a real socket, SSE and graphql-ws, with the
@@ -46,7 +46,8 @@ interface Subscription {
   close(): Promise<void>;
 }
 
-const events = (subscription: Subscription) => subscription.messages.flatMap((message) => (message.data?.stripeSyncProgress ? [message.data.stripeSyncProgress] : []));
+const events = (subscription: Subscription) =>
+  subscription.messages.flatMap((message) => (message.data?.stripeSyncProgress ? [message.data.stripeSyncProgress] : []));
 
 let h: SyncHarness;
 let http: ReturnType<typeof createHttpServer>;
@@ -55,7 +56,9 @@ let base: string;
 beforeAll(async () => {
   // 25 objects per page: a couple of hundred objects make dozens of events.
   // With TEST_REDIS_URL the events travel through Redis (serialized), as between replicas.
-  h = await startSyncHarness({ env: { STRIPE_SYNC_PAGE_SIZE: '25', ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}) } });
+  h = await startSyncHarness({
+    env: { STRIPE_SYNC_PAGE_SIZE: '25', ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}) },
+  });
   http = createHttpServer(h.app.yoga);
   await new Promise<void>((resolve) => http.server.listen(0, '127.0.0.1', resolve));
   base = `127.0.0.1:${(http.server.address() as AddressInfo).port}`;
@@ -86,7 +89,10 @@ function collector() {
           if (predicate(messages)) finish(resolve);
           else if (ended) finish(() => reject(new Error(`subscription ended before ${what}: ${JSON.stringify(messages).slice(0, 2000)}`)));
         };
-        const timer = setTimeout(() => finish(() => reject(new Error(`no ${what} within ${timeoutMs} ms: ${JSON.stringify(messages).slice(-2000)}`))), timeoutMs);
+        const timer = setTimeout(
+          () => finish(() => reject(new Error(`no ${what} within ${timeoutMs} ms: ${JSON.stringify(messages).slice(-2000)}`))),
+          timeoutMs,
+        );
         const finish = (settle: () => void) => {
           clearTimeout(timer);
           waiters.delete(check);
@@ -146,14 +152,22 @@ async function subscribeSse(credential: string | null, variables: Record<string,
 /** A graphql-ws client of its own per subscription, authenticated in connectionParams. */
 async function subscribeWs(credential: string | null, variables: Record<string, unknown>): Promise<Subscription> {
   const sink = collector();
-  const client = createClient({ url: `ws://${base}/graphql`, webSocketImpl: WebSocket, connectionParams: credential ? { 'x-api-key': credential } : {}, retryAttempts: 0, lazy: false });
+  const client = createClient({
+    url: `ws://${base}/graphql`,
+    webSocketImpl: WebSocket,
+    connectionParams: credential ? { 'x-api-key': credential } : {},
+    retryAttempts: 0,
+    lazy: false,
+  });
   const unsubscribe = client.subscribe<Message['data']>(
     { query: PROGRESS, variables },
     {
       next: (value) => sink.push(value as Message),
       error: (error) => {
         // Errors of the operation arrive as an array of GraphQL errors; socket errors otherwise.
-        sink.push({ errors: Array.isArray(error) ? (error as Message['errors']) : [{ message: String((error as Error)?.message ?? error) }] });
+        sink.push({
+          errors: Array.isArray(error) ? (error as Message['errors']) : [{ message: String((error as Error)?.message ?? error) }],
+        });
         sink.end();
       },
       complete: () => sink.end(),
@@ -172,7 +186,8 @@ const subscribe = (transport: Transport, credential: string | null, variables: R
   transport === 'sse' ? subscribeSse(credential, variables) : subscribeWs(credential, variables);
 
 /** Until the subscription holds this run's RUN_FINISHED. */
-const finishedRun = (runId: string) => (messages: Message[]) => messages.some((message) => message.data?.stripeSyncProgress.runId === runId && message.data.stripeSyncProgress.kind === 'RUN_FINISHED');
+const finishedRun = (runId: string) => (messages: Message[]) =>
+  messages.some((message) => message.data?.stripeSyncProgress.runId === runId && message.data.stripeSyncProgress.kind === 'RUN_FINISHED');
 
 /** Lets a subscription attach (the server registers its listener after the response started). */
 const settle = (ms = 200) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -200,9 +215,13 @@ async function startSync(projectId: string, objects: string[]) {
 async function storedRun(id: string) {
   const all: ProgressEvent[] = [];
   for (;;) {
-    const response = await h.app.request({ query: STORED, variables: { id, after: all.at(-1)?.sequence ?? 0 } }, { credential: h.app.owner.key });
+    const response = await h.app.request(
+      { query: STORED, variables: { id, after: all.at(-1)?.sequence ?? 0 } },
+      { credential: h.app.owner.key },
+    );
     expect(response.json.errors).toBeUndefined();
-    const run = (response.json.data as { stripeSyncRun: { id: string; status: string; attempts: number; events: ProgressEvent[] } }).stripeSyncRun;
+    const run = (response.json.data as { stripeSyncRun: { id: string; status: string; attempts: number; events: ProgressEvent[] } })
+      .stripeSyncRun;
     all.push(...run.events);
     if (run.events.length === 0) return { ...run, events: all };
   }
@@ -222,7 +241,10 @@ describe.each<Transport>(['sse', 'graphql-ws'])('stripeSyncProgress over %s', (t
       const runId = await startSync(projectId, ['PRODUCTS', 'CUSTOMERS']);
       await subscription.waitFor(finishedRun(runId), `RUN_FINISHED of ${runId}`);
 
-      expect(subscription.messages.filter((message) => message.errors), 'no errors').toEqual([]);
+      expect(
+        subscription.messages.filter((message) => message.errors),
+        'no errors',
+      ).toEqual([]);
       const received = events(subscription);
       expect(received.every((event) => event.runId === runId && event.projectId === projectId && event.environment === 'TEST')).toBe(true);
       expect(received.map((event) => event.sequence)).toEqual(oneToN(received));
@@ -237,12 +259,25 @@ describe.each<Transport>(['sse', 'graphql-ws'])('stripeSyncProgress over %s', (t
       expect(kinds.filter((kind) => kind === 'RUN_FINISHED')).toHaveLength(1);
       // 30 products on 2 pages of 25, 130 customers on 6: running totals, page by page.
       expect(received.filter((event) => event.kind === 'PAGE').map((event) => [event.objectType, event.objects])).toEqual([
-        ['PRODUCTS', 25], ['PRODUCTS', 30],
-        ['CUSTOMERS', 25], ['CUSTOMERS', 50], ['CUSTOMERS', 75], ['CUSTOMERS', 100], ['CUSTOMERS', 125], ['CUSTOMERS', 130],
+        ['PRODUCTS', 25],
+        ['PRODUCTS', 30],
+        ['CUSTOMERS', 25],
+        ['CUSTOMERS', 50],
+        ['CUSTOMERS', 75],
+        ['CUSTOMERS', 100],
+        ['CUSTOMERS', 125],
+        ['CUSTOMERS', 130],
       ]);
       const last = received.at(-1)!;
-      expect(last).toMatchObject({ kind: 'RUN_FINISHED', runStatus: 'SUCCEEDED', runObjects: 160, summary: { status: 'SUCCEEDED', objects: 160, pages: 8 } });
-      expect(h.fake.seed(account.id, 'test', 'customers', 0).count + h.fake.seed(account.id, 'test', 'products', 0).count).toBe(last.summary!.objects);
+      expect(last).toMatchObject({
+        kind: 'RUN_FINISHED',
+        runStatus: 'SUCCEEDED',
+        runObjects: 160,
+        summary: { status: 'SUCCEEDED', objects: 160, pages: 8 },
+      });
+      expect(h.fake.seed(account.id, 'test', 'customers', 0).count + h.fake.seed(account.id, 'test', 'products', 0).count).toBe(
+        last.summary!.objects,
+      );
 
       const stored = await storedRun(runId);
       expect(stored.status).toBe('SUCCEEDED');

@@ -115,7 +115,10 @@ describe('subscriptions over a real socket', () => {
     ] as const) {
       const client = wsClient(credential);
       const outcome = await new Promise<unknown>((resolve) => {
-        client.subscribe({ query: SUBSCRIPTION, variables: { projectId: app.project.id } }, { next: resolve, error: resolve, complete: () => resolve('completed') });
+        client.subscribe(
+          { query: SUBSCRIPTION, variables: { projectId: app.project.id } },
+          { next: resolve, error: resolve, complete: () => resolve('completed') },
+        );
       });
       await client.dispose();
       expect(JSON.stringify(outcome)).toContain(code);

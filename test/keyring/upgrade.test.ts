@@ -16,7 +16,7 @@ import { openDatabase, type Database } from '../../src/db/database.js';
 import { applyMigrations, MIGRATIONS_DIR } from '../../src/db/migrate.js';
 import { versionAad } from '../../src/features/secrets/secrets.repository.js';
 import { ACCOUNT_OWNER_ID } from '../../src/features/secrets/secrets.scope.js';
-import { credentialAad, revealCredential } from '../../src/features/stripe/stripe-credentials.repository.js';
+import { credentialAad, revealCredential } from '../../src/features/stripe/config/credentials.repository.js';
 import { loadConfig } from '../../src/config.js';
 import { openServices } from '../../src/services.js';
 import { canary, reveal, TOKEN_SECRET, uniqueName } from '../crypto/support.js';

@@ -4,7 +4,7 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { expect } from 'vitest';
 import type { StripeEnvironment } from '../../src/generated/prisma/enums.js';
 import { projectOwnedBy } from '../../src/features/projects/projects.factory.js';
-import { revealCredential } from '../../src/features/stripe/stripe-credentials.repository.js';
+import { revealCredential } from '../../src/features/stripe/config/credentials.repository.js';
 import { graphql } from '../../src/generated/graphql/index.js';
 import type { StripeCredentialsInput } from '../../src/generated/graphql/graphql.js';
 import { createTestApp, type CallOptions } from '../support/app.js';
@@ -129,7 +129,11 @@ export async function startStripeHarness({ env = {} }: { env?: Record<string, st
   };
   const clockSeconds = () => Math.floor(app.clock.current.getTime() / 1000);
 
-  async function execute<Result, Variables>(document: TypedDocumentNode<Result, Variables>, variables: Variables, options: CallOptions = {}) {
+  async function execute<Result, Variables>(
+    document: TypedDocumentNode<Result, Variables>,
+    variables: Variables,
+    options: CallOptions = {},
+  ) {
     const input = (variables as { input?: Record<string, unknown> }).input ?? {};
     for (const value of Object.values(input)) if (typeof value === 'string') remember(value);
     const response = await app.execute(document, variables, { credential: app.owner.key, ...options });
@@ -139,8 +143,10 @@ export async function startStripeHarness({ env = {} }: { env?: Record<string, st
     return response;
   }
 
-  const configure = (projectId: string, input: StripeCredentialsInput, options?: CallOptions) => execute(ConfigureStripe, { projectId, input }, options);
-  const validate = (projectId: string, input: StripeCredentialsInput, options?: CallOptions) => execute(ValidateStripe, { projectId, input }, options);
+  const configure = (projectId: string, input: StripeCredentialsInput, options?: CallOptions) =>
+    execute(ConfigureStripe, { projectId, input }, options);
+  const validate = (projectId: string, input: StripeCredentialsInput, options?: CallOptions) =>
+    execute(ValidateStripe, { projectId, input }, options);
 
   async function readConfig(projectId: string) {
     const response = await execute(ReadStripeConfig, { projectId });
@@ -150,7 +156,10 @@ export async function startStripeHarness({ env = {} }: { env?: Record<string, st
 
   /** The decrypted signing secret Coffer stored for an environment (null when none). */
   async function storedWebhookSecret(projectId: string, environment: StripeEnvironment = 'TEST') {
-    const state = await app.db.prisma.stripeEnvironmentState.findFirst({ where: { projectId, environment }, include: { credentials: true } });
+    const state = await app.db.prisma.stripeEnvironmentState.findFirst({
+      where: { projectId, environment },
+      include: { credentials: true },
+    });
     const row = state?.credentials.find((credential) => credential.kind === 'WEBHOOK_SECRET');
     if (!row) return null;
     const secret = await revealCredential(app.services.keyring, projectId, environment, row);
@@ -158,7 +167,13 @@ export async function startStripeHarness({ env = {} }: { env?: Record<string, st
     return secret;
   }
 
-  function eventPayload({ id = `evt_${randomBody(12)}`, type = 'customer.updated', created = clockSeconds(), livemode = false, object }: StripeEvent) {
+  function eventPayload({
+    id = `evt_${randomBody(12)}`,
+    type = 'customer.updated',
+    created = clockSeconds(),
+    livemode = false,
+    object,
+  }: StripeEvent) {
     return JSON.stringify({ id, object: 'event', api_version: '2026-10-28.endive', created, livemode, type, data: { object } });
   }
 
@@ -166,7 +181,14 @@ export async function startStripeHarness({ env = {} }: { env?: Record<string, st
   async function sendWebhook(
     projectId: string,
     payload: string,
-    { secret, environment = 'test', timestamp = clockSeconds(), body = payload, method = 'POST', signature }: { secret?: string; environment?: string; timestamp?: number; body?: string; method?: string; signature?: string } = {},
+    {
+      secret,
+      environment = 'test',
+      timestamp = clockSeconds(),
+      body = payload,
+      method = 'POST',
+      signature,
+    }: { secret?: string; environment?: string; timestamp?: number; body?: string; method?: string; signature?: string } = {},
   ) {
     const header = signature ?? (secret ? fake.signWebhook(payload, secret, timestamp) : undefined);
     const response = await app.yoga.fetch(`http://coffer.test/webhooks/stripe/${projectId}/${environment}`, {
@@ -184,7 +206,9 @@ export async function startStripeHarness({ env = {} }: { env?: Record<string, st
     const secrets = [...credentials];
     const errors = responses.flatMap((text) => {
       try {
-        return ((JSON.parse(text) as { errors?: GraphQLErrorShape[] }).errors ?? []).map((error) => JSON.stringify({ message: error.message, extensions: error.extensions }));
+        return ((JSON.parse(text) as { errors?: GraphQLErrorShape[] }).errors ?? []).map((error) =>
+          JSON.stringify({ message: error.message, extensions: error.extensions }),
+        );
       } catch {
         return [];
       }

@@ -42,7 +42,8 @@ describe('events recorded for changes', () => {
     }
     expect(created!.data).toEqual({ object: product });
     expect(updated!.data).toEqual({
-      object: { ...product, name: 'Pro Plus', metadata: { tier: '2' } }, previous_attributes: { name: 'Pro', metadata: {} },
+      object: { ...product, name: 'Pro Plus', metadata: { tier: '2' } },
+      previous_attributes: { name: 'Pro', metadata: {} },
     });
     expect(deleted!.data.object).toMatchObject({ id: product.id, name: 'Pro Plus' });
     expect((await stripe.events.retrieve(updated!.id)).data.previous_attributes).toEqual({ name: 'Pro', metadata: {} });
@@ -68,14 +69,31 @@ describe('events recorded for changes', () => {
     store.transition('subscriptions:pending_update_expired', subscription);
     store.delete('subscriptions', subscription);
     expect(typesOf()).toEqual([
-      'payment_intent.created', 'payment_intent.processing', 'payment_intent.requires_action', 'payment_intent.amount_capturable_updated',
+      'payment_intent.created',
+      'payment_intent.processing',
+      'payment_intent.requires_action',
+      'payment_intent.amount_capturable_updated',
       'payment_intent.succeeded',
-      'charge.pending', 'charge.succeeded', 'charge.captured',
-      'charge.succeeded', 'charge.expired',
-      'refund.created', 'charge.refunded', 'refund.failed', 'refund.updated', 'charge.refund.updated',
-      'invoice.marked_uncollectible', 'invoice.updated', 'invoice.overdue',
-      'customer.subscription.paused', 'customer.subscription.updated', 'customer.subscription.resumed', 'customer.subscription.updated',
-      'customer.subscription.pending_update_applied', 'customer.subscription.pending_update_expired', 'customer.subscription.deleted',
+      'charge.pending',
+      'charge.succeeded',
+      'charge.captured',
+      'charge.succeeded',
+      'charge.expired',
+      'refund.created',
+      'charge.refunded',
+      'refund.failed',
+      'refund.updated',
+      'charge.refund.updated',
+      'invoice.marked_uncollectible',
+      'invoice.updated',
+      'invoice.overdue',
+      'customer.subscription.paused',
+      'customer.subscription.updated',
+      'customer.subscription.resumed',
+      'customer.subscription.updated',
+      'customer.subscription.pending_update_applied',
+      'customer.subscription.pending_update_expired',
+      'customer.subscription.deleted',
     ]);
     // A canceled subscription stays retrievable: Stripe's "deleted" subscription is a canceled one.
     expect(store.retrieve('subscriptions', subscription)).toMatchObject({ status: 'canceled', canceled_at: expect.any(Number) });
@@ -127,8 +145,11 @@ describe('GET /v1/events', () => {
     expect(all).not.toContain('invoice.paid');
     expect(fake.events(accountId)).toHaveLength(15);
     expect((await stripe.events.list({ type: 'charge.*' })).data.map((e) => e.type)).toEqual(['charge.updated', 'charge.succeeded']);
-    expect((await stripe.events.list({ types: ['charge.updated', 'customer.created'], limit: 3 })).data.map((e) => e.type))
-      .toEqual(['charge.updated', 'customer.created', 'customer.created']);
+    expect((await stripe.events.list({ types: ['charge.updated', 'customer.created'], limit: 3 })).data.map((e) => e.type)).toEqual([
+      'charge.updated',
+      'customer.created',
+      'customer.created',
+    ]);
     const old = fake.events(accountId)[0]!;
     const missing = await stripe.events.retrieve(old.id).catch((error: unknown) => error);
     expect(missing).toMatchObject({ statusCode: 404, code: 'resource_missing' });
@@ -167,8 +188,9 @@ describe('webhook delivery', () => {
     const verified = stripe.webhooks.constructEvent(request!.body, request!.headers['stripe-signature'] as string, secret);
     expect(verified).toMatchObject({ id: event.id, type: 'customer.created', api_version: '2026-10-28.endive' });
     expect(verified.data.object).toMatchObject({ name: 'Hooked' });
-    expect(() => stripe.webhooks.constructEvent(request!.body, request!.headers['stripe-signature'] as string, 'whsec_other'))
-      .toThrow(Stripe.errors.StripeSignatureVerificationError);
+    expect(() => stripe.webhooks.constructEvent(request!.body, request!.headers['stripe-signature'] as string, 'whsec_other')).toThrow(
+      Stripe.errors.StripeSignatureVerificationError,
+    );
     const stale = await fake.deliver(event, { url, secret, timestamp: fake.now() - 3600 });
     expect(() => stripe.webhooks.constructEvent(stale.payload, stale.signature, secret)).toThrow(/tolerance/);
     // The SDK's own test header is the same scheme.

@@ -25,7 +25,10 @@ beforeEach(() => {
 });
 
 async function failure(promise: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   if (!(error instanceof Stripe.errors.StripeError)) throw new Error(`expected a StripeError, got ${String(error)}`);
   return error;
 }
@@ -39,7 +42,12 @@ describe('inline lists: at most 10 entries, has_more and a url, like Stripe', ()
     const retrieved = await stripe.subscriptions.retrieve(big);
     for (const subscription of [listed, retrieved]) {
       expect(subscription.items).toMatchObject({ object: 'list', has_more: true, url: `/v1/subscription_items?subscription=${big}` });
-      expect(subscription.items.data.map((item) => item.id)).toEqual(store.subscriptionItems(big).slice(0, 10).map((item) => item.id));
+      expect(subscription.items.data.map((item) => item.id)).toEqual(
+        store
+          .subscriptionItems(big)
+          .slice(0, 10)
+          .map((item) => item.id),
+      );
     }
     expect((await stripe.subscriptions.retrieve(subscriptions.idAt(1))).items).toMatchObject({ has_more: false, data: { length: 3 } });
 
@@ -56,8 +64,10 @@ describe('inline lists: at most 10 entries, has_more and a url, like Stripe', ()
     expect(rest).toMatchObject({ has_more: false, url: '/v1/subscription_items', data: { length: 17 } });
     const period = { current_period_start: expect.any(Number), current_period_end: expect.any(Number) };
     expect(rest.data[0]).toMatchObject({ ...period, subscription: big });
-    expect(await failure(stripe.subscriptionItems.list({} as Stripe.SubscriptionItemListParams)))
-      .toMatchObject({ statusCode: 400, param: 'subscription' });
+    expect(await failure(stripe.subscriptionItems.list({} as Stripe.SubscriptionItemListParams))).toMatchObject({
+      statusCode: 400,
+      param: 'subscription',
+    });
   });
 
   it('invoice lines: inline 10 of 25, the rest from /v1/invoices/:id/lines', async () => {
@@ -104,11 +114,16 @@ describe('filters, cursors and errors', () => {
     expect(await ids({ status: 'canceled' })).toEqual(['canceled', 'canceled']);
     expect(await ids({ status: 'ended' })).toEqual(['incomplete_expired', 'canceled', 'canceled']);
     expect(await ids({ status: 'active' })).toEqual(['active', 'active']);
-    expect(await failure(stripe.subscriptions.list({ status: 'sleeping' as 'active' })))
-      .toMatchObject({ statusCode: 400, param: 'status' });
+    expect(await failure(stripe.subscriptions.list({ status: 'sleeping' as 'active' }))).toMatchObject({
+      statusCode: 400,
+      param: 'status',
+    });
     // A cursor must be in the list asked for: a canceled subscription is not in the default one.
-    expect(await failure(stripe.subscriptions.list({ starting_after: subscriptions.idAt(1) })))
-      .toMatchObject({ statusCode: 400, code: 'resource_missing', param: 'starting_after' });
+    expect(await failure(stripe.subscriptions.list({ starting_after: subscriptions.idAt(1) }))).toMatchObject({
+      statusCode: 400,
+      code: 'resource_missing',
+      param: 'starting_after',
+    });
     const after = await stripe.subscriptions.list({ status: 'all', starting_after: subscriptions.idAt(1) });
     expect(after.data.map((s) => s.id)).toEqual([subscriptions.idAt(0)]);
   });
@@ -126,8 +141,10 @@ describe('filters, cursors and errors', () => {
     const before = await stripe.customers.list({ ending_before: customers.idAt(16), limit: 2 });
     expect(before.data.map((c) => c.id)).toEqual([18, 17].map(customers.idAt));
     expect(before.has_more).toBe(true);
-    expect(await failure(stripe.customers.list({ created: { gte: 'soon' as unknown as number } })))
-      .toMatchObject({ statusCode: 400, param: 'created[gte]' });
+    expect(await failure(stripe.customers.list({ created: { gte: 'soon' as unknown as number } }))).toMatchObject({
+      statusCode: 400,
+      param: 'created[gte]',
+    });
   });
 
   it('filters by reference: invoices by subscription (parent), refunds by charge, prices by product', async () => {
@@ -148,7 +165,10 @@ describe('filters, cursors and errors', () => {
     expect(response.status).toBe(404);
     expect(await response.json()).toEqual({
       error: {
-        type: 'invalid_request_error', code: 'resource_missing', message: "No such product: 'prod_nope'", param: 'id',
+        type: 'invalid_request_error',
+        code: 'resource_missing',
+        message: "No such product: 'prod_nope'",
+        param: 'id',
         doc_url: expect.any(String),
       },
     });
@@ -158,8 +178,11 @@ describe('filters, cursors and errors', () => {
     expect(error).toMatchObject({ statusCode: 404, code: 'resource_missing', param: 'id' });
     expect(error.message).toBe(`No such product: '${products.idAt(2)}'`);
     expect((await stripe.products.list()).data.map((p) => p.id)).toEqual([4, 3, 1, 0].map(products.idAt));
-    expect(await failure(stripe.products.list({ starting_after: products.idAt(2) })))
-      .toMatchObject({ statusCode: 400, code: 'resource_missing', param: 'starting_after' });
+    expect(await failure(stripe.products.list({ starting_after: products.idAt(2) }))).toMatchObject({
+      statusCode: 400,
+      code: 'resource_missing',
+      param: 'starting_after',
+    });
     // Stripe keeps deleted customers retrievable as a stub.
     const customer = store.create('customers', { email: 'gone@example.com' });
     store.delete('customers', customer.id);

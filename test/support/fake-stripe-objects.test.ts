@@ -26,14 +26,18 @@ beforeEach(() => {
 });
 
 async function failure(promise: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   if (!(error instanceof Stripe.errors.StripeError)) throw new Error(`expected a StripeError, got ${String(error)}`);
   return error;
 }
 
 /** Lists every object with the SDK's auto-pagination (pages of 2), then retrieves the first. */
 async function listAndRetrieve<T extends { id: string }>(
-  list: (params: { limit: number }) => AsyncIterable<T>, retrieve: (id: string) => Promise<T>,
+  list: (params: { limit: number }) => AsyncIterable<T>,
+  retrieve: (id: string) => Promise<T>,
 ) {
   const all: T[] = [];
   for await (const object of list({ limit: 2 })) all.push(object);
@@ -46,18 +50,78 @@ describe('new object types, through the SDK', () => {
   });
 
   const CASES: Array<[FakeCollectionName, RegExp, (s: Stripe) => ReturnType<typeof listAndRetrieve>]> = [
-    ['checkout_sessions', /^cs_test_[A-Za-z0-9]{58}$/,
-      (s) => listAndRetrieve((p) => s.checkout.sessions.list(p), (id) => s.checkout.sessions.retrieve(id))],
-    ['setup_intents', /^seti_[A-Za-z0-9]{24}$/, (s) => listAndRetrieve((p) => s.setupIntents.list(p), (id) => s.setupIntents.retrieve(id))],
-    ['disputes', /^dp_[A-Za-z0-9]{24}$/, (s) => listAndRetrieve((p) => s.disputes.list(p), (id) => s.disputes.retrieve(id))],
-    ['credit_notes', /^cn_[A-Za-z0-9]{24}$/, (s) => listAndRetrieve((p) => s.creditNotes.list(p), (id) => s.creditNotes.retrieve(id))],
-    ['coupons', /^[A-Za-z0-9]{8,}$/, (s) => listAndRetrieve((p) => s.coupons.list(p), (id) => s.coupons.retrieve(id))],
-    ['promotion_codes', /^promo_[A-Za-z0-9]{24}$/,
-      (s) => listAndRetrieve((p) => s.promotionCodes.list(p), (id) => s.promotionCodes.retrieve(id))],
-    ['subscription_schedules', /^sub_sched_[A-Za-z0-9]{24}$/,
-      (s) => listAndRetrieve((p) => s.subscriptionSchedules.list(p), (id) => s.subscriptionSchedules.retrieve(id))],
-    ['balance_transactions', /^txn_[A-Za-z0-9]{24}$/,
-      (s) => listAndRetrieve((p) => s.balanceTransactions.list(p), (id) => s.balanceTransactions.retrieve(id))],
+    [
+      'checkout_sessions',
+      /^cs_test_[A-Za-z0-9]{58}$/,
+      (s) =>
+        listAndRetrieve(
+          (p) => s.checkout.sessions.list(p),
+          (id) => s.checkout.sessions.retrieve(id),
+        ),
+    ],
+    [
+      'setup_intents',
+      /^seti_[A-Za-z0-9]{24}$/,
+      (s) =>
+        listAndRetrieve(
+          (p) => s.setupIntents.list(p),
+          (id) => s.setupIntents.retrieve(id),
+        ),
+    ],
+    [
+      'disputes',
+      /^dp_[A-Za-z0-9]{24}$/,
+      (s) =>
+        listAndRetrieve(
+          (p) => s.disputes.list(p),
+          (id) => s.disputes.retrieve(id),
+        ),
+    ],
+    [
+      'credit_notes',
+      /^cn_[A-Za-z0-9]{24}$/,
+      (s) =>
+        listAndRetrieve(
+          (p) => s.creditNotes.list(p),
+          (id) => s.creditNotes.retrieve(id),
+        ),
+    ],
+    [
+      'coupons',
+      /^[A-Za-z0-9]{8,}$/,
+      (s) =>
+        listAndRetrieve(
+          (p) => s.coupons.list(p),
+          (id) => s.coupons.retrieve(id),
+        ),
+    ],
+    [
+      'promotion_codes',
+      /^promo_[A-Za-z0-9]{24}$/,
+      (s) =>
+        listAndRetrieve(
+          (p) => s.promotionCodes.list(p),
+          (id) => s.promotionCodes.retrieve(id),
+        ),
+    ],
+    [
+      'subscription_schedules',
+      /^sub_sched_[A-Za-z0-9]{24}$/,
+      (s) =>
+        listAndRetrieve(
+          (p) => s.subscriptionSchedules.list(p),
+          (id) => s.subscriptionSchedules.retrieve(id),
+        ),
+    ],
+    [
+      'balance_transactions',
+      /^txn_[A-Za-z0-9]{24}$/,
+      (s) =>
+        listAndRetrieve(
+          (p) => s.balanceTransactions.list(p),
+          (id) => s.balanceTransactions.retrieve(id),
+        ),
+    ],
   ];
 
   it.each(CASES)('%s: listed newest first across pages, retrieved, ids like Stripe', async (name, pattern, run) => {
@@ -69,8 +133,11 @@ describe('new object types, through the SDK', () => {
     expect(JSON.parse(JSON.stringify(one))).toEqual(created);
     store.delete(name, created.id);
     const path = `/v1/${COLLECTIONS[name].path}`;
-    expect(await failure(stripe.rawRequest('GET', `${path}/${created.id}`)))
-      .toMatchObject({ statusCode: 404, code: 'resource_missing', param: 'id' });
+    expect(await failure(stripe.rawRequest('GET', `${path}/${created.id}`))).toMatchObject({
+      statusCode: 404,
+      code: 'resource_missing',
+      param: 'id',
+    });
     expect((await run(stripe)).all).toHaveLength(5);
   });
 
@@ -85,12 +152,15 @@ describe('new object types, through the SDK', () => {
     expect((await stripe.customers.listPaymentMethods(customers.idAt(0))).data.map((m) => m.id)).toEqual([4, 2, 0].map(methods.idAt));
     expect((await stripe.paymentMethods.list({ customer: customers.idAt(0), type: 'custom' })).data).toHaveLength(1);
     expect((await stripe.paymentMethods.list()).data.map((m) => m.id)).toEqual([detached.id]);
-    expect(await stripe.paymentMethods.retrieve(methods.idAt(3)))
-      .toMatchObject({ id: methods.idAt(3), object: 'payment_method', type: 'card' });
+    expect(await stripe.paymentMethods.retrieve(methods.idAt(3))).toMatchObject({
+      id: methods.idAt(3),
+      object: 'payment_method',
+      type: 'card',
+    });
     expect(methods.idAt(3)).toMatch(/^pm_[A-Za-z0-9]{24}$/);
   });
 
-  it('tax ids: the account\'s own by default, a customer\'s with owner[type]=customer', async () => {
+  it("tax ids: the account's own by default, a customer's with owner[type]=customer", async () => {
     const customers = fake.seed(accountId, 'test', 'customers', 0);
     const taxIds = fake.seed(accountId, 'test', 'tax_ids', 4);
     const owner = { type: 'self', customer_account: null };

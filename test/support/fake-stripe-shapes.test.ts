@@ -15,28 +15,53 @@ const OBJECTS_DIR = join(import.meta.dirname, 'fake-stripe', 'objects');
 const VIRTUAL = join(import.meta.dirname, '__shape_probe__.ts');
 
 const TYPE_OF: Record<FakeCollectionName, string> = {
-  products: 'Product', prices: 'Price', customers: 'Customer', subscriptions: 'Subscription', invoices: 'Invoice',
-  payment_intents: 'PaymentIntent', charges: 'Charge', refunds: 'Refund', checkout_sessions: 'Checkout.Session',
-  setup_intents: 'SetupIntent', payment_methods: 'PaymentMethod', disputes: 'Dispute', credit_notes: 'CreditNote', coupons: 'Coupon',
-  promotion_codes: 'PromotionCode', tax_ids: 'TaxId', subscription_schedules: 'SubscriptionSchedule',
+  products: 'Product',
+  prices: 'Price',
+  customers: 'Customer',
+  subscriptions: 'Subscription',
+  invoices: 'Invoice',
+  payment_intents: 'PaymentIntent',
+  charges: 'Charge',
+  refunds: 'Refund',
+  checkout_sessions: 'Checkout.Session',
+  setup_intents: 'SetupIntent',
+  payment_methods: 'PaymentMethod',
+  disputes: 'Dispute',
+  credit_notes: 'CreditNote',
+  coupons: 'Coupon',
+  promotion_codes: 'PromotionCode',
+  tax_ids: 'TaxId',
+  subscription_schedules: 'SubscriptionSchedule',
   balance_transactions: 'BalanceTransaction',
 };
 const CHILD_TYPES = { subscription_items: 'SubscriptionItem', invoice_line_items: 'InvoiceLineItem', events: 'EventBase' } as const;
 
 /** Compiles the objects folder plus an in-memory file, with the project's compiler options. */
 function compile(extra: string) {
-  const parsed = ts.getParsedCommandLineOfConfigFile(join(import.meta.dirname, '..', '..', 'tsconfig.json'), {}, {
-    ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n')); },
-  })!;
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    join(import.meta.dirname, '..', '..', 'tsconfig.json'),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      },
+    },
+  )!;
   const host = ts.createCompilerHost(parsed.options);
   const readFile = host.readFile.bind(host);
   const fileExists = host.fileExists.bind(host);
   host.readFile = (file) => (file === VIRTUAL ? extra : readFile(file));
   host.fileExists = (file) => file === VIRTUAL || fileExists(file);
-  const roots = [...readdirSync(OBJECTS_DIR).filter((f) => f.endsWith('.ts')).map((f) => join(OBJECTS_DIR, f)), VIRTUAL];
+  const roots = [
+    ...readdirSync(OBJECTS_DIR)
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => join(OBJECTS_DIR, f)),
+    VIRTUAL,
+  ];
   const program = ts.createProgram(roots, { ...parsed.options, noEmit: true }, host);
-  const messages = (file: string) => ts.getPreEmitDiagnostics(program, program.getSourceFile(file))
-    .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  const messages = (file: string) =>
+    ts.getPreEmitDiagnostics(program, program.getSourceFile(file)).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
   return { program, messages, roots };
 }
 
@@ -59,7 +84,7 @@ const probe = [
   // Fixtures in pre-2025 shapes: each line must be an error.
   "export const oldInvoice = { ...invoice(ctx), subscription: 'sub_1' } satisfies Wire<Stripe.Invoice>;",
   'export const oldSubscription = { ...subscription(ctx), current_period_end: 1 } satisfies Wire<Stripe.Subscription>;',
-  "export const { lines: _lines, ...noLines } = invoice(ctx); export const incomplete = noLines satisfies Wire<Stripe.Invoice>;",
+  'export const { lines: _lines, ...noLines } = invoice(ctx); export const incomplete = noLines satisfies Wire<Stripe.Invoice>;',
 ].join('\n');
 
 describe('fake Stripe objects against the stripe package types', () => {
@@ -105,8 +130,14 @@ describe('fake Stripe objects against the stripe package types', () => {
 
     const keysOk = (object: Record<string, unknown>, alias: string, label: string) => {
       const { all, required } = propertiesOf(compiled.program, alias);
-      expect(required.filter((key) => !(key in object)), `${label}: missing required fields`).toEqual([]);
-      expect(Object.keys(object).filter((key) => !all.includes(key)), `${label}: fields the type does not know`).toEqual([]);
+      expect(
+        required.filter((key) => !(key in object)),
+        `${label}: missing required fields`,
+      ).toEqual([]);
+      expect(
+        Object.keys(object).filter((key) => !all.includes(key)),
+        `${label}: fields the type does not know`,
+      ).toEqual([]);
     };
 
     it.each(COLLECTION_NAMES)('%s: every required field, no unknown one, in lists and retrieves', async (name) => {

@@ -22,12 +22,18 @@ const sdk = (key: string, config: Stripe.StripeConfig = {}) => new Stripe(key, {
 
 /** The error a promise rejects with. */
 async function failure(promise: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   if (!(error instanceof Stripe.errors.StripeError)) throw new Error(`expected a StripeError, got ${String(error)}`);
   return error;
 }
 
-const HOOK: Stripe.WebhookEndpointCreateParams = { url: 'https://coffer.example.com/stripe/webhooks/p1', enabled_events: ['customer.created', 'invoice.paid'] };
+const HOOK: Stripe.WebhookEndpointCreateParams = {
+  url: 'https://coffer.example.com/stripe/webhooks/p1',
+  enabled_events: ['customer.created', 'invoice.paid'],
+};
 
 describe('fake Stripe: accounts and keys', () => {
   it('listens on 127.0.0.1 and mints keys with realistic prefixes', () => {
@@ -43,7 +49,14 @@ describe('fake Stripe: accounts and keys', () => {
     const restricted = fake.addKey(accountId, { mode: 'live', kind: 'restricted', permissions: 'all' });
     for (const key of [secretKey, restricted]) {
       const account = await sdk(key).accounts.retrieveCurrent();
-      expect(account).toMatchObject({ id: accountId, object: 'account', country: 'GB', charges_enabled: true, business_profile: { name: 'Acme Books' }, settings: { dashboard: { display_name: 'Acme Books' } } });
+      expect(account).toMatchObject({
+        id: accountId,
+        object: 'account',
+        country: 'GB',
+        charges_enabled: true,
+        business_profile: { name: 'Acme Books' },
+        settings: { dashboard: { display_name: 'Acme Books' } },
+      });
     }
     expect(await sdk(secretKey).accounts.retrieve(accountId)).toMatchObject({ id: accountId });
     expect(fake.requests.map((r) => [r.method, r.path, r.status, r.keyPrefixOnly])).toEqual([
@@ -71,7 +84,9 @@ describe('fake Stripe: accounts and keys', () => {
     const response = await fetch(`${fake.url}/v1/account`);
     expect(response.status).toBe(401);
     expect(response.headers.get('content-type')).toBe('application/json');
-    expect(await response.json()).toEqual({ error: { type: 'invalid_request_error', message: expect.stringContaining('You did not provide an API key') } });
+    expect(await response.json()).toEqual({
+      error: { type: 'invalid_request_error', message: expect.stringContaining('You did not provide an API key') },
+    });
   });
 
   it('refuses a restricted key without permissions, and a publishable key, with 403', async () => {
@@ -100,8 +115,22 @@ describe('fake Stripe: accounts and keys', () => {
 describe('fake Stripe: webhook endpoints', () => {
   it('returns the signing secret on creation only', async () => {
     const stripe = sdk(secretKey);
-    const created = await stripe.webhookEndpoints.create({ ...HOOK, api_version: '2026-10-28.endive', description: 'Coffer', metadata: { coffer: '1', project: 'p1' } });
-    expect(created).toMatchObject({ object: 'webhook_endpoint', url: HOOK.url, enabled_events: HOOK.enabled_events, livemode: false, status: 'enabled', api_version: '2026-10-28.endive', description: 'Coffer', metadata: { coffer: '1', project: 'p1' } });
+    const created = await stripe.webhookEndpoints.create({
+      ...HOOK,
+      api_version: '2026-10-28.endive',
+      description: 'Coffer',
+      metadata: { coffer: '1', project: 'p1' },
+    });
+    expect(created).toMatchObject({
+      object: 'webhook_endpoint',
+      url: HOOK.url,
+      enabled_events: HOOK.enabled_events,
+      livemode: false,
+      status: 'enabled',
+      api_version: '2026-10-28.endive',
+      description: 'Coffer',
+      metadata: { coffer: '1', project: 'p1' },
+    });
     expect(created.id).toMatch(/^we_/);
     expect(created.secret).toMatch(/^whsec_[A-Za-z0-9]{24,}$/);
 
@@ -132,29 +161,49 @@ describe('fake Stripe: webhook endpoints', () => {
   it('parses bracketed form bodies', async () => {
     const response = await fetch(`${fake.url}/v1/webhook_endpoints`, {
       method: 'POST',
-      headers: { Authorization: `Bearer ${secretKey}`, 'Content-Type': 'application/x-www-form-urlencoded', 'Stripe-Version': '2026-10-28.endive' },
+      headers: {
+        Authorization: `Bearer ${secretKey}`,
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'Stripe-Version': '2026-10-28.endive',
+      },
       body: `url=${encodeURIComponent(HOOK.url)}&enabled_events[]=customer.created&enabled_events[]=invoice.paid&metadata[coffer]=1`,
     });
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ enabled_events: ['customer.created', 'invoice.paid'], metadata: { coffer: '1' }, secret: expect.stringMatching(/^whsec_/) });
-    expect(fake.requests[0]!.body).toEqual({ url: HOOK.url, enabled_events: ['customer.created', 'invoice.paid'], metadata: { coffer: '1' } });
+    expect(await response.json()).toMatchObject({
+      enabled_events: ['customer.created', 'invoice.paid'],
+      metadata: { coffer: '1' },
+      secret: expect.stringMatching(/^whsec_/),
+    });
+    expect(fake.requests[0]!.body).toEqual({
+      url: HOOK.url,
+      enabled_events: ['customer.created', 'invoice.paid'],
+      metadata: { coffer: '1' },
+    });
   });
 
-  it.each(['https://localhost/hook', 'https://127.0.0.1:8443/hook', 'https://192.168.1.20/hook', 'https://[::1]/hook', 'http://coffer.example.com/hook', 'not a url'])(
-    'refuses the non-public or insecure URL %s',
-    async (url) => {
-      const error = await failure(sdk(secretKey).webhookEndpoints.create({ ...HOOK, url }));
-      expect(error).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
-      expect(error).toMatchObject({ statusCode: 400, param: 'url', rawType: 'invalid_request_error' });
-      expect(error.message).toMatch(/^Invalid URL: /);
-      expect(fake.webhookEndpoints(accountId)).toEqual([]);
-    },
-  );
+  it.each([
+    'https://localhost/hook',
+    'https://127.0.0.1:8443/hook',
+    'https://192.168.1.20/hook',
+    'https://[::1]/hook',
+    'http://coffer.example.com/hook',
+    'not a url',
+  ])('refuses the non-public or insecure URL %s', async (url) => {
+    const error = await failure(sdk(secretKey).webhookEndpoints.create({ ...HOOK, url }));
+    expect(error).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect(error).toMatchObject({ statusCode: 400, param: 'url', rawType: 'invalid_request_error' });
+    expect(error.message).toMatch(/^Invalid URL: /);
+    expect(fake.webhookEndpoints(accountId)).toEqual([]);
+  });
 
   it('rejects unknown parameters and missing required ones', async () => {
     const stripe = sdk(secretKey);
-    expect(await failure(stripe.webhookEndpoints.create({ url: HOOK.url } as unknown as Stripe.WebhookEndpointCreateParams))).toMatchObject({ statusCode: 400, param: 'enabled_events' });
-    expect(await failure(stripe.webhookEndpoints.create({ ...HOOK, colour: 'red' } as Stripe.WebhookEndpointCreateParams))).toMatchObject({ message: 'Received unknown parameter: colour' });
+    expect(await failure(stripe.webhookEndpoints.create({ url: HOOK.url } as unknown as Stripe.WebhookEndpointCreateParams))).toMatchObject(
+      { statusCode: 400, param: 'enabled_events' },
+    );
+    expect(await failure(stripe.webhookEndpoints.create({ ...HOOK, colour: 'red' } as Stripe.WebhookEndpointCreateParams))).toMatchObject({
+      message: 'Received unknown parameter: colour',
+    });
   });
 
   it('replays an idempotent create whose response was lost to a timeout', async () => {
@@ -171,8 +220,12 @@ describe('fake Stripe: webhook endpoints', () => {
     const stripe = sdk(secretKey);
     const event = stripe.webhooks.constructEvent(payload, fake.signWebhook(payload, secret!), secret!);
     expect(event).toMatchObject({ id: 'evt_1', type: 'customer.created' });
-    expect(() => stripe.webhooks.constructEvent(payload, fake.signWebhook(payload, 'whsec_wrong'), secret!)).toThrow(Stripe.errors.StripeSignatureVerificationError);
-    expect(() => stripe.webhooks.constructEvent(`${payload} `, fake.signWebhook(payload, secret!), secret!)).toThrow(Stripe.errors.StripeSignatureVerificationError);
+    expect(() => stripe.webhooks.constructEvent(payload, fake.signWebhook(payload, 'whsec_wrong'), secret!)).toThrow(
+      Stripe.errors.StripeSignatureVerificationError,
+    );
+    expect(() => stripe.webhooks.constructEvent(`${payload} `, fake.signWebhook(payload, secret!), secret!)).toThrow(
+      Stripe.errors.StripeSignatureVerificationError,
+    );
     const stale = fake.signWebhook(payload, secret!, Math.floor(Date.now() / 1000) - 3600);
     expect(() => stripe.webhooks.constructEvent(payload, stale, secret!)).toThrow(/tolerance/);
   });
@@ -209,7 +262,10 @@ describe('fake Stripe: seeded lists', () => {
     expect((await stripe.customers.list({ created: { gte: seeded.createdAt(28) } })).data).toHaveLength(2);
     expect(await stripe.customers.retrieve(seeded.idAt(3))).toMatchObject({ id: seeded.idAt(3), email: 'customer4@example.com' });
     expect(await failure(stripe.customers.list({ limit: 101 }))).toMatchObject({ statusCode: 400, param: 'limit' });
-    expect(await failure(stripe.customers.list({ starting_after: 'cus_nope' }))).toMatchObject({ statusCode: 400, code: 'resource_missing' });
+    expect(await failure(stripe.customers.list({ starting_after: 'cus_nope' }))).toMatchObject({
+      statusCode: 400,
+      code: 'resource_missing',
+    });
   });
 
   it('generates 100,000 objects lazily, with factories and cross-references', async () => {
@@ -219,7 +275,14 @@ describe('fake Stripe: seeded lists', () => {
     const stripe = sdk(fake.addKey(accountId, { mode: 'live' }));
     const page = await stripe.charges.list({ limit: 100, starting_after: charges.idAt(50_000) });
     expect(page.data).toHaveLength(100);
-    expect(page.data[0]).toMatchObject({ id: charges.idAt(49_999), object: 'charge', amount: 50_000, currency: 'usd', livemode: true, metadata: { n: '49999' } });
+    expect(page.data[0]).toMatchObject({
+      id: charges.idAt(49_999),
+      object: 'charge',
+      amount: 50_000,
+      currency: 'usd',
+      livemode: true,
+      metadata: { n: '49999' },
+    });
     expect(page.data[0]!.customer).toMatch(/^cus_/);
     await expect(stripe.customers.retrieve(page.data[0]!.customer as string)).resolves.toMatchObject({ object: 'customer' });
     expect(performance.now() - started).toBeLessThan(1_000);
@@ -272,6 +335,9 @@ describe('fake Stripe: failure injection', () => {
 
   it('answers unknown routes like Stripe', async () => {
     const error = await failure(sdk(secretKey).rawRequest('GET', '/v1/nothing_here'));
-    expect(error).toMatchObject({ statusCode: 404, message: expect.stringMatching(/^Unrecognized request URL \(GET: \/v1\/nothing_here\)/) });
+    expect(error).toMatchObject({
+      statusCode: 404,
+      message: expect.stringMatching(/^Unrecognized request URL \(GET: \/v1\/nothing_here\)/),
+    });
   });
 });

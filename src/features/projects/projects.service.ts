@@ -63,3 +63,7 @@ async function withUniqueName<T>(write: () => Promise<T>): Promise<T> {
     throw error;
   }
 }
+
+/** For callers outside GraphQL (the CLI) that must tell "no such project" apart. */
+export const projectExists = async (db: Database, id: string): Promise<boolean> =>
+  (await projectsRepository.ownerOf(db.prisma, id)) !== null;

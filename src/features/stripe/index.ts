@@ -1,7 +1,28 @@
+/**
+ * The Stripe feature's one door. Rooms: `client/` (the SDK and its errors), `config/` (credentials
+ * and their checks), `webhooks/` (managed endpoints and ingestion), `sync/` (runs, workers,
+ * progress), `mirror/` (the mirrored objects).
+ */
+import './config/config.schema.js';
+import './sync/sync.schema.js';
+import './mirror/mirror.schema.js';
+
 export { stripePermissions } from './stripe.rules.js';
-import './stripe.schema.js';
-import '../stripe-sync/sync.schema.js';
-import '../stripe-sync/mirror.schema.js';
-export { stripeCredentialRows } from './stripe-credentials.repository.js';
-export { useStripeWebhooks } from './webhook-ingestion.js';
-export { StripeSyncWorker } from '../stripe-sync/sync-worker.js';
+export { stripeCredentialRows } from './config/credentials.repository.js';
+export { useStripeWebhooks } from './webhooks/webhook-ingestion.js';
+export { StripeSyncWorker } from './sync/sync-worker.js';
+export type { RunOutcome } from './sync/run-execution.js';
+export { isSyncObjectType, SYNC_OBJECT_TYPES } from './mirror/object-types.js';
+export { progressTopicId, syncProgressTopic, type SyncProgressEvent } from './sync/progress.js';
+export { ProgressSequencer } from './sync/progress-stream.js';
+export {
+  activeSyncRun,
+  ActiveSyncConflict,
+  cancelSync,
+  isSyncRunActive,
+  latestSyncRunId,
+  startSync,
+  syncBlocker,
+  syncRunReport,
+  type SyncRunReport,
+} from './sync/sync.service.js';

@@ -1,6 +1,22 @@
-import type { FeaturePermissions } from '../../graphql/permissions.js';
-import { isProjectOwner, subscriberOwnsProject } from '../projects/index.js';
-import { isSyncRunOwner } from '../stripe-sync/sync.rules.js';
+import { isUuid } from '../../db/ids.js';
+import { notFound, unauthenticated } from '../../errors.js';
+import type { Context } from '../../graphql/context.js';
+import { lookupRule, type FeaturePermissions } from '../../graphql/permissions.js';
+import { isProjectOwner, projectAccess, subscriberOwnsProject } from '../projects/index.js';
+import * as syncRepository from './sync/sync.repository.js';
+
+/**
+ * For operations naming a sync run (`id` or `runId`): the owner of its project, or an admin.
+ * Someone else's run answers as one that does not exist.
+ */
+export const isSyncRunOwner = lookupRule({ cache: 'strict' })(async (_parent, args: { id?: string; runId?: string }, ctx: Context) => {
+  if (!ctx.viewer) return unauthenticated();
+  const runId = String(args.runId ?? args.id ?? '');
+  const projectId = isUuid(runId) ? await syncRepository.projectOfRun(ctx.db.prisma, runId) : null;
+  if (!projectId) return notFound('Sync run');
+  const access = await projectAccess(ctx, projectId);
+  return access === true || access.code !== 'NOT_FOUND' ? access : notFound('Sync run');
+});
 
 export const stripePermissions: FeaturePermissions = {
   Query: {

@@ -39,7 +39,12 @@ export function checkFields(kind: string, fields: Record<string, unknown>): void
   }
 }
 
-interface Segment { start: number; count: number; createdBase: number; factory?: SeedFactory }
+interface Segment {
+  start: number;
+  count: number;
+  createdBase: number;
+  factory?: SeedFactory;
+}
 
 export class SeedCollection {
   readonly noun: string;
@@ -55,7 +60,10 @@ export class SeedCollection {
   private readonly createdIds = new Map<string, number>();
   private readonly removed = new Set<number>();
 
-  constructor(readonly name: CollectionName, private readonly host: CollectionHost) {
+  constructor(
+    readonly name: CollectionName,
+    private readonly host: CollectionHost,
+  ) {
     const spec = COLLECTIONS[name];
     this.noun = spec.object;
     this.head = `${spec.prefix ? `${spec.prefix}_` : ''}${spec.modePrefix ? (host.livemode ? 'live_' : 'test_') : ''}${this.tag}`;
@@ -125,7 +133,11 @@ export class SeedCollection {
   /** Generates the object a position would hold (also for an empty collection: what `ref` points at). */
   generate(index: number, id = this.idAt(index), created = this.host.epoch + index): StripeObject {
     const ctx: BuildContext = {
-      index, id, created, livemode: this.host.livemode, now: this.host.startedAt,
+      index,
+      id,
+      created,
+      livemode: this.host.livemode,
+      now: this.host.startedAt,
       ref: (other, i) => this.host.collection(other).refAt(i),
       object: <T>(other: CollectionName, i: number) => this.host.collection(other).objectAt(i) as T,
     };
@@ -145,8 +157,9 @@ export class SeedCollection {
   append(build: (id: string, index: number) => StripeObject): StripeObject {
     const index = this.count;
     const spec = COLLECTIONS[this.name];
-    const id = `${spec.prefix ? `${spec.prefix}_` : ''}${spec.modePrefix ? (this.host.livemode ? 'live_' : 'test_') : ''}`
-      + (spec.prefix ? randomAlnum(spec.idLength) : randomAlnum(spec.idLength).toUpperCase());
+    const id =
+      `${spec.prefix ? `${spec.prefix}_` : ''}${spec.modePrefix ? (this.host.livemode ? 'live_' : 'test_') : ''}` +
+      (spec.prefix ? randomAlnum(spec.idLength) : randomAlnum(spec.idLength).toUpperCase());
     const object = build(id, index);
     if (index > 0 && object.created < this.createdAt(index - 1)) {
       const newest = this.createdAt(index - 1);

@@ -31,7 +31,9 @@ const LIFECYCLE: Record<CollectionName, Lifecycle> = {
   prices: { created: ['price.created'], updated: ['price.updated'], deleted: ['price.deleted'] },
   customers: { created: ['customer.created'], updated: ['customer.updated'], deleted: ['customer.deleted'] },
   subscriptions: {
-    created: ['customer.subscription.created'], updated: ['customer.subscription.updated'], deleted: ['customer.subscription.deleted'],
+    created: ['customer.subscription.created'],
+    updated: ['customer.subscription.updated'],
+    deleted: ['customer.subscription.deleted'],
   },
   invoices: { created: ['invoice.created'], updated: ['invoice.updated'], deleted: ['invoice.deleted'] },
   payment_intents: { created: ['payment_intent.created'] },
@@ -54,35 +56,56 @@ const LIFECYCLE: Record<CollectionName, Lifecycle> = {
  * intents have no `.updated` event at all); otherwise the status event comes with `.updated`.
  */
 const STATUS_EVENTS: Partial<Record<CollectionName, { replacesUpdated: boolean; statuses: Record<string, EventType[]> }>> = {
-  payment_intents: { replacesUpdated: true, statuses: {
-    processing: ['payment_intent.processing'], requires_action: ['payment_intent.requires_action'],
-    requires_capture: ['payment_intent.amount_capturable_updated'], succeeded: ['payment_intent.succeeded'],
-    canceled: ['payment_intent.canceled'], requires_payment_method: ['payment_intent.payment_failed'],
-  } },
+  payment_intents: {
+    replacesUpdated: true,
+    statuses: {
+      processing: ['payment_intent.processing'],
+      requires_action: ['payment_intent.requires_action'],
+      requires_capture: ['payment_intent.amount_capturable_updated'],
+      succeeded: ['payment_intent.succeeded'],
+      canceled: ['payment_intent.canceled'],
+      requires_payment_method: ['payment_intent.payment_failed'],
+    },
+  },
   charges: { replacesUpdated: true, statuses: { succeeded: ['charge.succeeded'], pending: ['charge.pending'], failed: ['charge.failed'] } },
   refunds: { replacesUpdated: false, statuses: { failed: ['refund.failed'] } },
-  invoices: { replacesUpdated: false, statuses: {
-    open: ['invoice.finalized'], paid: ['invoice.paid', 'invoice.payment_succeeded'], void: ['invoice.voided'],
-    uncollectible: ['invoice.marked_uncollectible'],
-  } },
+  invoices: {
+    replacesUpdated: false,
+    statuses: {
+      open: ['invoice.finalized'],
+      paid: ['invoice.paid', 'invoice.payment_succeeded'],
+      void: ['invoice.voided'],
+      uncollectible: ['invoice.marked_uncollectible'],
+    },
+  },
   // A canceled subscription is what Stripe calls deleted (it stays retrievable).
   subscriptions: { replacesUpdated: false, statuses: { paused: ['customer.subscription.paused'] } },
-  setup_intents: { replacesUpdated: true, statuses: {
-    requires_action: ['setup_intent.requires_action'], succeeded: ['setup_intent.succeeded'], canceled: ['setup_intent.canceled'],
-    requires_payment_method: ['setup_intent.setup_failed'],
-  } },
+  setup_intents: {
+    replacesUpdated: true,
+    statuses: {
+      requires_action: ['setup_intent.requires_action'],
+      succeeded: ['setup_intent.succeeded'],
+      canceled: ['setup_intent.canceled'],
+      requires_payment_method: ['setup_intent.setup_failed'],
+    },
+  },
   checkout_sessions: {
-    replacesUpdated: true, statuses: { complete: ['checkout.session.completed'], expired: ['checkout.session.expired'] },
+    replacesUpdated: true,
+    statuses: { complete: ['checkout.session.completed'], expired: ['checkout.session.expired'] },
   },
   disputes: {
     replacesUpdated: false,
     statuses: { won: ['charge.dispute.closed'], lost: ['charge.dispute.closed'], warning_closed: ['charge.dispute.closed'] },
   },
   credit_notes: { replacesUpdated: false, statuses: { void: ['credit_note.voided'] } },
-  subscription_schedules: { replacesUpdated: false, statuses: {
-    canceled: ['subscription_schedule.canceled'], released: ['subscription_schedule.released'],
-    completed: ['subscription_schedule.completed'],
-  } },
+  subscription_schedules: {
+    replacesUpdated: false,
+    statuses: {
+      canceled: ['subscription_schedule.canceled'],
+      released: ['subscription_schedule.released'],
+      completed: ['subscription_schedule.completed'],
+    },
+  },
 };
 
 /** The events of a new object: its `.created`, or what its status says (a charge is `charge.succeeded`). */
@@ -132,13 +155,24 @@ export function previousAttributes(before: StripeObject, after: StripeObject): R
   return changed;
 }
 
-export function makeEvent(type: EventType, object: StripeObject, options: {
-  created: number; livemode: boolean; pendingWebhooks: number; previous?: Record<string, unknown>;
-}): FakeEvent {
+export function makeEvent(
+  type: EventType,
+  object: StripeObject,
+  options: {
+    created: number;
+    livemode: boolean;
+    pendingWebhooks: number;
+    previous?: Record<string, unknown>;
+  },
+): FakeEvent {
   return {
-    id: `evt_${randomAlnum(24)}`, object: 'event', api_version: EVENT_API_VERSION, created: options.created,
+    id: `evt_${randomAlnum(24)}`,
+    object: 'event',
+    api_version: EVENT_API_VERSION,
+    created: options.created,
     data: { object: structuredClone(object), ...(options.previous ? { previous_attributes: structuredClone(options.previous) } : {}) },
-    livemode: options.livemode, pending_webhooks: options.pendingWebhooks,
+    livemode: options.livemode,
+    pending_webhooks: options.pendingWebhooks,
     // Changes made by the test, not by an API request: Stripe sends `request.id: null` for automatic events.
     request: { id: null, idempotency_key: null },
     type,
@@ -151,6 +185,11 @@ export const endpointWants = (enabled: string[], type: string) => enabled.includ
 /** The `type` filter of `GET /v1/events` allows one `*` wildcard: `charge.*`, `*.succeeded`. */
 export function typeMatcher(pattern: string): (type: string) => boolean {
   if (!pattern.includes('*')) return (type) => type === pattern;
-  const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.]/g, '\\.')).join('[a-z0-9_.]*')}$`);
+  const regex = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.]/g, '\\.'))
+      .join('[a-z0-9_.]*')}$`,
+  );
   return (type) => regex.test(type);
 }

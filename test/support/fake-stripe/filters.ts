@@ -17,34 +17,51 @@ const idOf = (value: unknown): string | null =>
   typeof value === 'string' ? value : value && typeof value === 'object' && 'id' in value ? String((value as { id: unknown }).id) : null;
 
 /** `field` (an id, or the object when expanded) equals the param. */
-const refEquals = (field: string = ''): FilterParam => (query, param) => {
-  const wanted = stringParam(query, param);
-  return wanted === undefined ? null : (o) => idOf(o[field || param]) === wanted;
-};
-const boolEquals = (field: string = ''): FilterParam => (query, param) => {
-  const wanted = booleanParam(query, param);
-  return wanted === undefined ? null : (o) => o[field || param] === wanted;
-};
-/** A range on a unix-time field, `field[gte]=...` or `field=...`. */
-const timeWithin = (read: (o: StripeObject) => unknown = () => undefined): FilterParam => (query, param) => {
-  const bounds = rangeBounds(query[param], param);
-  if (!bounds) return null;
-  return (o) => {
-    const t = read(o) ?? o[param];
-    return typeof t === 'number' && t >= bounds.min && t <= bounds.max;
+const refEquals =
+  (field: string = ''): FilterParam =>
+  (query, param) => {
+    const wanted = stringParam(query, param);
+    return wanted === undefined ? null : (o) => idOf(o[field || param]) === wanted;
   };
-};
-const oneOf = (field: string): FilterParam => (query, param) => {
-  const wanted = stringArrayParam(query, param);
-  return wanted === undefined ? null : (o) => wanted.includes(String(o[field]));
-};
+const boolEquals =
+  (field: string = ''): FilterParam =>
+  (query, param) => {
+    const wanted = booleanParam(query, param);
+    return wanted === undefined ? null : (o) => o[field || param] === wanted;
+  };
+/** A range on a unix-time field, `field[gte]=...` or `field=...`. */
+const timeWithin =
+  (read: (o: StripeObject) => unknown = () => undefined): FilterParam =>
+  (query, param) => {
+    const bounds = rangeBounds(query[param], param);
+    if (!bounds) return null;
+    return (o) => {
+      const t = read(o) ?? o[param];
+      return typeof t === 'number' && t >= bounds.min && t <= bounds.max;
+    };
+  };
+const oneOf =
+  (field: string): FilterParam =>
+  (query, param) => {
+    const wanted = stringArrayParam(query, param);
+    return wanted === undefined ? null : (o) => wanted.includes(String(o[field]));
+  };
 /** Accepted and valid at Stripe, but without effect on the fake's data. */
 const accepted: FilterParam = () => null;
 
-const items = (o: StripeObject) => ((o.items as { data?: Array<Record<string, unknown>> } | undefined)?.data ?? []);
+const items = (o: StripeObject) => (o.items as { data?: Array<Record<string, unknown>> } | undefined)?.data ?? [];
 
 const SUBSCRIPTION_STATUSES = [
-  'active', 'all', 'canceled', 'ended', 'incomplete', 'incomplete_expired', 'past_due', 'paused', 'trialing', 'unpaid',
+  'active',
+  'all',
+  'canceled',
+  'ended',
+  'incomplete',
+  'incomplete_expired',
+  'past_due',
+  'paused',
+  'trialing',
+  'unpaid',
 ];
 
 const subscriptionStatus: FilterParam = (query, param) => {
@@ -83,23 +100,43 @@ const paymentMethodType: FilterParam = (query, param) => {
 };
 
 const FILTERS: Record<CollectionName, Record<string, FilterParam>> = {
-  products: { active: boolEquals(), ids: (q, p) => (stringArrayParam(q, p) ? (o) => stringArrayParam(q, p)!.includes(o.id) : null),
-    shippable: boolEquals(), url: refEquals(), type: refEquals() },
-  prices: { active: boolEquals(), currency: refEquals(), product: refEquals(), type: refEquals(), lookup_keys: oneOf('lookup_key'),
-    recurring: accepted },
+  products: {
+    active: boolEquals(),
+    ids: (q, p) => (stringArrayParam(q, p) ? (o) => stringArrayParam(q, p)!.includes(o.id) : null),
+    shippable: boolEquals(),
+    url: refEquals(),
+    type: refEquals(),
+  },
+  prices: {
+    active: boolEquals(),
+    currency: refEquals(),
+    product: refEquals(),
+    type: refEquals(),
+    lookup_keys: oneOf('lookup_key'),
+    recurring: accepted,
+  },
   customers: { email: refEquals(), test_clock: refEquals(), customer_account: accepted },
   subscriptions: {
-    customer: refEquals(), status: subscriptionStatus, collection_method: refEquals(), test_clock: refEquals(),
+    customer: refEquals(),
+    status: subscriptionStatus,
+    collection_method: refEquals(),
+    test_clock: refEquals(),
     price: (q, p) => {
       const wanted = stringParam(q, p);
       return wanted === undefined ? null : (o) => items(o).some((item) => idOf(item.price) === wanted);
     },
-    plan: accepted, automatic_tax: accepted, customer_account: accepted,
+    plan: accepted,
+    automatic_tax: accepted,
+    customer_account: accepted,
     current_period_end: timeWithin((o) => items(o)[0]?.current_period_end),
     current_period_start: timeWithin((o) => items(o)[0]?.current_period_start),
   },
   invoices: {
-    customer: refEquals(), status: refEquals(), collection_method: refEquals(), due_date: timeWithin(), customer_account: accepted,
+    customer: refEquals(),
+    status: refEquals(),
+    collection_method: refEquals(),
+    due_date: timeWithin(),
+    customer_account: accepted,
     subscription: (q, p) => {
       const wanted = stringParam(q, p);
       return wanted === undefined ? null : (o) => subscriptionOf(o) === wanted;
@@ -109,7 +146,11 @@ const FILTERS: Record<CollectionName, Record<string, FilterParam>> = {
   charges: { customer: refEquals(), payment_intent: refEquals(), transfer_group: refEquals() },
   refunds: { charge: refEquals(), payment_intent: refEquals() },
   checkout_sessions: {
-    customer: refEquals(), payment_intent: refEquals(), payment_link: refEquals(), status: refEquals(), subscription: refEquals(),
+    customer: refEquals(),
+    payment_intent: refEquals(),
+    payment_link: refEquals(),
+    status: refEquals(),
+    subscription: refEquals(),
     customer_account: accepted,
     customer_details: (q, p) => {
       const email = q[p] && typeof q[p] === 'object' && !Array.isArray(q[p]) ? stringParam(q[p] as FormObject, 'email') : undefined;
@@ -122,7 +163,10 @@ const FILTERS: Record<CollectionName, Record<string, FilterParam>> = {
   credit_notes: { customer: refEquals(), invoice: refEquals(), customer_account: accepted },
   coupons: {},
   promotion_codes: {
-    active: boolEquals(), code: refEquals(), customer: refEquals(), customer_account: accepted,
+    active: boolEquals(),
+    code: refEquals(),
+    customer: refEquals(),
+    customer_account: accepted,
     coupon: (q, p) => {
       const wanted = stringParam(q, p);
       return wanted === undefined ? null : (o) => idOf((o.promotion as { coupon?: unknown } | null)?.coupon) === wanted;
@@ -130,7 +174,11 @@ const FILTERS: Record<CollectionName, Record<string, FilterParam>> = {
   },
   tax_ids: { owner: ownerFilter },
   subscription_schedules: {
-    customer: refEquals(), canceled_at: timeWithin(), completed_at: timeWithin(), released_at: timeWithin(), customer_account: accepted,
+    customer: refEquals(),
+    canceled_at: timeWithin(),
+    completed_at: timeWithin(),
+    released_at: timeWithin(),
+    customer_account: accepted,
     scheduled: (q, p) => {
       const wanted = booleanParam(q, p);
       return wanted === undefined ? null : (o) => (o.status === 'not_started') === wanted;

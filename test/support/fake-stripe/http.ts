@@ -13,11 +13,21 @@ export type FormValue = string | FormValue[] | { [key: string]: FormValue };
 export type FormObject = { [key: string]: FormValue };
 /** An object of the API as JSON. Most have `livemode`; refunds, balance transactions and items do not. */
 export type StripeObject = { id: string; object: string; created: number; livemode?: boolean; [key: string]: unknown };
-export interface StripeErrorBody { type: string; message: string; code?: string; param?: string; doc_url?: string }
+export interface StripeErrorBody {
+  type: string;
+  message: string;
+  code?: string;
+  param?: string;
+  doc_url?: string;
+}
 
 /** Thrown by handlers; the server turns it into `{ error }` with `status`. */
 export class StripeHttpError extends Error {
-  constructor(readonly status: number, readonly body: StripeErrorBody, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly status: number,
+    readonly body: StripeErrorBody,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(body.message);
   }
 }
@@ -158,8 +168,10 @@ export function webhookUrlProblem(raw: string): string | null {
   const privateV4 = isIP(host) === 4 && /^(?:127\.|10\.|0\.|169\.254\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.)/.test(host);
   const privateV6 = isIP(host) === 6 && /^(?:::1?|f[cd]|fe80:|::ffff:(?:127|10)\.)/.test(host);
   if (host === 'localhost' || host.endsWith('.localhost') || privateV4 || privateV6) {
-    return 'Invalid URL: URL must be publicly accessible. Consider using a tool like the Stripe CLI to test webhooks locally: '
-      + 'https://github.com/stripe/stripe-cli';
+    return (
+      'Invalid URL: URL must be publicly accessible. Consider using a tool like the Stripe CLI to test webhooks locally: ' +
+      'https://github.com/stripe/stripe-cli'
+    );
   }
   return null;
 }

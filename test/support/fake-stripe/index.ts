@@ -12,7 +12,12 @@
  *   await fake.deliver(event, { url, secret, fetch });    // POST signed like Stripe
  */
 export {
-  FakeStripe, startFakeStripe, type AddAccountOptions, type AddKeyOptions, type FakeAccount, type FakeStripeOptions,
+  FakeStripe,
+  startFakeStripe,
+  type AddAccountOptions,
+  type AddKeyOptions,
+  type FakeAccount,
+  type FakeStripeOptions,
 } from './server.js';
 export { AccountStore, type ChangeOptions, type CreateOptions, type TransitionName } from './store.js';
 export { SeedCollection, type SeedFactory } from './collection.js';

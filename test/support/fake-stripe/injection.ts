@@ -19,7 +19,10 @@ export interface LoggedRequest {
   at: number;
 }
 
-export interface RequestMatch { path?: RegExp; method?: string }
+export interface RequestMatch {
+  path?: RegExp;
+  method?: string;
+}
 export type DelayOptions = RequestMatch;
 
 export interface FailOptions extends RequestMatch {
@@ -43,13 +46,14 @@ export interface Hold {
   release(): void;
 }
 
-export const NO_KEY_MESSAGE = 'You did not provide an API key. You need to provide your API key in the Authorization header, '
-  + "using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, "
-  + 'or we can help at https://support.stripe.com/.';
+export const NO_KEY_MESSAGE =
+  'You did not provide an API key. You need to provide your API key in the Authorization header, ' +
+  "using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, " +
+  'or we can help at https://support.stripe.com/.';
 
 export const permissionMessage = (key: string, accountId: string, permission: string) =>
-  `The provided key '${maskKey(key, 6)}' does not have the required permissions for this endpoint on account '${accountId}'. `
-  + `Having the '${permission}' permission would allow this request to continue.`;
+  `The provided key '${maskKey(key, 6)}' does not have the required permissions for this endpoint on account '${accountId}'. ` +
+  `Having the '${permission}' permission would allow this request to continue.`;
 
 const RATE_LIMIT_MESSAGE = 'Too many requests hit the API too quickly. We recommend an exponential backoff of your requests.';
 
@@ -61,15 +65,18 @@ const INJECTED: Record<number, { type: string; code?: string; message: string }>
 
 export function injectedError(options: FailOptions, key: string | null, accountId: string | undefined) {
   const { status, shouldRetry, retryAfter, headers, type, code, message } = options;
-  const base = status === 401
-    ? { type: 'invalid_request_error', message: key ? `Invalid API Key provided: ${maskKey(key)}` : NO_KEY_MESSAGE }
-    : status === 403
-      ? { type: 'invalid_request_error', message: permissionMessage(key ?? 'rk_test_unknown', accountId ?? 'acct_unknown', 'rak_all') }
-      : status === 400 && code === 'rate_limit'
-        // The 400 flavour of a rate limit (the SDK raises StripeRateLimitError for it too).
-        ? { type: 'invalid_request_error', message: RATE_LIMIT_MESSAGE }
-        : INJECTED[status]
-          ?? { type: status >= 500 ? 'api_error' : 'invalid_request_error', message: `Injected failure (HTTP ${status}).` };
+  const base =
+    status === 401
+      ? { type: 'invalid_request_error', message: key ? `Invalid API Key provided: ${maskKey(key)}` : NO_KEY_MESSAGE }
+      : status === 403
+        ? { type: 'invalid_request_error', message: permissionMessage(key ?? 'rk_test_unknown', accountId ?? 'acct_unknown', 'rak_all') }
+        : status === 400 && code === 'rate_limit'
+          ? // The 400 flavour of a rate limit (the SDK raises StripeRateLimitError for it too).
+            { type: 'invalid_request_error', message: RATE_LIMIT_MESSAGE }
+          : (INJECTED[status] ?? {
+              type: status >= 500 ? 'api_error' : 'invalid_request_error',
+              message: `Injected failure (HTTP ${status}).`,
+            });
   const error = { ...base, ...(type ? { type } : {}), ...(code ? { code } : {}), ...(message ? { message } : {}) };
   return {
     status,
@@ -82,7 +89,9 @@ export function injectedError(options: FailOptions, key: string | null, accountI
   };
 }
 
-interface Rule extends RequestMatch { remaining: number }
+interface Rule extends RequestMatch {
+  remaining: number;
+}
 
 /** The first rule matching a request (and uses it up). */
 function take<T extends Rule>(rules: T[], { method, path }: LoggedRequest): T | undefined {
@@ -135,7 +144,9 @@ export class Injector {
   onRequest(match: RequestMatch & { times?: number }, hook: (request: LoggedRequest) => unknown): () => void {
     const rule = { ...match, remaining: match.times ?? Number.MAX_SAFE_INTEGER, hook };
     this.hooks.push(rule);
-    return () => { this.hooks = this.hooks.filter((h) => h !== rule); };
+    return () => {
+      this.hooks = this.hooks.filter((h) => h !== rule);
+    };
   }
 
   /** Before a request is handled: its hook runs, then it waits while held. */
@@ -159,7 +170,13 @@ export class Injector {
     const delay = take(this.delays, request);
     if (!delay) return;
     await new Promise<void>((resolve) => {
-      const sleeper = { timer: setTimeout(() => sleeper.wake(), delay.ms), wake: () => { this.sleepers.delete(sleeper); resolve(); } };
+      const sleeper = {
+        timer: setTimeout(() => sleeper.wake(), delay.ms),
+        wake: () => {
+          this.sleepers.delete(sleeper);
+          resolve();
+        },
+      };
       this.sleepers.add(sleeper);
     });
   }
@@ -167,7 +184,10 @@ export class Injector {
   /** Forgets every rule; held and delayed requests go on at once. */
   reset(): void {
     for (const hold of [...this.openHolds]) hold.release();
-    for (const sleeper of [...this.sleepers]) { clearTimeout(sleeper.timer); sleeper.wake(); }
+    for (const sleeper of [...this.sleepers]) {
+      clearTimeout(sleeper.timer);
+      sleeper.wake();
+    }
     this.failures = [];
     this.delays = [];
     this.hooks = [];

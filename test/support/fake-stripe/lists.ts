@@ -8,11 +8,20 @@ import { invalidRequest, notFound, stringParam, type FormObject, type FormValue,
 /** How many entries of a child list Stripe embeds in its parent (in lists, retrieves and events). */
 export const INLINE_LIMIT = 10;
 
-export interface ApiList<T = StripeObject> { object: 'list'; data: T[]; has_more: boolean; url: string }
+export interface ApiList<T = StripeObject> {
+  object: 'list';
+  data: T[];
+  has_more: boolean;
+  url: string;
+}
 
 /** A child list as Stripe embeds it: the first 10 entries, `has_more` when there are more. */
-export const inlineList = <T>(data: readonly T[], url: string): ApiList<T> =>
-  ({ object: 'list', data: data.slice(0, INLINE_LIMIT), has_more: data.length > INLINE_LIMIT, url });
+export const inlineList = <T>(data: readonly T[], url: string): ApiList<T> => ({
+  object: 'list',
+  data: data.slice(0, INLINE_LIMIT),
+  has_more: data.length > INLINE_LIMIT,
+  url,
+});
 
 /**
  * Objects by position, oldest first (index 0). `live` answers undefined for a position whose
@@ -25,7 +34,11 @@ export interface IndexedSource {
   indexOf(id: string): number;
 }
 
-interface Page { limit: number; after?: string; before?: string }
+interface Page {
+  limit: number;
+  after?: string;
+  before?: string;
+}
 
 function pageOf(query: FormObject): Page {
   const raw = stringParam(query, 'limit') ?? '10';
@@ -45,7 +58,9 @@ function pageOf(query: FormObject): Page {
  * subscription canceled while listing active ones), is `resource_missing`, as at Stripe.
  */
 export function paginate(
-  source: IndexedSource, query: FormObject, url: string,
+  source: IndexedSource,
+  query: FormObject,
+  url: string,
   { range = [0, source.count], match }: { range?: [number, number]; match?: ((object: StripeObject) => boolean) | null } = {},
 ): ApiList {
   const { limit, after, before } = pageOf(query);
@@ -63,7 +78,10 @@ export function paginate(
     for (let i = Math.max(lo, cursor(before, 'ending_before') + 1); i < hi; i++) {
       const object = source.live(i);
       if (!ok(object)) continue;
-      if (data.length === limit) { hasMore = true; break; }
+      if (data.length === limit) {
+        hasMore = true;
+        break;
+      }
       data.push(object);
     }
     data.reverse();
@@ -71,7 +89,10 @@ export function paginate(
     for (let i = Math.min(hi, after ? cursor(after, 'starting_after') : hi) - 1; i >= lo; i--) {
       const object = source.live(i);
       if (!ok(object)) continue;
-      if (data.length === limit) { hasMore = true; break; }
+      if (data.length === limit) {
+        hasMore = true;
+        break;
+      }
       data.push(object);
     }
   }
@@ -117,7 +138,9 @@ export function rangeBounds(filter: FormValue | undefined, param: string): { min
 
 /** Positions [lo, hi) whose time is within `bounds`, for times that never decrease with the position. */
 export function positionsWithin(
-  count: number, timeAt: (index: number) => number, bounds: { min: number; max: number } | null,
+  count: number,
+  timeAt: (index: number) => number,
+  bounds: { min: number; max: number } | null,
 ): [number, number] {
   if (!bounds) return [0, count];
   const firstAtLeast = (t: number) => {

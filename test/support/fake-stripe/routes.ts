@@ -6,7 +6,13 @@
 import { EVENT_RETENTION_SECONDS, typeMatcher, type FakeEvent } from './events.js';
 import { listPredicate, filterParams } from './filters.js';
 import {
-  invalidRequest, notFound, rejectUnknownParams, stringArrayParam, stringParam, type FormObject, type StripeObject,
+  invalidRequest,
+  notFound,
+  rejectUnknownParams,
+  stringArrayParam,
+  stringParam,
+  type FormObject,
+  type StripeObject,
 } from './http.js';
 import { paginate, paginateArray, positionsWithin, rangeBounds, type ApiList } from './lists.js';
 import type { CollectionName } from './objects/context.js';
@@ -17,7 +23,10 @@ const LIST_PARAMS = ['limit', 'starting_after', 'ending_before', 'expand'];
 
 /** A list source over objects already in order, oldest first. */
 const arraySource = (noun: string, objects: StripeObject[]) => ({
-  noun, count: objects.length, live: (i: number) => objects[i], indexOf: (id: string) => objects.findIndex((o) => o.id === id),
+  noun,
+  count: objects.length,
+  live: (i: number) => objects[i],
+  indexOf: (id: string) => objects.findIndex((o) => o.id === id),
 });
 
 export function listCollection(store: AccountStore, name: CollectionName, query: FormObject): ApiList {
@@ -70,8 +79,11 @@ export function listCustomerPaymentMethods(store: AccountStore, customerId: stri
 /** Events sorted as Stripe lists them: by `created`, then in the order they happened. */
 function eventsInOrder(store: AccountStore, now: number): FakeEvent[] {
   const oldest = now - EVENT_RETENTION_SECONDS;
-  return store.events.map((event, seq) => ({ event, seq })).filter(({ event }) => event.created >= oldest)
-    .sort((a, b) => a.event.created - b.event.created || a.seq - b.seq).map(({ event }) => event);
+  return store.events
+    .map((event, seq) => ({ event, seq }))
+    .filter(({ event }) => event.created >= oldest)
+    .sort((a, b) => a.event.created - b.event.created || a.seq - b.seq)
+    .map(({ event }) => event);
 }
 
 export function listEvents(store: AccountStore, query: FormObject, now: number): ApiList {

@@ -9,31 +9,69 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { EVENT_API_VERSION, endpointWants, type FakeEvent } from './events.js';
 import {
-  API_VERSION_PATTERN, invalidRequest, makeKey, maskKey, parseForm, randomAlnum, signPayload, StripeHttpError,
-  type FormObject, type KeyKind, type KeyPermissions, type Mode,
+  API_VERSION_PATTERN,
+  invalidRequest,
+  makeKey,
+  maskKey,
+  parseForm,
+  randomAlnum,
+  signPayload,
+  StripeHttpError,
+  type FormObject,
+  type KeyKind,
+  type KeyPermissions,
+  type Mode,
 } from './http.js';
 import { COLLECTION_NAMES, COLLECTIONS } from './objects/index.js';
 import type { CollectionName } from './objects/context.js';
 import type { SeedCollection, SeedFactory } from './collection.js';
 import {
-  injectedError, Injector, NO_KEY_MESSAGE, permissionMessage,
-  type DelayOptions, type FailOptions, type Hold, type LoggedRequest, type RequestMatch,
+  injectedError,
+  Injector,
+  NO_KEY_MESSAGE,
+  permissionMessage,
+  type DelayOptions,
+  type FailOptions,
+  type Hold,
+  type LoggedRequest,
+  type RequestMatch,
 } from './injection.js';
 import * as read from './routes.js';
 import { newAccount, type AddAccountOptions, type AddKeyOptions, type FakeAccount } from './accounts.js';
 import { AccountStore } from './store.js';
 import { deliverEvent, WebhookEndpoints, type Delivery, type DeliveryOptions, type Fetch, type WebhookEndpoint } from './webhooks.js';
 
-export interface FakeStripeOptions { /** Defaults to 0: a random free port. */ port?: number }
+export interface FakeStripeOptions {
+  /** Defaults to 0: a random free port. */ port?: number;
+}
 export type { AddAccountOptions, AddKeyOptions, FakeAccount };
-interface KeyRecord { accountId: string; mode: Mode; kind: KeyKind; permissions: KeyPermissions; revoked: boolean }
-interface Auth { key: string; record: KeyRecord; store: AccountStore }
-interface Result { status: number; body: unknown; headers?: Record<string, string> }
+interface KeyRecord {
+  accountId: string;
+  mode: Mode;
+  kind: KeyKind;
+  permissions: KeyPermissions;
+  revoked: boolean;
+}
+interface Auth {
+  key: string;
+  record: KeyRecord;
+  store: AccountStore;
+}
+interface Result {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
 type Handler = (auth: Auth, params: FormObject, ids: string[]) => unknown;
-interface Route { method: string; segments: string[]; handler: Handler }
+interface Route {
+  method: string;
+  segments: string[];
+  handler: Handler;
+}
 
-const PUBLISHABLE_KEY_MESSAGE = 'This API call cannot be made with a publishable API key. Please use a secret API key. '
-  + 'You can find a list of your API keys at https://dashboard.stripe.com/account/apikeys.';
+const PUBLISHABLE_KEY_MESSAGE =
+  'This API call cannot be made with a publishable API key. Please use a secret API key. ' +
+  'You can find a list of your API keys at https://dashboard.stripe.com/account/apikeys.';
 
 const wallClock = () => Math.floor(Date.now() / 1000);
 
@@ -52,10 +90,16 @@ export class FakeStripe {
   private readonly routeTable = this.routes();
   private readonly server = createServer((req, res) => void this.handle(req, res).catch(() => res.destroy()));
 
-  get port() { return (this.server.address() as AddressInfo).port; }
-  get url() { return `http://127.0.0.1:${this.port}`; }
+  get port() {
+    return (this.server.address() as AddressInfo).port;
+  }
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
   /** Spread into the SDK's config: `new Stripe(key, { ...fake.sdkOptions, maxNetworkRetries: 0 })`. */
-  get sdkOptions() { return { host: '127.0.0.1', port: this.port, protocol: 'http' as const }; }
+  get sdkOptions() {
+    return { host: '127.0.0.1', port: this.port, protocol: 'http' as const };
+  }
 
   /** @internal use startFakeStripe */
   async listen(port = 0) {
@@ -230,9 +274,15 @@ export class FakeStripe {
     const key = bearerKey(req.headers.authorization);
     const header = (name: string) => (typeof req.headers[name] === 'string' ? (req.headers[name] as string) : null);
     const entry: LoggedRequest = {
-      method, path: url.pathname, query: parseForm(url.search.slice(1)), body: method === 'POST' ? parseForm(rawBody) : null,
-      keyPrefixOnly: key ? key.slice(0, 12) : null, stripeVersion: header('stripe-version'), idempotencyKey: header('idempotency-key'),
-      status: 0, at: Date.now(),
+      method,
+      path: url.pathname,
+      query: parseForm(url.search.slice(1)),
+      body: method === 'POST' ? parseForm(rawBody) : null,
+      keyPrefixOnly: key ? key.slice(0, 12) : null,
+      stripeVersion: header('stripe-version'),
+      idempotencyKey: header('idempotency-key'),
+      status: 0,
+      at: Date.now(),
     };
     this.requests.push(entry);
 
@@ -242,18 +292,22 @@ export class FakeStripe {
       const failure = this.injector.failure(entry);
       result = failure ? injectedError(failure, key, this.keys.get(key ?? '')?.accountId) : this.route(entry, key, rawBody);
     } catch (error) {
-      result = error instanceof StripeHttpError
-        ? { status: error.status, body: { error: error.body }, headers: error.headers }
-        : { status: 500, body: { error: { type: 'api_error', message: `Fake Stripe failed: ${(error as Error).message}` } } };
+      result =
+        error instanceof StripeHttpError
+          ? { status: error.status, body: { error: error.body }, headers: error.headers }
+          : { status: 500, body: { error: { type: 'api_error', message: `Fake Stripe failed: ${(error as Error).message}` } } };
     }
     await this.injector.after(entry);
     entry.status = result.status;
     if (res.destroyed) return;
     const json = JSON.stringify(result.body);
     res.writeHead(result.status, {
-      'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(json),
-      'Request-Id': `req_${randomAlnum(14)}`, 'Stripe-Version': entry.stripeVersion ?? EVENT_API_VERSION,
-      ...(entry.idempotencyKey ? { 'Idempotency-Key': entry.idempotencyKey } : {}), ...result.headers,
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(json),
+      'Request-Id': `req_${randomAlnum(14)}`,
+      'Stripe-Version': entry.stripeVersion ?? EVENT_API_VERSION,
+      ...(entry.idempotencyKey ? { 'Idempotency-Key': entry.idempotencyKey } : {}),
+      ...result.headers,
     });
     res.end(json);
   }
@@ -284,8 +338,9 @@ export class FakeStripe {
     if (previous && previous.fingerprint !== fingerprint) {
       throw new StripeHttpError(400, {
         type: 'idempotency_error',
-        message: 'Keys for idempotent requests can only be used with the same parameters they were first used with. '
-          + `Try using a key other than '${entry.idempotencyKey}' if you meant to execute a different request.`,
+        message:
+          'Keys for idempotent requests can only be used with the same parameters they were first used with. ' +
+          `Try using a key other than '${entry.idempotencyKey}' if you meant to execute a different request.`,
       });
     }
     if (previous) return { ...previous.result, headers: { 'Idempotent-Replayed': 'true' } };
@@ -342,7 +397,8 @@ export class FakeStripe {
     if (!record) throw new StripeHttpError(401, { type: 'invalid_request_error', message: `Invalid API Key provided: ${maskKey(key)}` });
     if (record.revoked) {
       throw new StripeHttpError(401, {
-        type: 'invalid_request_error', code: 'api_key_expired',
+        type: 'invalid_request_error',
+        code: 'api_key_expired',
         message: `Expired API Key provided: ${maskKey(key)}. Platform access may have been revoked.`,
       });
     }
@@ -360,9 +416,11 @@ export class FakeStripe {
   private ownAccount({ key, store }: Auth, id: string) {
     if (id !== store.accountId) {
       throw new StripeHttpError(403, {
-        type: 'invalid_request_error', code: 'account_invalid',
-        message: `The provided key '${maskKey(key)}' does not have access to account '${id}' (or that account does not exist). `
-          + 'Application access may have been revoked.',
+        type: 'invalid_request_error',
+        code: 'account_invalid',
+        message:
+          `The provided key '${maskKey(key)}' does not have access to account '${id}' (or that account does not exist). ` +
+          'Application access may have been revoked.',
       });
     }
     return this.accounts.get(id);

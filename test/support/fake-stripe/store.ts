@@ -6,7 +6,14 @@
  */
 import { checkFields, SeedCollection, type CollectionHost, type SeedFactory } from './collection.js';
 import {
-  createdEvents, deletedEvents, endpointWants, makeEvent, previousAttributes, updatedEvents, type EventType, type FakeEvent,
+  createdEvents,
+  deletedEvents,
+  endpointWants,
+  makeEvent,
+  previousAttributes,
+  updatedEvents,
+  type EventType,
+  type FakeEvent,
 } from './events.js';
 import type { Mode, StripeObject } from './http.js';
 import { inlineList } from './lists.js';
@@ -31,10 +38,12 @@ const TRANSITIONS = {
   'charges:expired': { events: ['charge.expired'], changes: (o: StripeObject) => ({ refunded: true, amount_refunded: o.amount }) },
   'invoices:overdue': { events: ['invoice.overdue'], changes: () => ({}) },
   'subscriptions:pending_update_applied': {
-    events: ['customer.subscription.pending_update_applied'], changes: () => ({ pending_update: null }),
+    events: ['customer.subscription.pending_update_applied'],
+    changes: () => ({ pending_update: null }),
   },
   'subscriptions:pending_update_expired': {
-    events: ['customer.subscription.pending_update_expired'], changes: () => ({ pending_update: null }),
+    events: ['customer.subscription.pending_update_expired'],
+    changes: () => ({ pending_update: null }),
   },
 } satisfies Record<string, { events: EventType[]; changes: (o: StripeObject) => Record<string, unknown> }>;
 export type TransitionName = keyof typeof TRANSITIONS;
@@ -183,7 +192,10 @@ export class AccountStore implements CollectionHost {
       this.refundIndex = { version: refunds.version, byCharge };
     }
     const positions = this.refundIndex.byCharge.get(chargeId) ?? [];
-    return positions.toReversed().map((i) => refunds.live(i)).filter((refund): refund is StripeObject => refund !== undefined);
+    return positions
+      .toReversed()
+      .map((i) => refunds.live(i))
+      .filter((refund): refund is StripeObject => refund !== undefined);
   }
 
   /** What Stripe sends for a stored object: inline lists cut at 10 with `has_more`, charge refunds filled in. */
@@ -240,7 +252,10 @@ export class AccountStore implements CollectionHost {
       const pendingWebhooks = this.endpoints.filter((e) => e.status === 'enabled' && endpointWants(e.enabled_events, type)).length;
       const withPrevious = previous && Object.keys(previous).length > 0 && !type.endsWith('.created') && !type.endsWith('.deleted');
       const event = makeEvent(type, object, {
-        created, livemode: this.livemode, pendingWebhooks, previous: withPrevious ? previous : undefined,
+        created,
+        livemode: this.livemode,
+        pendingWebhooks,
+        previous: withPrevious ? previous : undefined,
       });
       this.events.push(event);
       return event;

@@ -4,8 +4,19 @@
  */
 import type { FakeEvent } from './events.js';
 import {
-  API_VERSION_PATTERN, applyMetadata, booleanParam, invalidRequest, notFound, randomAlnum, rejectUnknownParams, signPayload,
-  stringArrayParam, stringParam, webhookUrlProblem, type FormObject, type Mode,
+  API_VERSION_PATTERN,
+  applyMetadata,
+  booleanParam,
+  invalidRequest,
+  notFound,
+  randomAlnum,
+  rejectUnknownParams,
+  signPayload,
+  stringArrayParam,
+  stringParam,
+  webhookUrlProblem,
+  type FormObject,
+  type Mode,
 } from './http.js';
 import { paginate } from './lists.js';
 
@@ -37,8 +48,9 @@ function checkUrl(url: string): string {
 function checkEvents(events: string[]): string[] {
   events.forEach((event, i) => {
     if (event !== '*' && !/^[a-z0-9_]+(?:\.[a-z0-9_]+)+$/.test(event)) {
-      throw invalidRequest(`Invalid enabled_events[${i}]: must be '*' or a known event type such as 'charge.succeeded', got '${event}'`,
-        { param: `enabled_events[${i}]` });
+      throw invalidRequest(`Invalid enabled_events[${i}]: must be '*' or a known event type such as 'charge.succeeded', got '${event}'`, {
+        param: `enabled_events[${i}]`,
+      });
     }
   });
   return [...new Set(events)];
@@ -46,13 +58,19 @@ function checkEvents(events: string[]): string[] {
 
 /** The webhook endpoint routes of one account and mode. */
 export class WebhookEndpoints {
-  constructor(private readonly endpoints: WebhookEndpoint[], private readonly mode: Mode, private readonly clock: () => number) {}
+  constructor(
+    private readonly endpoints: WebhookEndpoint[],
+    private readonly mode: Mode,
+    private readonly clock: () => number,
+  ) {}
 
   list(query: FormObject) {
     rejectUnknownParams(query, ['limit', 'starting_after', 'ending_before', 'expand']);
     const source = {
-      noun: 'webhook endpoint', count: this.endpoints.length,
-      live: (i: number) => publicEndpoint(this.endpoints[i]!), indexOf: (id: string) => this.endpoints.findIndex((e) => e.id === id),
+      noun: 'webhook endpoint',
+      count: this.endpoints.length,
+      live: (i: number) => publicEndpoint(this.endpoints[i]!),
+      indexOf: (id: string) => this.endpoints.findIndex((e) => e.id === id),
     };
     return paginate(source, query, '/v1/webhook_endpoints');
   }
@@ -75,9 +93,18 @@ export class WebhookEndpoints {
       throw invalidRequest(`Invalid API version: ${apiVersion}`, { param: 'api_version' });
     }
     const endpoint: WebhookEndpoint = {
-      id: `we_1${randomAlnum(23)}`, object: 'webhook_endpoint', api_version: apiVersion ?? null, application: null, created: this.clock(),
-      description: stringParam(params, 'description') || null, enabled_events: checkEvents(events), livemode: this.mode === 'live',
-      metadata: applyMetadata({}, params.metadata), status: 'enabled', url: checkUrl(url), secret: `whsec_${randomAlnum(32)}`,
+      id: `we_1${randomAlnum(23)}`,
+      object: 'webhook_endpoint',
+      api_version: apiVersion ?? null,
+      application: null,
+      created: this.clock(),
+      description: stringParam(params, 'description') || null,
+      enabled_events: checkEvents(events),
+      livemode: this.mode === 'live',
+      metadata: applyMetadata({}, params.metadata),
+      status: 'enabled',
+      url: checkUrl(url),
+      secret: `whsec_${randomAlnum(32)}`,
     };
     if (this.endpoints.length >= MAX_WEBHOOK_ENDPOINTS) {
       throw invalidRequest(`You have reached the maximum of ${MAX_WEBHOOK_ENDPOINTS} ${this.mode} webhook endpoints.`, { param: 'url' });
@@ -129,7 +156,13 @@ export interface DeliveryOptions {
   timestamp?: number;
 }
 
-export interface Delivery { url: string; status: number; body: string; payload: string; signature: string }
+export interface Delivery {
+  url: string;
+  status: number;
+  body: string;
+  payload: string;
+  signature: string;
+}
 
 /** POSTs an event as Stripe does: its JSON, `Stripe-Signature`, Stripe's user agent. */
 export async function deliverEvent(event: FakeEvent, { url, secret, fetch: send = fetch, timestamp }: DeliveryOptions): Promise<Delivery> {
@@ -138,8 +171,11 @@ export async function deliverEvent(event: FakeEvent, { url, secret, fetch: send 
   const response = await send(url, {
     method: 'POST',
     headers: {
-      'content-type': 'application/json; charset=utf-8', 'stripe-signature': signature,
-      'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)', 'cache-control': 'no-cache', accept: '*/*; q=0.5, application/xml',
+      'content-type': 'application/json; charset=utf-8',
+      'stripe-signature': signature,
+      'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
+      'cache-control': 'no-cache',
+      accept: '*/*; q=0.5, application/xml',
     },
     body: payload,
   });

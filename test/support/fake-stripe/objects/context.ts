@@ -5,9 +5,24 @@
 import type Stripe from 'stripe';
 
 export type CollectionName =
-  | 'products' | 'prices' | 'customers' | 'subscriptions' | 'invoices' | 'payment_intents' | 'charges' | 'refunds'
-  | 'checkout_sessions' | 'setup_intents' | 'payment_methods' | 'disputes' | 'credit_notes' | 'coupons'
-  | 'promotion_codes' | 'tax_ids' | 'subscription_schedules' | 'balance_transactions';
+  | 'products'
+  | 'prices'
+  | 'customers'
+  | 'subscriptions'
+  | 'invoices'
+  | 'payment_intents'
+  | 'charges'
+  | 'refunds'
+  | 'checkout_sessions'
+  | 'setup_intents'
+  | 'payment_methods'
+  | 'disputes'
+  | 'credit_notes'
+  | 'coupons'
+  | 'promotion_codes'
+  | 'tax_ids'
+  | 'subscription_schedules'
+  | 'balance_transactions';
 
 export interface BuildContext {
   index: number;
@@ -52,7 +67,12 @@ export function currentPeriod(anchor: number, now: number): { start: number; end
 export const emptyAddress = (): Stripe.Address => ({ city: null, country: null, line1: null, line2: null, postal_code: null, state: null });
 
 export const address = (index: number): Stripe.Address => ({
-  city: 'London', country: 'GB', line1: `${(index % 200) + 1} Fake Street`, line2: null, postal_code: 'EC1A 1BB', state: null,
+  city: 'London',
+  country: 'GB',
+  line1: `${(index % 200) + 1} Fake Street`,
+  line2: null,
+  postal_code: 'EC1A 1BB',
+  state: null,
 });
 
 /** `automatic_tax` as Stripe sends it when Stripe Tax is off (shared by subscriptions, invoices, sessions). */
@@ -64,7 +84,8 @@ export const noAutomaticTax = () => ({ disabled_reason: null, enabled: false, li
  */
 export type Wire<T> = T extends Stripe.Decimal
   ? string
-  : T extends string | number | boolean | bigint | null | undefined // before objects: OtherString is `string & {}`
+  : T extends
+        string | number | boolean | bigint | null | undefined // before objects: OtherString is `string & {}`
     ? T
     : T extends Array<infer U>
       ? Array<Wire<U>>

@@ -33,7 +33,12 @@ export const COLLECTIONS: Record<CollectionName, CollectionSpec> = {
   charges: { object: 'charge', path: 'charges', prefix: 'ch', idLength: 24, build: charge },
   refunds: { object: 'refund', path: 'refunds', prefix: 're', idLength: 24, build: refund },
   checkout_sessions: {
-    object: 'checkout.session', path: 'checkout/sessions', prefix: 'cs', idLength: 58, modePrefix: true, build: checkoutSession,
+    object: 'checkout.session',
+    path: 'checkout/sessions',
+    prefix: 'cs',
+    idLength: 58,
+    modePrefix: true,
+    build: checkoutSession,
   },
   setup_intents: { object: 'setup_intent', path: 'setup_intents', prefix: 'seti', idLength: 24, build: setupIntent },
   payment_methods: { object: 'payment_method', path: 'payment_methods', prefix: 'pm', idLength: 24, build: paymentMethod },
@@ -42,10 +47,19 @@ export const COLLECTIONS: Record<CollectionName, CollectionSpec> = {
   coupons: { object: 'coupon', path: 'coupons', prefix: '', idLength: 8, build: coupon },
   promotion_codes: { object: 'promotion_code', path: 'promotion_codes', prefix: 'promo', idLength: 24, build: promotionCode },
   tax_ids: { object: 'tax_id', path: 'tax_ids', prefix: 'txi', idLength: 24, build: taxId },
-  subscription_schedules: { object: 'subscription_schedule', path: 'subscription_schedules', prefix: 'sub_sched', idLength: 24,
-    build: subscriptionSchedule },
+  subscription_schedules: {
+    object: 'subscription_schedule',
+    path: 'subscription_schedules',
+    prefix: 'sub_sched',
+    idLength: 24,
+    build: subscriptionSchedule,
+  },
   balance_transactions: {
-    object: 'balance_transaction', path: 'balance_transactions', prefix: 'txn', idLength: 24, build: balanceTransaction,
+    object: 'balance_transaction',
+    path: 'balance_transactions',
+    prefix: 'txn',
+    idLength: 24,
+    build: balanceTransaction,
   },
 };
 

@@ -1,0 +1,103 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { SYSTEM_ACTOR } from '../../auth/index.js';
+import { activeSyncRun, cancelSync, latestSyncRunId, SYNC_OBJECT_TYPES, type SyncRunReport } from '../../features/stripe/index.js';
+import type { StripeEnvironment } from '../../generated/prisma/enums.js';
+import { CommandFailure, print, withServices } from '../support.js';
+import { parseEnvironment, parseId, parseObjects } from './arguments.js';
+import { RunFollower } from './follow.js';
+import { EXIT_RUN_NOT_SUCCEEDED, foregroundSync, loadRun } from './foreground-sync.js';
+import { progressView } from './progress-view.js';
+import { printRun } from './run-report.js';
+
+/**
+ * `coffer stripe ...`: a sync in the foreground with a progress bar, a run's status, a cancel.
+ * The run is the same as one started over GraphQL (same table, events, audit records).
+ */
+
+const endedBadly = (run: SyncRunReport) =>
+  new CommandFailure(`Sync run ${run.id} ${run.status}${run.error ? `: ${run.error}` : ''}`, EXIT_RUN_NOT_SUCCEEDED);
+
+/** `coffer stripe sync | sync-status | sync-cancel`. */
+export function registerStripeCommands(program: Command) {
+  const stripe = program.command('stripe').description("a project's Stripe data");
+  stripe
+    .command('sync')
+    .description(
+      'sync a project environment from Stripe now, in this process, showing progress; ' +
+        'exits 0 when the run SUCCEEDED, 1 when it FAILED or was canceled (Ctrl-C cancels), ' +
+        '2 when it could not start (another run active, no secret key)',
+    )
+    .requiredOption('--project <id>', 'project id', parseId('project'))
+    .requiredOption('--environment <environment>', 'test or live', parseEnvironment)
+    .option('--objects <types>', `comma-separated object types, default all: ${SYNC_OBJECT_TYPES.join(',')}`, parseObjects)
+    .option('--json', 'print the final report as JSON instead of a table')
+    .action(async (options: { project: string; environment: StripeEnvironment; objects?: string[]; json?: boolean }) => {
+      await withServices(
+        async (services) => {
+          const request = { projectId: options.project, environment: options.environment, objects: options.objects };
+          const run = await foregroundSync(services, request);
+          printRun(run, options.json ?? false);
+          if (run.status !== 'SUCCEEDED') throw endedBadly(run);
+        },
+        // Retries and failures are shown as progress; warnings would only interleave with the bar.
+        { logLevel: 'error' },
+      );
+    });
+  stripe
+    .command('sync-status')
+    .description('print a sync run (--run, or the latest of --project [--environment]) with its progress per object type')
+    .option('--run <id>', 'sync run id', parseId('sync run'))
+    .option('--project <id>', 'project id (its latest run)', parseId('project'))
+    .option('--environment <environment>', 'test or live (with --project)', parseEnvironment)
+    .option('--follow', 'while the run is active, show its progress until it ends; then exit as `stripe sync` does')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (options: { run?: string; project?: string; environment?: StripeEnvironment; follow?: boolean; json?: boolean }) => {
+      if (!options.run && !options.project) throw new InvalidArgumentError('give --run <id>, or --project <id> [--environment test|live]');
+      await withServices(
+        async (services) => {
+          let runId = options.run;
+          if (!runId) {
+            const latest = await latestSyncRunId(services.db, options.project!, options.environment);
+            const where = options.environment ? ` in ${options.environment.toLowerCase()}` : '';
+            if (!latest) throw new CommandFailure(`Project ${options.project} has no sync runs${where}.`, 1);
+            runId = latest;
+          }
+          let run = await loadRun(services.db, runId);
+          if (options.follow && run.activeSlot !== null) {
+            const view = progressView(run);
+            try {
+              await new RunFollower(services, run.id, view).untilEnded();
+            } finally {
+              view.stop();
+            }
+            run = await loadRun(services.db, run.id);
+          }
+          printRun(run, options.json ?? false);
+          if (options.follow && run.status !== 'SUCCEEDED') throw endedBadly(run);
+        },
+        { logLevel: 'error' },
+      );
+    });
+  stripe
+    .command('sync-cancel')
+    .description('cancel a sync run: at once when it has not started, after the page in flight when it runs (here or on a server)')
+    .option('--run <id>', 'sync run id', parseId('sync run'))
+    .option('--project <id>', 'project id (its active run; with --environment)', parseId('project'))
+    .option('--environment <environment>', 'test or live', parseEnvironment)
+    .action(async (options: { run?: string; project?: string; environment?: StripeEnvironment }) => {
+      if (!options.run && !(options.project && options.environment))
+        throw new InvalidArgumentError('give --run <id>, or --project <id> --environment test|live');
+      await withServices(async (services) => {
+        let runId = options.run;
+        if (!runId) {
+          const active = await activeSyncRun(services.db, options.project!, options.environment!);
+          if (!active)
+            throw new CommandFailure(`No active sync run for project ${options.project} (${options.environment!.toLowerCase()}).`, 1);
+          runId = active.id;
+        }
+        await loadRun(services.db, runId);
+        const run = await cancelSync({ db: services.db, events: services.events, actor: SYSTEM_ACTOR, now: new Date() }, runId);
+        print({ id: run.id, status: run.status, cancelRequestedAt: run.cancelRequestedAt, finishedAt: run.finishedAt });
+      });
+    });
+}

@@ -1,0 +1,101 @@
+import { Presets, SingleBar } from 'cli-progress';
+import type { SyncProgressEvent, SyncRunReport } from '../../features/stripe/index.js';
+
+const pages = (count: number) => `${count} page${count === 1 ? '' : 's'}`;
+
+export interface ProgressView {
+  event(event: SyncProgressEvent): void;
+  /** A line of the command's own (cancel requested, following another worker...). */
+  note(message: string): void;
+  stop(): void;
+}
+
+/**
+ * Progress on stderr: a redrawn bar on a terminal (object types done, the current one's pages and
+ * objects, the run's objects and retries), plain timestamped lines otherwise (CI, logs, tests).
+ * Stripe lists carry no counts, so the bar counts object types, not objects.
+ */
+export function progressView(run: SyncRunReport, stream: NodeJS.WriteStream = process.stderr): ProgressView {
+  const startedAt = Date.now();
+  let done = run.objectTypes.filter((state) => !['PENDING', 'RUNNING'].includes(state.status)).length;
+  let runObjects = run.objectTypes.reduce((total, state) => total + state.objects, 0);
+  let retries = run.objectTypes.reduce((total, state) => total + state.retries, 0);
+  let current = run.status === 'QUEUED' ? 'starting' : 'running';
+  let note = '';
+  const apply = (event: SyncProgressEvent) => {
+    runObjects = Math.max(runObjects, event.runObjects);
+    if (event.kind === 'RETRY') retries += 1;
+    if (event.kind === 'OBJECT_COMPLETED' || event.kind === 'OBJECT_FAILED') done += 1;
+    if (event.objectType)
+      current = `${event.objectType} ${event.objects} objects, ${pages(event.pages)}${event.kind === 'OBJECT_FAILED' ? ' FAILED' : ''}`;
+    if (event.kind === 'RUN_FINISHED') current = event.runStatus;
+  };
+
+  if (stream.isTTY) {
+    const bar = new SingleBar(
+      {
+        format: 'syncing {bar} {value}/{total} object types | {current} | {runObjects} objects, {retries} retries{note}',
+        stream,
+        hideCursor: true,
+        clearOnComplete: false,
+      },
+      Presets.shades_classic,
+    );
+    const payload = () => ({ current, runObjects, retries, note });
+    bar.start(run.objectTypes.length, done, payload());
+    let stopped = false;
+    return {
+      event(event) {
+        apply(event);
+        bar.update(done, payload());
+      },
+      note(message) {
+        note = ` | ${message}`;
+        bar.update(done, payload());
+      },
+      stop() {
+        if (!stopped) bar.stop();
+        stopped = true;
+      },
+    };
+  }
+
+  const line = (text: string) => stream.write(`[${((Date.now() - startedAt) / 1000).toFixed(1).padStart(6)} s] ${text}\n`);
+  let lastPageLine = 0;
+  return {
+    event(event) {
+      apply(event);
+      const type = event.objectType ?? '';
+      switch (event.kind) {
+        case 'PAGE':
+          // One line a second at most: a large account has thousands of pages.
+          if (Date.now() - lastPageLine < 1000) return;
+          lastPageLine = Date.now();
+          line(
+            `${type}: ${event.objects} objects, ${pages(event.pages)} so far ` +
+              `(run: ${runObjects} objects, ${done}/${run.objectTypes.length} object types done)`,
+          );
+          return;
+        case 'OBJECT_STARTED':
+          line(`${type}: started`);
+          return;
+        case 'RETRY':
+          line(`${type}: ${event.message ?? 'retrying'}`);
+          return;
+        case 'OBJECT_COMPLETED':
+          line(`${type}: done, ${event.objects} objects in ${pages(event.pages)}`);
+          return;
+        case 'OBJECT_FAILED':
+          line(`${type}: FAILED after ${event.objects} objects: ${event.message ?? 'unknown error'}`);
+          return;
+        case 'RUN_FINISHED':
+          line(`run ${event.runId} ${event.runStatus}: ${event.message ?? ''}`);
+          return;
+        default:
+          line(`run ${event.runId}: ${event.message ?? event.kind.toLowerCase()}`);
+      }
+    },
+    note: line,
+    stop: () => undefined,
+  };
+}

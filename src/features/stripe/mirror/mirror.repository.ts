@@ -1,0 +1,170 @@
+import { keysetOrder, keysetWhere, toConnection, type PagePlan } from '../../../db/pagination.js';
+import type { PrismaClient } from '../../../generated/prisma/client.js';
+import type { StripeEnvironment } from '../../../generated/prisma/enums.js';
+import { MIRROR_TABLES, type ObjectTypeSpec, type SyncObjectType } from './object-types.js';
+
+type Sql = Pick<PrismaClient, '$executeRawUnsafe' | '$queryRawUnsafe'>;
+
+export interface MirrorWrite {
+  projectId: string;
+  environment: StripeEnvironment;
+  /** Objects as Stripe sent them (one page of a list, or one webhook event's object). */
+  objects: ReadonlyArray<{ id: string }>;
+  /** When this data was current at Stripe: the event's time, or when the sync asked for the page. */
+  changedAt: Date;
+  /**
+   * 'webhook' wins ties (an event of the same second as the page is at least as new); the sync
+   * only overwrites strictly older data.
+   */
+  source: 'sync' | 'webhook';
+  now: Date;
+}
+
+const statements = new Map<string, string>();
+
+/**
+ * One INSERT ... ON CONFLICT for the whole batch. The WHERE clause is the out-of-order guard: data
+ * older than what is stored is skipped. A deleted object is flagged `deleted`. Returns the ids
+ * actually written.
+ */
+function upsertStatement(spec: ObjectTypeSpec, source: MirrorWrite['source']): string {
+  const key = `${spec.table}:${source}`;
+  let sql = statements.get(key);
+  if (sql) return sql;
+  const columns = Object.keys(spec.columns);
+  // A deletion may carry only `{ id, object, deleted }`: then the last known columns are kept.
+  const stub = `EXCLUDED.deleted AND NOT (EXCLUDED.data ? 'created')`;
+  const keepIfStub = (column: string) => `${column} = CASE WHEN ${stub} THEN t.${column} ELSE EXCLUDED.${column} END`;
+  sql = `
+    INSERT INTO ${spec.table} AS t
+      (project_id, environment, stripe_id, created, deleted, data, changed_at, updated_at, ${columns.join(', ')})
+    SELECT $1::uuid, $2::"StripeEnvironment", o->>'id',
+           COALESCE(to_timestamp((o->>'created')::double precision), $3::timestamptz),
+           COALESCE((o->>'deleted')::boolean, false), o, $3::timestamptz, $4::timestamptz,
+           ${Object.values(spec.columns).join(', ')}
+    FROM jsonb_array_elements($5::jsonb) AS o
+    ON CONFLICT (project_id, environment, stripe_id) DO UPDATE SET
+      ${[...columns, 'created'].map(keepIfStub).join(',\n      ')},
+      deleted = EXCLUDED.deleted,
+      data = CASE WHEN ${stub} THEN t.data || EXCLUDED.data ELSE EXCLUDED.data END,
+      changed_at = EXCLUDED.changed_at,
+      updated_at = EXCLUDED.updated_at
+    WHERE t.changed_at ${source === 'sync' ? '<' : '<='} EXCLUDED.changed_at
+    RETURNING stripe_id`;
+  statements.set(key, sql);
+  return sql;
+}
+
+/** Subscription items are replaced wholesale for the subscriptions that were written. */
+const REPLACE_ITEMS_DELETE = `
+  DELETE FROM stripe_subscription_items
+  WHERE project_id = $1::uuid AND environment = $2::"StripeEnvironment" AND subscription_id = ANY($3::text[])`;
+const REPLACE_ITEMS_INSERT = `
+  INSERT INTO stripe_subscription_items AS t
+    (project_id, environment, stripe_id, created, deleted, data, changed_at, updated_at, subscription_id, price_id, product_id, quantity)
+  SELECT $1::uuid, $2::"StripeEnvironment", i->>'id',
+         COALESCE(to_timestamp((i->>'created')::double precision), $3::timestamptz), false, i, $3::timestamptz, $4::timestamptz,
+         s->>'id',
+         CASE jsonb_typeof(i->'price') WHEN 'object' THEN i->'price'->>'id' ELSE i->>'price' END,
+         CASE jsonb_typeof(i->'price'->'product') WHEN 'object' THEN i->'price'->'product'->>'id' ELSE i->'price'->>'product' END,
+         (i->>'quantity')::integer
+  FROM jsonb_array_elements($5::jsonb) AS s, jsonb_array_elements(COALESCE(s->'items'->'data', '[]'::jsonb)) AS i
+  WHERE s->>'id' = ANY($6::text[]) AND NOT COALESCE((s->>'deleted')::boolean, false)
+  ON CONFLICT (project_id, environment, stripe_id) DO UPDATE SET
+    subscription_id = EXCLUDED.subscription_id, price_id = EXCLUDED.price_id, product_id = EXCLUDED.product_id,
+    quantity = EXCLUDED.quantity,
+    data = EXCLUDED.data, created = EXCLUDED.created, changed_at = EXCLUDED.changed_at, updated_at = EXCLUDED.updated_at`;
+
+/**
+ * Writes a batch of objects of one type. Run it inside the caller's transaction: the sync commits
+ * each page together with its checkpoint.
+ */
+export async function upsertObjects(sql: Sql, spec: ObjectTypeSpec, write: MirrorWrite): Promise<string[]> {
+  if (write.objects.length === 0) return [];
+  const json = JSON.stringify(write.objects);
+  const written = await sql.$queryRawUnsafe<Array<{ stripe_id: string }>>(
+    upsertStatement(spec, write.source),
+    write.projectId,
+    write.environment,
+    write.changedAt,
+    write.now,
+    json,
+  );
+  const ids = written.map((row) => row.stripe_id);
+  if (spec.type === 'subscriptions' && ids.length > 0) {
+    await sql.$executeRawUnsafe(REPLACE_ITEMS_DELETE, write.projectId, write.environment, ids);
+    await sql.$executeRawUnsafe(REPLACE_ITEMS_INSERT, write.projectId, write.environment, write.changedAt, write.now, json, ids);
+  }
+  return ids;
+}
+
+/** Forgets everything mirrored for a project environment (another account, or Stripe removed). */
+export async function clearMirror(sql: Sql, projectId: string, environment: StripeEnvironment): Promise<void> {
+  for (const table of [...MIRROR_TABLES, 'stripe_webhook_events']) {
+    await sql.$executeRawUnsafe(
+      `DELETE FROM ${table} WHERE project_id = $1::uuid AND environment = $2::"StripeEnvironment"`,
+      projectId,
+      environment,
+    );
+  }
+}
+
+/** What a mirror query may ask for: the typed columns are matched exactly, a list meaning "one of". */
+export interface MirrorQuery {
+  projectId: string;
+  environment: StripeEnvironment;
+  created?: { gte?: Date; gt?: Date; lte?: Date; lt?: Date };
+  includeDeleted: boolean;
+  columns: Record<string, unknown>;
+  plan: PagePlan;
+}
+
+interface MirrorDelegate {
+  findMany(args: unknown): Promise<unknown[]>;
+  count(args: unknown): Promise<number>;
+}
+
+/** The object types the API lists (refunds and charges are mirrored, not listed yet). */
+export type ListedObjectType = Exclude<SyncObjectType, 'charges' | 'refunds'>;
+
+const delegates: Record<ListedObjectType, (prisma: PrismaClient) => unknown> = {
+  products: (prisma) => prisma.stripeProduct,
+  prices: (prisma) => prisma.stripePrice,
+  customers: (prisma) => prisma.stripeCustomer,
+  subscriptions: (prisma) => prisma.stripeSubscription,
+  invoices: (prisma) => prisma.stripeInvoice,
+  payment_intents: (prisma) => prisma.stripePaymentIntent,
+};
+
+/** Newest first by (created, Stripe id); `totalCount` counts every match of the filter. */
+export async function listMirrored<Row extends { created: Date; stripeId: string }>(
+  prisma: PrismaClient,
+  type: ListedObjectType,
+  query: MirrorQuery,
+) {
+  const delegate = delegates[type](prisma) as MirrorDelegate;
+  const where: Record<string, unknown> = { projectId: query.projectId, environment: query.environment };
+  if (!query.includeDeleted) where.deleted = false;
+  if (query.created && Object.keys(query.created).length > 0) where.created = query.created;
+  for (const [column, value] of Object.entries(query.columns)) where[column] = Array.isArray(value) ? { in: value } : value;
+  const { plan } = query;
+  const [rows, totalCount] = await Promise.all([
+    // AND, not a spread: the cursor's bound on `created` must not replace the filter's created range.
+    delegate.findMany({
+      where: { AND: [where, keysetWhere(plan, 'created', 'stripeId')] },
+      orderBy: keysetOrder(plan, 'created', 'stripeId'),
+      take: plan.take,
+    }) as Promise<Row[]>,
+    delegate.count({ where }),
+  ]);
+  return { ...toConnection(rows, plan, (row) => ({ createdAt: row.created, id: row.stripeId })), totalCount };
+}
+
+export const subscriptionItemsOf = (
+  prisma: PrismaClient,
+  subscription: { projectId: string; environment: StripeEnvironment; stripeId: string },
+) =>
+  prisma.stripeSubscriptionItem.findMany({
+    where: { projectId: subscription.projectId, environment: subscription.environment, subscriptionId: subscription.stripeId },
+    orderBy: [{ created: 'asc' }, { stripeId: 'asc' }],
+  });

@@ -1,0 +1,398 @@
+import type Stripe from 'stripe';
+import type { Config } from '../../../config.js';
+import type { Database } from '../../../db/database.js';
+import type { EventBus } from '../../../events/event-bus.js';
+import type { Prisma, StripeSyncObjectState, StripeSyncRun } from '../../../generated/prisma/client.js';
+import type { KeyringStore } from '../../../keyring/index.js';
+import type { Logger } from '../../../logger.js';
+import { backoffDelay, describeStripeFailure, isRetryable, sleep } from '../client/backoff.js';
+import { createStripeClient } from '../client/stripe-client.js';
+import { classifyStripeError } from '../client/stripe-errors.js';
+import * as configRepository from '../config/config.repository.js';
+import { revealCredential } from '../config/credentials.repository.js';
+import * as mirrorRepository from '../mirror/mirror.repository.js';
+import { isSyncObjectType, OBJECT_TYPES, type ObjectTypeSpec } from '../mirror/object-types.js';
+import { abortable, listPage } from './stripe-pages.js';
+import { publishSyncEvents, recordSyncEvent, storedEventRow, type SyncEventInput, type SyncProgressEvent } from './progress.js';
+import * as syncRepository from './sync.repository.js';
+import { endRun, KeyRejected, startLeaseHeartbeat, Stopped, type Ending, type RunOutcome, type StopReason } from './run-ending.js';
+
+export type { RunOutcome, StopReason } from './run-ending.js';
+import { runEventBase } from './sync.service.js';
+
+export interface SyncRunnerDeps {
+  db: Database;
+  keyring: KeyringStore;
+  config: Pick<Config, 'stripeApiBase' | 'stripeSync'>;
+  logger: Logger;
+  events: EventBus;
+}
+
+/** After this many claims of one run (crashes, restarts, database errors), it fails instead of looping. */
+const MAX_ATTEMPTS = 10;
+
+type Tx = Prisma.TransactionClient;
+
+/**
+ * Executes one claimed run to its end, or until it is stopped. Memory stays at one page whatever
+ * the account size: each page is written, with its checkpoint and progress event, in one
+ * transaction before the next is fetched, so a run picked up again after a crash continues after
+ * the last page it stored.
+ */
+export class SyncRunExecution {
+  private readonly controller = new AbortController();
+  private readonly log: Logger;
+  private stopHeartbeat: () => void = () => undefined;
+  private runObjects = 0;
+  /** Retries per object type so far (a retry of the page fetched ahead may land during a write). */
+  private readonly retries = new Map<string, number>();
+
+  constructor(
+    private readonly deps: SyncRunnerDeps,
+    private run: StripeSyncRun,
+    private readonly workerId: string,
+  ) {
+    this.log = deps.logger.child({ syncRunId: run.id, projectId: run.projectId, environment: run.environment });
+  }
+
+  /** Stops the run after the page in flight (or at once while it waits to retry). */
+  stop(reason: StopReason) {
+    if (!this.controller.signal.aborted) this.controller.abort(new Stopped(reason));
+  }
+
+  /** Stops the run (aborting any request or back-off in flight) and returns the error to throw. */
+  private stopNow(reason: StopReason): Stopped {
+    this.stop(reason);
+    return new Stopped(reason);
+  }
+
+  private get stopReason(): StopReason | null {
+    const reason: unknown = this.controller.signal.reason;
+    return this.controller.signal.aborted && reason instanceof Stopped ? reason.reason : null;
+  }
+
+  private throwIfStopped() {
+    const reason = this.stopReason;
+    if (reason) throw new Stopped(reason);
+  }
+
+  async execute(): Promise<RunOutcome> {
+    const { db } = this.deps;
+    this.startHeartbeat();
+    try {
+      if (this.run.cancelRequestedAt) throw new Stopped('cancel');
+      if (this.run.attempts > MAX_ATTEMPTS)
+        return await this.finish({ error: `gave up after ${MAX_ATTEMPTS} attempts (the run kept being interrupted)` });
+      const state = await configRepository.environmentOf(db.prisma, this.run.projectId, this.run.environment);
+      const keyRow = configRepository.credentialOf(state, 'SECRET_KEY');
+      if (!state || !keyRow) return await this.finish({ error: 'no secret key is configured for this environment any more' });
+      if (state.accountId !== this.run.accountId) throw new Stopped('account-changed');
+      const secretKey = await revealCredential(this.deps.keyring, this.run.projectId, this.run.environment, keyRow);
+      const stripe = createStripeClient(secretKey, this.deps.config, { maxNetworkRetries: 0, timeoutMs: 60_000 });
+
+      const objectStates = await syncRepository.objectStatesOf(db.prisma, this.run.id);
+      this.runObjects = objectStates.reduce((sum, objectState) => sum + objectState.objects, 0);
+      const resumed = this.run.attempts > 1;
+      await this.emit({
+        kind: resumed ? 'RUN_RESUMED' : 'RUN_STARTED',
+        message: resumed ? `resumed (attempt ${this.run.attempts})` : 'started',
+      });
+
+      // Object types are synced side by side (STRIPE_SYNC_PARALLEL_OBJECTS lanes): against Stripe's
+      // latency one stream of pages is slow, and Stripe allows far more requests than one stream makes.
+      const queue = objectStates.filter((objectState) => objectState.status === 'PENDING' || objectState.status === 'RUNNING');
+      let firstError: unknown = null;
+      const lane = async () => {
+        for (let objectState = queue.shift(); objectState && firstError === null; objectState = queue.shift()) {
+          this.throwIfStopped();
+          if (!isSyncObjectType(objectState.objectType))
+            await this.failObject(objectState, `unknown object type ${objectState.objectType}`);
+          else await this.syncObjectType(stripe, OBJECT_TYPES[objectState.objectType], objectState);
+        }
+      };
+      const lanes = Array.from({ length: Math.min(this.deps.config.stripeSync.parallelObjects, queue.length) }, () =>
+        lane().catch((error: unknown) => {
+          firstError ??= error;
+          // The key was rejected: the other lanes' requests would be too; they stop now.
+          if (error instanceof KeyRejected) this.stop('shutdown');
+        }),
+      );
+      // Every lane has settled before the run is finished or handed back: no write lands after it.
+      await Promise.all(lanes);
+      if (firstError !== null) throw firstError instanceof Error ? firstError : new Error('a sync lane failed');
+      return await this.finish({});
+    } catch (error) {
+      if (error instanceof Stopped) return this.onStopped(error.reason);
+      if (error instanceof KeyRejected) return await this.finish({ objectError: error.message });
+      const reason = this.stopReason;
+      if (reason) return this.onStopped(reason);
+      // A database or programming error: the run is handed back and tried again (bounded by MAX_ATTEMPTS).
+      this.log.error(
+        { err: { type: (error as Error).name, message: (error as Error).message } },
+        'stripe sync run failed unexpectedly; releasing it',
+      );
+      await this.release('interrupted by an unexpected error; it will be retried').catch(() => undefined);
+      return { kind: 'interrupted' };
+    } finally {
+      this.stopHeartbeat();
+    }
+  }
+
+  private async syncObjectType(stripe: Stripe, spec: ObjectTypeSpec, initial: StripeSyncObjectState) {
+    let objectState = initial;
+    if (objectState.status === 'PENDING') {
+      objectState = await this.transaction(async (tx, events) => {
+        const updated = await syncRepository.updateObjectState(tx, this.run.id, spec.type, { status: 'RUNNING', startedAt: new Date() });
+        events.push(await this.record(tx, updated, { kind: 'OBJECT_STARTED', message: null }));
+        return updated;
+      });
+    }
+    const { pageSize } = this.deps.config.stripeSync;
+    this.retries.set(spec.type, objectState.retries);
+    // The next page is fetched while this one is written: the sync goes at the pace of the slower
+    // of Stripe and the database, not of both added up. At most two pages are held.
+    const prefetch = new AbortController();
+    const signal = AbortSignal.any([this.controller.signal, prefetch.signal]);
+    const fetchPage = (cursor: string | null) => {
+      // Second precision, rounded down: a webhook event of the same second is treated as newer.
+      const requestedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+      const fetched = this.withRetries(spec, signal, async () => ({
+        page: await listPage(stripe, spec, { pageSize, cursor }),
+        requestedAt,
+      }));
+      // Observed later (awaited, or settled in `finally`); a rejection while a write is running is not unhandled.
+      fetched.catch(() => undefined);
+      return fetched;
+    };
+    let next = fetchPage(objectState.cursor);
+    try {
+      for (;;) {
+        this.throwIfStopped();
+        let fetched: Awaited<typeof next>;
+        try {
+          fetched = await next;
+        } catch (error) {
+          if (error instanceof Stopped) throw error;
+          this.throwIfStopped();
+          const reason = describeStripeFailure(error);
+          await this.failObject(objectState, reason);
+          // A rejected key fails every other object type the same way: no point asking Stripe again.
+          if (classifyStripeError(error) === 'INVALID_API_KEY') throw new KeyRejected(reason);
+          return;
+        }
+        const { page, requestedAt } = fetched;
+        const last = page.data.at(-1);
+        const done = !page.has_more || !last;
+        if (!done) next = fetchPage(last.id);
+        objectState = await this.commitPage(spec, objectState, page.data, { requestedAt, done });
+        if (done) return;
+      }
+    } finally {
+      // A page fetched ahead that will not be stored (stop, failure): abandoned before moving on.
+      prefetch.abort(new Stopped('shutdown'));
+      await next.catch(() => undefined);
+    }
+  }
+
+  /**
+   * Stores one page with its checkpoint and progress events in one transaction of four statements:
+   * lease renewal (which also reserves the events' sequence numbers, locks the environment's row
+   * against an account change and reads a cancel request), the batch upsert, then the checkpoint
+   * and the events together.
+   */
+  private async commitPage(
+    spec: ObjectTypeSpec,
+    before: StripeSyncObjectState,
+    objects: ReadonlyArray<{ id: string }>,
+    { requestedAt, done }: { requestedAt: Date; done: boolean },
+  ) {
+    const { leaseMs } = this.deps.config.stripeSync;
+    const kinds: SyncEventInput['kind'][] = done ? ['PAGE', 'OBJECT_COMPLETED'] : ['PAGE'];
+    return this.transaction(async (tx, events) => {
+      const lease = await syncRepository.leaseForPage(tx, this.run, { workerId: this.workerId, leaseMs, events: kinds.length });
+      if (!lease) throw this.stopNow('lease-lost');
+      if (lease.cancelRequestedAt) throw this.stopNow('cancel');
+      if (!lease.environmentExists || lease.accountId !== this.run.accountId) throw this.stopNow('account-changed');
+
+      await mirrorRepository.upsertObjects(tx, spec, {
+        projectId: this.run.projectId,
+        environment: this.run.environment,
+        objects,
+        changedAt: requestedAt,
+        source: 'sync',
+        now: new Date(),
+      });
+      const now = new Date();
+      const after: StripeSyncObjectState = {
+        ...before,
+        cursor: objects.at(-1)?.id ?? before.cursor,
+        pages: before.pages + 1,
+        objects: before.objects + objects.length,
+        ...(done ? { status: 'SUCCEEDED' as const, total: before.objects + objects.length, finishedAt: now } : {}),
+      };
+      this.runObjects += objects.length;
+      const firstSequence = lease.lastSequence - kinds.length + 1;
+      const pageEvents = kinds.map((kind, index) =>
+        this.eventOf(
+          after,
+          { kind, message: kind === 'OBJECT_COMPLETED' ? `${after.objects} ${spec.type}` : null },
+          firstSequence + index,
+          now,
+        ),
+      );
+      await syncRepository.saveCheckpoint(tx, this.run.id, after, pageEvents.map(storedEventRow));
+      events.push(...pageEvents);
+      return after;
+    });
+  }
+
+  /** One page, tried again on 429/5xx/network errors with back-off; each retry is a RETRY event. */
+  private async withRetries<T>(spec: ObjectTypeSpec, signal: AbortSignal, call: () => Promise<T>): Promise<T> {
+    const policy = this.deps.config.stripeSync.retry;
+    for (let retry = 1; ; retry++) {
+      try {
+        if (signal.aborted) throw signal.reason as Error;
+        return await abortable(call(), signal);
+      } catch (error) {
+        if (error instanceof Stopped || signal.aborted || retry > policy.maxRetries || !isRetryable(error)) throw error;
+        const delay = backoffDelay(policy, retry, error);
+        const reason = describeStripeFailure(error);
+        this.retries.set(spec.type, (this.retries.get(spec.type) ?? 0) + 1);
+        await this.transaction(async (tx, events) => {
+          const updated = await syncRepository.updateObjectState(tx, this.run.id, spec.type, { retries: { increment: 1 } });
+          events.push(
+            await this.record(tx, updated, { kind: 'RETRY', message: `${reason} Retry ${retry} of ${policy.maxRetries} in ${delay} ms.` }),
+          );
+        });
+        this.log.warn(
+          { objectType: spec.type, retry, delayMs: delay, status: (error as { statusCode?: number }).statusCode },
+          'stripe sync: backing off',
+        );
+        await sleep(delay, signal);
+        if (signal.aborted) throw signal.reason as Error;
+      }
+    }
+  }
+
+  private async failObject(objectState: StripeSyncObjectState, error: string) {
+    await this.transaction(async (tx, events) => {
+      const updated = await syncRepository.updateObjectState(tx, this.run.id, objectState.objectType, {
+        status: 'FAILED',
+        error,
+        finishedAt: new Date(),
+      });
+      events.push(await this.record(tx, updated, { kind: 'OBJECT_FAILED', message: error }));
+    });
+    this.log.warn({ objectType: objectState.objectType, error }, 'stripe sync: object type failed');
+  }
+
+  /** Ends the run: SUCCEEDED only when every object type completed. */
+  private async finish(ending: Ending): Promise<RunOutcome> {
+    const ended = await this.transaction(async (tx, events) => {
+      const { run, event } = await endRun(tx, this.run, ending, new Date());
+      events.push(event);
+      return run;
+    });
+    this.run = ended;
+    this.log.info({ status: ended.status }, 'stripe sync run finished');
+    return { kind: 'finished', status: ended.status };
+  }
+
+  private async onStopped(reason: StopReason): Promise<RunOutcome> {
+    if (reason === 'lease-lost') {
+      this.log.warn('stripe sync: lease lost to another worker; stopping without writing');
+      return { kind: 'lease-lost' };
+    }
+    if (reason === 'shutdown') {
+      await this.release('worker stopping; the run resumes from its last page on the next worker');
+      return { kind: 'interrupted' };
+    }
+    return this.finish({
+      canceled: true,
+      message: reason === 'cancel' ? 'canceled' : 'canceled: the environment now uses another Stripe account',
+    });
+  }
+
+  /** Hands the run back (still RUNNING, lease expired) so any worker resumes it at once. */
+  private async release(message: string) {
+    await this.transaction(async (tx, events) => {
+      if (await syncRepository.releaseRun(tx, this.run.id, this.workerId))
+        events.push(
+          await recordSyncEvent(tx, this.run, {
+            ...runEventBase(this.run, null),
+            runObjects: this.runObjects,
+            objects: this.runObjects,
+            kind: 'RUN_INTERRUPTED',
+            message,
+          }),
+        );
+    });
+  }
+
+  private startHeartbeat() {
+    const { leaseMs } = this.deps.config.stripeSync;
+    const renew = () => syncRepository.renewLease(this.deps.db.prisma, { runId: this.run.id, workerId: this.workerId, leaseMs });
+    this.stopHeartbeat = startLeaseHeartbeat(renew, {
+      leaseMs,
+      onLost: () => this.stop('lease-lost'),
+      onCancel: () => this.stop('cancel'),
+      onError: (error) => this.log.warn({ err: { type: (error as Error).name } }, 'stripe sync: lease renewal failed'),
+    });
+  }
+
+  private eventOf(
+    objectState: StripeSyncObjectState,
+    input: Pick<SyncEventInput, 'kind' | 'message'>,
+    sequence: number,
+    at: Date,
+  ): SyncProgressEvent {
+    return {
+      ...this.eventInput(objectState, input),
+      runId: this.run.id,
+      projectId: this.run.projectId,
+      environment: this.run.environment,
+      sequence,
+      at,
+    };
+  }
+
+  private eventInput(objectState: StripeSyncObjectState, input: Pick<SyncEventInput, 'kind' | 'message'>): SyncEventInput {
+    return {
+      runStatus: 'RUNNING',
+      objectType: objectState.objectType,
+      objectStatus: objectState.status,
+      pages: objectState.pages,
+      objects: objectState.objects,
+      runObjects: this.runObjects,
+      total: objectState.total,
+      retries: this.retries.get(objectState.objectType) ?? objectState.retries,
+      summary: null,
+      ...input,
+    };
+  }
+
+  private record(tx: Tx, objectState: StripeSyncObjectState, input: Pick<SyncEventInput, 'kind' | 'message'>) {
+    return recordSyncEvent(tx, this.run, this.eventInput(objectState, input));
+  }
+
+  private async emit(input: Pick<SyncEventInput, 'kind' | 'message'>) {
+    await this.transaction(async (tx, events) => {
+      events.push(
+        await recordSyncEvent(tx, this.run, {
+          ...runEventBase({ ...this.run, status: 'RUNNING' }, null),
+          runObjects: this.runObjects,
+          objects: this.runObjects,
+          ...input,
+        }),
+      );
+    });
+  }
+
+  /** A transaction whose events are published once it has committed. */
+  private async transaction<T>(work: (tx: Tx, events: SyncProgressEvent[]) => Promise<T>): Promise<T> {
+    const events: SyncProgressEvent[] = [];
+    const result = await this.deps.db.prisma.$transaction((tx) => work(tx, events), { timeout: 60_000 });
+    publishSyncEvents(this.deps.events, events);
+    return result;
+  }
+}

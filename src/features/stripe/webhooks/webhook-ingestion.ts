@@ -1,0 +1,220 @@
+import type { Plugin } from 'graphql-yoga';
+import Stripe from 'stripe';
+import type { Database } from '../../../db/database.js';
+import { isDatabaseOutage } from '../../../db/prisma-errors.js';
+import { isUuid } from '../../../db/ids.js';
+import { asCofferError } from '../../../graphql/errors.js';
+import type { StripeEnvironment } from '../../../generated/prisma/enums.js';
+import type { KeyringStore } from '../../../keyring/index.js';
+import type { Logger } from '../../../logger.js';
+import * as configRepository from '../config/config.repository.js';
+import { revealCredential } from '../config/credentials.repository.js';
+import * as mirrorRepository from '../mirror/mirror.repository.js';
+import { specForStripeObject } from '../mirror/object-types.js';
+import * as webhooksRepository from './webhooks.repository.js';
+
+const PATH = /^\/webhooks\/stripe\/([^/]+)\/(test|live)$/;
+/** Stripe's events are far smaller; the cap is counted as bytes arrive, chunked or not. */
+export const MAX_EVENT_BYTES = 512 * 1024;
+/** Stripe's own default: signatures older than five minutes are replays (and as far ahead, forgeries). */
+const TOLERANCE_SECONDS = 300;
+
+interface Deps {
+  db: Database;
+  keyring: KeyringStore;
+  logger: Logger;
+  now: () => Date;
+}
+
+const reply = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+
+/** A failure on Coffer's side that will pass: Stripe retries a 503. */
+const unavailable = () => reply(503, { error: 'temporarily unavailable; Stripe will retry' }, { 'retry-after': '5' });
+
+/**
+ * `POST /webhooks/stripe/:projectId/:environment`. In this order, each step before any work of the
+ * next: the route and the signature header, the environment's signing secret, the body (at most
+ * MAX_EVENT_BYTES, counted as it arrives), the signature and its timestamp over the raw bytes, and
+ * only then JSON. Each event id is applied once; the eight synced object types go to their typed
+ * tables (others to `stripe_objects`); an event older than what is stored does not overwrite it.
+ */
+export function useStripeWebhooks(deps: Deps): Plugin {
+  return {
+    async onRequest(payload) {
+      const { request, url } = payload;
+      const match = PATH.exec(url.pathname);
+      if (!match) return;
+      if (request.method !== 'POST') return payload.endResponse(reply(405, { error: 'POST only' }, { allow: 'POST' }));
+      const [, projectId = '', environment = 'test'] = match;
+      payload.endResponse(await receive(deps, request, projectId, environment.toUpperCase() as StripeEnvironment));
+    },
+  };
+}
+
+type Body = { kind: 'ok'; bytes: Buffer } | { kind: 'too-large' };
+
+/** Reads at most `limit` bytes and stops reading there: a flood is never held in memory. */
+async function readBody(request: Request, limit: number): Promise<Body> {
+  if (Number(request.headers.get('content-length') ?? 0) > limit) return { kind: 'too-large' };
+  if (!request.body) return { kind: 'ok', bytes: Buffer.alloc(0) };
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      return { kind: 'too-large' };
+    }
+    chunks.push(value);
+  }
+  return { kind: 'ok', bytes: Buffer.concat(chunks, size) };
+}
+
+/** The signature's `t=` (seconds); Stripe's check refuses old ones only, so the future is checked here. */
+const signedAt = (header: string) => Number(/(?:^|,)\s*t=(\d+)/.exec(header)?.[1] ?? NaN);
+
+interface EventShape {
+  id: string;
+  type: string;
+  created: number;
+  livemode: boolean;
+  object: { id?: unknown; object?: unknown } & Record<string, unknown>;
+}
+
+/** A validly signed event is still checked for shape before anything of it is used. */
+function eventShape(value: unknown): EventShape | null {
+  const event = value as Partial<Stripe.Event> | null;
+  const object = (event?.data as { object?: unknown } | undefined)?.object;
+  if (typeof event?.id !== 'string' || event.id.length === 0 || event.id.length > 255) return null;
+  if (typeof event.type !== 'string' || event.type.length === 0 || event.type.length > 255) return null;
+  if (typeof event.created !== 'number' || !Number.isFinite(event.created) || typeof event.livemode !== 'boolean') return null;
+  if (typeof object !== 'object' || object === null || Array.isArray(object)) return null;
+  return { id: event.id, type: event.type, created: event.created, livemode: event.livemode, object: object as EventShape['object'] };
+}
+
+async function receive(deps: Deps, request: Request, projectId: string, environment: StripeEnvironment): Promise<Response> {
+  const log = deps.logger.child({ webhook: 'stripe', projectId: isUuid(projectId) ? projectId : '(invalid)', environment });
+  try {
+    const signature = request.headers.get('stripe-signature');
+    if (!signature) return reply(400, { error: 'missing Stripe-Signature header' });
+    const secretRow = isUuid(projectId) ? await configRepository.webhookSecretOf(deps.db.prisma, projectId, environment) : null;
+    if (!secretRow) return reply(404, { error: 'no webhook is configured for this project and environment' });
+
+    const body = await readBody(request, MAX_EVENT_BYTES);
+    if (body.kind === 'too-large') {
+      log.warn({ limitBytes: MAX_EVENT_BYTES }, 'stripe webhook refused: body too large');
+      return reply(413, { error: `event larger than ${MAX_EVENT_BYTES} bytes` });
+    }
+    const secret = await revealCredential(deps.keyring, projectId, environment, secretRow);
+    const now = deps.now();
+    try {
+      Stripe.webhooks.signature!.verifyHeader(body.bytes, signature, secret, TOLERANCE_SECONDS, undefined, now.getTime());
+    } catch {
+      log.warn('stripe webhook refused: signature verification failed');
+      return reply(400, { error: 'signature verification failed' });
+    }
+    if (signedAt(signature) - now.getTime() / 1000 > TOLERANCE_SECONDS) {
+      log.warn('stripe webhook refused: signature timestamp in the future');
+      return reply(400, { error: 'signature timestamp outside the tolerance' });
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.bytes.toString('utf8'));
+    } catch {
+      parsed = null;
+    }
+    const event = eventShape(parsed);
+    if (!event) {
+      // Signed by Stripe (or with its secret) but unusable: acknowledged, or Stripe retries it for days.
+      log.warn('stripe webhook ignored: signed, but not a Stripe event');
+      return reply(200, { received: true, ignored: 'not a Stripe event' });
+    }
+    if (event.livemode !== (environment === 'LIVE')) {
+      log.warn({ eventId: event.id }, 'stripe webhook refused: livemode does not match the environment');
+      return reply(400, { error: `livemode ${event.livemode} does not match the ${environment.toLowerCase()} environment` });
+    }
+    const outcome = await apply(deps, { projectId, environment, event, now }).catch(async (error: unknown) => {
+      if (isDatabaseOutage(error)) throw error;
+      // A poison event (data the mirror cannot hold): recorded as received, so it is never retried into a loop.
+      log.warn({ eventId: event.id, type: event.type, err: { type: (error as Error).name } }, 'stripe webhook: event could not be applied');
+      await recordOnly(deps, { projectId, environment, event, now });
+      return 'unusable' as const;
+    });
+    log.info({ eventId: event.id, type: event.type, outcome }, 'stripe webhook');
+    return reply(200, { received: true, duplicate: outcome === 'duplicate' });
+  } catch (error) {
+    const coded = asCofferError(error);
+    if (coded?.code === 'SERVICE_UNAVAILABLE' || isDatabaseOutage(error)) {
+      log.warn(
+        { code: 'SERVICE_UNAVAILABLE', reason: coded?.details.reason ?? 'DATABASE_UNAVAILABLE' },
+        'stripe webhook deferred: unavailable',
+      );
+      return unavailable();
+    }
+    log.error({ err: error instanceof Error ? { type: error.name, message: error.message } : String(error) }, 'stripe webhook failed');
+    return unavailable();
+  }
+}
+
+interface Received {
+  projectId: string;
+  environment: StripeEnvironment;
+  event: EventShape;
+  now: Date;
+}
+
+const objectIdOf = (event: EventShape) => (typeof event.object.id === 'string' && event.object.id.length <= 255 ? event.object.id : null);
+
+const receivedRow = ({ projectId, environment, event, now }: Received): webhooksRepository.ReceivedEvent => ({
+  projectId,
+  environment,
+  eventId: event.id,
+  type: event.type,
+  objectId: objectIdOf(event),
+  created: new Date(event.created * 1000),
+  receivedAt: now,
+});
+
+async function apply(deps: Deps, received: Received): Promise<'duplicate' | 'recorded' | 'applied' | 'stale'> {
+  const { projectId, environment, event, now } = received;
+  const { object } = event;
+  const objectId = objectIdOf(event);
+  const changedAt = new Date(event.created * 1000);
+  return deps.db.prisma.$transaction(async (tx) => {
+    if (!(await webhooksRepository.recordReceivedEvent(tx, receivedRow(received)))) return 'duplicate';
+    if (!objectId || typeof object.object !== 'string') return 'recorded';
+    const deleted = event.type.endsWith('.deleted') && object.object !== 'subscription'; // a deleted subscription is a canceled one
+    const spec = specForStripeObject(object.object);
+    if (spec) {
+      const objects = [{ ...object, id: objectId, ...(deleted ? { deleted: true } : {}) }];
+      const written = await mirrorRepository.upsertObjects(tx, spec, {
+        projectId,
+        environment,
+        objects,
+        changedAt,
+        source: 'webhook',
+        now,
+      });
+      return written.length > 0 ? 'applied' : 'stale';
+    }
+    const data = JSON.stringify(deleted ? { ...object, deleted: true } : object);
+    await webhooksRepository.upsertOtherObject(tx, {
+      projectId,
+      environment,
+      objectType: object.object,
+      stripeId: objectId,
+      data,
+      changedAt,
+      now,
+    });
+    return 'applied';
+  });
+}
+
+async function recordOnly(deps: Deps, received: Received): Promise<void> {
+  await deps.db.prisma.$transaction((tx) => webhooksRepository.recordReceivedEvent(tx, receivedRow(received)));
+}

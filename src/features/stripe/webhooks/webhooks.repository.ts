@@ -1,0 +1,49 @@
+import type { Prisma } from '../../../generated/prisma/client.js';
+import type { StripeEnvironment } from '../../../generated/prisma/enums.js';
+
+type Tx = Prisma.TransactionClient;
+
+export interface ReceivedEvent {
+  projectId: string;
+  environment: StripeEnvironment;
+  eventId: string;
+  type: string;
+  objectId: string | null;
+  created: Date;
+  receivedAt: Date;
+}
+
+/** Records an event id once; false when it was already received (Stripe delivers at least once). */
+export async function recordReceivedEvent(tx: Tx, event: ReceivedEvent): Promise<boolean> {
+  const inserted = await tx.$executeRaw`
+    INSERT INTO stripe_webhook_events (project_id, environment, event_id, type, object_id, created, received_at)
+    VALUES (${event.projectId}::uuid, ${event.environment}::"StripeEnvironment", ${event.eventId}, ${event.type}, ${event.objectId},
+            ${event.created}, ${event.receivedAt})
+    ON CONFLICT DO NOTHING`;
+  return inserted > 0;
+}
+
+/**
+ * An object of a type without a table of its own, as JSON. The WHERE keeps newer data: an event
+ * older than the stored change is recorded, not applied.
+ */
+export async function upsertOtherObject(
+  tx: Tx,
+  object: {
+    projectId: string;
+    environment: StripeEnvironment;
+    objectType: string;
+    stripeId: string;
+    data: string;
+    changedAt: Date;
+    now: Date;
+  },
+): Promise<void> {
+  await tx.$executeRaw`
+    INSERT INTO stripe_objects (project_id, environment, object_type, stripe_id, data, event_created_at, updated_at)
+    VALUES (${object.projectId}::uuid, ${object.environment}::"StripeEnvironment", ${object.objectType}, ${object.stripeId},
+            ${object.data}::jsonb, ${object.changedAt}, ${object.now})
+    ON CONFLICT (project_id, environment, stripe_id) DO UPDATE
+      SET data = EXCLUDED.data, event_created_at = EXCLUDED.event_created_at, updated_at = EXCLUDED.updated_at
+      WHERE stripe_objects.event_created_at <= EXCLUDED.event_created_at`;
+}
