@@ -108,7 +108,8 @@ const next = () => `${Date.now()}-${(unique += 1)}`;
 
 const everyone = { anonymous: 'UNAUTHENTICATED', stranger: 'ok', owner: 'ok', admin: 'ok' } as const;
 const adminOnly = { anonymous: 'UNAUTHENTICATED', stranger: 'FORBIDDEN', owner: 'FORBIDDEN', admin: 'ok' } as const;
-const ownerOrAdmin = { anonymous: 'UNAUTHENTICATED', stranger: 'FORBIDDEN', owner: 'ok', admin: 'ok' } as const;
+// Someone else's project (or run) is NOT_FOUND to a stranger, as if it did not exist: test/api/existence-oracle.test.ts.
+const ownerOrAdmin = { anonymous: 'UNAUTHENTICATED', stranger: 'NOT_FOUND', owner: 'ok', admin: 'ok' } as const;
 
 /** A fresh secret in the owner's project, written directly so every caller's attempt starts equal. */
 async function projectSecret(app: TestApp, { deleted = false } = {}) {
@@ -369,7 +370,7 @@ const rows: Row[] = [
   {
     operation: 'Mutation.retryStripeWebhookSetup',
     // Allowed callers get past authorization to the next check: no secret key is configured.
-    expected: { anonymous: 'UNAUTHENTICATED', stranger: 'FORBIDDEN', owner: 'BAD_USER_INPUT', admin: 'BAD_USER_INPUT' },
+    expected: { anonymous: 'UNAUTHENTICATED', stranger: 'NOT_FOUND', owner: 'BAD_USER_INPUT', admin: 'BAD_USER_INPUT' },
     run: (app, credential) => app.execute(RetryStripeWebhook, { projectId: app.project.id }, { credential }),
   },
   {

@@ -324,14 +324,14 @@ describe.each<Transport>(['sse', 'graphql-ws'])('stripeSyncProgress over %s', (t
     }
   });
 
-  it('refuses a stranger (FORBIDDEN) and anonymous (UNAUTHENTICATED) when the subscription starts, and sends them no events', async () => {
+  it('refuses a stranger (NOT_FOUND) and anonymous (UNAUTHENTICATED) when the subscription starts, and sends them no events', async () => {
     const { projectId } = await idleProject({ customers: 100 });
     h.fake.delayNext(4, 100, { path: /^\/v1\/customers/ });
     const runId = await startSync(projectId, ['CUSTOMERS']);
     await h.waitForRun(runId, { until: (run) => run.status === 'RUNNING' });
 
     for (const [credential, code] of [
-      [h.app.stranger.key, 'FORBIDDEN'],
+      [h.app.stranger.key, 'NOT_FOUND'],
       [null, 'UNAUTHENTICATED'],
     ] as const) {
       const subscription = await subscribe(transport, credential, { projectId, environment: 'TEST' });

@@ -70,7 +70,7 @@ describe('subscriptions over a real socket', () => {
     const stream = await openSse(app.stranger.key);
     const first = await stream.nextEvent();
     stream.close();
-    expect(first).toMatchObject({ errors: [{ extensions: { code: 'FORBIDDEN' } }] });
+    expect(first).toMatchObject({ errors: [{ extensions: { code: 'NOT_FOUND' } }] });
   });
 
   function wsClient(credential: string | null): Client {
@@ -111,7 +111,7 @@ describe('subscriptions over a real socket', () => {
   it('refuses anonymous and stranger graphql-ws subscriptions when they start', async () => {
     for (const [credential, code] of [
       [null, 'UNAUTHENTICATED'],
-      [app.stranger.key, 'FORBIDDEN'],
+      [app.stranger.key, 'NOT_FOUND'],
     ] as const) {
       const client = wsClient(credential);
       const outcome = await new Promise<unknown>((resolve) => {

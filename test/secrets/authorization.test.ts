@@ -31,6 +31,7 @@ const VaultRotateRootKey = graphql(`mutation VaultRotateRootKey { rotateRootKey 
 /**
  * Who may use which secrets: every secrets operation, in every scope, for every kind of caller.
  * ACCOUNT is for admins; PROJECT for the project's owner and admins; USER for that user and admins.
+ * Someone else's project or user is NOT_FOUND to a non-admin, as if it did not exist.
  */
 type Caller = 'anonymous' | 'stranger' | 'owner' | 'admin';
 type Outcome = 'ok' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND';
@@ -39,7 +40,7 @@ type Result = { status: number; text: string; json: { errors?: Array<{ extension
 
 const CALLERS: Caller[] = ['anonymous', 'stranger', 'owner', 'admin'];
 const adminOnly: Record<Caller, Outcome> = { anonymous: 'UNAUTHENTICATED', stranger: 'FORBIDDEN', owner: 'FORBIDDEN', admin: 'ok' };
-const ownerOrAdmin: Record<Caller, Outcome> = { anonymous: 'UNAUTHENTICATED', stranger: 'FORBIDDEN', owner: 'ok', admin: 'ok' };
+const ownerOrAdmin: Record<Caller, Outcome> = { anonymous: 'UNAUTHENTICATED', stranger: 'NOT_FOUND', owner: 'ok', admin: 'ok' };
 
 /** What each scope allows, for every operation but destroySecret (admins only everywhere). */
 const byScope: Record<ScopeName, Record<Caller, Outcome>> = { ACCOUNT: adminOnly, PROJECT: ownerOrAdmin, USER: ownerOrAdmin };
@@ -243,12 +244,15 @@ describe('secrets authorization', () => {
       ];
     };
 
-    it('every field refuses (FORBIDDEN), reveals nothing, changes nothing, and leaves a DENIED audit record', async () => {
+    it('every field refuses (NOT_FOUND; destroySecret FORBIDDEN), reveals nothing, changes nothing, and leaves a DENIED audit record', async () => {
       const stored = await app.db.prisma.secret.findMany({ where: { name: { in: Object.values(names) } }, orderBy: { name: 'asc' } });
       for (const probe of probes()) {
         const requestId = `probe-${randomUUID()}`;
         const response = await probe.run({ credential: app.stranger.key, headers: { 'x-request-id': requestId } });
-        expect(errorCodes(response), `${probe.what}: ${response.text}`).toEqual(['FORBIDDEN']);
+        // Another user's scope is answered as if that user or project did not exist; destroySecret is
+        // refused before any scope is looked at (admins only), whatever it names.
+        const expected = probe.what === 'destroySecret' ? 'FORBIDDEN' : 'NOT_FOUND';
+        expect(errorCodes(response), `${probe.what}: ${response.text}`).toEqual([expected]);
         expect(response.status).toBeLessThan(500);
         expect((response.json as { data?: unknown }).data ?? null, probe.what).toBeNull();
         for (const secret of stored) expect(response.text, probe.what).not.toContain(secret.id);
@@ -275,7 +279,7 @@ describe('secrets authorization', () => {
         );
       const taken = await attempt(names.live);
       const free = await attempt(uniqueName('NEVER_THERE'));
-      expect(errorCodes(taken)).toEqual(['FORBIDDEN']);
+      expect(errorCodes(taken)).toEqual(['NOT_FOUND']);
       expect(taken.errors).toEqual(free.errors);
       expect(taken.status).toBe(free.status);
     });

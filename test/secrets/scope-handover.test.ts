@@ -48,6 +48,6 @@ describe('secret scopes: from each field’s rule to its resolver', () => {
     );
     // Root fields are non-null, so the refusal nulls `data`: the errors say which field was refused.
     const refusals = (response.json.errors ?? []).map((error) => `${String(error.path)}: ${String(error.extensions?.code)}`);
-    expect(refusals).toEqual(['theirs: FORBIDDEN']);
+    expect(refusals).toEqual(['theirs: NOT_FOUND']);
   });
 });

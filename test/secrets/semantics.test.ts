@@ -697,7 +697,7 @@ describe('secret semantics', () => {
           { name, scope: scopes.PROJECT },
           { credential: app.stranger.key, headers: { 'x-request-id': requestId } },
         ),
-        'FORBIDDEN',
+        'NOT_FOUND',
       );
       const events = ok(
         await app.execute(VaultAuditEvents, { filter: { targetName: name, outcome: 'DENIED' } }, asAdmin()),

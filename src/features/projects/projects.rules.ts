@@ -7,16 +7,19 @@ import * as projectsRepository from './projects.repository.js';
 
 type Ctx = { viewer: Viewer | null; db: Database };
 
-/** True when the viewer owns the project or is an admin; otherwise the error the client should see. */
+/**
+ * True when the viewer owns the project or is an admin; otherwise the error the client should see.
+ * Someone else's project is NOT_FOUND, the very error of an id that names no project: a refusal
+ * must not confirm that a project exists (no existence oracle).
+ */
 export async function projectAccess(ctx: Ctx, projectId: string | undefined): Promise<true | CofferError> {
   if (!ctx.viewer) return unauthenticated();
   if (!projectId) return forbidden();
   // Not a UUID: no such project (and no database error swallowed into a misleading FORBIDDEN).
   if (!isUuid(projectId)) return notFound('Project');
   const ownerId = await projectsRepository.ownerOf(ctx.db.prisma, projectId);
-  if (!ownerId) return notFound('Project');
-  if (ownerId === ctx.viewer.userId || isAdmin(ctx.viewer)) return true;
-  return forbidden('Only the owner of this project or an admin can do this.');
+  if (ownerId && (ownerId === ctx.viewer.userId || isAdmin(ctx.viewer))) return true;
+  return notFound('Project');
 }
 
 /**

@@ -40,23 +40,24 @@ interface Asked {
 
 /**
  * ACCOUNT secrets: admins. PROJECT: the project's owner or an admin. USER: that user or an admin.
- * Admins too get NOT_FOUND for a scope naming a project or user that does not exist. Setting or
- * clearing isReserved is for admins.
+ * Setting or clearing isReserved is for admins.
+ *
+ * A scope naming someone else's project or user is refused exactly like one naming nothing
+ * (NOT_FOUND, same message): a refusal must not confirm that an id exists. Only the audit record's
+ * reason tells the two apart, so the lookup runs for every caller.
  */
 async function refusalOf(db: Database, viewer: Viewer, ref: ScopeRef, { adminOnly, setsReserved }: Asked): Promise<Refusal> {
   const admin = isAdmin(viewer);
   if (!admin && adminOnly) return refuse(forbidden('Only admins can do this.'), 'needs an admin');
   if (!admin && ref.scope === 'ACCOUNT') return refuse(forbidden('Only admins can use ACCOUNT secrets.'), 'account scope needs an admin');
-  if (ref.scope === 'USER') {
-    if (!admin && ref.ownerId !== viewer.userId) return refuse(forbidden("You cannot use another user's secrets."), 'another user');
-    if (admin && !(await secretsRepository.userExists(db.prisma, ref.ownerId))) return refuse(notFound('User'), 'no such user');
+  if (ref.scope === 'USER' && ref.ownerId !== viewer.userId) {
+    if (!(await secretsRepository.userExists(db.prisma, ref.ownerId))) return refuse(notFound('User'), 'no such user');
+    if (!admin) return refuse(notFound('User'), 'another user');
   }
   if (ref.scope === 'PROJECT') {
     const ownerId = await secretsRepository.projectOwnerId(db.prisma, ref.ownerId);
     if (ownerId === null) return refuse(notFound('Project'), 'no such project');
-    if (!admin && ownerId !== viewer.userId) {
-      return refuse(forbidden('Only the owner of this project or an admin can use its secrets.'), 'not the project owner');
-    }
+    if (!admin && ownerId !== viewer.userId) return refuse(notFound('Project'), 'not the project owner');
   }
   if (!admin && setsReserved) return refuse(forbidden('Only admins can set or clear isReserved.'), 'isReserved needs an admin');
   return null;

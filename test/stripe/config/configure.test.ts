@@ -85,16 +85,16 @@ describe('reading the configuration', () => {
     expectError(await h.execute(ReadStripeConfig, { projectId: 'not-a-project' }), 'NOT_FOUND');
   });
 
-  it("a stranger → FORBIDDEN on every Stripe operation of someone else's project", async () => {
+  it("a stranger → NOT_FOUND (as for an unknown project) on every Stripe operation of someone else's project", async () => {
     const project = await h.project();
     await h.configure(project.id, { testSecretKey: h.key(accountId) });
     const as = { credential: h.app.stranger.key };
     const requestsBefore = h.fake.requests.length;
-    expectError(await h.execute(ReadStripeConfig, { projectId: project.id }, as), 'FORBIDDEN');
-    expectError(await h.configure(project.id, { testSecretKey: h.key(accountId) }, as), 'FORBIDDEN');
-    expectError(await h.validate(project.id, { testSecretKey: h.key(accountId) }, as), 'FORBIDDEN');
-    expectError(await h.execute(RetryStripeWebhook, { projectId: project.id, environment: 'TEST' }, as), 'FORBIDDEN');
-    expectError(await h.execute(RemoveStripe, { projectId: project.id, environment: 'TEST' }, as), 'FORBIDDEN');
+    expectError(await h.execute(ReadStripeConfig, { projectId: project.id }, as), 'NOT_FOUND');
+    expectError(await h.configure(project.id, { testSecretKey: h.key(accountId) }, as), 'NOT_FOUND');
+    expectError(await h.validate(project.id, { testSecretKey: h.key(accountId) }, as), 'NOT_FOUND');
+    expectError(await h.execute(RetryStripeWebhook, { projectId: project.id, environment: 'TEST' }, as), 'NOT_FOUND');
+    expectError(await h.execute(RemoveStripe, { projectId: project.id, environment: 'TEST' }, as), 'NOT_FOUND');
     expect(h.fake.requests.length).toBe(requestsBefore);
     expect((await h.readConfig(project.id))?.hasTestCredentials).toBe(true);
   });

@@ -486,15 +486,15 @@ describe('cursors and access', () => {
     }
   });
 
-  it('a stranger → FORBIDDEN on every connection; an admin may read', async () => {
+  it('a stranger → NOT_FOUND (as for an unknown project) on every connection; an admin may read', async () => {
     const variables = { projectId, ...TEST, first: PAGE };
     const as = { credential: h.app.stranger.key };
-    expectError(await h.execute(Products, variables, as), 'FORBIDDEN');
-    expectError(await h.execute(Prices, variables, as), 'FORBIDDEN');
-    expectError(await h.execute(Customers, variables, as), 'FORBIDDEN');
-    expectError(await h.execute(Subscriptions, variables, as), 'FORBIDDEN');
-    expectError(await h.execute(Invoices, variables, as), 'FORBIDDEN');
-    expectError(await h.execute(PaymentIntents, variables, as), 'FORBIDDEN');
+    expectError(await h.execute(Products, variables, as), 'NOT_FOUND');
+    expectError(await h.execute(Prices, variables, as), 'NOT_FOUND');
+    expectError(await h.execute(Customers, variables, as), 'NOT_FOUND');
+    expectError(await h.execute(Subscriptions, variables, as), 'NOT_FOUND');
+    expectError(await h.execute(Invoices, variables, as), 'NOT_FOUND');
+    expectError(await h.execute(PaymentIntents, variables, as), 'NOT_FOUND');
     const admin = await h.execute(Customers, variables, { credential: h.app.admin.key });
     expect(admin.errors).toEqual([]);
     expect(admin.data?.stripeCustomers.totalCount).toBe(COUNTS.customers - 1);

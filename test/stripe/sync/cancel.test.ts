@@ -195,7 +195,7 @@ describe('without a worker in this process', () => {
     const auditBefore = await h.app.db.prisma.auditEvent.count({ where: { action: 'stripe.sync.cancel' } });
 
     const refusals = [
-      { response: await cancel(h, runId, h.app.stranger.key), code: 'FORBIDDEN' },
+      { response: await cancel(h, runId, h.app.stranger.key), code: 'NOT_FOUND' },
       { response: await cancel(h, runId, null), code: 'UNAUTHENTICATED' },
       { response: await cancel(h, '00000000-0000-4000-8000-000000000000'), code: 'NOT_FOUND' },
       { response: await cancel(h, 'not-a-run-id'), code: 'NOT_FOUND' },
