@@ -65,6 +65,27 @@ describe('bad input gets a coded error, never a 500', () => {
     expect(response.status).toBe(413);
   });
 
+  it('an endless body sent in chunks (no Content-Length): 413, and reading stops near the limit', async () => {
+    let pulled = 0;
+    const chunk = new TextEncoder().encode(`{"query":"{ me { id } }","padding":"${'a'.repeat(16 * 1024)}`);
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    const response = await app.yoga.fetch('http://coffer.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': app.owner.key },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(response.status).toBe(413);
+    await response.body?.cancel();
+    // The limit is 4 KiB: a few chunks of read-ahead at most, never the body.
+    expect(pulled).toBeLessThan(8 * chunk.byteLength);
+  });
+
   it('depth bombs', async () => {
     const deep = `{ me { id } ${'projects { edges { node { owner { '.repeat(4)}id${' } } } }'.repeat(4)} }`;
     const response = await app.request({ query: deep }, { credential: app.owner.key });
