@@ -44,7 +44,7 @@ function describe(value: string): string {
 }
 
 /**
- * Format checks, field by field: the prefix is the authority for kind and mode (DESIGN.md §6).
+ * Format checks, field by field: the prefix is the authority for kind and mode.
  * Test and live cannot be mixed: a test field takes only test keys, so the publishable key's
  * mode always matches its secret key's.
  */
