@@ -54,7 +54,7 @@ export function createApp(deps: AppDeps): CofferYoga {
         return problem ? notReady(problem.code) : true;
       },
     }),
-    useStripeWebhooks({ db, keyring, logger, now }),
+    useStripeWebhooks({ db, keyring, logger, now, config }),
     useBrowserSurface({ graphiql: config.graphiql }),
     useIntrospection(config.introspection),
     useRequestParseErrors(),

@@ -89,6 +89,18 @@ describe('retried failures', () => {
     await expectCompleteMirror(projectId, account.id);
   });
 
+  it("Stripe's 400 with code rate_limit is retried like a 429, and the run completes", async () => {
+    h.fake.rateLimitNext(2, { status: 400, path: /^\/v1\/invoices$/ });
+    const mark = h.fake.requests.length;
+    const { projectId, account, firstRunId } = await h.seededProject(COUNTS);
+    const run = await h.waitForRun(firstRunId!);
+
+    expect(run).toMatchObject({ status: 'SUCCEEDED', error: null });
+    expect(progressOf(run, 'INVOICES')).toMatchObject({ status: 'SUCCEEDED', retries: 2, objects: COUNTS.invoices, error: null });
+    expect(requestsTo('/v1/invoices', mark).map((request) => request.status)).toEqual([400, 400, 200]);
+    await expectCompleteMirror(projectId, account.id);
+  });
+
   it('a 500 that keeps failing past STRIPE_SYNC_MAX_RETRIES fails that object type alone, and the run FAILED', async () => {
     h.fake.failNext(MAX_RETRIES + 1, { status: 500, path: /^\/v1\/invoices$/ });
     const mark = h.fake.requests.length;

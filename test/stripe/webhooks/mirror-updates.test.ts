@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StripeObject } from '../../support/fake-stripe.js';
+import { generatedItems, type StripeObject } from '../../support/fake-stripe.js';
 import { NO_LEAKS } from '../support.js';
-import { startSyncHarness, type SyncHarness } from '../sync-support.js';
+import { startSyncHarness, SYNC_TEST_ENV, type SyncHarness } from '../sync-support.js';
 
 /**
  * Webhook events and the sync write the same rows. Each row remembers when its data was current
@@ -210,6 +210,29 @@ describe('webhook events after a sync run', () => {
     expect(await itemsOf(other.id)).toEqual(otherItems);
   });
 
+  it("a subscription's current period ends with the earliest of its items' periods", async () => {
+    const { projectId, account, secret } = await syncedProject();
+    const subscription = h.fake.seed(account.id, 'test', 'subscriptions', 0).at(0);
+    const created = wallSeconds() + 2;
+    const item = (id: string, periodEnd: number) => ({
+      id,
+      object: 'subscription_item',
+      created,
+      quantity: 1,
+      current_period_end: periodEnd,
+    });
+    const [later, earliest, middle] = [created + 40 * 86_400, created + 10 * 86_400, created + 20 * 86_400];
+    const items = { object: 'list', data: [item('si_p1', later), item('si_p2', earliest), item('si_p3', middle)], has_more: false };
+    await send(projectId, secret, {
+      id: 'evt_periods',
+      type: 'customer.subscription.updated',
+      created,
+      object: { ...subscription, items },
+    });
+    const stored = await h.app.db.prisma.stripeSubscription.findUniqueOrThrow({ where: key(projectId, subscription.id) });
+    expect(stored.currentPeriodEnd).toEqual(new Date(earliest * 1000));
+  });
+
   it('customer.subscription.deleted is a cancellation: status canceled, not flagged deleted', async () => {
     const { projectId, account, secret } = await syncedProject();
     const subscription = h.fake.seed(account.id, 'test', 'subscriptions', 0).at(0);
@@ -243,4 +266,57 @@ describe('webhook events after a sync run', () => {
 
 it('leak canary: no full credential used in this file leaked', async () => {
   expect(await h.leaks()).toEqual(NO_LEAKS);
+});
+
+describe('a subscription event whose inline item list Stripe cut short (has_more)', () => {
+  const itemIds = async (projectId: string, subscriptionId: string) =>
+    (await h.app.db.prisma.stripeSubscriptionItem.findMany({ where: { projectId, subscriptionId }, orderBy: { stripeId: 'asc' } })).map(
+      (item) => item.stripeId,
+    );
+
+  async function syncedSubscriptionWith25Items() {
+    const account = h.account(`Items ${Math.random().toString(36).slice(2, 8)}`);
+    h.fake.seed(account.id, 'test', 'subscriptions', 1, (_index, base) => ({ items: generatedItems(base.id, 25) }));
+    const subscription = h.fake.seed(account.id, 'test', 'subscriptions', 0).at(0);
+    const project = await h.project();
+    const configured = await h.configure(project.id, { testSecretKey: h.key(account.id) });
+    const run = await h.waitForRun(configured.data!.configureStripe.results[0]!.syncRunId!);
+    expect(run.status).toBe('SUCCEEDED');
+    expect(await itemIds(project.id, subscription.id as string)).toHaveLength(25);
+    return { projectId: project.id, subscription, secret: await webhookSecret(project.id) };
+  }
+
+  it('completes the list from Stripe (as the sync does) and keeps every item', async () => {
+    const { projectId, subscription, secret } = await syncedSubscriptionWith25Items();
+    const inline = subscription.items as { data: unknown[]; has_more: boolean };
+    expect(inline).toMatchObject({ has_more: true });
+    expect(inline.data).toHaveLength(10);
+    const before = await itemIds(projectId, subscription.id as string);
+
+    await send(projectId, secret, {
+      id: 'evt_truncated_items',
+      type: 'customer.subscription.updated',
+      created: wallSeconds() + 1,
+      object: subscription,
+    });
+    expect(outcomeOf('evt_truncated_items')).toBe('applied');
+    expect(await itemIds(projectId, subscription.id as string)).toEqual(before);
+  });
+
+  it('when Stripe cannot be reached for the rest: 503 (Stripe retries), and the mirrored items stay as they were', async () => {
+    const { projectId, subscription, secret } = await syncedSubscriptionWith25Items();
+    const before = await itemIds(projectId, subscription.id as string);
+    // Every attempt the retry policy allows fails.
+    h.fake.failNext(Number(SYNC_TEST_ENV.STRIPE_SYNC_MAX_RETRIES) + 1, { status: 500, path: /subscription_items/ });
+    const payload = h.eventPayload({
+      id: 'evt_items_unreachable',
+      type: 'customer.subscription.updated',
+      created: wallSeconds() + 1,
+      object: subscription,
+    });
+    const response = await h.sendWebhook(projectId, payload, { secret });
+    expect(response.status).toBe(503);
+    expect(await itemIds(projectId, subscription.id as string)).toEqual(before);
+    expect(await recordedEventIds(projectId)).not.toContain('evt_items_unreachable');
+  });
 });

@@ -30,6 +30,8 @@ export function isRetryable(error: unknown): boolean {
   const shouldRetry = header(failure, 'stripe-should-retry');
   if (shouldRetry === 'true') return true;
   if (shouldRetry === 'false') return false;
+  // Stripe also limits with a 400 `rate_limit` (the SDK types it a rate-limit error): waiting helps.
+  if (failure.type === 'StripeRateLimitError' || failure.code === 'rate_limit') return true;
   const status = failure.statusCode;
   if (status === 429 || status === 409 || (status !== undefined && status >= 500)) return true;
   return failure.type === 'StripeConnectionError' || (status === undefined && classifyStripeError(error) === 'STRIPE_UNREACHABLE');
@@ -69,4 +71,26 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/**
+ * `call`, tried again on retryable failures with back-off, `onRetry` told each time; stops waiting
+ * when `signal` aborts. The last failure is thrown as it came.
+ */
+export async function withBackoff<T>(
+  policy: RetryPolicy,
+  call: () => Promise<T>,
+  { signal, onRetry }: { signal?: AbortSignal; onRetry?: (retry: number, delayMs: number, error: unknown) => Promise<void> | void } = {},
+): Promise<T> {
+  for (let retry = 1; ; retry++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (signal?.aborted || retry > policy.maxRetries || !isRetryable(error)) throw error;
+      const delay = backoffDelay(policy, retry, error);
+      await onRetry?.(retry, delay, error);
+      await sleep(delay, signal);
+      if (signal?.aborted) throw error;
+    }
+  }
 }

@@ -91,12 +91,18 @@ export async function upsertObjects(sql: Sql, spec: ObjectTypeSpec, write: Mirro
     json,
   );
   const ids = written.map((row) => row.stripe_id);
-  if (spec.type === 'subscriptions' && ids.length > 0) {
-    await sql.$executeRawUnsafe(REPLACE_ITEMS_DELETE, write.projectId, write.environment, ids);
-    await sql.$executeRawUnsafe(REPLACE_ITEMS_INSERT, write.projectId, write.environment, write.changedAt, write.now, json, ids);
+  // Items are replaced only from a complete list: a truncated one (`has_more`) would drop the rest.
+  const truncated = new Set(write.objects.filter((object) => hasMoreItems(object)).map((object) => object.id));
+  const replaced = ids.filter((id) => !truncated.has(id));
+  if (spec.type === 'subscriptions' && replaced.length > 0) {
+    await sql.$executeRawUnsafe(REPLACE_ITEMS_DELETE, write.projectId, write.environment, replaced);
+    await sql.$executeRawUnsafe(REPLACE_ITEMS_INSERT, write.projectId, write.environment, write.changedAt, write.now, json, replaced);
   }
   return ids;
 }
+
+/** Whether a subscription's inline item list is cut short (Stripe sends at most 10 inline). */
+export const hasMoreItems = (object: object): boolean => (object as { items?: { has_more?: unknown } }).items?.has_more === true;
 
 /** Forgets everything mirrored for a project environment (another account, or Stripe removed). */
 export async function clearMirror(sql: Sql, projectId: string, environment: StripeEnvironment): Promise<void> {

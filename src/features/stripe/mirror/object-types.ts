@@ -69,8 +69,11 @@ export const OBJECT_TYPES: Record<SyncObjectType, ObjectTypeSpec> = {
     columns: {
       customer_id: ref('customer'),
       status: text('status'),
-      // Newer API versions moved the period to the items.
-      current_period_end: unixTime(`COALESCE(o->>'current_period_end', o->'items'->'data'->0->>'current_period_end')`),
+      // Since 2025 the period lives on the items; the subscription's is the earliest of theirs.
+      current_period_end: unixTime(
+        `COALESCE(o->>'current_period_end', ` +
+          `(SELECT min((i->>'current_period_end')::double precision) FROM jsonb_array_elements(o->'items'->'data') AS i)::text)`,
+      ),
       cancel_at_period_end: `COALESCE((o->>'cancel_at_period_end')::boolean, false)`,
     },
     // Stripe leaves canceled subscriptions out unless asked for all of them.

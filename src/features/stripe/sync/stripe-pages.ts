@@ -11,7 +11,8 @@ export async function listPage(stripe: Stripe, spec: ObjectTypeSpec, { pageSize,
   return page;
 }
 
-async function completeSubscriptionItems(stripe: Stripe, subscriptions: Stripe.Subscription[], pageSize: number) {
+/** Fetches the items Stripe left out of each subscription's inline list (`has_more`), in place. */
+export async function completeSubscriptionItems(stripe: Stripe, subscriptions: Stripe.Subscription[], pageSize: number) {
   for (const subscription of subscriptions) {
     const items = subscription.items as Stripe.ApiList<Stripe.SubscriptionItem> | undefined;
     if (!items?.has_more) continue;

@@ -1,5 +1,6 @@
 import type { Plugin } from 'graphql-yoga';
 import Stripe from 'stripe';
+import type { Config } from '../../../config.js';
 import type { Database } from '../../../db/database.js';
 import { isDatabaseOutage } from '../../../db/prisma-errors.js';
 import { isUuid } from '../../../db/ids.js';
@@ -7,10 +8,13 @@ import { asCofferError } from '../../../graphql/errors.js';
 import type { StripeEnvironment } from '../../../generated/prisma/enums.js';
 import type { KeyringStore } from '../../../keyring/index.js';
 import type { Logger } from '../../../logger.js';
+import { isRetryable, withBackoff } from '../client/backoff.js';
+import { createStripeClient } from '../client/stripe-client.js';
 import * as configRepository from '../config/config.repository.js';
 import { revealCredential } from '../config/credentials.repository.js';
 import * as mirrorRepository from '../mirror/mirror.repository.js';
 import { specForStripeObject } from '../mirror/object-types.js';
+import { completeSubscriptionItems } from '../sync/stripe-pages.js';
 import * as webhooksRepository from './webhooks.repository.js';
 
 const PATH = /^\/webhooks\/stripe\/([^/]+)\/(test|live)$/;
@@ -22,6 +26,7 @@ const TOLERANCE_SECONDS = 300;
 interface Deps {
   db: Database;
   keyring: KeyringStore;
+  config: Pick<Config, 'stripeApiBase' | 'stripeSync'>;
   logger: Logger;
   now: () => Date;
 }
@@ -137,17 +142,26 @@ async function receive(deps: Deps, request: Request, projectId: string, environm
       log.warn({ eventId: event.id }, 'stripe webhook refused: livemode does not match the environment');
       return reply(400, { error: `livemode ${event.livemode} does not match the ${environment.toLowerCase()} environment` });
     }
-    const outcome = await apply(deps, { projectId, environment, event, now }).catch(async (error: unknown) => {
-      if (isDatabaseOutage(error)) throw error;
-      // A poison event (data the mirror cannot hold): recorded as received, so it is never retried into a loop.
-      log.warn({ eventId: event.id, type: event.type, err: { type: (error as Error).name } }, 'stripe webhook: event could not be applied');
-      await recordOnly(deps, { projectId, environment, event, now });
-      return 'unusable' as const;
-    });
+    const outcome = await complete(deps, { projectId, environment, event, now })
+      .then(() => apply(deps, { projectId, environment, event, now }))
+      .catch(async (error: unknown) => {
+        if (isDatabaseOutage(error) || error instanceof StripeUnreachable) throw error;
+        // A poison event (data the mirror cannot hold): recorded as received, so it is never retried into a loop.
+        log.warn(
+          { eventId: event.id, type: event.type, err: { type: (error as Error).name } },
+          'stripe webhook: event could not be applied',
+        );
+        await recordOnly(deps, { projectId, environment, event, now });
+        return 'unusable' as const;
+      });
     log.info({ eventId: event.id, type: event.type, outcome }, 'stripe webhook');
     return reply(200, { received: true, duplicate: outcome === 'duplicate' });
   } catch (error) {
     const coded = asCofferError(error);
+    if (error instanceof StripeUnreachable) {
+      log.warn({ reason: error.message }, 'stripe webhook deferred: the rest of an inline list could not be read from Stripe');
+      return unavailable();
+    }
     if (coded?.code === 'SERVICE_UNAVAILABLE' || isDatabaseOutage(error)) {
       log.warn(
         { code: 'SERVICE_UNAVAILABLE', reason: coded?.details.reason ?? 'DATABASE_UNAVAILABLE' },
@@ -178,6 +192,31 @@ const receivedRow = ({ projectId, environment, event, now }: Received): webhooks
   created: new Date(event.created * 1000),
   receivedAt: now,
 });
+
+/** The rest of a truncated list could not be fetched: the event waits for Stripe's retry rather than lose items. */
+class StripeUnreachable extends Error {}
+
+/**
+ * A subscription event carries at most 10 items inline. The rest are fetched with the
+ * environment's key under the sync's retry policy, exactly as the sync does, before anything is
+ * written. Without a key the items are left as they are (never replaced by a partial list).
+ */
+async function complete(deps: Deps, { projectId, environment, event }: Received): Promise<void> {
+  const { object } = event;
+  if (object.object !== 'subscription' || !mirrorRepository.hasMoreItems(object) || typeof object.id !== 'string') return;
+  const state = await configRepository.environmentOf(deps.db.prisma, projectId, environment);
+  const keyRow = configRepository.credentialOf(state, 'SECRET_KEY');
+  if (!keyRow) return;
+  const secretKey = await revealCredential(deps.keyring, projectId, environment, keyRow);
+  const stripe = createStripeClient(secretKey, deps.config, { maxNetworkRetries: 0, timeoutMs: 20_000 });
+  const { retry, pageSize } = deps.config.stripeSync;
+  try {
+    await withBackoff(retry, () => completeSubscriptionItems(stripe, [object as unknown as Stripe.Subscription], pageSize));
+  } catch (error) {
+    // Worth Stripe's retry of the event later; a refusal that waiting will not fix (a rolled key) is not.
+    if (isRetryable(error)) throw new StripeUnreachable(error instanceof Error ? error.name : 'unknown error');
+  }
+}
 
 async function apply(deps: Deps, received: Received): Promise<'duplicate' | 'recorded' | 'applied' | 'stale'> {
   const { projectId, environment, event, now } = received;
