@@ -101,6 +101,9 @@ const StripeInvoices = graphql(
 const StripePaymentIntents = graphql(
   `query MatrixStripePaymentIntents($projectId: ID!) { stripePaymentIntents(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`,
 );
+const StripeWebhookEvents = graphql(
+  `query MatrixStripeWebhookEvents($projectId: ID!) { stripeWebhookEvents(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`,
+);
 const StripeSyncProgress = `subscription MatrixStripeSyncProgress($projectId: ID!) { stripeSyncProgress(projectId: $projectId, environment: TEST) { runId kind } }`;
 
 let unique = 0;
@@ -418,6 +421,7 @@ const rows: Row[] = [
   mirrorRow('Query.stripeSubscriptions', (app, credential, projectId) => app.execute(StripeSubscriptions, { projectId }, { credential })),
   mirrorRow('Query.stripeInvoices', (app, credential, projectId) => app.execute(StripeInvoices, { projectId }, { credential })),
   mirrorRow('Query.stripePaymentIntents', (app, credential, projectId) => app.execute(StripePaymentIntents, { projectId }, { credential })),
+  mirrorRow('Query.stripeWebhookEvents', (app, credential, projectId) => app.execute(StripeWebhookEvents, { projectId }, { credential })),
   mirrorRow('Subscription.stripeSyncProgress', (app, credential, projectId) =>
     firstFrame(app, credential, StripeSyncProgress, { projectId }),
   ),

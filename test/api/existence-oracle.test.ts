@@ -155,6 +155,7 @@ const rows: Row[] = [
   mirror('stripeSubscriptions'),
   mirror('stripeInvoices'),
   mirror('stripePaymentIntents'),
+  mirror('stripeWebhookEvents'),
   projectRow(
     'Mutation.configureStripe',
     'mutation($projectId: ID!, $input: StripeCredentialsInput!) { configureStripe(projectId: $projectId, input: $input) { results { changedFields } } }',

@@ -6,6 +6,7 @@
 import './config/config.schema.js';
 import './sync/sync.schema.js';
 import './mirror/mirror.schema.js';
+import './webhooks/webhooks.schema.js';
 
 export { stripePermissions } from './stripe.rules.js';
 export { stripeCredentialRows } from './config/credentials.repository.js';

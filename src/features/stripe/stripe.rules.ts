@@ -30,6 +30,7 @@ export const stripePermissions: FeaturePermissions = {
     stripeSubscriptions: isProjectOwner,
     stripeInvoices: isProjectOwner,
     stripePaymentIntents: isProjectOwner,
+    stripeWebhookEvents: isProjectOwner,
   },
   Mutation: {
     configureStripe: isProjectOwner,

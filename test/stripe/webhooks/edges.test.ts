@@ -1,7 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MAX_EVENT_BYTES } from '../../../src/features/stripe/webhooks/webhook-ingestion.js';
 import { KeyringUnavailableError } from '../../../src/keyring/index.js';
+import { graphql } from '../../../src/generated/graphql/index.js';
 import { startStripeHarness, type StripeHarness } from '../support.js';
+
+const RejectedEvents = graphql(`
+  query EdgesRejectedEvents($projectId: ID!) {
+    stripeWebhookEvents(projectId: $projectId, environment: TEST, rejectedOnly: true, first: 10) {
+      totalCount
+      edges { node { id type objectId rejected rejectedReason } }
+    }
+  }
+`);
+const AllEvents = graphql(`
+  query EdgesAllEvents($projectId: ID!) {
+    stripeWebhookEvents(projectId: $projectId, environment: TEST, first: 50) { edges { node { id rejected } } }
+  }
+`);
 
 /**
  * The webhook route from a hostile or unlucky side: bodies that never end, bodies sent in chunks
@@ -170,6 +185,26 @@ describe('poison events: validly signed, unusable, acknowledged (never a 500, ne
     expect(await customerRow('cus_poison')).toBeNull();
     const again = await h.sendWebhook(projectId, payload, { secret });
     expect(again).toMatchObject({ status: 200, json: { received: true, duplicate: true } });
+
+    // Visible to the project's owner, with why and without its data.
+    const listed = await h.execute(RejectedEvents, { projectId });
+    expect(listed.errors).toEqual([]);
+    expect(listed.data?.stripeWebhookEvents).toMatchObject({
+      totalCount: 1,
+      edges: [
+        {
+          node: {
+            id: 'evt_poison_created',
+            type: 'customer.created',
+            objectId: 'cus_poison',
+            rejected: true,
+            rejectedReason: expect.stringMatching(/^the object cannot be stored in the mirror \(SQLSTATE 22P02\)$/),
+          },
+        },
+      ],
+    });
+    const all = await h.execute(AllEvents, { projectId });
+    expect(all.data?.stripeWebhookEvents.edges.map((edge) => edge.node.rejected)).toContain(false);
   });
 });
 

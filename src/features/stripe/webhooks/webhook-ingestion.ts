@@ -146,13 +146,11 @@ async function receive(deps: Deps, request: Request, projectId: string, environm
       .then(() => apply(deps, { projectId, environment, event, now }))
       .catch(async (error: unknown) => {
         if (isDatabaseOutage(error) || error instanceof StripeUnreachable) throw error;
-        // A poison event (data the mirror cannot hold): recorded as received, so it is never retried into a loop.
-        log.warn(
-          { eventId: event.id, type: event.type, err: { type: (error as Error).name } },
-          'stripe webhook: event could not be applied',
-        );
-        await recordOnly(deps, { projectId, environment, event, now });
-        return 'unusable' as const;
+        // A poison event (data the mirror cannot hold): recorded as rejected, with why, and acknowledged.
+        const rejectedReason = rejectionOf(error);
+        log.warn({ eventId: event.id, type: event.type, reason: rejectedReason }, 'stripe webhook rejected: the event cannot be applied');
+        await recordRejected(deps, { projectId, environment, event, now }, rejectedReason);
+        return 'rejected' as const;
       });
     log.info({ eventId: event.id, type: event.type, outcome }, 'stripe webhook');
     return reply(200, { received: true, duplicate: outcome === 'duplicate' });
@@ -254,6 +252,14 @@ async function apply(deps: Deps, received: Received): Promise<'duplicate' | 'rec
   });
 }
 
-async function recordOnly(deps: Deps, received: Received): Promise<void> {
-  await deps.db.prisma.$transaction((tx) => webhooksRepository.recordReceivedEvent(tx, receivedRow(received)));
+/** Why the database refused the event's data, in words that name no value (the SQLSTATE, not the message). */
+function rejectionOf(error: unknown): string {
+  const meta = (error as { meta?: { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown } } } }).meta;
+  const sqlState = meta?.driverAdapterError?.cause?.originalCode ?? meta?.code;
+  const state = typeof sqlState === 'string' && /^[0-9A-Z]{5}$/.test(sqlState) ? ` (SQLSTATE ${sqlState})` : '';
+  return `the object cannot be stored in the mirror${state}`;
+}
+
+async function recordRejected(deps: Deps, received: Received, rejectedReason: string): Promise<void> {
+  await deps.db.prisma.$transaction((tx) => webhooksRepository.recordReceivedEvent(tx, { ...receivedRow(received), rejectedReason }));
 }

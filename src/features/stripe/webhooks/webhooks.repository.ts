@@ -1,4 +1,5 @@
-import type { Prisma } from '../../../generated/prisma/client.js';
+import { keysetOrder, keysetWhere, toConnection, type PagePlan } from '../../../db/pagination.js';
+import type { Prisma, PrismaClient } from '../../../generated/prisma/client.js';
 import type { StripeEnvironment } from '../../../generated/prisma/enums.js';
 
 type Tx = Prisma.TransactionClient;
@@ -11,14 +12,16 @@ export interface ReceivedEvent {
   objectId: string | null;
   created: Date;
   receivedAt: Date;
+  /** Why a signed event could not be applied; null for one that was. */
+  rejectedReason?: string | null;
 }
 
 /** Records an event id once; false when it was already received (Stripe delivers at least once). */
 export async function recordReceivedEvent(tx: Tx, event: ReceivedEvent): Promise<boolean> {
   const inserted = await tx.$executeRaw`
-    INSERT INTO stripe_webhook_events (project_id, environment, event_id, type, object_id, created, received_at)
+    INSERT INTO stripe_webhook_events (project_id, environment, event_id, type, object_id, created, received_at, rejected_reason)
     VALUES (${event.projectId}::uuid, ${event.environment}::"StripeEnvironment", ${event.eventId}, ${event.type}, ${event.objectId},
-            ${event.created}, ${event.receivedAt})
+            ${event.created}, ${event.receivedAt}, ${event.rejectedReason ?? null})
     ON CONFLICT DO NOTHING`;
   return inserted > 0;
 }
@@ -46,4 +49,26 @@ export async function upsertOtherObject(
     ON CONFLICT (project_id, environment, stripe_id) DO UPDATE
       SET data = EXCLUDED.data, event_created_at = EXCLUDED.event_created_at, updated_at = EXCLUDED.updated_at
       WHERE stripe_objects.event_created_at <= EXCLUDED.event_created_at`;
+}
+
+/** Received events, newest first; only the rejected ones when asked. */
+export async function listReceivedEvents(
+  prisma: PrismaClient,
+  {
+    projectId,
+    environment,
+    rejectedOnly,
+    plan,
+  }: { projectId: string; environment: StripeEnvironment; rejectedOnly: boolean; plan: PagePlan },
+) {
+  const where = { projectId, environment, ...(rejectedOnly ? { rejectedReason: { not: null } } : {}) };
+  const [rows, totalCount] = await Promise.all([
+    prisma.stripeWebhookEvent.findMany({
+      where: { AND: [where, keysetWhere(plan, 'receivedAt', 'eventId')] },
+      orderBy: keysetOrder(plan, 'receivedAt', 'eventId'),
+      take: plan.take,
+    }),
+    prisma.stripeWebhookEvent.count({ where }),
+  ]);
+  return { ...toConnection(rows, plan, (row) => ({ createdAt: row.receivedAt, id: row.eventId })), totalCount };
 }
