@@ -20,7 +20,12 @@ async function main() {
   }
   const logger = createLogger(config.logLevel);
   const services = await openServices(config, logger, { background: true });
-  const bootstrap = await ensureBootstrapAdmin({ db: services.db, keys: services.auth.keys, configuredKey: config.adminApiKey });
+  const bootstrap = await ensureBootstrapAdmin({
+    db: services.db,
+    signals: services.signals,
+    keys: services.auth.keys,
+    configuredKey: config.adminApiKey,
+  });
   if (bootstrap.kind === 'created') {
     // Printed, not logged: the key must not end up in log aggregation. Shown once.
     process.stdout.write(
