@@ -3,7 +3,7 @@ import { createApp, createHttpServer } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { DataDirLockedError } from './db/data-dir-lock.js';
 import { ensureBootstrapAdmin } from './features/credentials/index.js';
-import { createLogger } from './logger.js';
+import { createLogger, flushLogs } from './logger.js';
 import { openServices } from './services.js';
 
 /** `npm start`: configuration, database, first admin, then listen until SIGTERM/SIGINT. */
@@ -62,6 +62,7 @@ async function main() {
     await yoga.dispose();
     await services.close();
     logger.info('stopped');
+    await flushLogs(logger);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
