@@ -75,6 +75,8 @@ const environmentSchema = z.object({
   AUTH_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(30),
   AUTH_FAILURES_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(10),
   AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** How long a verified credential's principal is served from memory (0: never; changes drop it at once). */
+  AUTH_CACHE_SECONDS: z.coerce.number().min(0).max(3600).default(30),
   REDIS_URL: url(['redis:', 'rediss:'], 'Redis'),
   STRIPE_API_BASE: url(['https:', 'http:'], 'HTTP(S)'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
@@ -183,6 +185,7 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
       perKey: env.AUTH_FAILURES_PER_KEY,
       windowMs: env.AUTH_FAILURE_WINDOW_SECONDS * 1000,
     },
+    authCacheSeconds: env.AUTH_CACHE_SECONDS,
     redisUrl: env.REDIS_URL,
     stripeApiBase: env.STRIPE_API_BASE,
     logLevel: env.LOG_LEVEL,

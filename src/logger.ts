@@ -37,6 +37,11 @@ export const REDACTED_PATHS = [
   '*.liveWebhookSecret',
 ];
 
+/**
+ * Without a destination, lines go to stdout through an asynchronous buffer: a request does not
+ * wait for its log line to be written. Pino flushes that buffer when the process exits;
+ * `flushLogs` before a planned exit.
+ */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
     {
@@ -45,6 +50,9 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       base: { service: 'coffer' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    destination,
+    destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }
+
+/** Writes out what is buffered; resolves when it is written (or could not be). */
+export const flushLogs = (logger: Logger): Promise<void> => new Promise((resolve) => logger.flush(() => resolve()));

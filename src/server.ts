@@ -3,7 +3,7 @@ import { createApp, createHttpServer } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { DataDirLockedError } from './db/data-dir-lock.js';
 import { ensureBootstrapAdmin } from './features/credentials/index.js';
-import { createLogger } from './logger.js';
+import { createLogger, flushLogs } from './logger.js';
 import { openServices } from './services.js';
 
 /** `npm start`: configuration, database, first admin, then listen until SIGTERM/SIGINT. */
@@ -20,7 +20,12 @@ async function main() {
   }
   const logger = createLogger(config.logLevel);
   const services = await openServices(config, logger, { background: true });
-  const bootstrap = await ensureBootstrapAdmin({ db: services.db, keys: services.auth.keys, configuredKey: config.adminApiKey });
+  const bootstrap = await ensureBootstrapAdmin({
+    db: services.db,
+    signals: services.signals,
+    keys: services.auth.keys,
+    configuredKey: config.adminApiKey,
+  });
   if (bootstrap.kind === 'created') {
     // Printed, not logged: the key must not end up in log aggregation. Shown once.
     process.stdout.write(
@@ -57,6 +62,7 @@ async function main() {
     await yoga.dispose();
     await services.close();
     logger.info('stopped');
+    await flushLogs(logger);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

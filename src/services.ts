@@ -74,7 +74,7 @@ export async function openServices(
     // A problem (wrong root key, missing term) keeps the process up but not ready; the log says which.
     await keyring.verify();
     keyring.startRefreshing();
-    const auth = new Authenticator(db.prisma, keys, config, logger);
+    const auth = new Authenticator(db.prisma, keys, config, logger, signals);
     auth.usage.start();
     const events = createEventBus(config.redisUrl);
     // Background work belongs to servers; the CLI and tests open services without it.

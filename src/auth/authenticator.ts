@@ -1,10 +1,12 @@
 import type { Config } from '../config.js';
 import { isUniqueViolation } from '../db/prisma-errors.js';
 import { isCofferError, unauthenticated } from '../errors.js';
+import type { ClusterSignals } from '../events/signals.js';
 import type { Logger } from '../logger.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { apiKeyMatches, looksLikeApiKey, parseApiKey } from './api-keys.js';
 import * as authRepository from './auth.repository.js';
+import { parsePrincipalChange, PrincipalCache, principalChangeMessage, type PrincipalChange } from './principal-cache.js';
 import type { ServerKeys } from './server-secret.js';
 import { CredentialThrottle } from './throttle.js';
 import { createExternalVerifier, verifyCofferToken, type ExternalIdentity } from './tokens.js';
@@ -16,13 +18,25 @@ export interface CredentialHeaders {
   apiKey?: string | null;
 }
 
-type AuthSettings = Pick<Config, 'tokenTtlSeconds' | 'jwtMaxLifetimeSeconds' | 'externalJwt' | 'authThrottle' | 'redisUrl'>;
+type AuthSettings = Pick<
+  Config,
+  'tokenTtlSeconds' | 'jwtMaxLifetimeSeconds' | 'externalJwt' | 'authThrottle' | 'redisUrl' | 'authCacheSeconds'
+>;
+
+/**
+ * Tells every process (this one included) that a principal changed: a key revoked, a user
+ * disabled, deleted or given another role. Call after the change is committed.
+ */
+export const announcePrincipalChange = (signals: ClusterSignals, change: PrincipalChange): Promise<void> =>
+  signals.publish('credentials', principalChangeMessage(change));
 
 /** Verifies the credential of a request: an API key, a Coffer JWT, or a JWT of the platform's identity provider. One per process. */
 export class Authenticator {
   readonly usage: ApiKeyUsageTracker;
   private readonly verifyExternal: ((token: string, now: Date) => Promise<ExternalIdentity>) | null;
   private readonly throttle: CredentialThrottle;
+  readonly cache: PrincipalCache;
+  private readonly unsubscribe: () => void;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -30,10 +44,14 @@ export class Authenticator {
     readonly keys: ServerKeys,
     readonly config: AuthSettings,
     private readonly logger: Logger,
+    private readonly signals: ClusterSignals,
   ) {
     this.usage = new ApiKeyUsageTracker(prisma);
     this.verifyExternal = config.externalJwt ? createExternalVerifier(config.externalJwt, config.jwtMaxLifetimeSeconds) : null;
     this.throttle = new CredentialThrottle(config.authThrottle, config.redisUrl);
+    this.cache = new PrincipalCache(config.authCacheSeconds * 1000);
+    // RESYNC (messages may have been missed) parses as 'all'.
+    this.unsubscribe = signals.subscribe('credentials', (message) => this.cache.forget(parsePrincipalChange(message)));
   }
 
   /**
@@ -57,6 +75,7 @@ export class Authenticator {
   }
 
   close(): Promise<void> {
+    this.unsubscribe();
     return this.throttle.close();
   }
 
@@ -76,26 +95,52 @@ export class Authenticator {
 
   private async authenticateApiKey(key: string, now: Date): Promise<Viewer> {
     const parsed = parseApiKey(key);
-    const row = parsed ? await authRepository.findApiKeyWithUser(this.prisma, parsed.lookupId) : null;
     // Same answer for "no such key" and "wrong secret": nothing to learn by probing lookup ids.
+    if (!parsed) throw unauthenticated('The API key is not valid.');
+    const cacheKey = `api-key:${parsed.lookupId}`;
+    const cached = this.cache.get(cacheKey, now.getTime());
+    if (cached?.secretHash && apiKeyMatches(this.keys.apiKeyHmacKey, key, cached.secretHash)) {
+      if (!cached.keyExpiresAt || cached.keyExpiresAt > now) {
+        this.usage.record((cached.viewer.credential as { apiKeyId: string }).apiKeyId, now);
+        return cached.viewer;
+      }
+    }
+    const snapshot = this.cache.snapshot();
+    const row = await authRepository.findApiKeyWithUser(this.prisma, parsed.lookupId);
     if (!row || !apiKeyMatches(this.keys.apiKeyHmacKey, key, row.secretHash)) throw unauthenticated('The API key is not valid.');
     if (row.revokedAt) throw unauthenticated('The API key has been revoked.');
     if (row.expiresAt && row.expiresAt <= now) throw unauthenticated('The API key has expired.');
     if (row.user.disabledAt) throw unauthenticated('The user of this API key is disabled.');
     this.usage.record(row.id, now);
-    return { userId: row.userId, role: row.user.role, user: row.user, credential: { kind: 'api-key', apiKeyId: row.id } };
+    const viewer: Viewer = { userId: row.userId, role: row.user.role, user: row.user, credential: { kind: 'api-key', apiKeyId: row.id } };
+    this.cache.set(cacheKey, { viewer, secretHash: row.secretHash, keyExpiresAt: row.expiresAt }, now.getTime(), snapshot);
+    return viewer;
   }
 
   private async authenticateToken(token: string, now: Date): Promise<Viewer> {
     if (this.verifyExternal && !isCofferToken(token)) {
       const identity = await this.verifyExternal(token, now);
+      const cacheKey = `external:${identity.issuer}|${identity.subject}`;
+      const cached = this.cache.get(cacheKey, now.getTime());
+      // The role follows the claim of each token: a token claiming another role goes to the database.
+      if (cached && cached.viewer.role === (identity.isAdmin ? 'ADMIN' : 'DEVELOPER')) return cached.viewer;
+      const snapshot = this.cache.snapshot();
       const user = await this.provisionExternalUser(identity);
-      return { userId: user.id, role: user.role, user, credential: { kind: 'external-token', issuer: identity.issuer } };
+      const viewer: Viewer = { userId: user.id, role: user.role, user, credential: { kind: 'external-token', issuer: identity.issuer } };
+      this.cache.set(cacheKey, { viewer }, now.getTime(), snapshot);
+      return viewer;
     }
+    // The signature and expiry are checked on every request; only the user lookup is cached.
     const userId = await verifyCofferToken(this.keys.tokenSigningKey, token, now, this.config.jwtMaxLifetimeSeconds);
+    const cacheKey = `token:${userId}`;
+    const cached = this.cache.get(cacheKey, now.getTime());
+    if (cached) return cached.viewer;
+    const snapshot = this.cache.snapshot();
     const user = await authRepository.findUser(this.prisma, userId);
     if (!user || user.disabledAt) throw unauthenticated('The user of this token no longer exists or is disabled.');
-    return { userId: user.id, role: user.role, user, credential: { kind: 'token' } };
+    const viewer: Viewer = { userId: user.id, role: user.role, user, credential: { kind: 'token' } };
+    this.cache.set(cacheKey, { viewer }, now.getTime(), snapshot);
+    return viewer;
   }
 
   /** Just-in-time account for a user of the platform's identity provider; the role follows the claim. */
@@ -105,7 +150,10 @@ export class Authenticator {
     const existing = await authRepository.findUserByExternalId(this.prisma, externalId);
     if (existing) {
       if (existing.disabledAt) throw unauthenticated('This user is disabled in Coffer.');
-      return existing.role === role ? existing : authRepository.setUserRole(this.prisma, existing.id, role);
+      if (existing.role === role) return existing;
+      const changed = await authRepository.setUserRole(this.prisma, existing.id, role);
+      await announcePrincipalChange(this.signals, { userId: existing.id });
+      return changed;
     }
     const host = new URL(identity.issuer.includes('://') ? identity.issuer : `https://${identity.issuer}`).hostname;
     const email = identity.email ?? `${identity.subject}@${host}`;

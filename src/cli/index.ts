@@ -89,7 +89,7 @@ apiKey
   .argument('<id>', 'API key id')
   .action(async (id: string) => {
     await withServices(async (services) => {
-      const revoked = await revokeApiKey({ db: services.db, viewer: null, id, now: new Date() });
+      const revoked = await revokeApiKey({ db: services.db, signals: services.signals, viewer: null, id, now: new Date() });
       print({ id: revoked.id, revokedAt: revoked.revokedAt });
     });
   });

@@ -4,6 +4,10 @@ import { Prisma } from '../generated/prisma/client.js';
 export const isUniqueViolation = (error: unknown): boolean =>
   error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 
+/** A row still referenced by another (e.g. deleting a user who owns projects). */
+export const isForeignKeyViolation = (error: unknown): boolean =>
+  error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2003';
+
 /** An update or delete whose row does not exist (any more). */
 export const isMissingRecord = (error: unknown): boolean => error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2025';
 

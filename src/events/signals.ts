@@ -126,6 +126,8 @@ function postgresSignals(url: string, onError?: (error: Error) => void): Cluster
     transport: 'postgres',
     async publish(topic, message = '') {
       hub.emit(topic, message);
+      // A short-lived process (the CLI) may publish before its first connection is up: wait a little for it.
+      if (!client) await Promise.race([ready, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
       // Without a connection the others learn it from their periodic refresh.
       await client?.query('SELECT pg_notify($1, $2)', [CHANNEL, hub.envelope(topic, message)]).catch((error: Error) => onError?.(error));
     },

@@ -1,4 +1,5 @@
 import { GraphQLObjectType, type GraphQLSchema } from 'graphql';
+import type { IMiddlewareFieldMap, IMiddlewareTypeMap } from 'graphql-middleware';
 import { allow, and, deny, rule, shield, type IRules } from 'graphql-shield';
 import { forbidden } from '../errors.js';
 import { asCofferError } from './errors.js';
@@ -46,8 +47,12 @@ export function lookupRule(options: RuleOptions) {
 /**
  * One shield for the whole API. Non-root types are reachable only through guarded root fields,
  * so they default to allow (shield's fallback would otherwise deny every PageInfo and edge).
+ *
+ * Shield wraps every field of the schema, `allow` ones included: an async wrapper per field of
+ * every row of a list. Only fields whose rule decides something are kept wrapped; a field without
+ * a rule keeps shield's deny fallback, so it is still refused.
  */
-export function buildPermissions(schema: GraphQLSchema, features: readonly FeaturePermissions[]) {
+export function buildPermissions(schema: GraphQLSchema, features: readonly FeaturePermissions[]): IMiddlewareTypeMap {
   const rules: IRules = {};
   for (const feature of features) {
     for (const [typeName, fields] of Object.entries(feature.types ?? {}))
@@ -61,11 +66,30 @@ export function buildPermissions(schema: GraphQLSchema, features: readonly Featu
     if (!(type instanceof GraphQLObjectType) || type.name.startsWith('__') || type.name in rules) continue;
     rules[type.name] = allow;
   }
-  return shield(rules, {
+  const fallbackRule = deny;
+  const generated = shield(rules, {
     allowExternalErrors: true,
     // Shield's defaults would turn denials into yoga's masked "Unexpected error.". A rule that could
     // not decide (the database is down) is an outage to retry, never a denial.
     fallbackError: (thrown) => asCofferError(thrown) ?? forbidden(),
-    fallbackRule: deny,
-  });
+    fallbackRule,
+  }).generate(schema) as IMiddlewareTypeMap;
+
+  const guarded: IMiddlewareTypeMap = {};
+  for (const [typeName, fields] of Object.entries(generated)) {
+    const kept: IMiddlewareFieldMap = {};
+    for (const [fieldName, middleware] of Object.entries(fields as IMiddlewareFieldMap)) {
+      if (effectiveRule((rules as Record<string, unknown>)[typeName], fieldName, fallbackRule) !== allow) kept[fieldName] = middleware;
+    }
+    if (Object.keys(kept).length > 0) guarded[typeName] = kept;
+  }
+  return guarded;
+}
+
+/** The rule shield applies to a field: the type's rule, else the field's, the type's '*', or the fallback. */
+function effectiveRule(typeRules: unknown, fieldName: string, fallbackRule: ShieldRule): unknown {
+  if (typeRules === undefined) return fallbackRule;
+  if (Object.getPrototypeOf(typeRules) !== Object.prototype) return typeRules;
+  const fields = typeRules as FieldRules;
+  return fields[fieldName] ?? fields['*'] ?? fallbackRule;
 }

@@ -488,7 +488,7 @@ describe('secret semantics', () => {
   });
 
   describe('reads', () => {
-    it('lastUsedAt is set when a value is revealed, and only then', async () => {
+    it('lastUsedAt is set when a value is revealed, and only then; at most once a minute', async () => {
       const name = uniqueName('LAST_USED');
       await putSecret(app, { name, value: 'v' });
       await putSecret(app, { name, value: 'w' });
@@ -504,9 +504,35 @@ describe('secret semantics', () => {
       app.clock.advance(1_000);
       expect((await metadata(name)).lastUsedAt).toBe(revealedAt);
 
-      const olderAt = iso(app.clock.current);
+      // Within a minute of the last recorded use, a reveal does not rewrite the row.
       await reveal(name, undefined, 1);
-      expect((await metadata(name)).lastUsedAt).toBe(olderAt);
+      expect((await metadata(name)).lastUsedAt).toBe(revealedAt);
+
+      app.clock.advance(60_000);
+      const minuteLaterAt = iso(app.clock.current);
+      await reveal(name, undefined, 1);
+      expect((await metadata(name)).lastUsedAt).toBe(minuteLaterAt);
+    });
+
+    it('a reveal that cannot be audited does not happen: no value, no last-used time', async () => {
+      const name = uniqueName('UNAUDITABLE');
+      await putSecret(app, { name, value: 'must stay hidden' });
+      await app.db.prisma.$executeRawUnsafe(`
+        CREATE OR REPLACE FUNCTION refuse_reveal_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.action = 'secret.reveal' THEN RAISE EXCEPTION 'audit store refuses'; END IF; RETURN NEW; END $$`);
+      await app.db.prisma.$executeRawUnsafe(
+        'CREATE TRIGGER refuse_reveal_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_reveal_audit()',
+      );
+      try {
+        const answer = await app.execute(VaultReveal, { name }, asAdmin());
+        expect(answer.text).not.toContain('must stay hidden');
+        expect(answer.data?.secret ?? null).toBeNull();
+        expect(answer.errors.length).toBeGreaterThan(0);
+      } finally {
+        await app.db.prisma.$executeRawUnsafe('DROP TRIGGER refuse_reveal_audit ON audit_events');
+      }
+      expect((await metadata(name)).lastUsedAt).toBeNull();
+      expect(await reveal(name)).toMatchObject({ value: 'must stay hidden' });
     });
 
     it('every reveal is audited; metadata reads are not reveals', async () => {

@@ -32,12 +32,9 @@ function actorVia(actor: Actor): string {
   return credential.kind === 'api-key' ? `api-key:${credential.apiKeyId}` : credential.kind;
 }
 
-/**
- * Writes one audit record. Pass the transaction of the operation being audited: if the record
- * cannot be written, the operation fails with it.
- */
-export async function recordAudit(db: PrismaClient | Prisma.TransactionClient, actor: Actor, entry: AuditEntry) {
-  await auditRepository.insertAuditEvent(db, {
+/** The row an audit record becomes; for a feature that writes it inside one statement of its own. */
+export function auditRow(actor: Actor, entry: AuditEntry): auditRepository.AuditRow {
+  return {
     actorId: actor.viewer?.userId ?? null,
     actorVia: actorVia(actor),
     action: entry.action,
@@ -50,7 +47,15 @@ export async function recordAudit(db: PrismaClient | Prisma.TransactionClient, a
     reason: entry.reason ?? null,
     requestId: actor.requestId,
     clientAddress: actor.clientAddress,
-  });
+  };
+}
+
+/**
+ * Writes one audit record. Pass the transaction of the operation being audited: if the record
+ * cannot be written, the operation fails with it.
+ */
+export async function recordAudit(db: PrismaClient | Prisma.TransactionClient, actor: Actor, entry: AuditEntry) {
+  await auditRepository.insertAuditEvent(db, auditRow(actor, entry));
 }
 
 /** The audit trail, newest first; it pages forward only. */

@@ -1,3 +1,4 @@
 export { auditPermissions } from './audit.rules.js';
 import './audit.schema.js';
-export { recordAudit, type AuditEntry } from './audit.service.js';
+export { auditRow, recordAudit, type AuditEntry } from './audit.service.js';
+export type { AuditRow } from './audit.repository.js';

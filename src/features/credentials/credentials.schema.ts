@@ -72,7 +72,8 @@ builder.mutationFields((t) => ({
     type: ApiKeyRef,
     description: 'Revokes an API key at once. Revoking twice is harmless.',
     args: { id: t.arg.id() },
-    resolve: (_root, { id }, ctx) => revokeApiKey({ db: ctx.db, viewer: requireViewer(ctx), id: String(id), now: ctx.now() }),
+    resolve: (_root, { id }, ctx) =>
+      revokeApiKey({ db: ctx.db, signals: ctx.signals, viewer: requireViewer(ctx), id: String(id), now: ctx.now() }),
   }),
   issueToken: t.field({
     type: IssuedToken,

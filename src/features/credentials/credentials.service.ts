@@ -1,4 +1,5 @@
 import {
+  announcePrincipalChange,
   apiKeyMatches,
   generateApiKey,
   hashApiKey,
@@ -11,6 +12,7 @@ import {
 import type { Database } from '../../db/database.js';
 import { isUuid } from '../../db/ids.js';
 import { badInput, forbidden, notFound } from '../../errors.js';
+import type { ClusterSignals } from '../../events/signals.js';
 import { firstAdmin } from '../users/index.js';
 import * as credentialsRepository from './credentials.repository.js';
 
@@ -47,12 +49,27 @@ export async function createApiKey({
  * Revokes at once; revoking twice is harmless. Someone else's key is NOT_FOUND to a non-admin;
  * without a viewer (the operator's CLI) any key may be revoked.
  */
-export async function revokeApiKey({ db, viewer, id, now }: { db: Database; viewer: Viewer | null; id: string; now: Date }) {
+export async function revokeApiKey({
+  db,
+  signals,
+  viewer,
+  id,
+  now,
+}: {
+  db: Database;
+  signals: ClusterSignals;
+  viewer: Viewer | null;
+  id: string;
+  now: Date;
+}) {
   const apiKey = isUuid(id) ? await credentialsRepository.findApiKey(db.prisma, id) : null;
   // Do not confirm that someone else's key exists.
   if (!apiKey || (viewer && apiKey.userId !== viewer.userId && !isAdmin(viewer))) throw notFound('API key');
   if (apiKey.revokedAt) return apiKey;
-  return credentialsRepository.revokeApiKey(db.prisma, id, now);
+  const revoked = await credentialsRepository.revokeApiKey(db.prisma, id, now);
+  // Every process that holds the key verified in memory drops it now, not when its cache expires.
+  await announcePrincipalChange(signals, { apiKeyId: id });
+  return revoked;
 }
 
 export const listApiKeys = ({ db, userId }: { db: Database; userId: string }) => credentialsRepository.apiKeysOf(db.prisma, userId);
@@ -83,12 +100,14 @@ export async function issueToken({
  */
 async function registerApiKey({
   db,
+  signals,
   keys,
   userId,
   name,
   key,
 }: {
   db: Database;
+  signals: ClusterSignals | undefined;
   keys: ServerKeys;
   userId: string;
   name: string;
@@ -100,6 +119,8 @@ async function registerApiKey({
   if (existing && apiKeyMatches(keys.apiKeyHmacKey, key, existing.secretHash) && !existing.revokedAt) return { registered: false };
   const row = { name, userId, lookupId: parsed.lookupId, secretHash: hashApiKey(keys.apiKeyHmacKey, key), expiresAt: null };
   await credentialsRepository.replaceNamedKey(db.prisma, { userId, name, existingId: existing?.id ?? null, row });
+  // The replaced keys are revoked: drop this user's cached credentials everywhere.
+  if (signals) await announcePrincipalChange(signals, { userId });
   return { registered: true };
 }
 
@@ -115,17 +136,20 @@ export type BootstrapResult =
  */
 export async function ensureBootstrapAdmin({
   db,
+  signals,
   keys,
   configuredKey,
 }: {
   db: Database;
+  /** Other replicas may hold the replaced key in memory: told when given. */
+  signals?: ClusterSignals;
   keys: ServerKeys;
   configuredKey?: string | undefined;
 }): Promise<BootstrapResult> {
-  const { user, created } = await firstAdmin({ db });
+  const { user, created } = await firstAdmin({ db, signals });
   if (!created && !configuredKey) return { kind: 'existing-admin' };
   if (configuredKey) {
-    const { registered } = await registerApiKey({ db, keys, userId: user.id, name: 'COFFER_ADMIN_API_KEY', key: configuredKey });
+    const { registered } = await registerApiKey({ db, signals, keys, userId: user.id, name: 'COFFER_ADMIN_API_KEY', key: configuredKey });
     return registered ? { kind: 'registered-configured-key', email: user.email } : { kind: 'configured-key-unchanged' };
   }
   const { key } = await createApiKey({ db, keys, userId: user.id, name: 'bootstrap admin key' });

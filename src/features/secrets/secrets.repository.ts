@@ -1,6 +1,6 @@
 import type { AssociatedData } from '../../crypto/index.js';
 import { keysetOrder, keysetWhere, type PagePlan } from '../../db/pagination.js';
-import type { Prisma, PrismaClient, Secret } from '../../generated/prisma/client.js';
+import type { Prisma, PrismaClient, Secret, SecretVersion } from '../../generated/prisma/client.js';
 import { keyIdQueries, rewrapEach, type SealedRows } from '../../keyring/index.js';
 import type { ScopeRef } from './secrets.scope.js';
 
@@ -61,6 +61,76 @@ export const deleteVersionsUpTo = (db: Db, secretId: string, version: number) =>
 
 export const findVersion = (db: Db, secretId: string, version: number) =>
   db.secretVersion.findUnique({ where: { secretId_version: { secretId, version } } });
+
+/** The audit record of a reveal, as `revealVersion` writes it; `reason` is per outcome. */
+export interface RevealAudit {
+  actorId: string | null;
+  actorVia: string;
+  action: string;
+  targetType: string;
+  targetId: string | null;
+  targetName: string | null;
+  scope: string | null;
+  scopeOwnerId: string | null;
+  requestId: string | null;
+  clientAddress: string | null;
+  reasonFound: string;
+  reasonMissing: string;
+}
+
+interface RevealedRow {
+  key_id: string;
+  wrapped_key: Uint8Array;
+  iv: Uint8Array;
+  tag: Uint8Array;
+  ciphertext: Uint8Array;
+  created_at: Date;
+  created_by_id: string | null;
+}
+
+/**
+ * A reveal's writes in one statement: reads the version, records the audit event (SUCCESS, or
+ * FAILED when the version is not kept) and moves the secret's last_used_at forward, at most once
+ * a minute (a busy secret is not rewritten on every read). Either all of it is committed or
+ * nothing is: a reveal that cannot be audited fails here, before anything is decrypted.
+ * Returns the version, or null when it is not kept (the FAILED record is written all the same).
+ */
+export async function revealVersion(
+  db: Db,
+  { secretId, version, now, audit }: { secretId: string; version: number; now: Date; audit: RevealAudit },
+): Promise<SecretVersion | null> {
+  const rows = await db.$queryRaw<RevealedRow[]>`
+    WITH v AS (
+      SELECT key_id, wrapped_key, iv, tag, ciphertext, created_at, created_by_id
+      FROM secret_versions WHERE secret_id = ${secretId}::uuid AND version = ${version}
+    ), audit AS (
+      INSERT INTO audit_events (id, actor_id, actor_via, action, target_type, target_id, target_name, scope, scope_owner_id,
+                                outcome, reason, request_id, client_address)
+      SELECT gen_random_uuid(), ${audit.actorId}::uuid, ${audit.actorVia}, ${audit.action}, ${audit.targetType},
+             ${audit.targetId}, ${audit.targetName}, ${audit.scope}::"SecretScope", ${audit.scopeOwnerId}::uuid,
+             CASE WHEN EXISTS (SELECT 1 FROM v) THEN 'SUCCESS' ELSE 'FAILED' END::"AuditOutcome",
+             CASE WHEN EXISTS (SELECT 1 FROM v) THEN ${audit.reasonFound} ELSE ${audit.reasonMissing} END,
+             ${audit.requestId}, ${audit.clientAddress}
+    ), used AS (
+      UPDATE secrets SET last_used_at = ${now}
+      WHERE id = ${secretId}::uuid AND EXISTS (SELECT 1 FROM v)
+        AND (last_used_at IS NULL OR last_used_at < ${now}::timestamptz - interval '1 minute')
+    )
+    SELECT * FROM v`;
+  const row = rows[0];
+  if (!row) return null;
+  return {
+    secretId,
+    version,
+    keyId: row.key_id,
+    wrappedKey: row.wrapped_key,
+    iv: row.iv,
+    tag: row.tag,
+    ciphertext: row.ciphertext,
+    createdAt: row.created_at,
+    createdById: row.created_by_id,
+  } as SecretVersion;
+}
 
 /** Newest first; never the sealed value. */
 export const listVersions = (db: Db, secretId: string) =>

@@ -5,7 +5,7 @@ import { planPage, toConnection, type PageArgs } from '../../db/pagination.js';
 import { badInput, conflict, forbidden, isCofferError, notFound, type FieldProblem } from '../../errors.js';
 import type { Prisma, Secret, SecretVersion } from '../../generated/prisma/client.js';
 import type { KeyringStore } from '../../keyring/index.js';
-import { recordAudit } from '../audit/index.js';
+import { auditRow, recordAudit } from '../audit/index.js';
 import * as secretsRepository from './secrets.repository.js';
 import type { ScopeRef } from './secrets.scope.js';
 
@@ -302,19 +302,24 @@ interface Reveal {
 
 /**
  * Decrypts one version. The audit record and last-used time are written first, in one
- * transaction: a reveal that cannot be audited does not happen.
+ * statement, and decryption starts only once that is committed: a reveal that cannot be audited
+ * does not happen.
  */
 export async function revealValue({ db, keyring, actor, now, secret, version }: Reveal) {
-  const row = await secretsRepository.inTransaction(db.prisma, async (tx) => {
-    const found = await secretsRepository.findVersion(tx, secret.id, version);
-    await recordAudit(tx, actor, {
-      action: 'secret.reveal',
-      outcome: found ? 'SUCCESS' : 'FAILED',
-      reason: found ? `version ${version}` : `version ${version} is not kept`,
-      ...targetOf(secret),
-    });
-    if (found) await secretsRepository.updateSecret(tx, secret.id, { lastUsedAt: now });
-    return found;
+  const {
+    reason: _reason,
+    outcome: _outcome,
+    ...audit
+  } = auditRow(actor, {
+    action: 'secret.reveal',
+    outcome: 'SUCCESS',
+    ...targetOf(secret),
+  });
+  const row = await secretsRepository.revealVersion(db.prisma, {
+    secretId: secret.id,
+    version,
+    now,
+    audit: { ...audit, reasonFound: `version ${version}`, reasonMissing: `version ${version} is not kept` },
   });
   if (!row) throw notFound(`Version ${version} of ${secret.name}`);
   return decrypt(keyring, secret, row);

@@ -18,3 +18,9 @@ export const firstActiveAdmin = (db: Db) =>
 /** The bootstrap admin: made an admin again if a user of that email exists. */
 export const upsertAdmin = (db: Db, email: string, name: string) =>
   db.user.upsert({ where: { email }, create: { email, name, role: 'ADMIN' }, update: { role: 'ADMIN' } });
+
+/** null when there is no such user. */
+export const updateUser = async (db: Db, id: string, data: { role?: Role; disabledAt?: Date | null }) =>
+  (await db.user.updateMany({ where: { id }, data })).count === 0 ? null : db.user.findUnique({ where: { id } });
+
+export const deleteUser = async (db: Db, id: string) => (await db.user.deleteMany({ where: { id } })).count > 0;

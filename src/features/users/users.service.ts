@@ -1,7 +1,9 @@
+import { announcePrincipalChange } from '../../auth/index.js';
 import type { Database } from '../../db/database.js';
 import { planPage, toConnection, type PageArgs } from '../../db/pagination.js';
-import { isUniqueViolation } from '../../db/prisma-errors.js';
-import { conflict } from '../../errors.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../../db/prisma-errors.js';
+import { conflict, notFound } from '../../errors.js';
+import type { ClusterSignals } from '../../events/signals.js';
 import type { Role } from '../../generated/prisma/enums.js';
 import * as usersRepository from './users.repository.js';
 
@@ -32,8 +34,56 @@ export function findUser({ db, idOrEmail }: { db: Database; idOrEmail: string })
 }
 
 /** The deployment's first admin: the oldest active one, or admin@coffer.local, made when there is none. */
-export async function firstAdmin({ db }: { db: Database }) {
+export async function firstAdmin({ db, signals }: { db: Database; signals?: ClusterSignals | undefined }) {
   const existing = await usersRepository.firstActiveAdmin(db.prisma);
   if (existing) return { user: existing, created: false };
-  return { user: await usersRepository.upsertAdmin(db.prisma, 'admin@coffer.local', 'Coffer admin'), created: true };
+  const user = await usersRepository.upsertAdmin(db.prisma, 'admin@coffer.local', 'Coffer admin');
+  // An existing user of that email may just have become an admin.
+  if (signals) await announcePrincipalChange(signals, { userId: user.id });
+  return { user, created: true };
+}
+
+/*
+ * Changes to who a user is. Each is announced once committed, so that no process keeps
+ * answering for the user's credentials from memory.
+ */
+
+export async function setUserRole({ db, signals, userId, role }: { db: Database; signals: ClusterSignals; userId: string; role: Role }) {
+  const user = await usersRepository.updateUser(db.prisma, userId, { role });
+  if (!user) throw notFound('User');
+  await announcePrincipalChange(signals, { userId });
+  return user;
+}
+
+/** Disables (`disabled: true`, as of `now`) or enables a user; a disabled user's credentials are refused. */
+export async function setUserDisabled({
+  db,
+  signals,
+  userId,
+  disabled,
+  now,
+}: {
+  db: Database;
+  signals: ClusterSignals;
+  userId: string;
+  disabled: boolean;
+  now: Date;
+}) {
+  const user = await usersRepository.updateUser(db.prisma, userId, { disabledAt: disabled ? now : null });
+  if (!user) throw notFound('User');
+  await announcePrincipalChange(signals, { userId });
+  return user;
+}
+
+/** Deletes a user and, with them, their API keys. */
+export async function deleteUser({ db, signals, userId }: { db: Database; signals: ClusterSignals; userId: string }) {
+  let deleted: boolean;
+  try {
+    deleted = await usersRepository.deleteUser(db.prisma, userId);
+  } catch (error) {
+    if (isForeignKeyViolation(error)) throw conflict('This user still owns projects: hand them over or delete them first.');
+    throw error;
+  }
+  if (!deleted) throw notFound('User');
+  await announcePrincipalChange(signals, { userId });
 }
