@@ -342,8 +342,11 @@ describe('no existence oracle: a stranger cannot tell what exists', () => {
     const messages: unknown[] = [];
     let open = false;
     try {
-      for (let message = await stream.result(2_000); message !== null; message = await stream.result(Math.max(1, deadline - Date.now())))
+      for (;;) {
+        const message = await stream.result(Math.max(1, deadline - Date.now()));
+        if (message === null) break;
         messages.push(message);
+      }
     } catch (error) {
       if (!(error instanceof SseTimeout)) throw error;
       open = true;

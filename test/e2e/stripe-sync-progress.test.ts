@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createHttpServer } from '../../src/app.js';
 import { startSyncHarness, type SyncHarness } from '../stripe/sync/support.js';
-import { subscribeSse } from '../support/sse.js';
 import { errorCodes } from '../support/assertions.js';
+import { subscribeSse } from '../support/sse.js';
 
 /**
  * `stripeSyncProgress` as a client sees it: over a real socket, SSE and graphql-ws, with the
