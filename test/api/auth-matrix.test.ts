@@ -4,6 +4,7 @@ import { graphql } from '../../src/generated/graphql/index.js';
 import { buildSchema } from '../../src/schema.js';
 import { createTestApp, errorCodes, type TestApp } from '../support/app.js';
 import { startFakeStripe, type FakeStripe } from '../support/fake-stripe.js';
+import { SseTimeout, subscribeSse } from '../support/sse.js';
 import { createApiKey } from '../../src/features/credentials/index.js';
 
 /**
@@ -149,19 +150,13 @@ async function projectSecret(app: TestApp, { deleted = false } = {}) {
  * (first frame is a keep-alive, an event, or nothing); a denied one sends its error and ends.
  */
 async function firstFrame(app: TestApp, credential: string | null, query: string, variables: Record<string, unknown>) {
-  const controller = new AbortController();
-  const response = await app.yoga.fetch('http://coffer.test/graphql', {
-    method: 'POST',
-    signal: controller.signal,
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...(credential ? { 'x-api-key': credential } : {}) },
-    body: JSON.stringify({ query, variables }),
+  const stream = await subscribeSse('http://coffer.test/graphql', { query, variables, credential }, { fetch: app.yoga.fetch });
+  const first = await stream.result(300).catch((error: unknown) => {
+    if (error instanceof SseTimeout) return null;
+    throw error;
   });
-  const reader = response.body!.getReader();
-  const first = await Promise.race([reader.read(), new Promise<null>((resolve) => setTimeout(() => resolve(null), 300))]);
-  controller.abort();
-  const text = first && !first.done ? new TextDecoder().decode(first.value) : '';
-  const payload = /data: (.*)/.exec(text)?.[1];
-  return { status: response.status, json: payload ? JSON.parse(payload) : {} };
+  await stream.close();
+  return { status: stream.status, json: first ?? {} };
 }
 
 /**

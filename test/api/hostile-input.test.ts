@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createHttpServer } from '../../src/app.js';
 import { createTestApp, type TestApp } from '../support/app.js';
+import { expectError, type Answer } from '../support/assertions.js';
 
 /**
  * Hostile input over every GraphQL transport (HTTP POST and GET, SSE, graphql-ws, multipart):
@@ -289,10 +290,7 @@ describe('hostile input over every transport: a coded error, and nothing changes
   function expectRefusal(status: number, text: string, code: string, sent: unknown) {
     expect(status, text.slice(0, 300)).toBeLessThan(500);
     expect(text).not.toMatch(/Unexpected error|INTERNAL_SERVER_ERROR|\bat .*\.(ts|js):\d+|Prisma|invalid byte sequence|22P05|X-Injected/);
-    const codes = ((JSON.parse(text) as { errors?: Array<{ extensions?: { code?: string } }> }).errors ?? []).map(
-      (error) => error.extensions?.code,
-    );
-    expect(codes, text.slice(0, 300)).toContain(code);
+    expectError({ status, text, json: JSON.parse(text) as Answer['json'] }, code, { among: true });
     if (typeof sent === 'string' && sent.length > 200) expect(text).not.toContain(sent.slice(0, 200));
   }
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateApiKey } from '../../src/auth/index.js';
 import { createTestApp, type TestApp } from '../support/app.js';
+import { errorCodes, type Answer } from '../support/assertions.js';
 
 /**
  * Failed sign-ins are limited per client address and per API-key id over a sliding window:
@@ -35,8 +36,8 @@ async function call(app: TestApp, key: string, address: string) {
     headers: { 'content-type': 'application/json', 'x-api-key': key, 'x-forwarded-for': address },
     body: JSON.stringify({ query: ME }),
   });
-  const json = (await response.json()) as { errors?: Array<{ extensions?: Record<string, unknown> }> };
-  return { status: response.status, code: json.errors?.[0]?.extensions?.code ?? 'ok', retryAfter: response.headers.get('retry-after') };
+  const json = (await response.json()) as Answer['json'];
+  return { status: response.status, code: errorCodes({ json })[0] ?? 'ok', retryAfter: response.headers.get('retry-after') };
 }
 
 const wrongKey = () => generateApiKey().key;

@@ -10,6 +10,7 @@
  */
 import { Agent, request, type ClientRequest } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
+import { sseParser, type SseMessage } from '../support/sse.js';
 
 export interface SubscriberOptions {
   host: string;
@@ -44,10 +45,9 @@ const errors: string[] = [];
 const requests: ClientRequest[] = [];
 let connected = 0;
 
-function handleBlock(index: number, block: string, at: number) {
-  const data = block.split('\n').find((line) => line.startsWith('data: '));
-  if (!data) return; // keep-alive comments, `event: complete`
-  const payload = JSON.parse(data.slice(6)) as {
+function handleMessage(index: number, message: SseMessage, at: number) {
+  if (message.event !== 'next' || !message.data) return; // `event: complete` (keep-alive comments are no messages)
+  const payload = JSON.parse(message.data) as {
     data?: { stripeSyncProgress?: { sequence: number; message: string | null } };
     errors?: unknown[];
   };
@@ -92,14 +92,12 @@ function open(index: number): Promise<void> {
         return;
       }
       res.setEncoding('utf8');
-      let buffer = '';
+      // Every message is stamped with the arrival of the read that completed it.
+      let at = 0;
+      const parser = sseParser((message) => handleMessage(index, message, at));
       res.on('data', (chunk: string) => {
-        const at = now();
-        buffer += chunk;
-        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-          handleBlock(index, buffer.slice(0, end), at);
-          buffer = buffer.slice(end + 2);
-        }
+        at = now();
+        parser.feed(chunk);
       });
       res.on('error', () => undefined);
       resolve();

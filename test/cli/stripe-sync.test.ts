@@ -7,23 +7,12 @@ import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { openServices, type Services } from '../../src/services.js';
+import { ALL_COLLECTIONS, tableOf } from '../stripe/sync/support.js';
 import { startFakeStripe, type CollectionName, type FakeStripe } from '../support/fake-stripe.js';
 
 const BIN = join(process.cwd(), 'src/cli/coffer.js');
 const TIMEOUT = 90_000;
 
-/** Every collection the fake serves, with the Coffer table that mirrors it. */
-const TABLES: Record<CollectionName, string> = {
-  products: 'stripe_products',
-  prices: 'stripe_prices',
-  customers: 'stripe_customers',
-  subscriptions: 'stripe_subscriptions',
-  invoices: 'stripe_invoices',
-  payment_intents: 'stripe_payment_intents',
-  charges: 'stripe_charges',
-  refunds: 'stripe_refunds',
-};
-const COLLECTIONS = Object.keys(TABLES) as CollectionName[];
 const COUNTS: Record<CollectionName, number> = {
   products: 40,
   prices: 60,
@@ -148,7 +137,7 @@ describe('coffer stripe sync', () => {
 
   const seededAccount = (name: string, counts: Partial<Record<CollectionName, number>>) => {
     const account = fake.addAccount({ name });
-    for (const collection of COLLECTIONS) fake.seed(account.id, 'test', collection, counts[collection] ?? 0);
+    for (const collection of ALL_COLLECTIONS) fake.seed(account.id, 'test', collection, counts[collection] ?? 0);
     const key = fake.addKey(account.id, { mode: 'test' });
     stripeKeys.push(key);
     return { accountId: account.id, key };
@@ -198,7 +187,7 @@ describe('coffer stripe sync', () => {
       const runId = /^Stripe sync ([0-9a-f-]{36}): SUCCEEDED$/m.exec(result.stdout)?.[1];
       expect(runId, result.stdout).toBeDefined();
       expect(result.stdout).toContain(`account ${synced.accountId}, trigger CLI`);
-      for (const collection of COLLECTIONS) {
+      for (const collection of ALL_COLLECTIONS) {
         const pages = Math.max(1, Math.ceil(COUNTS[collection] / 50));
         expect(result.stdout).toMatch(new RegExp(`^${collection} +SUCCEEDED +${COUNTS[collection]} +${pages} +0$`, 'm'));
         expect(result.stderr).toContain(`${collection}: done, ${COUNTS[collection]} objects in ${pages} page${pages === 1 ? '' : 's'}`);
@@ -211,9 +200,9 @@ describe('coffer stripe sync', () => {
 
       await withApp(async ({ services }) => {
         const { prisma } = services.db;
-        for (const collection of COLLECTIONS) {
+        for (const collection of ALL_COLLECTIONS) {
           const rows = await prisma.$queryRawUnsafe<Array<{ stripe_id: string }>>(
-            `SELECT stripe_id FROM ${TABLES[collection]} WHERE project_id = $1::uuid AND environment = 'TEST' ORDER BY stripe_id`,
+            `SELECT stripe_id FROM ${tableOf(collection)} WHERE project_id = $1::uuid AND environment = 'TEST' ORDER BY stripe_id`,
             synced.projectId,
           );
           expect(

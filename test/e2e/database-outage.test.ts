@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { projectOwnedBy } from '../../src/features/projects/projects.factory.js';
 import { canary, openEmbedded, put } from '../crypto/support.js';
+import { errorCodes, type Answer } from '../support/assertions.js';
 import { clusterToolsMissing, startCluster } from '../support/pg-cluster.js';
 
 /**
@@ -113,9 +114,7 @@ async function fetchAnswer(coffer: Awaited<ReturnType<typeof openEmbedded>>, bod
   const text = await response.text();
   let codes: unknown[] = [];
   try {
-    codes = ((JSON.parse(text) as { errors?: Array<{ extensions?: { code?: unknown } }> }).errors ?? []).map(
-      (error) => error.extensions?.code,
-    );
+    codes = errorCodes({ json: JSON.parse(text) as Answer['json'] });
   } catch {
     codes = ['NOT_JSON'];
   }

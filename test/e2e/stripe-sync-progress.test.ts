@@ -3,7 +3,9 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createHttpServer } from '../../src/app.js';
-import { startSyncHarness, type SyncHarness } from '../stripe/sync-support.js';
+import { startSyncHarness, type SyncHarness } from '../stripe/sync/support.js';
+import { errorCodes } from '../support/assertions.js';
+import { subscribeSse } from '../support/sse.js';
 
 /**
  * `stripeSyncProgress` as a client sees it: over a real socket, SSE and graphql-ws, with the
@@ -106,44 +108,17 @@ function collector() {
 }
 
 /** POST with `accept: text/event-stream`, parsed into messages as they arrive. */
-async function subscribeSse(credential: string | null, variables: Record<string, unknown>): Promise<Subscription> {
+async function overSse(credential: string | null, variables: Record<string, unknown>): Promise<Subscription> {
   const sink = collector();
-  const controller = new AbortController();
-  const response = await fetch(`http://${base}/graphql`, {
-    method: 'POST',
-    signal: controller.signal,
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...(credential ? { 'x-api-key': credential } : {}) },
-    body: JSON.stringify({ query: PROGRESS, variables }),
-  });
-  expect(response.headers.get('content-type')).toContain('text/event-stream');
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
+  const stream = await subscribeSse<Message['data']>(`http://${base}/graphql`, { query: PROGRESS, variables, credential });
+  expect(stream.headers.get('content-type')).toContain('text/event-stream');
   const pump = (async () => {
-    let buffer = '';
-    for (;;) {
-      const chunk = await reader.read();
-      if (chunk.done) break;
-      buffer += decoder.decode(chunk.value, { stream: true });
-      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = block
-          .split('\n')
-          .filter((line) => line.startsWith('data:'))
-          .map((line) => line.slice(5).trimStart())
-          .join('\n');
-        if (event === 'next') sink.push(JSON.parse(data) as Message);
-        if (event === 'complete') return;
-      }
-    }
-  })()
-    .catch(() => undefined) // aborted by close()
-    .finally(() => sink.end());
+    for await (const message of stream) sink.push(message as Message);
+  })().finally(() => sink.end());
   return {
     ...sink,
     async close() {
-      controller.abort();
+      await stream.close();
       await pump;
     },
   };
@@ -183,7 +158,7 @@ async function subscribeWs(credential: string | null, variables: Record<string, 
 }
 
 const subscribe = (transport: Transport, credential: string | null, variables: Record<string, unknown>) =>
-  transport === 'sse' ? subscribeSse(credential, variables) : subscribeWs(credential, variables);
+  transport === 'sse' ? overSse(credential, variables) : subscribeWs(credential, variables);
 
 /** Until the subscription holds this run's RUN_FINISHED. */
 const finishedRun = (runId: string) => (messages: Message[]) =>
@@ -340,7 +315,7 @@ describe.each<Transport>(['sse', 'graphql-ws'])('stripeSyncProgress over %s', (t
         // The operation ends there: nothing more while the run goes on.
         await subscription.waitFor(() => subscription.ended(), 'the end of the refused operation', 5_000);
         expect(subscription.messages).toHaveLength(1);
-        expect(subscription.messages[0]!.errors?.map((error) => error.extensions?.code)).toEqual([code]);
+        expect(errorCodes(subscription.messages[0]!)).toEqual([code]);
         expect(subscription.messages[0]!.data ?? null).toBeNull();
         expect(events(subscription)).toEqual([]);
       } finally {

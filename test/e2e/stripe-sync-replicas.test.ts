@@ -10,8 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { openDatabase } from '../../src/db/database.js';
 import { applyMigrations } from '../../src/db/migrate.js';
+import { OBJECT_TYPES } from '../../src/features/stripe/mirror/object-types.js';
 import { startFakeStripe, type FakeStripe } from '../support/fake-stripe.js';
 import { createScratchDatabase } from '../support/database.js';
+import { subscribeSse } from '../support/sse.js';
 
 /**
  * Stripe syncs across real server processes (`src/server.ts`, as `npm start` runs it) that share
@@ -372,40 +374,17 @@ function collector() {
   };
 }
 
-async function subscribeSse(proc: CofferProcess, key: string, variables: Record<string, unknown>): Promise<Subscription> {
+async function overSse(proc: CofferProcess, key: string, variables: Record<string, unknown>): Promise<Subscription> {
   const sink = collector();
-  const controller = new AbortController();
-  const response = await fetch(proc.url, {
-    method: 'POST',
-    signal: controller.signal,
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'x-api-key': key },
-    body: JSON.stringify({ query: PROGRESS, variables }),
-  });
-  expect(response.headers.get('content-type')).toContain('text/event-stream');
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
+  const stream = await subscribeSse<{ stripeSyncProgress: ProgressEvent }>(proc.url, { query: PROGRESS, variables, credential: key });
+  expect(stream.headers.get('content-type')).toContain('text/event-stream');
   const pump = (async () => {
-    let buffer = '';
-    for (;;) {
-      const chunk = await reader.read();
-      if (chunk.done) return;
-      buffer += decoder.decode(chunk.value, { stream: true });
-      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const kind = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (kind === 'next' && data) sink.push(JSON.parse(data));
-        if (kind === 'complete') return;
-      }
-    }
-  })()
-    .catch(() => undefined) // aborted by close(), or the process died
-    .finally(() => sink.end());
+    for await (const message of stream) sink.push(message);
+  })().finally(() => sink.end());
   return {
     ...sink,
     async close() {
-      controller.abort();
+      await stream.close();
       await pump;
     },
   };
@@ -527,7 +506,7 @@ describe.skipIf(!TEST_DATABASE_URL || !TEST_REDIS_URL)(
         const { projectId, fakeIds } = await idleProject(fake, b, ownerKey, 240);
         fake.delayNext(10, 40, { path: /^\/v1\/customers/ });
         // One subscriber per replica: whichever worker executes the run, one of them is elsewhere.
-        const onA = await subscribeSse(a, ownerKey, { projectId, environment: 'TEST' });
+        const onA = await overSse(a, ownerKey, { projectId, environment: 'TEST' });
         const onB = await subscribeWs(b, ownerKey, { projectId, environment: 'TEST' });
         try {
           await settle();
@@ -561,8 +540,8 @@ describe.skipIf(!TEST_DATABASE_URL || !TEST_REDIS_URL)(
         // Slow pages: the run is in its first pages when its process dies.
         fake.delayNext(20, 200, { path: /^\/v1\/customers/ });
         const subscriptions = new Map<CofferProcess, Subscription>([
-          [a, await subscribeSse(a, ownerKey, { projectId, environment: 'TEST' })],
-          [b, await subscribeSse(b, ownerKey, { projectId, environment: 'TEST' })],
+          [a, await overSse(a, ownerKey, { projectId, environment: 'TEST' })],
+          [b, await overSse(b, ownerKey, { projectId, environment: 'TEST' })],
         ]);
         try {
           await settle();
@@ -613,9 +592,10 @@ describe.skipIf(!TEST_DATABASE_URL || !TEST_REDIS_URL)(
           expectComplete(subscription.events, runId);
           expect(subscription.events).toEqual(run.events);
 
-          const stored = await database.query<{ stripe_id: string }>('SELECT stripe_id FROM stripe_customers WHERE project_id = $1', [
-            projectId,
-          ]);
+          const stored = await database.query<{ stripe_id: string }>(
+            `SELECT stripe_id FROM ${OBJECT_TYPES.customers.table} WHERE project_id = $1`,
+            [projectId],
+          );
           expect(stored.rows.map((row) => row.stripe_id).sort()).toEqual(fakeIds);
           expect(await storedCustomerIds(survivor, ownerKey, projectId)).toEqual(fakeIds);
         } finally {
@@ -667,7 +647,7 @@ describe.skipIf(TEST_DATABASE_URL && TEST_REDIS_URL)(
 
         const second = await startCoffer('second', env);
         // Attached while the run is taken over: the stored events first, then the live ones.
-        const subscription = await subscribeSse(second, ownerKey, { projectId, environment: 'TEST' });
+        const subscription = await overSse(second, ownerKey, { projectId, environment: 'TEST' });
         await subscription.waitForFinish(runId).finally(() => subscription.close());
         const run = await waitForRun(second, ownerKey, runId);
         expect(run).toMatchObject({

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createHttpServer } from '../../src/app.js';
 import { createTestApp, type TestApp } from '../support/app.js';
+import { subscribeSse } from '../support/sse.js';
 
 const SUBSCRIPTION = 'subscription Events($projectId: ID!) { projectEvents(projectId: $projectId) { projectId kind } }';
 const RENAME = 'mutation Rename($id: ID!, $name: String!) { updateProject(id: $id, input: { name: $name }) { id } }';
@@ -27,30 +28,8 @@ describe('subscriptions over a real socket', () => {
 
   const rename = (name: string) => app.request({ query: RENAME, variables: { id: app.project.id, name } }, { credential: app.owner.key });
 
-  async function openSse(credential: string | null) {
-    const controller = new AbortController();
-    const response = await fetch(`http://${base}/graphql`, {
-      method: 'POST',
-      signal: controller.signal,
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...(credential ? { 'x-api-key': credential } : {}) },
-      body: JSON.stringify({ query: SUBSCRIPTION, variables: { projectId: app.project.id } }),
-    });
-    const reader = response.body!.getReader();
-    let buffer = '';
-    const nextEvent = async (): Promise<Record<string, unknown>> => {
-      for (;;) {
-        const match = /event: next\ndata: (.*)\n\n/.exec(buffer);
-        if (match) {
-          buffer = buffer.slice((match.index ?? 0) + match[0].length);
-          return JSON.parse(match[1] as string);
-        }
-        const chunk = await reader.read();
-        if (chunk.done) throw new Error(`stream ended: ${buffer}`);
-        buffer += new TextDecoder().decode(chunk.value);
-      }
-    };
-    return { nextEvent, close: () => controller.abort() };
-  }
+  const openSse = (credential: string | null) =>
+    subscribeSse(`http://${base}/graphql`, { query: SUBSCRIPTION, variables: { projectId: app.project.id }, credential });
 
   it('streams project events to the owner over SSE, in order', async () => {
     const stream = await openSse(app.owner.key);
@@ -58,8 +37,8 @@ describe('subscriptions over a real socket', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     await rename('first name');
     await rename('second name');
-    const events = [await stream.nextEvent(), await stream.nextEvent()];
-    stream.close();
+    const events = [await stream.result(), await stream.result()];
+    await stream.close();
     expect(events).toEqual([
       { data: { projectEvents: { projectId: app.project.id, kind: 'UPDATED' } } },
       { data: { projectEvents: { projectId: app.project.id, kind: 'UPDATED' } } },
@@ -68,8 +47,8 @@ describe('subscriptions over a real socket', () => {
 
   it('refuses a stranger when the SSE subscription starts', async () => {
     const stream = await openSse(app.stranger.key);
-    const first = await stream.nextEvent();
-    stream.close();
+    const first = await stream.result();
+    await stream.close();
     expect(first).toMatchObject({ errors: [{ extensions: { code: 'NOT_FOUND' } }] });
   });
 

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SYSTEM_ACTOR } from '../../src/auth/index.js';
 import { rotateMasterKey } from '../../src/features/master-keys/master-keys.service.js';
 import { canary, put, reveal, uniqueName } from '../crypto/support.js';
+import { expectError } from '../support/assertions.js';
 import { dumpDatabase, newRootKey, persistentDeployment } from './support.js';
 
 /**
@@ -84,8 +85,7 @@ describe('backup and restore', () => {
       await db.prisma.keyringTerm.update({ where: { id: term!.id }, data: { retiredAt: new Date() } });
 
       const purge = await coffer.send({ query: PURGE }, { credential: key });
-      expect(purge.json.errors?.[0]?.extensions?.code).toBe('CONFLICT');
-      expect(purge.json.errors?.[0]?.message).toContain(term!.id);
+      expect(expectError(purge, 'CONFLICT').message).toContain(term!.id);
       expect(await coffer.services.db.prisma.keyringTerm.count({ where: { id: term!.id } })).toBe(1);
       for (const { name, value } of written) expect(await reveal(coffer.send, key, name)).toBe(value);
     } finally {

@@ -4,8 +4,8 @@ import { graphql } from '../../src/generated/graphql/index.js';
 import { buildSchema } from '../../src/schema.js';
 import { createTestApp, errorCodes, type CallOptions, type TestApp } from '../support/app.js';
 
+import { expectOk } from '../support/assertions.js';
 import {
-  ok,
   putSecret,
   scopesOf,
   uniqueName,
@@ -84,7 +84,7 @@ describe('secrets authorization', () => {
     const name = uniqueName('AUTHZ');
     await putSecret(app, { name, value: 'first value', scope });
     await putSecret(app, { name, value: 'second value', scope });
-    if (deleted) ok(await app.execute(VaultDelete, { name, scope }, { credential: app.admin.key }));
+    if (deleted) expectOk(await app.execute(VaultDelete, { name, scope }, { credential: app.admin.key }));
     return { name, scope };
   }
 
@@ -186,7 +186,7 @@ describe('secrets authorization', () => {
       );
       await putSecret(app, { name: names.live, value: victimValue, scope: { type: 'USER' } }, asVictim);
       await putSecret(app, { name: names.deleted, value: victimValue, scope: { type: 'USER' } }, asVictim);
-      ok(await app.execute(VaultDelete, { name: names.deleted, scope: { type: 'USER' } }, asVictim));
+      expectOk(await app.execute(VaultDelete, { name: names.deleted, scope: { type: 'USER' } }, asVictim));
       await putSecret(app, { name: names.project, value: victimValue, scope: victimProject }, asVictim);
     });
 
@@ -266,7 +266,9 @@ describe('secrets authorization', () => {
       expect(await app.db.prisma.secret.findMany({ where: { name: { in: Object.values(names) } }, orderBy: { name: 'asc' } })).toEqual(
         stored,
       );
-      const reveal = ok(await app.execute(VaultReveal, { name: names.live, scope: victimUser }, { credential: app.owner.key })).secret;
+      const reveal = expectOk(
+        await app.execute(VaultReveal, { name: names.live, scope: victimUser }, { credential: app.owner.key }),
+      ).secret;
       expect(reveal).toMatchObject({ value: victimValue, currentVersion: 2 });
     });
 
@@ -293,7 +295,7 @@ describe('secrets authorization', () => {
 
     it('the audit trail shows the attempts to an admin, with the target named', async () => {
       for (const probe of probes()) await probe.run({ credential: app.stranger.key });
-      const events = ok(
+      const events = expectOk(
         await app.execute(
           VaultAuditEvents,
           { filter: { actorId: app.stranger.user.id, outcome: 'DENIED', targetName: names.live }, first: 100 },

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, errorCodes, type TestApp } from '../support/app.js';
+import { fieldsOf } from '../support/assertions.js';
 import {
-  fieldsOf,
   putSecret,
   uniqueName,
   vaultCounts,

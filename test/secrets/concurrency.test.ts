@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VaultListQueryVariables } from '../../src/generated/graphql/graphql.js';
 import { createTestApp, errorCodes, type TestApp } from '../support/app.js';
-import { ok, putSecret, uniqueName, VaultList, VaultReveal, VaultUpsert, VaultVersions } from './support.js';
+import { expectOk } from '../support/assertions.js';
+import { putSecret, uniqueName, VaultList, VaultReveal, VaultUpsert, VaultVersions } from './support.js';
 
 /**
  * Writers racing on one name, and readers paging while writers insert. Every write of one
@@ -31,14 +32,14 @@ describe('secrets under concurrency', () => {
     expect(returned).toEqual(Array.from({ length: WRITERS }, (_, index) => index + 1));
     expect(new Set(responses.map((response) => response.data?.upsertSecret.id)).size).toBe(1);
 
-    const versions = ok(await app.execute(VaultVersions, { name }, asAdmin())).secretVersions.map((entry) => entry.version);
+    const versions = expectOk(await app.execute(VaultVersions, { name }, asAdmin())).secretVersions.map((entry) => entry.version);
     expect(versions).toEqual(Array.from({ length: WRITERS }, (_, index) => WRITERS - index));
-    const current = ok(await app.execute(VaultReveal, { name }, asAdmin())).secret;
+    const current = expectOk(await app.execute(VaultReveal, { name }, asAdmin())).secret;
     expect(current.currentVersion).toBe(WRITERS);
 
     // Each writer's value is in exactly one version: none overwritten, none duplicated.
     const stored: string[] = [];
-    for (const version of versions) stored.push(ok(await app.execute(VaultReveal, { name, version }, asAdmin())).secret.value);
+    for (const version of versions) stored.push(expectOk(await app.execute(VaultReveal, { name, version }, asAdmin())).secret.value);
     expect([...stored].sort()).toEqual([...values].sort());
   });
 
@@ -58,11 +59,11 @@ describe('secrets under concurrency', () => {
       expect(loser.status).toBeLessThan(500);
     }
     const winner = responses.indexOf(winners[0]!);
-    expect(ok(await app.execute(VaultReveal, { name }, asAdmin())).secret).toMatchObject({
+    expect(expectOk(await app.execute(VaultReveal, { name }, asAdmin())).secret).toMatchObject({
       currentVersion: 1,
       value: `contender ${winner}`,
     });
-    expect(ok(await app.execute(VaultVersions, { name }, asAdmin())).secretVersions).toHaveLength(1);
+    expect(expectOk(await app.execute(VaultVersions, { name }, asAdmin())).secretVersions).toHaveLength(1);
   });
 
   it(`${WRITERS} concurrent check-and-set writes expecting the same version: exactly one succeeds`, async () => {
@@ -75,7 +76,7 @@ describe('secrets under concurrency', () => {
     );
     expect(responses.filter((response) => response.errors.length === 0)).toHaveLength(1);
     expect(responses.flatMap((response) => errorCodes(response))).toEqual(Array.from({ length: WRITERS - 1 }, () => 'CONFLICT'));
-    expect(ok(await app.execute(VaultReveal, { name }, asAdmin())).secret.currentVersion).toBe(2);
+    expect(expectOk(await app.execute(VaultReveal, { name }, asAdmin())).secret.currentVersion).toBe(2);
   });
 
   /**
@@ -113,7 +114,7 @@ describe('secrets under concurrency', () => {
             ? { filter: { namePrefix: prefix }, first: 7, after: cursor }
             : { filter: { namePrefix: prefix }, last: 7, before: cursor };
         const [response] = await Promise.all([app.execute(VaultList, variables, asAdmin()), insertBurst()]);
-        const page = ok(response).secrets;
+        const page = expectOk(response).secrets;
         seen.push(...page.edges.map((edge) => edge.node.id));
         pages += 1;
         const more = direction === 'forward' ? page.pageInfo.hasNextPage : page.pageInfo.hasPreviousPage;

@@ -4,10 +4,9 @@ import { createHttpServer } from '../../src/app.js';
 import { purgeExpiredSecrets } from '../../src/features/secrets/expiry-sweeper.js';
 import { buildSchema } from '../../src/schema.js';
 import { createTestApp, errorCodes, type TestApp } from '../support/app.js';
+import { expectError, expectOk } from '../support/assertions.js';
 import {
   auditOf,
-  expectRefused,
-  ok,
   putSecret,
   scopesOf,
   uniqueName,
@@ -40,13 +39,13 @@ describe('secret semantics', () => {
   const inFuture = (ms: number) => new Date(app.clock.current.getTime() + ms).toISOString();
 
   const reveal = async (name: string, scope?: Scope, version?: number, credential = app.admin.key) =>
-    ok(await app.execute(VaultReveal, { name, scope, version }, { credential })).secret;
+    expectOk(await app.execute(VaultReveal, { name, scope, version }, { credential })).secret;
   const metadata = async (name: string, scope?: Scope, credential = app.admin.key) =>
-    ok(await app.execute(VaultMetadata, { name, scope }, { credential })).secret;
+    expectOk(await app.execute(VaultMetadata, { name, scope }, { credential })).secret;
   const versionsOf = async (name: string, scope?: Scope, credential = app.admin.key) =>
-    ok(await app.execute(VaultVersions, { name, scope }, { credential })).secretVersions.map((entry) => entry.version);
+    expectOk(await app.execute(VaultVersions, { name, scope }, { credential })).secretVersions.map((entry) => entry.version);
   const listNames = async (namePrefix: string, scope?: Scope, filter: Record<string, unknown> = {}) =>
-    ok(await app.execute(VaultList, { scope, filter: { namePrefix, ...filter }, first: 100 }, asAdmin())).secrets.edges.map(
+    expectOk(await app.execute(VaultList, { scope, filter: { namePrefix, ...filter }, first: 100 }, asAdmin())).secrets.edges.map(
       (edge) => edge.node.name,
     );
 
@@ -87,7 +86,7 @@ describe('secret semantics', () => {
       expect((await reveal(name, { type: 'USER' }, undefined, app.owner.key)).value).toBe('owner own');
       expect((await reveal(name, { type: 'USER' }, undefined, app.stranger.key)).value).toBe('stranger own');
       // An admin's own USER scope is the admin's, not anyone else's.
-      expectRefused(await app.execute(VaultReveal, { name, scope: { type: 'USER' } }, asAdmin()), 'NOT_FOUND');
+      expectError(await app.execute(VaultReveal, { name, scope: { type: 'USER' } }, asAdmin()), 'NOT_FOUND');
       expect((await reveal(name, { type: 'USER', userId: app.owner.user.id })).value).toBe('owner own');
     });
 
@@ -120,7 +119,7 @@ describe('secret semantics', () => {
       const name = uniqueName('VERSIONS');
       expect((await putSecret(app, { name, value: 'one' })).currentVersion).toBe(1);
       expect((await putSecret(app, { name, value: 'two' })).currentVersion).toBe(2);
-      expect(ok(await app.execute(VaultUpdate, { input: { name, value: 'three' } }, asAdmin())).updateSecret.currentVersion).toBe(3);
+      expect(expectOk(await app.execute(VaultUpdate, { input: { name, value: 'three' } }, asAdmin())).updateSecret.currentVersion).toBe(3);
       expect(await versionsOf(name)).toEqual([3, 2, 1]);
       expect(await reveal(name)).toMatchObject({ version: 3, currentVersion: 3, value: 'three' });
       expect(await reveal(name, undefined, 1)).toMatchObject({ version: 1, currentVersion: 3, value: 'one' });
@@ -130,7 +129,7 @@ describe('secret semantics', () => {
     it('changing only metadata does not make a version', async () => {
       const name = uniqueName('FLAGS_ONLY');
       await putSecret(app, { name, value: 'v' });
-      const updated = ok(
+      const updated = expectOk(
         await app.execute(VaultUpdate, { input: { name, description: 'now described', isActive: false } }, asAdmin()),
       ).updateSecret;
       expect(updated.currentVersion).toBe(1);
@@ -143,8 +142,8 @@ describe('secret semantics', () => {
       const kept = await versionsOf(name);
       expect(kept).toEqual(Array.from({ length: 20 }, (_, index) => 22 - index));
       expect((await reveal(name, undefined, 3)).value).toBe('value 3');
-      expectRefused(await app.execute(VaultReveal, { name, version: 2 }, asAdmin()), 'NOT_FOUND');
-      expectRefused(await app.execute(VaultRollback, { name, version: 2 }, asAdmin()), 'NOT_FOUND');
+      expectError(await app.execute(VaultReveal, { name, version: 2 }, asAdmin()), 'NOT_FOUND');
+      expectError(await app.execute(VaultRollback, { name, version: 2 }, asAdmin()), 'NOT_FOUND');
       expect((await metadata(name)).currentVersion).toBe(22);
     });
 
@@ -152,7 +151,7 @@ describe('secret semantics', () => {
       const name = uniqueName('ROLLBACK');
       await putSecret(app, { name, value: 'first' });
       await putSecret(app, { name, value: 'second' });
-      const rolled = ok(await app.execute(VaultRollback, { name, version: 1 }, asAdmin())).rollbackSecret;
+      const rolled = expectOk(await app.execute(VaultRollback, { name, version: 1 }, asAdmin())).rollbackSecret;
       expect(rolled.currentVersion).toBe(3);
       expect(await reveal(name)).toMatchObject({ version: 3, value: 'first' });
       expect((await reveal(name, undefined, 2)).value).toBe('second');
@@ -163,12 +162,12 @@ describe('secret semantics', () => {
       const name = uniqueName('ROLLBACK_CAS');
       await putSecret(app, { name, value: 'first' });
       await putSecret(app, { name, value: 'second' });
-      expectRefused(await app.execute(VaultRollback, { name, version: 1, expectedVersion: 1 }, asAdmin()), 'CONFLICT');
-      expectRefused(await app.execute(VaultRollback, { name, version: 7 }, asAdmin()), 'NOT_FOUND');
+      expectError(await app.execute(VaultRollback, { name, version: 1, expectedVersion: 1 }, asAdmin()), 'CONFLICT');
+      expectError(await app.execute(VaultRollback, { name, version: 7 }, asAdmin()), 'NOT_FOUND');
       expect(await reveal(name)).toMatchObject({ currentVersion: 2, value: 'second' });
-      expect(ok(await app.execute(VaultRollback, { name, version: 1, expectedVersion: 2 }, asAdmin())).rollbackSecret.currentVersion).toBe(
-        3,
-      );
+      expect(
+        expectOk(await app.execute(VaultRollback, { name, version: 1, expectedVersion: 2 }, asAdmin())).rollbackSecret.currentVersion,
+      ).toBe(3);
     });
 
     describe('with SECRET_VERSIONS_KEPT=3', () => {
@@ -182,15 +181,19 @@ describe('secret semantics', () => {
         const name = uniqueName('KEEP_3');
         for (let version = 1; version <= 5; version += 1) await putSecret(small, { name, value: `value ${version}` });
         const versions = async () =>
-          ok(await small.execute(VaultVersions, { name }, { credential: small.admin.key })).secretVersions.map((entry) => entry.version);
+          expectOk(await small.execute(VaultVersions, { name }, { credential: small.admin.key })).secretVersions.map(
+            (entry) => entry.version,
+          );
         expect(await versions()).toEqual([5, 4, 3]);
-        expectRefused(await small.execute(VaultReveal, { name, version: 2 }, { credential: small.admin.key }), 'NOT_FOUND');
-        expect(ok(await small.execute(VaultReveal, { name, version: 3 }, { credential: small.admin.key })).secret.value).toBe('value 3');
+        expectError(await small.execute(VaultReveal, { name, version: 2 }, { credential: small.admin.key }), 'NOT_FOUND');
+        expect(expectOk(await small.execute(VaultReveal, { name, version: 3 }, { credential: small.admin.key })).secret.value).toBe(
+          'value 3',
+        );
         expect(
-          ok(await small.execute(VaultRollback, { name, version: 3 }, { credential: small.admin.key })).rollbackSecret.currentVersion,
+          expectOk(await small.execute(VaultRollback, { name, version: 3 }, { credential: small.admin.key })).rollbackSecret.currentVersion,
         ).toBe(6);
         expect(await versions()).toEqual([6, 5, 4]);
-        expect(ok(await small.execute(VaultReveal, { name }, { credential: small.admin.key })).secret.value).toBe('value 3');
+        expect(expectOk(await small.execute(VaultReveal, { name }, { credential: small.admin.key })).secret.value).toBe('value 3');
         const [rows] = await small.db.prisma.$queryRaw<Array<{ count: bigint }>>`
           SELECT count(*) FROM secret_versions v JOIN secrets s ON s.id = v.secret_id WHERE s.name = ${name}`;
         expect(Number(rows?.count)).toBe(3);
@@ -216,7 +219,7 @@ describe('secret semantics', () => {
       const name = uniqueName('FAIL_TAKEN');
       await putSecret(app, { name, value: 'original', description: 'kept' });
       const before = await vaultCounts(app);
-      expectRefused(
+      expectError(
         await app.execute(VaultUpsert, { input: { name, value: 'intruder', ifExists: 'FAIL', description: 'changed' } }, asAdmin()),
         'CONFLICT',
       );
@@ -237,7 +240,7 @@ describe('secret semantics', () => {
       await putSecret(app, { name, value: 'a' });
       await putSecret(app, { name, value: 'b' });
       for (const expectedVersion of [1, 3]) {
-        expectRefused(await app.execute(VaultUpsert, { input: { name, value: 'stale', expectedVersion } }, asAdmin()), 'CONFLICT');
+        expectError(await app.execute(VaultUpsert, { input: { name, value: 'stale', expectedVersion } }, asAdmin()), 'CONFLICT');
       }
       expect(await reveal(name)).toMatchObject({ currentVersion: 2, value: 'b' });
       expect(await versionsOf(name)).toEqual([2, 1]);
@@ -246,14 +249,14 @@ describe('secret semantics', () => {
     it('expectedVersion 0 means "must not exist"', async () => {
       const name = uniqueName('CAS_ZERO');
       expect((await putSecret(app, { name, value: 'first', expectedVersion: 0 })).currentVersion).toBe(1);
-      expectRefused(await app.execute(VaultUpsert, { input: { name, value: 'second', expectedVersion: 0 } }, asAdmin()), 'CONFLICT');
+      expectError(await app.execute(VaultUpsert, { input: { name, value: 'second', expectedVersion: 0 } }, asAdmin()), 'CONFLICT');
       expect((await reveal(name)).value).toBe('first');
     });
 
     it('recreating a deleted name works, even with ifExists: FAIL and expectedVersion 0', async () => {
       const name = uniqueName('REVIVE');
       await putSecret(app, { name, value: 'old life', scope: scopes.PROJECT }, asOwner());
-      ok(await app.execute(VaultDelete, { name, scope: scopes.PROJECT }, asOwner()));
+      expectOk(await app.execute(VaultDelete, { name, scope: scopes.PROJECT }, asOwner()));
       const revived = await putSecret(
         app,
         { name, value: 'new life', scope: scopes.PROJECT, ifExists: 'FAIL', expectedVersion: 0 },
@@ -270,11 +273,11 @@ describe('secret semantics', () => {
       const name = uniqueName('PARTIAL');
       const expiresAt = inFuture(86_400_000);
       await putSecret(app, { name, value: 'v1', description: 'first', expiresAt });
-      const described = ok(await app.execute(VaultUpdate, { input: { name, description: 'second' } }, asAdmin())).updateSecret;
+      const described = expectOk(await app.execute(VaultUpdate, { input: { name, description: 'second' } }, asAdmin())).updateSecret;
       expect(described).toMatchObject({ description: 'second', isActive: true, expiresAt, currentVersion: 1, isReserved: false });
-      const deactivated = ok(await app.execute(VaultUpdate, { input: { name, isActive: false } }, asAdmin())).updateSecret;
+      const deactivated = expectOk(await app.execute(VaultUpdate, { input: { name, isActive: false } }, asAdmin())).updateSecret;
       expect(deactivated).toMatchObject({ description: 'second', isActive: false, expiresAt, currentVersion: 1 });
-      const revalued = ok(await app.execute(VaultUpdate, { input: { name, value: 'v2' } }, asAdmin())).updateSecret;
+      const revalued = expectOk(await app.execute(VaultUpdate, { input: { name, value: 'v2' } }, asAdmin())).updateSecret;
       expect(revalued).toMatchObject({ description: 'second', isActive: false, expiresAt, currentVersion: 2 });
       expect((await reveal(name)).value).toBe('v2');
     });
@@ -283,29 +286,32 @@ describe('secret semantics', () => {
       const name = uniqueName('CLEAR_EXPIRY');
       const expiresAt = inFuture(3_600_000);
       await putSecret(app, { name, value: 'v', expiresAt });
-      expect(ok(await app.execute(VaultUpdate, { input: { name, description: 'x' } }, asAdmin())).updateSecret.expiresAt).toBe(expiresAt);
-      expect(ok(await app.execute(VaultUpdate, { input: { name, expiresAt: null } }, asAdmin())).updateSecret.expiresAt).toBeNull();
+      expect(expectOk(await app.execute(VaultUpdate, { input: { name, description: 'x' } }, asAdmin())).updateSecret.expiresAt).toBe(
+        expiresAt,
+      );
+      expect(expectOk(await app.execute(VaultUpdate, { input: { name, expiresAt: null } }, asAdmin())).updateSecret.expiresAt).toBeNull();
       expect((await metadata(name)).expiresAt).toBeNull();
     });
 
     it('expectedVersion: match writes, mismatch is a CONFLICT', async () => {
       const name = uniqueName('UPDATE_CAS');
       await putSecret(app, { name, value: 'a' });
-      expectRefused(await app.execute(VaultUpdate, { input: { name, value: 'b', expectedVersion: 2 } }, asAdmin()), 'CONFLICT');
+      expectError(await app.execute(VaultUpdate, { input: { name, value: 'b', expectedVersion: 2 } }, asAdmin()), 'CONFLICT');
       expect((await reveal(name)).value).toBe('a');
       expect(
-        ok(await app.execute(VaultUpdate, { input: { name, value: 'b', expectedVersion: 1 } }, asAdmin())).updateSecret.currentVersion,
+        expectOk(await app.execute(VaultUpdate, { input: { name, value: 'b', expectedVersion: 1 } }, asAdmin())).updateSecret
+          .currentVersion,
       ).toBe(2);
     });
 
     it('a missing or deleted secret is NOT_FOUND, and updating does not create it', async () => {
       const missing = uniqueName('UPDATE_MISSING');
-      expectRefused(await app.execute(VaultUpdate, { input: { name: missing, value: 'x' } }, asAdmin()), 'NOT_FOUND');
-      expectRefused(await app.execute(VaultMetadata, { name: missing }, asAdmin()), 'NOT_FOUND');
+      expectError(await app.execute(VaultUpdate, { input: { name: missing, value: 'x' } }, asAdmin()), 'NOT_FOUND');
+      expectError(await app.execute(VaultMetadata, { name: missing }, asAdmin()), 'NOT_FOUND');
       const deleted = uniqueName('UPDATE_DELETED');
       await putSecret(app, { name: deleted, value: 'x' });
-      ok(await app.execute(VaultDelete, { name: deleted }, asAdmin()));
-      expectRefused(await app.execute(VaultUpdate, { input: { name: deleted, value: 'y' } }, asAdmin()), 'NOT_FOUND');
+      expectOk(await app.execute(VaultDelete, { name: deleted }, asAdmin()));
+      expectError(await app.execute(VaultUpdate, { input: { name: deleted, value: 'y' } }, asAdmin()), 'NOT_FOUND');
     });
   });
 
@@ -314,15 +320,15 @@ describe('secret semantics', () => {
       const name = uniqueName('SOFT');
       await putSecret(app, { name, value: 'one', scope: scopes.PROJECT }, asOwner());
       await putSecret(app, { name, value: 'two', scope: scopes.PROJECT }, asOwner());
-      const deleted = ok(await app.execute(VaultDelete, { name, scope: scopes.PROJECT }, asOwner())).deleteSecret;
+      const deleted = expectOk(await app.execute(VaultDelete, { name, scope: scopes.PROJECT }, asOwner())).deleteSecret;
       expect(deleted.deletedAt).toBe(iso(app.clock.current));
 
-      expectRefused(await app.execute(VaultReveal, { name, scope: scopes.PROJECT }, asOwner()), 'NOT_FOUND');
+      expectError(await app.execute(VaultReveal, { name, scope: scopes.PROJECT }, asOwner()), 'NOT_FOUND');
       expect(await listNames(name, scopes.PROJECT)).toEqual([]);
       expect(await listNames(name, scopes.PROJECT, { includeDeleted: true })).toEqual([name]);
       expect(await versionsOf(name, scopes.PROJECT, app.owner.key)).toEqual([2, 1]);
 
-      const restored = ok(await app.execute(VaultRestore, { name, scope: scopes.PROJECT }, asOwner())).restoreSecret;
+      const restored = expectOk(await app.execute(VaultRestore, { name, scope: scopes.PROJECT }, asOwner())).restoreSecret;
       expect(restored).toMatchObject({ id: deleted.id, deletedAt: null, currentVersion: 2 });
       expect((await reveal(name, scopes.PROJECT, undefined, app.owner.key)).value).toBe('two');
       expect((await reveal(name, scopes.PROJECT, 1, app.owner.key)).value).toBe('one');
@@ -331,17 +337,17 @@ describe('secret semantics', () => {
     it('deleting a deleted secret, or restoring a live or unknown one, is NOT_FOUND', async () => {
       const name = uniqueName('TWICE');
       await putSecret(app, { name, value: 'v' });
-      expectRefused(await app.execute(VaultRestore, { name }, asAdmin()), 'NOT_FOUND');
-      ok(await app.execute(VaultDelete, { name }, asAdmin()));
-      expectRefused(await app.execute(VaultDelete, { name }, asAdmin()), 'NOT_FOUND');
-      expectRefused(await app.execute(VaultRestore, { name: uniqueName('NEVER') }, asAdmin()), 'NOT_FOUND');
+      expectError(await app.execute(VaultRestore, { name }, asAdmin()), 'NOT_FOUND');
+      expectOk(await app.execute(VaultDelete, { name }, asAdmin()));
+      expectError(await app.execute(VaultDelete, { name }, asAdmin()), 'NOT_FOUND');
+      expectError(await app.execute(VaultRestore, { name: uniqueName('NEVER') }, asAdmin()), 'NOT_FOUND');
     });
 
     it('a reserved secret cannot be deleted, by its owner or an admin (FORBIDDEN), and stays as it was', async () => {
       const name = uniqueName('RESERVED_DELETE');
       await putSecret(app, { name, value: 'keep me', scope: scopes.PROJECT, isReserved: true });
-      expectRefused(await app.execute(VaultDelete, { name, scope: scopes.PROJECT }, asOwner()), 'FORBIDDEN');
-      expectRefused(await app.execute(VaultDelete, { name, scope: scopes.PROJECT }, asAdmin()), 'FORBIDDEN');
+      expectError(await app.execute(VaultDelete, { name, scope: scopes.PROJECT }, asOwner()), 'FORBIDDEN');
+      expectError(await app.execute(VaultDelete, { name, scope: scopes.PROJECT }, asAdmin()), 'FORBIDDEN');
       expect(await reveal(name, scopes.PROJECT)).toMatchObject({ value: 'keep me', currentVersion: 1 });
       expect((await metadata(name, scopes.PROJECT)).deletedAt).toBeNull();
     });
@@ -350,12 +356,12 @@ describe('secret semantics', () => {
       const name = uniqueName('DESTROY');
       const secret = await putSecret(app, { name, value: 'a' });
       await putSecret(app, { name, value: 'b' });
-      expect(ok(await app.execute(VaultDestroy, { name }, asAdmin())).destroySecret.id).toBe(secret.id);
+      expect(expectOk(await app.execute(VaultDestroy, { name }, asAdmin())).destroySecret.id).toBe(secret.id);
       expect(await app.db.prisma.secret.count({ where: { id: secret.id } })).toBe(0);
       expect(await app.db.prisma.secretVersion.count({ where: { secretId: secret.id } })).toBe(0);
-      expectRefused(await app.execute(VaultRestore, { name }, asAdmin()), 'NOT_FOUND');
-      expectRefused(await app.execute(VaultVersions, { name }, asAdmin()), 'NOT_FOUND');
-      expectRefused(await app.execute(VaultDestroy, { name }, asAdmin()), 'NOT_FOUND');
+      expectError(await app.execute(VaultRestore, { name }, asAdmin()), 'NOT_FOUND');
+      expectError(await app.execute(VaultVersions, { name }, asAdmin()), 'NOT_FOUND');
+      expectError(await app.execute(VaultDestroy, { name }, asAdmin()), 'NOT_FOUND');
       // The name is free again: a new secret, with a history of its own.
       const again = await putSecret(app, { name, value: 'c', ifExists: 'FAIL' });
       expect(again.id).not.toBe(secret.id);
@@ -365,19 +371,19 @@ describe('secret semantics', () => {
     it('destroySecret also removes a soft-deleted secret', async () => {
       const name = uniqueName('DESTROY_DELETED');
       const secret = await putSecret(app, { name, value: 'a' });
-      ok(await app.execute(VaultDelete, { name }, asAdmin()));
-      ok(await app.execute(VaultDestroy, { name }, asAdmin()));
+      expectOk(await app.execute(VaultDelete, { name }, asAdmin()));
+      expectOk(await app.execute(VaultDestroy, { name }, asAdmin()));
       expect(await app.db.prisma.secret.count({ where: { id: secret.id } })).toBe(0);
     });
 
     it('a reserved secret must be released before destroySecret', async () => {
       const name = uniqueName('RESERVED_DESTROY');
       await putSecret(app, { name, value: 'v', isReserved: true });
-      expectRefused(await app.execute(VaultDestroy, { name }, asAdmin()), 'FORBIDDEN');
+      expectError(await app.execute(VaultDestroy, { name }, asAdmin()), 'FORBIDDEN');
       expect((await reveal(name)).value).toBe('v');
-      ok(await app.execute(VaultUpdate, { input: { name, isReserved: false } }, asAdmin()));
-      ok(await app.execute(VaultDestroy, { name }, asAdmin()));
-      expectRefused(await app.execute(VaultMetadata, { name }, asAdmin()), 'NOT_FOUND');
+      expectOk(await app.execute(VaultUpdate, { input: { name, isReserved: false } }, asAdmin()));
+      expectOk(await app.execute(VaultDestroy, { name }, asAdmin()));
+      expectError(await app.execute(VaultMetadata, { name }, asAdmin()), 'NOT_FOUND');
     });
   });
 
@@ -386,23 +392,23 @@ describe('secret semantics', () => {
       for (const isReserved of [true, false]) {
         const name = uniqueName('DEV_RESERVE');
         const before = await vaultCounts(app);
-        expectRefused(
+        expectError(
           await app.execute(VaultUpsert, { input: { name, value: 'v', scope: scopes.PROJECT, isReserved } }, asOwner()),
           'FORBIDDEN',
         );
         expect(await vaultCounts(app)).toEqual(before);
-        expectRefused(await app.execute(VaultMetadata, { name, scope: scopes.PROJECT }, asOwner()), 'NOT_FOUND');
+        expectError(await app.execute(VaultMetadata, { name, scope: scopes.PROJECT }, asOwner()), 'NOT_FOUND');
       }
     });
 
     it('a developer cannot clear isReserved, by update or by upsert, and nothing changes', async () => {
       const name = uniqueName('DEV_RELEASE');
       await putSecret(app, { name, value: 'v', scope: scopes.PROJECT, isReserved: true });
-      expectRefused(
+      expectError(
         await app.execute(VaultUpdate, { input: { name, scope: scopes.PROJECT, isReserved: false, description: 'sneaky' } }, asOwner()),
         'FORBIDDEN',
       );
-      expectRefused(
+      expectError(
         await app.execute(VaultUpsert, { input: { name, scope: scopes.PROJECT, value: 'w', isReserved: false } }, asOwner()),
         'FORBIDDEN',
       );
@@ -413,10 +419,11 @@ describe('secret semantics', () => {
       const name = uniqueName('ADMIN_RESERVE');
       await putSecret(app, { name, value: 'v', scope: scopes.PROJECT }, asOwner());
       expect(
-        ok(await app.execute(VaultUpdate, { input: { name, scope: scopes.PROJECT, isReserved: true } }, asAdmin())).updateSecret.isReserved,
+        expectOk(await app.execute(VaultUpdate, { input: { name, scope: scopes.PROJECT, isReserved: true } }, asAdmin())).updateSecret
+          .isReserved,
       ).toBe(true);
       expect(
-        ok(await app.execute(VaultUpdate, { input: { name, scope: scopes.PROJECT, isReserved: false } }, asAdmin())).updateSecret
+        expectOk(await app.execute(VaultUpdate, { input: { name, scope: scopes.PROJECT, isReserved: false } }, asAdmin())).updateSecret
           .isReserved,
       ).toBe(false);
     });
@@ -436,12 +443,12 @@ describe('secret semantics', () => {
       app.clock.advance(1);
       expect(await listNames(prefix)).toEqual([]);
       expect(await listNames(prefix, undefined, { includeDeleted: true })).toEqual([]);
-      expectRefused(await app.execute(VaultReveal, { name }, asAdmin()), 'NOT_FOUND');
-      expectRefused(await app.execute(VaultMetadata, { name }, asAdmin()), 'NOT_FOUND');
-      expectRefused(await app.execute(VaultVersions, { name }, asAdmin()), 'NOT_FOUND');
-      expectRefused(await app.execute(VaultUpdate, { input: { name, description: 'x' } }, asAdmin()), 'NOT_FOUND');
-      expectRefused(await app.execute(VaultRollback, { name, version: 1 }, asAdmin()), 'NOT_FOUND');
-      expectRefused(await app.execute(VaultDelete, { name }, asAdmin()), 'NOT_FOUND');
+      expectError(await app.execute(VaultReveal, { name }, asAdmin()), 'NOT_FOUND');
+      expectError(await app.execute(VaultMetadata, { name }, asAdmin()), 'NOT_FOUND');
+      expectError(await app.execute(VaultVersions, { name }, asAdmin()), 'NOT_FOUND');
+      expectError(await app.execute(VaultUpdate, { input: { name, description: 'x' } }, asAdmin()), 'NOT_FOUND');
+      expectError(await app.execute(VaultRollback, { name, version: 1 }, asAdmin()), 'NOT_FOUND');
+      expectError(await app.execute(VaultDelete, { name }, asAdmin()), 'NOT_FOUND');
     });
 
     it('an expired name can be created again', async () => {
@@ -458,7 +465,7 @@ describe('secret semantics', () => {
       await putSecret(app, { name, value: 'still here', isReserved: true, expiresAt: inFuture(60_000) });
       app.clock.advance(60_000);
       expect(await reveal(name)).toMatchObject({ value: 'still here', isExpired: true });
-      const [listed] = ok(await app.execute(VaultList, { filter: { namePrefix: name } }, asAdmin())).secrets.edges;
+      const [listed] = expectOk(await app.execute(VaultList, { filter: { namePrefix: name } }, asAdmin())).secrets.edges;
       expect(listed?.node).toMatchObject({ name, isExpired: true, isReserved: true });
       expect(await versionsOf(name)).toEqual([1]);
     });
@@ -553,7 +560,7 @@ describe('secret semantics', () => {
     it('revealing a version that is not kept is NOT_FOUND and audited as FAILED', async () => {
       const name = uniqueName('MISSING_VERSION');
       await putSecret(app, { name, value: 'v' });
-      expectRefused(await app.execute(VaultReveal, { name, version: 5 }, asAdmin()), 'NOT_FOUND');
+      expectError(await app.execute(VaultReveal, { name, version: 5 }, asAdmin()), 'NOT_FOUND');
       const [event] = await auditOf(app, name);
       expect(event).toMatchObject({ action: 'secret.reveal', outcome: 'FAILED' });
     });
@@ -569,14 +576,14 @@ describe('secret semantics', () => {
       const updated = await putSecret(app, { name, value: 'by admin', scope: scopes.PROJECT });
       expect(updated).toMatchObject({ createdAt, updatedAt, createdById: app.owner.user.id, updatedById: app.admin.user.id });
 
-      const versions = ok(await app.execute(VaultVersions, { name, scope: scopes.PROJECT }, asOwner())).secretVersions;
+      const versions = expectOk(await app.execute(VaultVersions, { name, scope: scopes.PROJECT }, asOwner())).secretVersions;
       expect(versions.map((entry) => [entry.version, entry.createdById])).toEqual([
         [2, app.admin.user.id],
         [1, app.owner.user.id],
       ]);
 
       app.clock.advance(1_000);
-      const deleted = ok(await app.execute(VaultDelete, { name, scope: scopes.PROJECT }, asOwner())).deleteSecret;
+      const deleted = expectOk(await app.execute(VaultDelete, { name, scope: scopes.PROJECT }, asOwner())).deleteSecret;
       expect(deleted).toMatchObject({ updatedById: app.owner.user.id, updatedAt: iso(app.clock.current) });
     });
   });
@@ -611,11 +618,11 @@ describe('secret semantics', () => {
     it('page size defaults to 10, allows 100, and last pages from the end', async () => {
       const prefix = uniqueName('SIZE');
       const names = (await createMany(prefix, 12)).reverse();
-      const page = ok(await app.execute(VaultList, { filter: { namePrefix: prefix } }, asAdmin())).secrets;
+      const page = expectOk(await app.execute(VaultList, { filter: { namePrefix: prefix } }, asAdmin())).secrets;
       expect(page.edges.map((edge) => edge.node.name)).toEqual(names.slice(0, 10));
       expect(page.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
       expect(await listNames(prefix)).toEqual(names);
-      const tail = ok(await app.execute(VaultList, { filter: { namePrefix: prefix }, last: 3 }, asAdmin())).secrets;
+      const tail = expectOk(await app.execute(VaultList, { filter: { namePrefix: prefix }, last: 3 }, asAdmin())).secrets;
       expect(tail.edges.map((edge) => edge.node.name)).toEqual(names.slice(-3));
     });
 
@@ -625,7 +632,7 @@ describe('secret semantics', () => {
       const forward: string[] = [];
       let after: string | null | undefined = null;
       for (;;) {
-        const page: { edges: Array<{ node: { name: string } }>; pageInfo: { hasNextPage: boolean; endCursor?: string | null } } = ok(
+        const page: { edges: Array<{ node: { name: string } }>; pageInfo: { hasNextPage: boolean; endCursor?: string | null } } = expectOk(
           await app.execute(VaultList, { filter: { namePrefix: prefix }, first: 5, after }, asAdmin()),
         ).secrets;
         forward.push(...page.edges.map((edge) => edge.node.name));
@@ -637,9 +644,8 @@ describe('secret semantics', () => {
       const backward: string[] = [];
       let before: string | null | undefined = null;
       for (;;) {
-        const page: { edges: Array<{ node: { name: string } }>; pageInfo: { hasPreviousPage: boolean; startCursor?: string | null } } = ok(
-          await app.execute(VaultList, { filter: { namePrefix: prefix }, last: 5, before }, asAdmin()),
-        ).secrets;
+        const page: { edges: Array<{ node: { name: string } }>; pageInfo: { hasPreviousPage: boolean; startCursor?: string | null } } =
+          expectOk(await app.execute(VaultList, { filter: { namePrefix: prefix }, last: 5, before }, asAdmin())).secrets;
         backward.unshift(...page.edges.map((edge) => edge.node.name));
         if (!page.pageInfo.hasPreviousPage) break;
         before = page.pageInfo.startCursor;
@@ -656,7 +662,7 @@ describe('secret semantics', () => {
       await putSecret(app, { name: `${prefix}_SOON`, value: 'v', expiresAt: soon });
       await putSecret(app, { name: `${prefix}_LATER`, value: 'v', expiresAt: inFuture(86_400_000) });
       await putSecret(app, { name: `${prefix}_DELETED`, value: 'v' });
-      ok(await app.execute(VaultDelete, { name: `${prefix}_DELETED` }, asAdmin()));
+      expectOk(await app.execute(VaultDelete, { name: `${prefix}_DELETED` }, asAdmin()));
       const sorted = async (filter: Record<string, unknown>) =>
         (await listNames(prefix, undefined, filter)).map((name) => name.slice(prefix.length + 1)).sort();
 
@@ -688,7 +694,7 @@ describe('secret semantics', () => {
         });
         expect(response.headers.get('x-request-id')).toBe(requestId);
         const body = (await response.json()) as { data: { upsertSecret: { id: string } } };
-        const events = ok(await app.execute(VaultAuditEvents, { filter: { targetName: name } }, asAdmin())).auditEvents.edges.map(
+        const events = expectOk(await app.execute(VaultAuditEvents, { filter: { targetName: name } }, asAdmin())).auditEvents.edges.map(
           (edge) => edge.node,
         );
         expect(events).toHaveLength(1);
@@ -717,7 +723,7 @@ describe('secret semantics', () => {
       const name = uniqueName('PROBED');
       await putSecret(app, { name, value: 'not for strangers', scope: scopes.PROJECT }, asOwner());
       const requestId = `probe-${name}`;
-      expectRefused(
+      expectError(
         await app.execute(
           VaultReveal,
           { name, scope: scopes.PROJECT },
@@ -725,7 +731,7 @@ describe('secret semantics', () => {
         ),
         'NOT_FOUND',
       );
-      const events = ok(
+      const events = expectOk(
         await app.execute(VaultAuditEvents, { filter: { targetName: name, outcome: 'DENIED' } }, asAdmin()),
       ).auditEvents.edges.map((edge) => edge.node);
       expect(events).toEqual([
@@ -765,7 +771,7 @@ describe('secret semantics', () => {
       it(`a FORBIDDEN answer is audited as DENIED: ${attempt.what}`, async () => {
         const name = uniqueName('DENIED');
         await attempt.setup(name);
-        expectRefused(await attempt.run(name), 'FORBIDDEN');
+        expectError(await attempt.run(name), 'FORBIDDEN');
         const denied = (await auditOf(app, name)).filter((event) => event.outcome === 'DENIED');
         expect(denied).toEqual([expect.objectContaining({ actorId: app.owner.user.id, targetName: name })]);
       });
@@ -781,19 +787,19 @@ describe('secret semantics', () => {
       await tick();
       await reveal(name);
       await tick();
-      ok(await app.execute(VaultDelete, { name }, asAdmin()));
-      const all = ok(await app.execute(VaultAuditEvents, { filter: { targetName: name } }, asAdmin())).auditEvents.edges.map(
+      expectOk(await app.execute(VaultDelete, { name }, asAdmin()));
+      const all = expectOk(await app.execute(VaultAuditEvents, { filter: { targetName: name } }, asAdmin())).auditEvents.edges.map(
         (edge) => edge.node,
       );
       expect(all.map((event) => event.action)).toEqual(['secret.delete', 'secret.reveal', 'secret.replace', 'secret.create']);
-      const reveals = ok(
+      const reveals = expectOk(
         await app.execute(VaultAuditEvents, { filter: { targetName: name, action: 'secret.reveal', outcome: 'SUCCESS' } }, asAdmin()),
       ).auditEvents;
       expect(reveals.edges).toHaveLength(1);
 
-      const first = ok(await app.execute(VaultAuditEvents, { filter: { targetName: name }, first: 3 }, asAdmin())).auditEvents;
+      const first = expectOk(await app.execute(VaultAuditEvents, { filter: { targetName: name }, first: 3 }, asAdmin())).auditEvents;
       expect(first.pageInfo.hasNextPage).toBe(true);
-      const rest = ok(
+      const rest = expectOk(
         await app.execute(VaultAuditEvents, { filter: { targetName: name }, first: 3, after: first.pageInfo.endCursor }, asAdmin()),
       ).auditEvents;
       expect([...first.edges, ...rest.edges].map((edge) => edge.node.id)).toEqual(all.map((event) => event.id));

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { expect } from 'vitest';
 import { graphql } from '../../src/generated/graphql/index.js';
 import type { SecretScopeInput, UpsertSecretInput } from '../../src/generated/graphql/graphql.js';
-import { errorCodes, type CallOptions, type TestApp } from '../support/app.js';
+import { type CallOptions, type TestApp } from '../support/app.js';
+import { expectOk } from '../support/assertions.js';
 
 /**
  * Typed documents and helpers shared by the secrets suites. Every document selects every
@@ -117,31 +117,9 @@ export const scopesOf = (app: TestApp) => ({
   USER: { type: 'USER', userId: app.owner.user.id } satisfies Scope,
 });
 
-type Response = { status: number; text: string; json: { errors?: Array<{ message: string; extensions?: Record<string, unknown> }> } };
-
-/** The call succeeded: no errors and a data object. Fails with the errors otherwise, to be readable. */
-export function ok<T extends { errors: unknown[]; data?: unknown }>(response: T): NonNullable<T['data']> {
-  expect(response.errors, JSON.stringify(response.errors)).toEqual([]);
-  expect(response.data).toBeTruthy();
-  return response.data as NonNullable<T['data']>;
-}
-
-/** A refusal a client caused: exactly this code, no 500, no stack trace. */
-export function expectRefused(response: Response, code: string) {
-  expect(errorCodes(response), response.text).toEqual([code]);
-  expect(response.status).toBeLessThan(500);
-  expect(response.text).not.toMatch(/\bat .*\.(ts|js):\d+/);
-}
-
-/** The `extensions.fields[].field` of a response's errors. */
-export const fieldsOf = (response: Response) =>
-  (response.json.errors ?? []).flatMap((error) =>
-    ((error.extensions?.fields as Array<{ field: string }> | undefined) ?? []).map((problem) => problem.field),
-  );
-
 /** Writes a secret as `credential` (admin by default) and returns its metadata; fails the test on any error. */
 export async function putSecret(app: TestApp, input: UpsertSecretInput, options: CallOptions = { credential: app.admin.key }) {
-  return ok(await app.execute(VaultUpsert, { input }, options)).upsertSecret;
+  return expectOk(await app.execute(VaultUpsert, { input }, options)).upsertSecret;
 }
 
 /** Row counts of the vault's tables, to prove a refused call changed nothing. */

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { expect } from 'vitest';
 import type { StripeEnvironment } from '../../src/generated/prisma/enums.js';
 import { projectOwnedBy } from '../../src/features/projects/projects.factory.js';
 import { revealCredential } from '../../src/features/stripe/config/credentials.repository.js';
 import { graphql } from '../../src/generated/graphql/index.js';
 import type { StripeCredentialsInput } from '../../src/generated/graphql/graphql.js';
 import { createTestApp, type CallOptions } from '../support/app.js';
+import { expectOk } from '../support/assertions.js';
 import { startFakeStripe, type AddKeyOptions } from '../support/fake-stripe.js';
 
 /**
@@ -98,12 +98,6 @@ interface GraphQLErrorShape {
   extensions?: Record<string, unknown>;
 }
 
-/** The one error of a failed call, after checking its code. */
-export function expectError(response: { errors: GraphQLErrorShape[] }, code: string): GraphQLErrorShape {
-  expect(response.errors.map((error) => error.extensions?.code)).toEqual([code]);
-  return response.errors[0]!;
-}
-
 export interface StripeEvent {
   id?: string;
   type?: string;
@@ -149,9 +143,7 @@ export async function startStripeHarness({ env = {} }: { env?: Record<string, st
     execute(ValidateStripe, { projectId, input }, options);
 
   async function readConfig(projectId: string) {
-    const response = await execute(ReadStripeConfig, { projectId });
-    expect(response.errors).toEqual([]);
-    return response.data!.stripeConfig ?? null;
+    return expectOk(await execute(ReadStripeConfig, { projectId })).stripeConfig ?? null;
   }
 
   /** The decrypted signing secret Coffer stored for an environment (null when none). */

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StripeEnvironment } from '../../../src/generated/prisma/enums.js';
+import { expectError } from '../../support/assertions.js';
 import {
-  expectError,
   maskOf,
   NO_LEAKS,
   ReadStripeConfig,

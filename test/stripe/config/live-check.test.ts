@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StripeCredentialsInput } from '../../../src/generated/graphql/graphql.js';
-import { closedPortUrl, expectError, NO_LEAKS, randomBody, startStripeHarness, type StripeHarness } from '../support.js';
+import { expectError } from '../../support/assertions.js';
+import { closedPortUrl, NO_LEAKS, randomBody, startStripeHarness, type StripeHarness } from '../support.js';
 
 let h: StripeHarness;
 let accountId: string;

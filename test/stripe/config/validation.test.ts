@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StripeCredentialsInput } from '../../../src/generated/graphql/graphql.js';
-import { expectError, maskOf, NO_LEAKS, randomBody, startStripeHarness, type StripeHarness } from '../support.js';
+import { expectError } from '../../support/assertions.js';
+import { maskOf, NO_LEAKS, randomBody, startStripeHarness, type StripeHarness } from '../support.js';
 
 type Field = keyof StripeCredentialsInput;
 

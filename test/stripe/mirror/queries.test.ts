@@ -19,8 +19,9 @@ import {
   type SeedCollection,
   type StripeObject,
 } from '../../support/fake-stripe.js';
-import { expectError, NO_LEAKS } from '../support.js';
-import { startSyncHarness, type SyncHarness } from '../sync-support.js';
+import { expectError } from '../../support/assertions.js';
+import { NO_LEAKS } from '../support.js';
+import { startSyncHarness, type SyncHarness } from '../sync/support.js';
 
 /**
  * The six mirror connections over GraphQL, after a real sync of a fake account whose objects vary

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StripeSyncWorker } from '../../../src/features/stripe/sync/sync-worker.js';
-import { expectError, NO_LEAKS } from '../support.js';
-import { CancelSync, startSyncHarness, StartSync, type SyncHarness } from '../sync-support.js';
+import { expectError } from '../../support/assertions.js';
+import { NO_LEAKS } from '../support.js';
+import { CancelSync, startSyncHarness, StartSync, type SyncHarness } from './support.js';
 
 /**
  * cancelStripeSync: a queued run ends at once, a running one after the page in flight (on this
@@ -90,7 +91,7 @@ async function expectCanceledMidway(h: SyncHarness, runId: string, projectId: st
   });
   // Nothing after the held page was asked of Stripe, and what was stored stays.
   for (const path of LIST_PATHS.slice(3)) expect(requestsTo(h, path, mark), path).toEqual([]);
-  expect(await h.storedIds('stripe_customers', projectId)).toHaveLength(50);
+  expect(await h.storedIds('customers', projectId)).toHaveLength(50);
   const stored = await h.app.db.prisma.stripeSyncRun.findUniqueOrThrow({ where: { id: runId } });
   expect(stored).toMatchObject({ activeSlot: null, leaseOwner: null, leaseExpiresAt: null });
   return run;
@@ -115,7 +116,7 @@ describe('with a worker in this process', () => {
     expect(next.id).not.toBe(firstRunId);
     const finished = await h.waitForRun(next.id);
     expect(finished).toMatchObject({ status: 'SUCCEEDED', trigger: 'API', attempts: 1 });
-    expect(await h.storedIds('stripe_customers', projectId)).toEqual(h.fakeIds(account.id, 'customers'));
+    expect(await h.storedIds('customers', projectId)).toEqual(h.fakeIds(account.id, 'customers'));
   });
 
   it('returns a finished run unchanged, without adding an event', async () => {

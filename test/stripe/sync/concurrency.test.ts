@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StripeSyncWorker } from '../../../src/features/stripe/sync/sync-worker.js';
 import type { StripeEnvironment } from '../../../src/generated/prisma/enums.js';
-import { ALL_COLLECTIONS, CancelSync, startSyncHarness, StartSync, TABLE_OF, type SyncHarness } from '../sync-support.js';
+import { ALL_COLLECTIONS, CancelSync, startSyncHarness, StartSync, type SyncHarness } from './support.js';
 
 /**
  * One active run per project and environment, on every replica: concurrent starts conflict, and
@@ -143,7 +143,7 @@ describe('workers on several replicas', () => {
     expect(requestsTo('/v1/products', mark)).toHaveLength(6 * 2);
     expect(requestsTo('/v1/customers', mark)).toHaveLength(6 * 3);
     for (const project of projects) {
-      expect(await h.storedIds('stripe_customers', project.projectId)).toEqual(h.fakeIds(project.account.id, 'customers'));
+      expect(await h.storedIds('customers', project.projectId)).toEqual(h.fakeIds(project.account.id, 'customers'));
     }
   });
 });
@@ -189,11 +189,11 @@ describe('different environments and projects', () => {
       ['LIVE', 'live'],
     ] as const) {
       for (const collection of ALL_COLLECTIONS) {
-        expect(await h.storedIds(TABLE_OF[collection], project.id, environment), `${environment} ${collection}`).toEqual(
+        expect(await h.storedIds(collection, project.id, environment), `${environment} ${collection}`).toEqual(
           h.fakeIds(account.id, collection, mode),
         );
       }
     }
-    expect(await h.storedIds('stripe_customers', other.projectId)).toEqual(h.fakeIds(other.account.id, 'customers'));
+    expect(await h.storedIds('customers', other.projectId)).toEqual(h.fakeIds(other.account.id, 'customers'));
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../../src/generated/graphql/index.js';
 import { generatedItem, generatedItems } from '../../support/fake-stripe.js';
 import { NO_LEAKS } from '../support.js';
-import { ALL_COLLECTIONS, StartSync, startSyncHarness, TABLE_OF, type SyncHarness } from '../sync-support.js';
+import { ALL_COLLECTIONS, StartSync, startSyncHarness, type SyncHarness } from './support.js';
 
 const SubscriptionItemsQuery = graphql(`
   query FullSyncSubscriptionItems($projectId: ID!) {
@@ -43,7 +43,7 @@ describe('a full sync', () => {
         total: counts[collection],
         pages: Math.max(1, Math.ceil(counts[collection] / 50)),
       });
-      expect(await h.storedIds(TABLE_OF[collection], projectId), collection).toEqual(h.fakeIds(account.id, collection));
+      expect(await h.storedIds(collection, projectId), collection).toEqual(h.fakeIds(account.id, collection));
     }
 
     // Contents, not only ids: typed columns come from the objects Stripe sent.
@@ -166,7 +166,7 @@ describe('object types in parallel lanes', () => {
     const run = await parallel.waitForRun(firstRunId!);
     expect(run).toMatchObject({ status: 'SUCCEEDED', summary: { objects: Object.values(counts).reduce((sum, n) => sum + n, 0) } });
     for (const collection of ALL_COLLECTIONS) {
-      expect(await parallel.storedIds(TABLE_OF[collection], projectId), collection).toEqual(parallel.fakeIds(account.id, collection));
+      expect(await parallel.storedIds(collection, projectId), collection).toEqual(parallel.fakeIds(account.id, collection));
     }
     expect(run.events.map((event) => event.sequence)).toEqual(run.events.map((_, index) => index + 1));
     // Lanes overlap: some type started before an earlier one completed.

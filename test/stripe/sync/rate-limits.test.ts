@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_LEAKS, randomBody } from '../support.js';
-import { ALL_COLLECTIONS, SYNC_TEST_ENV, startSyncHarness, StartSync, TABLE_OF, type SyncHarness } from '../sync-support.js';
+import { ALL_COLLECTIONS, SYNC_TEST_ENV, startSyncHarness, StartSync, type SyncHarness } from './support.js';
 
 /**
  * Stripe failing during a sync: rate limits and server errors are retried with growing delays,
@@ -50,7 +50,7 @@ function expectBackoff(delays: number[], requestTimes: number[]) {
 
 async function expectCompleteMirror(projectId: string, accountId: string, except: string[] = []) {
   for (const collection of ALL_COLLECTIONS.filter((name) => !except.includes(name))) {
-    expect(await h.storedIds(TABLE_OF[collection], projectId), collection).toEqual(h.fakeIds(accountId, collection));
+    expect(await h.storedIds(collection, projectId), collection).toEqual(h.fakeIds(accountId, collection));
   }
 }
 
@@ -118,7 +118,7 @@ describe('retried failures', () => {
     for (const entry of run.progress.filter((progress) => progress.objectType !== 'INVOICES'))
       expect(entry, entry.objectType).toMatchObject({ status: 'SUCCEEDED', error: null });
     await expectCompleteMirror(projectId, account.id, ['invoices']);
-    expect(await h.storedIds('stripe_invoices', projectId)).toEqual([]);
+    expect(await h.storedIds('invoices', projectId)).toEqual([]);
 
     const attempts = requestsTo('/v1/invoices', mark);
     expect(attempts.map((request) => request.status)).toEqual(Array(MAX_RETRIES + 1).fill(500));
@@ -200,7 +200,7 @@ describe('failures not worth a retry', () => {
     // The first list answered 401 once; Stripe was not asked again for the other types.
     expect(h.fake.requests.slice(mark).map((request) => [request.path, request.status])).toEqual([['/v1/products', 401]]);
     // What was stored by the first run stays.
-    expect(await h.storedIds('stripe_customers', projectId)).toHaveLength(5);
+    expect(await h.storedIds('customers', projectId)).toHaveLength(5);
 
     const text = JSON.stringify(run);
     expect(text).not.toContain(key);

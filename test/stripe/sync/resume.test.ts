@@ -4,7 +4,7 @@ import { StripeSyncWorker } from '../../../src/features/stripe/sync/sync-worker.
 import { graphql } from '../../../src/generated/graphql/index.js';
 import type { CollectionName } from '../../support/fake-stripe.js';
 import { NO_LEAKS } from '../support.js';
-import { ALL_COLLECTIONS, startSyncHarness, TABLE_OF, type SyncHarness } from '../sync-support.js';
+import { ALL_COLLECTIONS, startSyncHarness, type SyncHarness } from './support.js';
 
 /**
  * A run stopped part-way (a graceful restart, or a worker that died) is finished by another worker
@@ -74,7 +74,7 @@ const customerIdFromNewest = (accountId: string, position: number) =>
 
 async function expectCompleteMirror(projectId: string, accountId: string) {
   for (const collection of ALL_COLLECTIONS) {
-    expect(await h.storedIds(TABLE_OF[collection], projectId), collection).toEqual(h.fakeIds(accountId, collection));
+    expect(await h.storedIds(collection, projectId), collection).toEqual(h.fakeIds(accountId, collection));
   }
 }
 
@@ -121,7 +121,7 @@ describe('a graceful restart', () => {
     const checkpoint = (await customersState(runId)).cursor;
     expect(checkpoint).toBe(customerIdFromNewest(account.id, 2 * PAGE));
     expect(held.query.starting_after).toBe(checkpoint);
-    expect(await h.storedIds('stripe_customers', projectId)).toHaveLength(2 * PAGE);
+    expect(await h.storedIds('customers', projectId)).toHaveLength(2 * PAGE);
 
     const restartMark = h.fake.requests.length;
     newWorker().start();

@@ -1,16 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANAGED_WEBHOOK_EVENTS } from '../../../src/features/stripe/webhooks/managed-webhooks.js';
 import { STRIPE_API_VERSION } from '../../../src/features/stripe/client/stripe-client.js';
-import {
-  expectError,
-  maskOf,
-  NO_LEAKS,
-  PUBLIC_URL,
-  RemoveStripe,
-  RetryStripeWebhook,
-  startStripeHarness,
-  type StripeHarness,
-} from '../support.js';
+import { expectError } from '../../support/assertions.js';
+import { maskOf, NO_LEAKS, PUBLIC_URL, RemoveStripe, RetryStripeWebhook, startStripeHarness, type StripeHarness } from '../support.js';
 
 let h: StripeHarness;
 let accountId: string;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatedItems, type StripeObject } from '../../support/fake-stripe.js';
 import { NO_LEAKS } from '../support.js';
-import { startSyncHarness, SYNC_TEST_ENV, type SyncHarness } from '../sync-support.js';
+import { startSyncHarness, SYNC_TEST_ENV, type SyncHarness } from '../sync/support.js';
 
 /**
  * Webhook events and the sync write the same rows. Each row remembers when its data was current
@@ -107,7 +107,7 @@ describe('webhook events during a sync run', () => {
       data: customers.at(90),
       changedAt: neighbour.changedAt,
     });
-    expect(await h.storedIds('stripe_customers', projectId)).toEqual(h.fakeIds(account.id, 'customers'));
+    expect(await h.storedIds('customers', projectId)).toEqual(h.fakeIds(account.id, 'customers'));
 
     // After the run: an event created before the run started arrives (a Stripe retry, say).
     const synced = await customerRow(projectId, customers.idAt(10));

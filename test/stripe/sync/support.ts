@@ -1,8 +1,9 @@
-import { expect } from 'vitest';
-import type { StripeEnvironment } from '../../src/generated/prisma/enums.js';
-import { graphql } from '../../src/generated/graphql/index.js';
-import type { CollectionName } from '../support/fake-stripe.js';
-import { startStripeHarness, type StripeHarness } from './support.js';
+import type { StripeEnvironment } from '../../../src/generated/prisma/enums.js';
+import { OBJECT_TYPES } from '../../../src/features/stripe/mirror/object-types.js';
+import { graphql } from '../../../src/generated/graphql/index.js';
+import { expectOk } from '../../support/assertions.js';
+import type { CollectionName } from '../../support/fake-stripe.js';
+import { startStripeHarness, type StripeHarness } from '../support.js';
 
 /**
  * The Stripe harness plus a running sync worker, short retry delays and small pages, so a few
@@ -96,16 +97,13 @@ export async function startSyncHarness({ env = {}, worker = true }: { env?: Reco
     for (const collection of ALL_COLLECTIONS) h.fake.seed(account.id, mode, collection, counts[collection] ?? 0);
     const project = await h.project();
     const key = h.key(account.id, { mode });
-    const response = await h.configure(project.id, environment === 'LIVE' ? { liveSecretKey: key } : { testSecretKey: key });
-    expect(response.errors).toEqual([]);
-    const runId = response.data?.configureStripe.results[0]?.syncRunId ?? null;
+    const configured = expectOk(await h.configure(project.id, environment === 'LIVE' ? { liveSecretKey: key } : { testSecretKey: key }));
+    const runId = configured.configureStripe.results[0]?.syncRunId ?? null;
     return { project, projectId: project.id, account, key, environment, firstRunId: runId };
   }
 
   async function readRun(id: string, credential = h.app.owner.key) {
-    const response = await h.execute(ReadSyncRun, { id, afterSequence: 0, eventCount: 1000 }, { credential });
-    expect(response.errors).toEqual([]);
-    return response.data!.stripeSyncRun;
+    return expectOk(await h.execute(ReadSyncRun, { id, afterSequence: 0, eventCount: 1000 }, { credential })).stripeSyncRun;
   }
 
   /** Polls the run until it has ended (or `until` holds); fails after `timeoutMs`. */
@@ -122,10 +120,10 @@ export async function startSyncHarness({ env = {}, worker = true }: { env?: Reco
     }
   }
 
-  /** Sorted Stripe ids stored for a project in one typed table. */
-  async function storedIds(table: string, projectId: string, environment: StripeEnvironment = 'TEST') {
+  /** Sorted Stripe ids stored for a project in the mirror table of one collection. */
+  async function storedIds(collection: CollectionName, projectId: string, environment: StripeEnvironment = 'TEST') {
     const rows = await h.app.db.prisma.$queryRawUnsafe<Array<{ stripe_id: string }>>(
-      `SELECT stripe_id FROM ${table} WHERE project_id = $1::uuid AND environment = $2::"StripeEnvironment" ORDER BY stripe_id`,
+      `SELECT stripe_id FROM ${tableOf(collection)} WHERE project_id = $1::uuid AND environment = $2::"StripeEnvironment" ORDER BY stripe_id`,
       projectId,
       environment,
     );
@@ -141,13 +139,5 @@ export async function startSyncHarness({ env = {}, worker = true }: { env?: Reco
   return { ...h, harness: h, seededProject, readRun, waitForRun, storedIds, fakeIds };
 }
 
-export const TABLE_OF: Record<CollectionName, string> = {
-  products: 'stripe_products',
-  prices: 'stripe_prices',
-  customers: 'stripe_customers',
-  subscriptions: 'stripe_subscriptions',
-  invoices: 'stripe_invoices',
-  payment_intents: 'stripe_payment_intents',
-  charges: 'stripe_charges',
-  refunds: 'stripe_refunds',
-};
+/** The table that mirrors a collection: Coffer's own map, the one source of truth. */
+export const tableOf = (collection: CollectionName) => OBJECT_TYPES[collection].table;
