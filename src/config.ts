@@ -45,6 +45,8 @@ const environmentSchema = z.object({
       'must be a Coffer API key (cof_<12 letters or digits>_<43 base64url characters>); ' +
       'create one with `npm run coffer -- api-key generate`',
   }),
+  /** Where the first admin's generated API key is written (mode 0600) instead of stdout. */
+  COFFER_ADMIN_KEY_FILE: optionalString,
   COFFER_TOKEN_SECRET: optionalString.refine((value) => value === undefined || Buffer.byteLength(value) >= 32, {
     message: 'must be at least 32 bytes long',
   }),
@@ -161,6 +163,7 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
     databaseUrl: env.DATABASE_URL,
     databasePoolSize: env.DATABASE_POOL_SIZE,
     adminApiKey: env.COFFER_ADMIN_API_KEY,
+    adminKeyFile: env.COFFER_ADMIN_KEY_FILE ? resolve(env.COFFER_ADMIN_KEY_FILE) : undefined,
     tokenSecret: env.COFFER_TOKEN_SECRET,
     tokenTtlSeconds: env.TOKEN_TTL_SECONDS,
     jwtMaxLifetimeSeconds: env.JWT_MAX_LIFETIME_SECONDS,

@@ -32,6 +32,11 @@ export function findUser({ db, idOrEmail }: { db: Database; idOrEmail: string })
 }
 
 /** The deployment's first admin: the oldest active one, or admin@coffer.local, made when there is none. */
+/** Whether an active admin exists (read only: `firstAdmin` creates one when none does). */
+export async function hasActiveAdmin({ db }: { db: Database }) {
+  return (await usersRepository.firstActiveAdmin(db.prisma)) !== null;
+}
+
 export async function firstAdmin({ db }: { db: Database }) {
   const existing = await usersRepository.firstActiveAdmin(db.prisma);
   if (existing) return { user: existing, created: false };
