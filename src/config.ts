@@ -71,6 +71,9 @@ const environmentSchema = z.object({
   PUBLIC_URL: url(['https:', 'http:'], 'HTTP(S)'),
   CORS_ORIGINS: optionalString,
   GRAPHIQL: flag,
+  /** Prometheus metrics at /metrics (off unless asked for); METRICS_TOKEN puts them behind a bearer token. */
+  METRICS: flag,
+  METRICS_TOKEN: optionalString,
   INTROSPECTION: flag,
   /** How many reverse proxies in front of Coffer append to X-Forwarded-For (0: use the socket's address). */
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
@@ -181,6 +184,7 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
     graphiql: env.GRAPHIQL ?? developerSurface,
     introspection: env.INTROSPECTION ?? developerSurface,
     trustProxyHops: env.TRUST_PROXY_HOPS,
+    metrics: { enabled: env.METRICS ?? false, token: env.METRICS_TOKEN },
     authThrottle: {
       perAddress: env.AUTH_FAILURES_PER_ADDRESS,
       perKey: env.AUTH_FAILURES_PER_KEY,
