@@ -8,6 +8,7 @@ import { corsFor, renderGraphiQLPage, useBrowserSurface, useIntrospection } from
 import { asCofferError, maskError } from './graphql/errors.js';
 import { attachGraphQLWebSocket } from './graphql/websocket.js';
 import { useInputGuard } from './graphql/input-guard.js';
+import { countAuthFailure, createMetrics, useMetrics } from './graphql/metrics.js';
 import { clientAddressOf, credentialHeaders, type InitialContext, type ServerContext } from './graphql/request.js';
 import { requestIdFor, useErrorCodes, useRequestLogging, useRequestParseErrors } from './graphql/plugins.js';
 import { buildGuardedSchema } from './schema.js';
@@ -23,8 +24,10 @@ export function createApp(deps: AppDeps): CofferYoga {
   const { config, db, logger, auth, events, keyring, signals } = deps;
   const now = deps.now ?? (() => new Date());
   let migrationsDone = false;
+  const metrics = config.metrics.enabled ? createMetrics() : undefined;
 
   const plugins: Plugin[] = [
+    ...(metrics ? [useMetrics(metrics, config.metrics.token)] : []),
     EnvelopArmorPlugin({
       maxDepth: { n: 10 },
       maxAliases: { n: 15 },
@@ -96,7 +99,10 @@ export function createApp(deps: AppDeps): CofferYoga {
     context: async (initial: InitialContext): Promise<Context> => {
       const requestId = requestIdFor(initial.request);
       const clientAddress = clientAddressOf(initial, config.trustProxyHops);
-      const viewer = await auth.authenticate(credentialHeaders(initial), now(), clientAddress);
+      const viewer = await auth.authenticate(credentialHeaders(initial), now(), clientAddress).catch((error: unknown) => {
+        countAuthFailure(metrics, error);
+        throw error;
+      });
       return {
         config,
         db,

@@ -45,6 +45,8 @@ const environmentSchema = z.object({
       'must be a Coffer API key (cof_<12 letters or digits>_<43 base64url characters>); ' +
       'create one with `npm run coffer -- api-key generate`',
   }),
+  /** Where the first admin's generated API key is written (mode 0600) instead of stdout. */
+  COFFER_ADMIN_KEY_FILE: optionalString,
   COFFER_TOKEN_SECRET: optionalString.refine((value) => value === undefined || Buffer.byteLength(value) >= 32, {
     message: 'must be at least 32 bytes long',
   }),
@@ -69,6 +71,9 @@ const environmentSchema = z.object({
   PUBLIC_URL: url(['https:', 'http:'], 'HTTP(S)'),
   CORS_ORIGINS: optionalString,
   GRAPHIQL: flag,
+  /** Prometheus metrics at /metrics (off unless asked for); METRICS_TOKEN puts them behind a bearer token. */
+  METRICS: flag,
+  METRICS_TOKEN: optionalString,
   INTROSPECTION: flag,
   /** How many reverse proxies in front of Coffer append to X-Forwarded-For (0: use the socket's address). */
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
@@ -163,6 +168,7 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
     databaseUrl: env.DATABASE_URL,
     databasePoolSize: env.DATABASE_POOL_SIZE,
     adminApiKey: env.COFFER_ADMIN_API_KEY,
+    adminKeyFile: env.COFFER_ADMIN_KEY_FILE ? resolve(env.COFFER_ADMIN_KEY_FILE) : undefined,
     tokenSecret: env.COFFER_TOKEN_SECRET,
     tokenTtlSeconds: env.TOKEN_TTL_SECONDS,
     jwtMaxLifetimeSeconds: env.JWT_MAX_LIFETIME_SECONDS,
@@ -180,6 +186,7 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
     graphiql: env.GRAPHIQL ?? developerSurface,
     introspection: env.INTROSPECTION ?? developerSurface,
     trustProxyHops: env.TRUST_PROXY_HOPS,
+    metrics: { enabled: env.METRICS ?? false, token: env.METRICS_TOKEN },
     authThrottle: {
       perAddress: env.AUTH_FAILURES_PER_ADDRESS,
       perKey: env.AUTH_FAILURES_PER_KEY,

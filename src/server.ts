@@ -1,8 +1,10 @@
+import { open, unlink, type FileHandle } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { createApp, createHttpServer } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { DataDirLockedError } from './db/data-dir-lock.js';
 import { ensureBootstrapAdmin } from './features/credentials/index.js';
+import { hasActiveAdmin } from './features/users/index.js';
 import { createLogger, flushLogs } from './logger.js';
 import { openServices } from './services.js';
 
@@ -20,14 +22,25 @@ async function main() {
   }
   const logger = createLogger(config.logLevel);
   const services = await openServices(config, logger, { background: true });
+  const keyFile = config.adminKeyFile && !config.adminApiKey ? await reserveAdminKeyFile(config.adminKeyFile, services.db) : undefined;
   const bootstrap = await ensureBootstrapAdmin({
     db: services.db,
     signals: services.signals,
     keys: services.auth.keys,
     configuredKey: config.adminApiKey,
   });
-  if (bootstrap.kind === 'created') {
-    // Printed, not logged: the key must not end up in log aggregation. Shown once.
+  if (keyFile && bootstrap.kind === 'created') {
+    await keyFile.handle.writeFile(`${bootstrap.apiKey}\n`);
+    await keyFile.handle.close();
+    process.stdout.write(`\nCoffer created the first admin (${bootstrap.email}). Its API key is in ${keyFile.path} (mode 0600).\n\n`);
+  } else if (keyFile) {
+    // An admin existed already: nothing to hand over, so leave no empty file behind.
+    await keyFile.handle.close();
+    await unlink(keyFile.path);
+  }
+  if (bootstrap.kind === 'created' && !keyFile) {
+    // Printed, not logged: the key must not end up in log aggregation. Shown once. A development
+    // convenience; COFFER_ADMIN_KEY_FILE hands it over in a file instead.
     process.stdout.write(
       `\nCoffer created the first admin (${bootstrap.email}). Its API key, shown only this once:\n\n    ${bootstrap.apiKey}\n\n` +
         'Use it as the x-api-key header. Store it now.\n\n',
@@ -69,7 +82,32 @@ async function main() {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
+class AdminKeyFileError extends Error {}
+
+/**
+ * COFFER_ADMIN_KEY_FILE: created exclusively with mode 0600 before any key exists, so a key is never
+ * generated that cannot be handed over. An existing file is refused while there is no admin yet
+ * (it would be overwritten); once an admin exists the file is the one an earlier start wrote.
+ */
+async function reserveAdminKeyFile(path: string, db: Parameters<typeof hasActiveAdmin>[0]['db']) {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new AdminKeyFileError(`COFFER_ADMIN_KEY_FILE ${path} cannot be created: ${(error as Error).message}`);
+    }
+    if (await hasActiveAdmin({ db })) return undefined;
+    throw new AdminKeyFileError(
+      `COFFER_ADMIN_KEY_FILE ${path} already exists and Coffer will not overwrite it; ` +
+        'move it away or name a file that does not exist yet.',
+    );
+  }
+  await handle.chmod(0o600);
+  return { handle, path };
+}
+
 main().catch((error: unknown) => {
   process.stderr.write(`Coffer failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(error instanceof DataDirLockedError ? error.exitCode : 1);
+  process.exit(error instanceof DataDirLockedError ? error.exitCode : error instanceof AdminKeyFileError ? 78 : 1);
 });

@@ -33,6 +33,11 @@ export function findUser({ db, idOrEmail }: { db: Database; idOrEmail: string })
     : usersRepository.findUserByEmail(db.prisma, idOrEmail.toLowerCase());
 }
 
+/** Whether an active admin exists (read only: `firstAdmin` creates one when none does). */
+export async function hasActiveAdmin({ db }: { db: Database }) {
+  return (await usersRepository.firstActiveAdmin(db.prisma)) !== null;
+}
+
 /** The deployment's first admin: the oldest active one, or admin@coffer.local, made when there is none. */
 export async function firstAdmin({ db, signals }: { db: Database; signals?: ClusterSignals | undefined }) {
   const existing = await usersRepository.firstActiveAdmin(db.prisma);
