@@ -14,6 +14,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // vitest's default on 2 cores is one worker; most slow files wait on child processes, so two overlap that.
+    maxWorkers: 2,
     globalSetup: [],
   },
 });
