@@ -1,5 +1,5 @@
 import type { StripeEnvironment } from '../../../src/generated/prisma/enums.js';
-import { OBJECT_TYPES } from '../../../src/features/stripe/mirror/object-types.js';
+import { OBJECT_TYPES, SYNC_OBJECT_TYPES } from '../../../src/features/stripe/mirror/object-types.js';
 import { graphql } from '../../../src/generated/graphql/index.js';
 import { expectOk } from '../../support/assertions.js';
 import type { CollectionName } from '../../support/fake-stripe.js';
@@ -70,16 +70,7 @@ export const SYNC_PROGRESS_SUBSCRIPTION = /* GraphQL */ `
 `;
 
 /** Every collection Coffer syncs, in the fake's names. */
-export const ALL_COLLECTIONS: CollectionName[] = [
-  'products',
-  'prices',
-  'customers',
-  'subscriptions',
-  'invoices',
-  'payment_intents',
-  'charges',
-  'refunds',
-];
+export const ALL_COLLECTIONS: CollectionName[] = [...SYNC_OBJECT_TYPES];
 
 export type SyncHarness = Awaited<ReturnType<typeof startSyncHarness>>;
 

@@ -75,7 +75,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /**
  * `call`, tried again on retryable failures with back-off, `onRetry` told each time; stops waiting
- * when `signal` aborts. The last failure is thrown as it came.
+ * when `signal` aborts (throwing its reason). The last failure is thrown as it came.
  */
 export async function withBackoff<T>(
   policy: RetryPolicy,
@@ -90,7 +90,8 @@ export async function withBackoff<T>(
       const delay = backoffDelay(policy, retry, error);
       await onRetry?.(retry, delay, error);
       await sleep(delay, signal);
-      if (signal?.aborted) throw error;
+      // Stopped while waiting: the reason for stopping, not the failure that led to the wait.
+      if (signal?.aborted) throw signal.reason as Error;
     }
   }
 }

@@ -5,7 +5,7 @@ import type { EventBus } from '../../../events/event-bus.js';
 import type { Prisma, StripeSyncObjectState, StripeSyncRun } from '../../../generated/prisma/client.js';
 import type { KeyringStore } from '../../../keyring/index.js';
 import type { Logger } from '../../../logger.js';
-import { backoffDelay, describeStripeFailure, isRetryable, sleep } from '../client/backoff.js';
+import { describeStripeFailure, withBackoff } from '../client/backoff.js';
 import { createStripeClient } from '../client/stripe-client.js';
 import { classifyStripeError } from '../client/stripe-errors.js';
 import * as configRepository from '../config/config.repository.js';
@@ -246,32 +246,26 @@ export class SyncRunExecution {
     });
   }
 
-  /** One page, tried again on 429/5xx/network errors with back-off; each retry is a RETRY event. */
-  private async withRetries<T>(spec: ObjectTypeSpec, signal: AbortSignal, call: () => Promise<T>): Promise<T> {
+  /** One page, tried again on 429/5xx/network errors with the shared back-off; each retry is a RETRY event. */
+  private withRetries<T>(spec: ObjectTypeSpec, signal: AbortSignal, call: () => Promise<T>): Promise<T> {
     const policy = this.deps.config.stripeSync.retry;
-    for (let retry = 1; ; retry++) {
-      try {
-        if (signal.aborted) throw signal.reason as Error;
-        return await abortable(call(), signal);
-      } catch (error) {
-        if (error instanceof Stopped || signal.aborted || retry > policy.maxRetries || !isRetryable(error)) throw error;
-        const delay = backoffDelay(policy, retry, error);
+    const attempt = () => (signal.aborted ? Promise.reject(signal.reason as Error) : abortable(call(), signal));
+    return withBackoff(policy, attempt, {
+      signal,
+      onRetry: async (retry, delay, error) => {
         const reason = describeStripeFailure(error);
         this.retries.set(spec.type, (this.retries.get(spec.type) ?? 0) + 1);
         await this.transaction(async (tx, events) => {
           const updated = await syncRepository.updateObjectState(tx, this.run.id, spec.type, { retries: { increment: 1 } });
-          events.push(
-            await this.record(tx, updated, { kind: 'RETRY', message: `${reason} Retry ${retry} of ${policy.maxRetries} in ${delay} ms.` }),
-          );
+          const message = `${reason} Retry ${retry} of ${policy.maxRetries} in ${delay} ms.`;
+          events.push(await this.record(tx, updated, { kind: 'RETRY', message }));
         });
         this.log.warn(
           { objectType: spec.type, retry, delayMs: delay, status: (error as { statusCode?: number }).statusCode },
           'stripe sync: backing off',
         );
-        await sleep(delay, signal);
-        if (signal.aborted) throw signal.reason as Error;
-      }
-    }
+      },
+    });
   }
 
   private async failObject(objectState: StripeSyncObjectState, error: string) {
