@@ -2,16 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canary, uniqueName } from '../crypto/support.js';
 import { createScratchDatabase } from '../support/database.js';
-import {
-  cleanUpProcesses,
-  graphqlAt,
-  operatorChosenKey,
-  rootKey,
-  startCoffer,
-  tempDir,
-  waitForStatus,
-  type CofferProcess,
-} from '../support/processes.js';
+import { cleanUpProcesses, graphqlAt, operatorChosenKey, rootKey, startCoffer, tempDir } from '../support/processes.js';
 
 /**
  * Key rotations with real server processes running, the way operators do them: through the API
@@ -41,12 +32,6 @@ async function ok(url: string, query: string, key: string, variables?: Record<st
   return answer.data as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-async function listening(proc: CofferProcess): Promise<string> {
-  const url = await proc.listening();
-  await waitForStatus(`${new URL(url).origin}/readyz`, 200, 30_000);
-  return url;
-}
-
 describe('embedded: rotations through the running server', () => {
   it(
     'rotate the master key and the root key through the API, restart: every value reads; purge, restart: every value reads',
@@ -67,7 +52,7 @@ describe('embedded: rotations through the running server', () => {
       };
 
       let server = startCoffer(env);
-      let url = await listening(server);
+      let url = await server.ready(30_000);
       await write(url, 5);
       const firstTerm = (await ok(url, TERMS, key)).masterKeys[0].id as string;
       const rotated = (await ok(url, ROTATE, key, { generate: true })).rotateMasterKey;
@@ -80,7 +65,7 @@ describe('embedded: rotations through the running server', () => {
       expect(await server.stop()).toEqual({ code: 0, signal: null });
 
       server = startCoffer(env);
-      url = await listening(server);
+      url = await server.ready(30_000);
       await expectAllRead(url);
       expect((await ok(url, TERMS, key)).masterKeys).toEqual([
         { id: firstTerm, state: 'RETIRED' },
@@ -92,7 +77,7 @@ describe('embedded: rotations through the running server', () => {
       expect(await server.stop()).toEqual({ code: 0, signal: null });
 
       server = startCoffer(env);
-      url = await listening(server);
+      url = await server.ready(30_000);
       await expectAllRead(url);
       expect(await server.stop()).toEqual({ code: 0, signal: null });
     },
@@ -123,7 +108,7 @@ describe.skipIf(!TEST_DATABASE_URL)('two replicas on one PostgreSQL: rotate on o
             ...(transport.redis ? { REDIS_URL: TEST_REDIS_URL! } : {}),
           };
           const replicas = [startCoffer({ ...shared, DATA_DIR: await tempDir() }), startCoffer({ ...shared, DATA_DIR: await tempDir() })];
-          const urls = await Promise.all(replicas.map(listening));
+          const urls = await Promise.all(replicas.map((replica) => replica.ready(30_000)));
 
           const writes: Array<{ name: string; value: string; via: number; startedAt: number }> = [];
           const failures: unknown[] = [];

@@ -29,6 +29,8 @@ export interface CofferProcess {
   waitForLog(predicate: (line: LogLine) => boolean, what: string, timeoutMs?: number): Promise<LogLine>;
   /** The GraphQL URL from the "Coffer is listening" line. */
   listening(): Promise<string>;
+  /** The same, once `/readyz` answers 200 too. */
+  ready(timeoutMs?: number): Promise<string>;
   /** SIGTERM, then the exit (rejects if it takes longer than `timeoutMs`). */
   stop(timeoutMs?: number): Promise<Exit>;
 }
@@ -126,6 +128,11 @@ export function startCoffer(env: Record<string, string>): CofferProcess {
     async listening() {
       const line = await waitForLog((log) => log.msg === 'Coffer is listening', '"Coffer is listening" log line');
       return line.url as string;
+    },
+    async ready(timeoutMs = 15_000) {
+      const url = await this.listening();
+      await waitForStatus(`${new URL(url).origin}/readyz`, 200, timeoutMs);
+      return url;
     },
     async stop(timeoutMs = 20_000) {
       child.kill('SIGTERM');
