@@ -279,7 +279,7 @@ export function destroySecret(target: Target) {
 type Lookup = Pick<Change, 'db' | 'now' | 'ref' | 'name'>;
 
 async function findWanted({ db, now, ref, name }: Lookup, want: Wanted) {
-  return wanted(await secretsRepository.findSecret(db.prisma, ref, name), name, now, want);
+  return wanted(await secretsRepository.findSecret(db, ref, name), name, now, want);
 }
 
 /** Metadata of one live secret, or NOT_FOUND. */
@@ -315,7 +315,7 @@ export async function revealValue({ db, keyring, actor, now, secret, version }: 
     outcome: 'SUCCESS',
     ...targetOf(secret),
   });
-  const row = await secretsRepository.revealVersion(db.prisma, {
+  const row = await secretsRepository.revealVersion(db, {
     secretId: secret.id,
     version,
     now,
@@ -333,5 +333,5 @@ interface Listing extends Omit<Lookup, 'name'> {
 /** Metadata only, newest first, keyset-paginated (no duplicates or gaps while secrets are added). */
 export async function listSecrets({ db, now, ref, filter, page }: Listing) {
   const plan = planPage(page);
-  return toConnection(await secretsRepository.listSecrets(db.prisma, ref, filter, now, plan), plan);
+  return toConnection(await secretsRepository.listSecrets(db, ref, filter, now, plan), plan);
 }
