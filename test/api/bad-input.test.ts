@@ -111,7 +111,9 @@ describe('bad input gets a coded error, never a 500', () => {
           res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
         });
         // The server may answer and close before every chunk is written: that is the point.
-        req.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' || error.code === 'ECONNRESET' ? undefined : reject(error)));
+        req.on('error', (error: NodeJS.ErrnoException) =>
+          error.code === 'EPIPE' || error.code === 'ECONNRESET' ? undefined : reject(error),
+        );
         for (const chunk of chunks) req.write(chunk);
         req.end();
       });
