@@ -3,7 +3,7 @@ import type { Database } from '../../db/database.js';
 import { type PagePlan } from '../../db/pagination.js';
 import type { Prisma, PrismaClient, Secret, SecretVersion } from '../../generated/prisma/client.js';
 import { keyIdQueries, rewrapEach, type SealedRows } from '../../keyring/index.js';
-import type { ScopeRef } from './secrets.scope.js';
+import { environmentIdOf, type ScopeRef } from './secrets.scope.js';
 
 /** Every statement on `secrets` and `secret_versions`. */
 
@@ -23,15 +23,19 @@ export const versionAad = (secret: Pick<Secret, 'id' | 'scope' | 'ownerId' | 'na
 });
 
 /** A `secrets` row as Prisma returns it, for statements that bypass Prisma (`Database.query`). */
-const SECRET_COLUMNS = `id, scope, owner_id AS "ownerId", name, description, current_version AS "currentVersion",
+const SECRET_COLUMNS = `id, scope, owner_id AS "ownerId", environment_id AS "environmentId", name, description,
+  current_version AS "currentVersion",
   is_active AS "isActive", is_reserved AS "isReserved", expires_at AS "expiresAt", last_used_at AS "lastUsedAt",
   deleted_at AS "deletedAt", created_at AS "createdAt", updated_at AS "updatedAt",
   created_by_id AS "createdById", updated_by_id AS "updatedById"`;
 
-const byName = (ref: ScopeRef, name: string) => ({ scope_ownerId_name: { scope: ref.scope, ownerId: ref.ownerId, name } });
+const byName = (ref: ScopeRef, name: string) => ({
+  scope_ownerId_environmentId_name: { scope: ref.scope, ownerId: ref.ownerId, environmentId: environmentIdOf(ref), name },
+});
 
 const lockRow = (tx: Tx, ref: ScopeRef, name: string) => tx.$queryRaw<Array<{ id: string }>>`
-  SELECT id FROM secrets WHERE scope = ${ref.scope}::"SecretScope" AND owner_id = ${ref.ownerId}::uuid AND name = ${name} FOR UPDATE`;
+  SELECT id FROM secrets WHERE scope = ${ref.scope}::"SecretScope" AND owner_id = ${ref.ownerId}::uuid
+    AND environment_id = ${environmentIdOf(ref)}::uuid AND name = ${name} FOR UPDATE`;
 
 /** The secret, locked until `tx` ends: writers of one name line up behind each other. */
 export async function lockSecret(tx: Tx, ref: ScopeRef, name: string): Promise<Secret | null> {
@@ -46,23 +50,29 @@ export async function lockSecret(tx: Tx, ref: ScopeRef, name: string): Promise<S
  */
 export async function lockOrCreate(tx: Tx, ref: ScopeRef, name: string, by: string | null, now: Date) {
   const inserted = await tx.$executeRaw`
-    INSERT INTO secrets (id, scope, owner_id, name, current_version, created_at, updated_at, created_by_id, updated_by_id)
-    VALUES (gen_random_uuid(), ${ref.scope}::"SecretScope", ${ref.ownerId}::uuid, ${name}, 0, ${now}, ${now}, ${by}::uuid, ${by}::uuid)
-    ON CONFLICT (scope, owner_id, name) DO NOTHING`;
+    INSERT INTO secrets (id, scope, owner_id, environment_id, name, current_version, created_at, updated_at, created_by_id, updated_by_id)
+    VALUES (gen_random_uuid(), ${ref.scope}::"SecretScope", ${ref.ownerId}::uuid, ${environmentIdOf(ref)}::uuid, ${name}, 0,
+            ${now}, ${now}, ${by}::uuid, ${by}::uuid)
+    ON CONFLICT (scope, owner_id, environment_id, name) DO NOTHING`;
   await lockRow(tx, ref, name);
   const secret: Secret = await tx.secret.findUniqueOrThrow({ where: byName(ref, name) });
   return { secret, created: inserted > 0 };
 }
 
+/** A secret as listed or looked up: with its environment's name (null for ACCOUNT and USER). */
+export type SecretRow = Secret & { environment: string | null };
+
+const withEnvironment = (ref: ScopeRef) => (secret: Secret): SecretRow => ({ ...secret, environment: ref.environment });
+
 /** Read on every reveal and lookup: one statement without Prisma's query engine (see listSecrets). */
-export const findSecret = async (db: Database, ref: ScopeRef, name: string): Promise<Secret | null> =>
+export const findSecret = async (db: Database, ref: ScopeRef, name: string): Promise<SecretRow | null> =>
   (
-    await db.query<Secret>(`SELECT ${SECRET_COLUMNS} FROM secrets WHERE scope = $1::"SecretScope" AND owner_id = $2::uuid AND name = $3`, [
-      ref.scope,
-      ref.ownerId,
-      name,
-    ])
-  )[0] ?? null;
+    await db.query<Secret>(
+      `SELECT ${SECRET_COLUMNS} FROM secrets
+       WHERE scope = $1::"SecretScope" AND owner_id = $2::uuid AND environment_id = $3::uuid AND name = $4`,
+      [ref.scope, ref.ownerId, environmentIdOf(ref), name],
+    )
+  ).map(withEnvironment(ref))[0] ?? null;
 
 export const updateSecret = (db: Db, id: string, data: Prisma.SecretUncheckedUpdateInput) => db.secret.update({ where: { id }, data });
 
@@ -87,6 +97,7 @@ export interface RevealAudit {
   targetName: string | null;
   scope: string | null;
   scopeOwnerId: string | null;
+  environment: string | null;
   requestId: string | null;
   clientAddress: string | null;
   reasonFound: string;
@@ -120,8 +131,8 @@ export async function revealVersion(
       FROM secret_versions WHERE secret_id = $1::uuid AND version = $2
     ), audit AS (
       INSERT INTO audit_events (id, actor_id, actor_via, action, target_type, target_id, target_name, scope, scope_owner_id,
-                                outcome, reason, request_id, client_address)
-      SELECT gen_random_uuid(), $3::uuid, $4, $5, $6, $7, $8, $9::"SecretScope", $10::uuid,
+                                environment, outcome, reason, request_id, client_address)
+      SELECT gen_random_uuid(), $3::uuid, $4, $5, $6, $7, $8, $9::"SecretScope", $10::uuid, $16,
              CASE WHEN EXISTS (SELECT 1 FROM v) THEN 'SUCCESS' ELSE 'FAILED' END::"AuditOutcome",
              CASE WHEN EXISTS (SELECT 1 FROM v) THEN $11 ELSE $12 END,
              $13, $14
@@ -147,6 +158,7 @@ export async function revealVersion(
       audit.requestId,
       audit.clientAddress,
       now,
+      audit.environment,
     ],
   );
   const row = rows[0];
@@ -185,9 +197,14 @@ export interface SecretFilter {
  * statement without Prisma's query engine (which cost more than the query; README, Benchmarks).
  * Expired secrets vanish at once; reserved ones stay visible (flagged isExpired).
  */
-export async function listSecrets(db: Database, ref: ScopeRef, filter: SecretFilter, now: Date, plan: PagePlan): Promise<Secret[]> {
-  const params: unknown[] = [ref.scope, ref.ownerId, now];
-  const where = ['scope = $1::"SecretScope"', 'owner_id = $2::uuid', '(expires_at IS NULL OR expires_at > $3 OR is_reserved)'];
+export async function listSecrets(db: Database, ref: ScopeRef, filter: SecretFilter, now: Date, plan: PagePlan): Promise<SecretRow[]> {
+  const params: unknown[] = [ref.scope, ref.ownerId, environmentIdOf(ref), now];
+  const where = [
+    'scope = $1::"SecretScope"',
+    'owner_id = $2::uuid',
+    'environment_id = $3::uuid',
+    '(expires_at IS NULL OR expires_at > $4 OR is_reserved)',
+  ];
   const param = (value: unknown) => `$${params.push(value)}`;
   if (filter.namePrefix) where.push(`starts_with(name, ${param(filter.namePrefix)})`);
   if (filter.isActive != null) where.push(`is_active = ${param(filter.isActive)}`);
@@ -195,7 +212,7 @@ export async function listSecrets(db: Database, ref: ScopeRef, filter: SecretFil
   if (!filter.includeDeleted) where.push('deleted_at IS NULL');
   if (filter.expiringBefore) where.push(`expires_at < ${param(filter.expiringBefore)}`);
   if (plan.cursor) {
-    // The plain range first bounds the (scope, owner_id, created_at, id) index scan: deep pages cost what the first does.
+    // The plain range first bounds the (scope, owner_id, environment_id, created_at, id) index scan: deep pages cost what the first does.
     const at = param(plan.cursor.createdAt);
     const id = `${param(plan.cursor.id)}::uuid`;
     where.push(
@@ -206,7 +223,8 @@ export async function listSecrets(db: Database, ref: ScopeRef, filter: SecretFil
   }
   const direction = plan.backwards ? 'ASC' : 'DESC';
   const order = `ORDER BY created_at ${direction}, id ${direction} LIMIT ${param(plan.take)}`;
-  return db.query<Secret>(`SELECT ${SECRET_COLUMNS} FROM secrets WHERE ${where.join(' AND ')} ${order}`, params);
+  const rows = await db.query<Secret>(`SELECT ${SECRET_COLUMNS} FROM secrets WHERE ${where.join(' AND ')} ${order}`, params);
+  return rows.map(withEnvironment(ref));
 }
 
 /** What the expiry sweeper may purge, soonest expired first. */
@@ -224,9 +242,20 @@ export const expiredReserved = (db: Db, now: Date, limit: number) =>
     take: limit,
   });
 
-/** The project's owner, or null when there is no such project. */
-export const projectOwnerId = async (db: Db, projectId: string) =>
-  (await db.project.findUnique({ where: { id: projectId }, select: { ownerId: true } }))?.ownerId ?? null;
+/** An environment's name by id: for secrets a write returned (reads carry it already). */
+export const environmentName = async (db: Db, id: string) =>
+  (await db.environment.findUnique({ where: { id }, select: { name: true } }))?.name ?? null;
+
+/** The project's owner and the id of its environment `environment` (null if it has none), or null when there is no such project. */
+export async function projectAccess(db: Database, projectId: string, environment: string) {
+  const [row] = await db.query<{ ownerId: string; environmentId: string | null }>(
+    `SELECT p.owner_id AS "ownerId", e.id AS "environmentId"
+     FROM projects p LEFT JOIN environments e ON e.project_id = p.id AND e.name = $2
+     WHERE p.id = $1::uuid`,
+    [projectId, environment],
+  );
+  return row ?? null;
+}
 
 export const userExists = async (db: Db, userId: string) =>
   (await db.user.findUnique({ where: { id: userId }, select: { id: true } })) !== null;
