@@ -2,6 +2,7 @@ import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphq
 import { applyMiddleware } from 'graphql-middleware';
 import { auditPermissions } from './features/audit/index.js';
 import { credentialsPermissions } from './features/credentials/index.js';
+import { environmentsPermissions } from './features/environments/index.js';
 import { masterKeysPermissions } from './features/master-keys/index.js';
 import { projectsPermissions } from './features/projects/index.js';
 import { secretsPermissions } from './features/secrets/index.js';
@@ -16,6 +17,7 @@ const PERMISSIONS = [
   credentialsPermissions,
   projectsPermissions,
   secretsPermissions,
+  environmentsPermissions,
   auditPermissions,
   masterKeysPermissions,
   stripePermissions,

@@ -110,6 +110,20 @@ const StripeSyncProgress = `subscription MatrixStripeSyncProgress($projectId: ID
 let unique = 0;
 const next = () => `${Date.now()}-${(unique += 1)}`;
 
+/** A fresh environment of the matrix project, made by its owner, for one row to act on. */
+async function matrixEnvironment(app: TestApp): Promise<string> {
+  const name = `m-${next()}`;
+  const answer = await app.request(
+    {
+      query: 'mutation ($p: ID!, $n: String!) { createEnvironment(projectId: $p, name: $n) { id } }',
+      variables: { p: app.project.id, n: name },
+    },
+    { credential: app.owner.key },
+  );
+  if (answer.json.errors) throw new Error(JSON.stringify(answer.json.errors));
+  return name;
+}
+
 const everyone = { anonymous: 'UNAUTHENTICATED', stranger: 'ok', owner: 'ok', admin: 'ok' } as const;
 const adminOnly = { anonymous: 'UNAUTHENTICATED', stranger: 'FORBIDDEN', owner: 'FORBIDDEN', admin: 'ok' } as const;
 // Someone else's project (or run) is NOT_FOUND to a stranger, as if it did not exist: test/api/existence-oracle.test.ts.
@@ -256,6 +270,42 @@ const rows: Row[] = [
     operation: 'Mutation.updateProject',
     expected: ownerOrAdmin,
     run: (app, credential) => app.execute(UpdateProject, { id: app.project.id, input: { name: `renamed-${next()}` } }, { credential }),
+  },
+  {
+    operation: 'Mutation.createEnvironment',
+    expected: ownerOrAdmin,
+    run: (app, credential) =>
+      app.request(
+        {
+          query: 'mutation ($p: ID!, $n: String!) { createEnvironment(projectId: $p, name: $n) { id } }',
+          variables: { p: app.project.id, n: `e-${next()}` },
+        },
+        { credential },
+      ),
+  },
+  {
+    operation: 'Mutation.renameEnvironment',
+    expected: ownerOrAdmin,
+    run: async (app, credential) =>
+      app.request(
+        {
+          query: 'mutation ($p: ID!, $n: String!, $m: String!) { renameEnvironment(projectId: $p, name: $n, newName: $m) { id } }',
+          variables: { p: app.project.id, n: await matrixEnvironment(app), m: `r-${next()}` },
+        },
+        { credential },
+      ),
+  },
+  {
+    operation: 'Mutation.deleteEnvironment',
+    expected: ownerOrAdmin,
+    run: async (app, credential) =>
+      app.request(
+        {
+          query: 'mutation ($p: ID!, $n: String!) { deleteEnvironment(projectId: $p, name: $n) { id } }',
+          variables: { p: app.project.id, n: await matrixEnvironment(app) },
+        },
+        { credential },
+      ),
   },
   // Secrets: per-scope matrices live in test/secrets/authorization.test.ts; here PROJECT scope stands for all.
   {

@@ -135,6 +135,30 @@ const rows: Row[] = [
     query: 'mutation($id: ID!) { updateProject(id: $id, input: { name: "taken over" }) { id } }',
     variables: (id) => ({ id }),
   },
+  {
+    field: 'Mutation.createEnvironment',
+    arg: 'projectId',
+    kind: 'project',
+    expected: 'NOT_FOUND',
+    query: 'mutation($id: ID!) { createEnvironment(projectId: $id, name: "probe") { id } }',
+    variables: (id) => ({ id }),
+  },
+  {
+    field: 'Mutation.renameEnvironment',
+    arg: 'projectId',
+    kind: 'project',
+    expected: 'NOT_FOUND',
+    query: 'mutation($id: ID!) { renameEnvironment(projectId: $id, name: "production", newName: "probe") { id } }',
+    variables: (id) => ({ id }),
+  },
+  {
+    field: 'Mutation.deleteEnvironment',
+    arg: 'projectId',
+    kind: 'project',
+    expected: 'NOT_FOUND',
+    query: 'mutation($id: ID!) { deleteEnvironment(projectId: $id, name: "production") { id } }',
+    variables: (id) => ({ id }),
+  },
   // For non-admins `ownerId` is ignored: they see their own projects whoever they name.
   {
     field: 'Query.projects',

@@ -68,4 +68,65 @@ describe('secrets in environments', () => {
     const unknown = await call(REVEAL, { name: 'STRIPE_KEY', scope: project('qa') }, app.stranger.key);
     expect(expectError(real, 'NOT_FOUND').message).toBe(expectError(unknown, 'NOT_FOUND').message);
   });
+
+  describe('managing environments (owners and admins)', () => {
+    const ENVIRONMENTS = `query ($id: ID!) { project(id: $id) { environments { name } } }`;
+    const CREATE = `mutation ($p: ID!, $n: String!) { createEnvironment(projectId: $p, name: $n) { id name } }`;
+    const RENAME = `mutation ($p: ID!, $n: String!, $m: String!) { renameEnvironment(projectId: $p, name: $n, newName: $m) { id name } }`;
+    const DELETE = `mutation ($p: ID!, $n: String!, $f: Boolean) { deleteEnvironment(projectId: $p, name: $n, force: $f) { name } }`;
+    const names = async () =>
+      (
+        (await call(ENVIRONMENTS, { id: app.project.id })).json.data as { project: { environments: Array<{ name: string }> } }
+      ).project.environments.map((environment) => environment.name);
+
+    it('a new project has development, staging and production', async () => {
+      expect((await names()).sort()).toEqual(['development', 'production', 'staging']);
+    });
+
+    it('creates one; a bad name is BAD_USER_INPUT and a taken one CONFLICT, changing nothing', async () => {
+      expect((await call(CREATE, { p: app.project.id, n: 'qa' })).json.data).toMatchObject({ createEnvironment: { name: 'qa' } });
+      expectError(await call(CREATE, { p: app.project.id, n: 'QA env' }), 'BAD_USER_INPUT');
+      expectError(await call(CREATE, { p: app.project.id, n: 'qa' }), 'CONFLICT');
+      expect((await names()).filter((name) => name === 'qa')).toHaveLength(1);
+    });
+
+    it('renaming keeps its secrets', async () => {
+      await call(CREATE, { p: app.project.id, n: 'preview' });
+      await call(UPSERT, { input: { name: 'PREVIEW_URL', value: 'https://preview', scope: project('preview') } });
+      const renamed = await call(RENAME, { p: app.project.id, n: 'preview', m: 'review' });
+      expect(renamed.json.data).toMatchObject({ renameEnvironment: { name: 'review' } });
+      expect((await call(REVEAL, { name: 'PREVIEW_URL', scope: project('review') })).json.data).toMatchObject({
+        secret: { environment: 'review', value: 'https://preview' },
+      });
+      expectError(await call(REVEAL, { name: 'PREVIEW_URL', scope: project('preview') }), 'BAD_USER_INPUT');
+    });
+
+    it('one holding secrets is deleted only with force, and then its secrets go too', async () => {
+      await call(CREATE, { p: app.project.id, n: 'doomed' });
+      await call(UPSERT, { input: { name: 'DOOMED_KEY', value: 'v', scope: project('doomed') } });
+      expectError(await call(DELETE, { p: app.project.id, n: 'doomed' }), 'CONFLICT');
+      expect(await names()).toContain('doomed');
+      expect(await app.db.prisma.secret.count({ where: { name: 'DOOMED_KEY' } })).toBe(1);
+
+      expect((await call(DELETE, { p: app.project.id, n: 'doomed', f: true })).json.data).toEqual({
+        deleteEnvironment: { name: 'doomed' },
+      });
+      expect(await names()).not.toContain('doomed');
+      expect(await app.db.prisma.secret.count({ where: { name: 'DOOMED_KEY' } })).toBe(0);
+      const audit = await app.db.prisma.auditEvent.findMany({
+        where: { targetType: 'environment', targetName: 'doomed' },
+        orderBy: { at: 'asc' },
+      });
+      expect(audit.map((row) => [row.action, row.reason])).toEqual([
+        ['environment.create', null],
+        ['environment.delete', 'with 1 secret(s)'],
+      ]);
+    });
+
+    it('an empty one is deleted without force; an unknown one is NOT_FOUND', async () => {
+      await call(CREATE, { p: app.project.id, n: 'empty' });
+      expect((await call(DELETE, { p: app.project.id, n: 'empty' })).json.data).toEqual({ deleteEnvironment: { name: 'empty' } });
+      expectError(await call(DELETE, { p: app.project.id, n: 'empty' }), 'NOT_FOUND');
+    });
+  });
 });

@@ -278,3 +278,13 @@ export const secretVersionRows: SealedRows = {
     move: (tx, { secretId, version, keyId }, moved) => tx.secretVersion.updateMany({ where: { secretId, version, keyId }, data: moved }),
   }),
 };
+
+/** The secrets of one environment (live and soft-deleted), for deleting the environment. */
+export const secretsInEnvironment = (tx: Tx, environmentId: string) => {
+  const where = { scope: 'PROJECT' as const, environmentId };
+  return {
+    count: () => tx.secret.count({ where }),
+    /** The rows and, by cascade, every version. */
+    destroyAll: async () => (await tx.secret.deleteMany({ where })).count,
+  };
+};

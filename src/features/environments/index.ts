@@ -1,0 +1,2 @@
+export { environmentsPermissions } from './environments.rules.js';
+import './environments.schema.js';
