@@ -197,7 +197,10 @@ export async function cancelSync(deps: ActingDeps, runId: string): Promise<Strip
   return run;
 }
 
-type ObjectStateLike = Pick<SyncSummary['objectTypes'][number], 'objectType' | 'status' | 'pages' | 'objects' | 'retries' | 'error'>;
+type ObjectStateLike = Pick<
+  SyncSummary['objectTypes'][number],
+  'objectType' | 'status' | 'pages' | 'objects' | 'retries' | 'error' | 'verifiedListed' | 'verifiedInserted' | 'verifiedDeleted'
+>;
 
 export function summarize(
   status: SyncSummary['status'],
@@ -210,14 +213,19 @@ export function summarize(
     objects: objectTypes.reduce((sum, state) => sum + state.objects, 0),
     pages: objectTypes.reduce((sum, state) => sum + state.pages, 0),
     durationMs: startedAt ? finishedAt.getTime() - startedAt.getTime() : null,
-    objectTypes: objectTypes.map(({ objectType, status: objectStatus, pages, objects, retries, error }) => ({
-      objectType,
-      status: objectStatus,
-      pages,
-      objects,
-      retries,
-      error,
-    })),
+    objectTypes: objectTypes.map(
+      ({ objectType, status: objectStatus, pages, objects, retries, error, verifiedListed, verifiedInserted, verifiedDeleted }) => ({
+        objectType,
+        status: objectStatus,
+        pages,
+        objects,
+        retries,
+        error,
+        verifiedListed,
+        verifiedInserted,
+        verifiedDeleted,
+      }),
+    ),
   };
 }
 

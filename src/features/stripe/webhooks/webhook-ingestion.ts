@@ -9,7 +9,7 @@ import type { StripeEnvironment } from '../../../generated/prisma/enums.js';
 import type { KeyringStore } from '../../../keyring/index.js';
 import type { Logger } from '../../../logger.js';
 import { isRetryable, withBackoff } from '../client/backoff.js';
-import { createStripeClient } from '../client/stripe-client.js';
+import { createStripeClient, STRIPE_API_VERSION } from '../client/stripe-client.js';
 import * as configRepository from '../config/config.repository.js';
 import { revealCredential } from '../config/credentials.repository.js';
 import * as mirrorRepository from '../mirror/mirror.repository.js';
@@ -87,6 +87,8 @@ interface EventShape {
   type: string;
   created: number;
   livemode: boolean;
+  /** The API version Stripe rendered the object in (the endpoint's; null when absent). */
+  apiVersion: string | null;
   object: { id?: unknown; object?: unknown } & Record<string, unknown>;
 }
 
@@ -98,7 +100,15 @@ function eventShape(value: unknown): EventShape | null {
   if (typeof event.type !== 'string' || event.type.length === 0 || event.type.length > 255) return null;
   if (typeof event.created !== 'number' || !Number.isFinite(event.created) || typeof event.livemode !== 'boolean') return null;
   if (typeof object !== 'object' || object === null || Array.isArray(object)) return null;
-  return { id: event.id, type: event.type, created: event.created, livemode: event.livemode, object: object as EventShape['object'] };
+  const apiVersion = typeof event.api_version === 'string' && event.api_version.length <= 64 ? event.api_version : null;
+  return {
+    id: event.id,
+    type: event.type,
+    created: event.created,
+    livemode: event.livemode,
+    apiVersion,
+    object: object as EventShape['object'],
+  };
 }
 
 async function receive(deps: Deps, request: Request, projectId: string, environment: StripeEnvironment): Promise<Response> {
@@ -142,8 +152,8 @@ async function receive(deps: Deps, request: Request, projectId: string, environm
       log.warn({ eventId: event.id }, 'stripe webhook refused: livemode does not match the environment');
       return reply(400, { error: `livemode ${event.livemode} does not match the ${environment.toLowerCase()} environment` });
     }
-    const outcome = await complete(deps, { projectId, environment, event, now })
-      .then(() => apply(deps, { projectId, environment, event, now }))
+    const outcome = await settle(deps, { projectId, environment, event, now })
+      .then((settled) => apply(deps, settled))
       .catch(async (error: unknown) => {
         if (isDatabaseOutage(error) || error instanceof StripeUnreachable) throw error;
         // A poison event (data the mirror cannot hold): recorded as rejected, with why, and acknowledged.
@@ -179,6 +189,14 @@ interface Received {
   now: Date;
 }
 
+/** What is written for an event: its object, or the object as Stripe returned it when retrieved. */
+interface Settled extends Received {
+  object: EventShape['object'];
+  /** When `object` was current at Stripe: the event's time, or the second it was retrieved. */
+  changedAt: Date;
+  apiVersion: string;
+}
+
 const objectIdOf = (event: EventShape) => (typeof event.object.id === 'string' && event.object.id.length <= 255 ? event.object.id : null);
 
 const receivedRow = ({ projectId, environment, event, now }: Received): webhooksRepository.ReceivedEvent => ({
@@ -194,33 +212,82 @@ const receivedRow = ({ projectId, environment, event, now }: Received): webhooks
 /** The rest of a truncated list could not be fetched: the event waits for Stripe's retry rather than lose items. */
 class StripeUnreachable extends Error {}
 
-/**
- * A subscription event carries at most 10 items inline. The rest are fetched with the
- * environment's key under the sync's retry policy, exactly as the sync does, before anything is
- * written. Without a key the items are left as they are (never replaced by a partial list).
- */
-async function complete(deps: Deps, { projectId, environment, event }: Received): Promise<void> {
-  const { object } = event;
-  if (object.object !== 'subscription' || !mirrorRepository.hasMoreItems(object) || typeof object.id !== 'string') return;
+/** An environment's Stripe client for the webhook path (retries are the caller's), or null without a key. */
+async function stripeFor(deps: Deps, projectId: string, environment: StripeEnvironment): Promise<Stripe | null> {
   const state = await configRepository.environmentOf(deps.db.prisma, projectId, environment);
   const keyRow = configRepository.credentialOf(state, 'SECRET_KEY');
-  if (!keyRow) return;
+  if (!keyRow) return null;
   const secretKey = await revealCredential(deps.keyring, projectId, environment, keyRow);
-  const stripe = createStripeClient(secretKey, deps.config, { maxNetworkRetries: 0, timeoutMs: 20_000 });
-  const { retry, pageSize } = deps.config.stripeSync;
+  return createStripeClient(secretKey, deps.config, { maxNetworkRetries: 0, timeoutMs: 20_000 });
+}
+
+/** Runs a Stripe call under the sync's retry policy; a failure worth Stripe's retry of the event becomes StripeUnreachable. */
+async function withStripeRetries<T>(deps: Deps, call: () => Promise<T>): Promise<T> {
   try {
-    await withBackoff(retry, () => completeSubscriptionItems(stripe, [object as unknown as Stripe.Subscription], pageSize));
+    return await withBackoff(deps.config.stripeSync.retry, call);
   } catch (error) {
-    // Worth Stripe's retry of the event later; a refusal that waiting will not fix (a rolled key) is not.
     if (isRetryable(error)) throw new StripeUnreachable(error instanceof Error ? error.name : 'unknown error');
+    throw error;
   }
 }
 
-async function apply(deps: Deps, received: Received): Promise<'duplicate' | 'recorded' | 'applied' | 'stale'> {
-  const { projectId, environment, event, now } = received;
-  const { object } = event;
+/**
+ * Decides what an event writes, before anything is written:
+ * - An event rendered in another API version than the pinned one, or one of the same second as
+ *   the stored state (two changes in one second cannot be ordered by their timestamps), is settled
+ *   by retrieving the object from Stripe (bounded by the sync's retry policy): the retrieved state
+ *   is written, stamped with the second it was fetched, in the pinned version. An object Stripe no
+ *   longer has (`resource_missing`) is written as deleted.
+ * - A subscription's truncated inline items (Stripe sends at most 10) are completed from Stripe,
+ *   exactly as the sync does; without a key they are left as they are (never replaced by a
+ *   partial list).
+ * When Stripe cannot be reached the event waits for Stripe's retry (503). Without a key (or when
+ * Stripe refuses the key) the event's own object is written.
+ */
+async function settle(deps: Deps, received: Received): Promise<Settled> {
+  const { projectId, environment, event } = received;
+  const asSent: Settled = {
+    ...received,
+    object: event.object,
+    changedAt: new Date(event.created * 1000),
+    apiVersion: event.apiVersion ?? STRIPE_API_VERSION,
+  };
+  const spec = typeof event.object.object === 'string' ? specForStripeObject(event.object.object) : undefined;
   const objectId = objectIdOf(event);
-  const changedAt = new Date(event.created * 1000);
+  if (!spec || !objectId) return asSent;
+  const otherVersion = event.apiVersion !== null && event.apiVersion !== STRIPE_API_VERSION;
+  const stored = otherVersion ? null : await mirrorRepository.changedAtOf(deps.db.prisma, spec, { projectId, environment, id: objectId });
+  const tie = stored !== null && Math.floor(stored.getTime() / 1000) === event.created;
+  const truncated = mirrorRepository.hasMoreItems(event.object);
+  if (!otherVersion && !tie && !truncated) return asSent;
+  const stripe = await stripeFor(deps, projectId, environment);
+  if (!stripe) return asSent;
+  const { pageSize } = deps.config.stripeSync;
+  try {
+    if (otherVersion || tie) {
+      // Stamped with the second it was fetched, rounded down: an event of that same second settles again.
+      const fetchedAt = new Date(Math.max(event.created * 1000, Math.floor(Date.now() / 1000) * 1000));
+      const retrieved = await withStripeRetries(deps, () => spec.retrieve(stripe, objectId)).catch((error: unknown) => {
+        if ((error as { code?: unknown }).code === 'resource_missing') return { id: objectId, object: spec.stripeObject, deleted: true };
+        throw error;
+      });
+      const object = { ...(retrieved as Record<string, unknown>) };
+      delete object.lastResponse;
+      if (mirrorRepository.hasMoreItems(object))
+        await withStripeRetries(deps, () => completeSubscriptionItems(stripe, [object as unknown as Stripe.Subscription], pageSize));
+      return { ...received, object: object as EventShape['object'], changedAt: fetchedAt, apiVersion: STRIPE_API_VERSION };
+    }
+    await withStripeRetries(deps, () => completeSubscriptionItems(stripe, [event.object as unknown as Stripe.Subscription], pageSize));
+  } catch (error) {
+    if (error instanceof StripeUnreachable) throw error;
+    // A refusal that waiting will not fix (a rolled key): the event's own object is written.
+  }
+  return asSent;
+}
+
+async function apply(deps: Deps, received: Settled): Promise<'duplicate' | 'recorded' | 'applied' | 'stale'> {
+  const { projectId, environment, event, now, object, changedAt, apiVersion } = received;
+  const objectId = objectIdOf(event);
   return deps.db.prisma.$transaction(async (tx) => {
     if (!(await webhooksRepository.recordReceivedEvent(tx, receivedRow(received)))) return 'duplicate';
     if (!objectId || typeof object.object !== 'string') return 'recorded';
@@ -235,6 +302,7 @@ async function apply(deps: Deps, received: Received): Promise<'duplicate' | 'rec
         changedAt,
         source: 'webhook',
         now,
+        apiVersion,
       });
       return written.length > 0 ? 'applied' : 'stale';
     }
