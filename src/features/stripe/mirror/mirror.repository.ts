@@ -1,7 +1,7 @@
 import { keysetOrder, keysetWhere, toConnection, type PagePlan } from '../../../db/pagination.js';
 import type { PrismaClient } from '../../../generated/prisma/client.js';
 import type { StripeEnvironment } from '../../../generated/prisma/enums.js';
-import { MIRROR_TABLES, type ObjectTypeSpec, type SyncObjectType } from './object-types.js';
+import { MIRROR_TABLES, OBJECT_TYPES, type ObjectTypeSpec, type SyncObjectType } from './object-types.js';
 
 type Sql = Pick<PrismaClient, '$executeRawUnsafe' | '$queryRawUnsafe'>;
 
@@ -53,6 +53,8 @@ function upsertStatement(spec: ObjectTypeSpec, source: MirrorWrite['source']): s
       updated_at = EXCLUDED.updated_at,
       api_version = EXCLUDED.api_version
     WHERE t.changed_at ${source === 'sync' ? '<' : '<='} EXCLUDED.changed_at
+       -- A row of another API version is rewritten by data as new as it (a re-sync after the pinned version changed).
+       OR (t.changed_at = EXCLUDED.changed_at AND t.api_version IS DISTINCT FROM EXCLUDED.api_version)
     RETURNING stripe_id`;
   statements.set(key, sql);
   return sql;
@@ -255,4 +257,33 @@ export async function recheck(
     since,
   );
   return row ?? { missing: 0, extra: 0 };
+}
+
+/**
+ * Project environments whose live mirrored rows were written under another API version than
+ * `pinned` (or under none recorded), with the object types concerned (items count as
+ * subscriptions). One scan per table: run at start-up, not per request.
+ */
+export async function typesUnderOtherVersions(
+  sql: Sql,
+  pinned: string,
+): Promise<Array<{ projectId: string; environment: StripeEnvironment; types: SyncObjectType[] }>> {
+  const found = new Map<string, { projectId: string; environment: StripeEnvironment; types: Set<SyncObjectType> }>();
+  const tables = [
+    ...Object.values(OBJECT_TYPES).map((spec) => [spec.table, spec.type] as const),
+    ['stripe_subscription_items', 'subscriptions'] as const,
+  ];
+  for (const [table, type] of tables) {
+    const rows = await sql.$queryRawUnsafe<Array<{ project_id: string; environment: StripeEnvironment }>>(
+      `SELECT DISTINCT project_id::text AS project_id, environment FROM ${table} WHERE NOT deleted AND api_version IS DISTINCT FROM $1`,
+      pinned,
+    );
+    for (const row of rows) {
+      const key = `${row.project_id}:${row.environment}`;
+      const entry = found.get(key) ?? { projectId: row.project_id, environment: row.environment, types: new Set() };
+      entry.types.add(type);
+      found.set(key, entry);
+    }
+  }
+  return [...found.values()].map((entry) => ({ ...entry, types: [...entry.types] }));
 }

@@ -4,7 +4,7 @@ import type { StripeSyncRun } from '../../../generated/prisma/client.js';
 import { SyncRunExecution, type RunOutcome, type SyncRunnerDeps } from './run-execution.js';
 import { syncWorkerRequests, WORKERS } from './progress.js';
 import * as syncRepository from './sync.repository.js';
-import { queueDueSyncs } from './sync.service.js';
+import { queueApiVersionResyncs, queueDueSyncs } from './sync.service.js';
 
 /**
  * Runs queued syncs in a server process. Every replica runs one; a run is claimed in the database
@@ -20,6 +20,8 @@ export class StripeSyncWorker {
   private pollAgain = false;
   private stopped = true;
   private requests: AsyncIterator<unknown> | null = null;
+  /** Whether this worker has looked for rows of another API version since it started. */
+  private apiVersionChecked = false;
 
   constructor(private readonly deps: SyncRunnerDeps) {}
 
@@ -99,6 +101,10 @@ export class StripeSyncWorker {
     // Runs need the Stripe key, which the keyring must decrypt: none is claimed while it cannot.
     if (this.deps.keyring.problem) return;
     await queueDueSyncs(this.deps);
+    if (!this.apiVersionChecked) {
+      await queueApiVersionResyncs(this.deps);
+      this.apiVersionChecked = true;
+    }
     while (!this.stopped && this.executions.size < this.deps.config.stripeSync.concurrency) {
       const run = await this.claimNext();
       if (!run) return;

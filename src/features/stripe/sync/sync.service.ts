@@ -8,7 +8,9 @@ import type { Prisma, StripeSyncRun } from '../../../generated/prisma/client.js'
 import type { StripeEnvironment, StripeSyncTrigger } from '../../../generated/prisma/enums.js';
 import { recordAudit } from '../../audit/index.js';
 import { projectExists } from '../../projects/index.js';
+import { STRIPE_API_VERSION } from '../client/stripe-client.js';
 import * as configRepository from '../config/config.repository.js';
+import * as mirrorRepository from '../mirror/mirror.repository.js';
 import { SYNC_OBJECT_TYPES, type SyncObjectType } from '../mirror/object-types.js';
 import {
   publishSyncEvents,
@@ -254,6 +256,24 @@ export async function queueDueSyncs(deps: SyncDeps): Promise<StripeSyncRun[]> {
       queued.push(await createSyncRun(deps, { projectId, environment, trigger: 'CONFIGURE' }));
     } catch (error) {
       if (!(error instanceof ActiveSyncConflict)) throw error;
+    }
+  }
+  return queued;
+}
+
+/**
+ * After the pinned Stripe API version changed, rows written under the previous one have its
+ * shapes: a run re-syncs the affected object types of each such environment (trigger
+ * API_VERSION). An environment with an active run, or without a secret key, is left for the next
+ * start.
+ */
+export async function queueApiVersionResyncs(deps: SyncDeps): Promise<StripeSyncRun[]> {
+  const queued: StripeSyncRun[] = [];
+  for (const { projectId, environment, types } of await mirrorRepository.typesUnderOtherVersions(deps.db.prisma, STRIPE_API_VERSION)) {
+    try {
+      queued.push(await createSyncRun(deps, { projectId, environment, objects: types, trigger: 'API_VERSION' }));
+    } catch (error) {
+      if (!(error instanceof ActiveSyncConflict) && !(error instanceof CofferError && error.code === 'BAD_USER_INPUT')) throw error;
     }
   }
   return queued;

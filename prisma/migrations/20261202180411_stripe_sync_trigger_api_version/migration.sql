@@ -1,0 +1,2 @@
+-- AlterEnum
+ALTER TYPE "StripeSyncTrigger" ADD VALUE 'API_VERSION';
