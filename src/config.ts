@@ -101,6 +101,7 @@ const environmentSchema = z.object({
   STRIPE_SYNC_POLL_SECONDS: z.coerce.number().min(0.1).max(3600).default(5),
   STRIPE_SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
   STRIPE_SYNC_PARALLEL_OBJECTS: z.coerce.number().int().min(1).max(8).default(4),
+  STRIPE_EVENTS_CATCHUP_SECONDS: z.coerce.number().min(0).max(86_400).default(300),
   MAX_REQUEST_BODY_BYTES: z.coerce
     .number()
     .int()
@@ -215,6 +216,8 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
       pollMs: Math.round(env.STRIPE_SYNC_POLL_SECONDS * 1000),
       concurrency: env.STRIPE_SYNC_CONCURRENCY,
       parallelObjects: env.STRIPE_SYNC_PARALLEL_OBJECTS,
+      /** 0: no events catch-up. */
+      catchUpMs: Math.round(env.STRIPE_EVENTS_CATCHUP_SECONDS * 1000),
     },
   };
 }

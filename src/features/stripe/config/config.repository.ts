@@ -73,6 +73,14 @@ export function environmentsDueForSync(db: Db, limit: number) {
   });
 }
 
+/** Every environment with a secret key (the events catch-up goes over them). */
+export function configuredEnvironments(db: Db) {
+  return db.stripeEnvironmentState.findMany({
+    where: { configuredAt: { not: null }, credentials: { some: { kind: 'SECRET_KEY' } } },
+    select: { projectId: true, environment: true },
+  });
+}
+
 /** For the webhook endpoint: the environment's signing secret row, if one is configured. */
 export async function webhookSecretOf(db: Db, projectId: string, environment: StripeEnvironment): Promise<StripeCredential | null> {
   const state = await db.stripeEnvironmentState.findUnique({

@@ -66,7 +66,8 @@ const REPLACE_ITEMS_DELETE = `
   WHERE project_id = $1::uuid AND environment = $2::"StripeEnvironment" AND subscription_id = ANY($3::text[])`;
 const REPLACE_ITEMS_INSERT = `
   INSERT INTO stripe_subscription_items AS t
-    (project_id, environment, stripe_id, created, deleted, data, changed_at, updated_at, api_version, subscription_id, price_id, product_id, quantity)
+    (project_id, environment, stripe_id, created, deleted, data, changed_at, updated_at, api_version,
+     subscription_id, price_id, product_id, quantity)
   SELECT $1::uuid, $2::"StripeEnvironment", i->>'id',
          COALESCE(to_timestamp((i->>'created')::double precision), $3::timestamptz), false, i, $3::timestamptz, $4::timestamptz, $7::text,
          s->>'id',
@@ -214,7 +215,8 @@ export async function storedIds(
 ): Promise<string[]> {
   if (ids.length === 0) return [];
   const rows = await sql.$queryRawUnsafe<Array<{ stripe_id: string }>>(
-    `SELECT stripe_id FROM ${spec.table} WHERE project_id = $1::uuid AND environment = $2::"StripeEnvironment" AND stripe_id = ANY($3::text[])`,
+    `SELECT stripe_id FROM ${spec.table}
+     WHERE project_id = $1::uuid AND environment = $2::"StripeEnvironment" AND stripe_id = ANY($3::text[])`,
     projectId,
     environment,
     ids,

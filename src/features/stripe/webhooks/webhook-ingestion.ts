@@ -23,7 +23,7 @@ export const MAX_EVENT_BYTES = 512 * 1024;
 /** Stripe's own default: signatures older than five minutes are replays (and as far ahead, forgeries). */
 const TOLERANCE_SECONDS = 300;
 
-interface Deps {
+export interface IngestionDeps {
   db: Database;
   keyring: KeyringStore;
   config: Pick<Config, 'stripeApiBase' | 'stripeSync'>;
@@ -44,7 +44,7 @@ const unavailable = () => reply(503, { error: 'temporarily unavailable; Stripe w
  * only then JSON. Each event id is applied once; the eight synced object types go to their typed
  * tables (others to `stripe_objects`); an event older than what is stored does not overwrite it.
  */
-export function useStripeWebhooks(deps: Deps): Plugin {
+export function useStripeWebhooks(deps: IngestionDeps): Plugin {
   return {
     async onRequest(payload) {
       const { request, url } = payload;
@@ -82,7 +82,7 @@ async function readBody(request: Request, limit: number): Promise<Body> {
 /** The signature's `t=` (seconds); Stripe's check refuses old ones only, so the future is checked here. */
 const signedAt = (header: string) => Number(/(?:^|,)\s*t=(\d+)/.exec(header)?.[1] ?? NaN);
 
-interface EventShape {
+export interface EventShape {
   id: string;
   type: string;
   created: number;
@@ -93,7 +93,7 @@ interface EventShape {
 }
 
 /** A validly signed event is still checked for shape before anything of it is used. */
-function eventShape(value: unknown): EventShape | null {
+export function eventShape(value: unknown): EventShape | null {
   const event = value as Partial<Stripe.Event> | null;
   const object = (event?.data as { object?: unknown } | undefined)?.object;
   if (typeof event?.id !== 'string' || event.id.length === 0 || event.id.length > 255) return null;
@@ -111,7 +111,7 @@ function eventShape(value: unknown): EventShape | null {
   };
 }
 
-async function receive(deps: Deps, request: Request, projectId: string, environment: StripeEnvironment): Promise<Response> {
+async function receive(deps: IngestionDeps, request: Request, projectId: string, environment: StripeEnvironment): Promise<Response> {
   const log = deps.logger.child({ webhook: 'stripe', projectId: isUuid(projectId) ? projectId : '(invalid)', environment });
   try {
     const signature = request.headers.get('stripe-signature');
@@ -152,16 +152,7 @@ async function receive(deps: Deps, request: Request, projectId: string, environm
       log.warn({ eventId: event.id }, 'stripe webhook refused: livemode does not match the environment');
       return reply(400, { error: `livemode ${event.livemode} does not match the ${environment.toLowerCase()} environment` });
     }
-    const outcome = await settle(deps, { projectId, environment, event, now })
-      .then((settled) => apply(deps, settled))
-      .catch(async (error: unknown) => {
-        if (isDatabaseOutage(error) || error instanceof StripeUnreachable) throw error;
-        // A poison event (data the mirror cannot hold): recorded as rejected, with why, and acknowledged.
-        const rejectedReason = rejectionOf(error);
-        log.warn({ eventId: event.id, type: event.type, reason: rejectedReason }, 'stripe webhook rejected: the event cannot be applied');
-        await recordRejected(deps, { projectId, environment, event, now }, rejectedReason);
-        return 'rejected' as const;
-      });
+    const outcome = await applyEvent(deps, { projectId, environment, event, now }, log);
     log.info({ eventId: event.id, type: event.type, outcome }, 'stripe webhook');
     return reply(200, { received: true, duplicate: outcome === 'duplicate' });
   } catch (error) {
@@ -182,7 +173,26 @@ async function receive(deps: Deps, request: Request, projectId: string, environm
   }
 }
 
-interface Received {
+/**
+ * Applies one event, whoever brought it (a webhook delivery or the events catch-up): settled
+ * (retrieve, completed lists), then written once per event id. A poison event (data the mirror
+ * cannot hold) is recorded as rejected, with why; a database outage or an unreachable Stripe is
+ * thrown for a later retry.
+ */
+export async function applyEvent(deps: IngestionDeps, received: Received, log: Logger) {
+  const { event } = received;
+  return settle(deps, received)
+    .then((settled) => apply(deps, settled))
+    .catch(async (error: unknown) => {
+      if (isDatabaseOutage(error) || error instanceof StripeUnreachable) throw error;
+      const rejectedReason = rejectionOf(error);
+      log.warn({ eventId: event.id, type: event.type, reason: rejectedReason }, 'stripe event rejected: it cannot be applied');
+      await recordRejected(deps, received, rejectedReason);
+      return 'rejected' as const;
+    });
+}
+
+export interface Received {
   projectId: string;
   environment: StripeEnvironment;
   event: EventShape;
@@ -210,10 +220,10 @@ const receivedRow = ({ projectId, environment, event, now }: Received): webhooks
 });
 
 /** The rest of a truncated list could not be fetched: the event waits for Stripe's retry rather than lose items. */
-class StripeUnreachable extends Error {}
+export class StripeUnreachable extends Error {}
 
 /** An environment's Stripe client for the webhook path (retries are the caller's), or null without a key. */
-async function stripeFor(deps: Deps, projectId: string, environment: StripeEnvironment): Promise<Stripe | null> {
+async function stripeFor(deps: IngestionDeps, projectId: string, environment: StripeEnvironment): Promise<Stripe | null> {
   const state = await configRepository.environmentOf(deps.db.prisma, projectId, environment);
   const keyRow = configRepository.credentialOf(state, 'SECRET_KEY');
   if (!keyRow) return null;
@@ -222,7 +232,7 @@ async function stripeFor(deps: Deps, projectId: string, environment: StripeEnvir
 }
 
 /** Runs a Stripe call under the sync's retry policy; a failure worth Stripe's retry of the event becomes StripeUnreachable. */
-async function withStripeRetries<T>(deps: Deps, call: () => Promise<T>): Promise<T> {
+async function withStripeRetries<T>(deps: IngestionDeps, call: () => Promise<T>): Promise<T> {
   try {
     return await withBackoff(deps.config.stripeSync.retry, call);
   } catch (error) {
@@ -244,7 +254,7 @@ async function withStripeRetries<T>(deps: Deps, call: () => Promise<T>): Promise
  * When Stripe cannot be reached the event waits for Stripe's retry (503). Without a key (or when
  * Stripe refuses the key) the event's own object is written.
  */
-async function settle(deps: Deps, received: Received): Promise<Settled> {
+async function settle(deps: IngestionDeps, received: Received): Promise<Settled> {
   const { projectId, environment, event } = received;
   const asSent: Settled = {
     ...received,
@@ -275,7 +285,7 @@ async function settle(deps: Deps, received: Received): Promise<Settled> {
       delete object.lastResponse;
       if (mirrorRepository.hasMoreItems(object))
         await withStripeRetries(deps, () => completeSubscriptionItems(stripe, [object as unknown as Stripe.Subscription], pageSize));
-      return { ...received, object: object as EventShape['object'], changedAt: fetchedAt, apiVersion: STRIPE_API_VERSION };
+      return { ...received, object, changedAt: fetchedAt, apiVersion: STRIPE_API_VERSION };
     }
     await withStripeRetries(deps, () => completeSubscriptionItems(stripe, [event.object as unknown as Stripe.Subscription], pageSize));
   } catch (error) {
@@ -285,7 +295,7 @@ async function settle(deps: Deps, received: Received): Promise<Settled> {
   return asSent;
 }
 
-async function apply(deps: Deps, received: Settled): Promise<'duplicate' | 'recorded' | 'applied' | 'stale'> {
+async function apply(deps: IngestionDeps, received: Settled): Promise<'duplicate' | 'recorded' | 'applied' | 'stale'> {
   const { projectId, environment, event, now, object, changedAt, apiVersion } = received;
   const objectId = objectIdOf(event);
   return deps.db.prisma.$transaction(async (tx) => {
@@ -328,6 +338,6 @@ function rejectionOf(error: unknown): string {
   return `the object cannot be stored in the mirror${state}`;
 }
 
-async function recordRejected(deps: Deps, received: Received, rejectedReason: string): Promise<void> {
+async function recordRejected(deps: IngestionDeps, received: Received, rejectedReason: string): Promise<void> {
   await deps.db.prisma.$transaction((tx) => webhooksRepository.recordReceivedEvent(tx, { ...receivedRow(received), rejectedReason }));
 }

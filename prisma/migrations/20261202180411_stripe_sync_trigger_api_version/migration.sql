@@ -1,2 +1,0 @@
--- AlterEnum
-ALTER TYPE "StripeSyncTrigger" ADD VALUE 'API_VERSION';
