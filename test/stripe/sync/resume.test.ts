@@ -272,3 +272,46 @@ describe('a crashed worker', () => {
     expect(stored).toMatchObject({ leaseOwner: null, leaseExpiresAt: null, activeSlot: null });
   });
 });
+
+describe('a restart during the verification phase', () => {
+  it('resumes with the verification: the listing is not walked again', async () => {
+    const { projectId, account, firstRunId } = await h.seededProject({ products: 30 });
+    const runId = firstRunId!;
+    // The listing's only page is answered, the verification's first page is held.
+    h.fake.delayNext(1, 0, { path: /^\/v1\/products$/ });
+    h.fake.delayNext(1, HOLD_MS, { path: /^\/v1\/products$/ });
+    const mark = h.fake.requests.length;
+
+    h.app.services.syncWorker.start();
+    await waitFor(() => cursorsAsked('/v1/products', mark).length === 2, 'the verification to ask for its first page');
+    await h.app.services.syncWorker.stop();
+    const handedBack = await h.readRun(runId);
+    expect(handedBack.progress.find((entry) => entry.objectType === 'PRODUCTS')).toMatchObject({
+      status: 'RUNNING',
+      objects: 30,
+      total: 30,
+      listed: null,
+    });
+    expect(handedBack.events.filter((event) => event.objectType === 'PRODUCTS').map((event) => event.kind)).toEqual([
+      'OBJECT_STARTED',
+      'PAGE',
+      'VERIFICATION_STARTED',
+    ]);
+
+    const restartMark = h.fake.requests.length;
+    newWorker().start();
+    const run = await h.waitForRun(runId);
+    expect(run).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
+    // One walk from the top: the verification's, not the listing again.
+    expect(cursorsAsked('/v1/products', restartMark)).toEqual([undefined]);
+    expect(run.progress.find((entry) => entry.objectType === 'PRODUCTS')).toMatchObject({
+      status: 'SUCCEEDED',
+      pages: 1,
+      objects: 30,
+      listed: 30,
+      insertedByVerification: 0,
+      markedDeleted: 0,
+    });
+    expect(await h.storedIds('products', projectId)).toEqual(h.fakeIds(account.id, 'products'));
+  });
+});
