@@ -102,6 +102,12 @@ const environmentSchema = z.object({
   STRIPE_SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
   STRIPE_SYNC_PARALLEL_OBJECTS: z.coerce.number().int().min(1).max(8).default(4),
   STRIPE_EVENTS_CATCHUP_SECONDS: z.coerce.number().min(0).max(86_400).default(300),
+  STRIPE_WEBHOOK_SECRET_OVERLAP_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400)
+    .default(86_400),
   MAX_REQUEST_BODY_BYTES: z.coerce
     .number()
     .int()
@@ -205,6 +211,8 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
     masterKeysFile: env.COFFER_MASTER_KEYS_FILE ? resolve(env.COFFER_MASTER_KEYS_FILE) : undefined,
     secretVersionsKept: env.SECRET_VERSIONS_KEPT,
     secretSweepIntervalMs: env.SECRET_SWEEP_INTERVAL_SECONDS * 1000,
+    /** How long a replaced webhook signing secret is still accepted (0: not at all). */
+    stripeWebhookSecretOverlapMs: env.STRIPE_WEBHOOK_SECRET_OVERLAP_SECONDS * 1000,
     stripeSync: {
       pageSize: env.STRIPE_SYNC_PAGE_SIZE,
       retry: {

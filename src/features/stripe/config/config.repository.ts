@@ -81,6 +81,15 @@ export function configuredEnvironments(db: Db) {
   });
 }
 
+/** A replaced signing secret still within its overlap at `now` (a secret roll), if any. */
+export async function previousWebhookSecretOf(db: Db, projectId: string, environment: StripeEnvironment, now: Date) {
+  const state = await db.stripeEnvironmentState.findUnique({
+    where: { projectId_environment: { projectId, environment } },
+    include: { credentials: { where: { kind: 'PREVIOUS_WEBHOOK_SECRET', expiresAt: { gt: now } } } },
+  });
+  return state?.credentials[0] ?? null;
+}
+
 /** For the webhook endpoint: the environment's signing secret row, if one is configured. */
 export async function webhookSecretOf(db: Db, projectId: string, environment: StripeEnvironment): Promise<StripeCredential | null> {
   const state = await db.stripeEnvironmentState.findUnique({

@@ -124,13 +124,23 @@ async function receive(deps: IngestionDeps, request: Request, projectId: string,
       log.warn({ limitBytes: MAX_EVENT_BYTES }, 'stripe webhook refused: body too large');
       return reply(413, { error: `event larger than ${MAX_EVENT_BYTES} bytes` });
     }
-    const secret = await revealCredential(deps.keyring, projectId, environment, secretRow);
     const now = deps.now();
-    try {
-      Stripe.webhooks.signature!.verifyHeader(body.bytes, signature, secret, TOLERANCE_SECONDS, undefined, now.getTime());
-    } catch {
-      log.warn('stripe webhook refused: signature verification failed');
-      return reply(400, { error: 'signature verification failed' });
+    const verifies = async (row: typeof secretRow) => {
+      const secret = await revealCredential(deps.keyring, projectId, environment, row);
+      try {
+        Stripe.webhooks.signature!.verifyHeader(body.bytes, signature, secret, TOLERANCE_SECONDS, undefined, now.getTime());
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (!(await verifies(secretRow))) {
+      // During a secret roll the replaced secret is accepted too, until its overlap ends.
+      const previous = await configRepository.previousWebhookSecretOf(deps.db.prisma, projectId, environment, now);
+      if (!previous || !(await verifies(previous))) {
+        log.warn('stripe webhook refused: signature verification failed');
+        return reply(400, { error: 'signature verification failed' });
+      }
     }
     if (signedAt(signature) - now.getTime() / 1000 > TOLERANCE_SECONDS) {
       log.warn('stripe webhook refused: signature timestamp in the future');
