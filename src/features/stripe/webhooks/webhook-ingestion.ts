@@ -288,7 +288,11 @@ async function settle(deps: IngestionDeps, received: Received): Promise<Settled>
       // Stamped with the second it was fetched, rounded down: an event of that same second settles again.
       const fetchedAt = new Date(Math.max(event.created * 1000, Math.floor(Date.now() / 1000) * 1000));
       const retrieved = await withStripeRetries(deps, () => spec.retrieve(stripe, objectId)).catch((error: unknown) => {
-        if ((error as { code?: unknown }).code === 'resource_missing') return { id: objectId, object: spec.stripeObject, deleted: true };
+        // Gone at Stripe: a deletion event's object is the last state; otherwise the stored one is kept.
+        if ((error as { code?: unknown }).code === 'resource_missing')
+          return event.type.endsWith('.deleted')
+            ? { ...event.object, id: objectId, deleted: true }
+            : { id: objectId, object: spec.stripeObject, deleted: true };
         throw error;
       });
       const object = { ...(retrieved as Record<string, unknown>) };
