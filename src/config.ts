@@ -101,6 +101,13 @@ const environmentSchema = z.object({
   STRIPE_SYNC_POLL_SECONDS: z.coerce.number().min(0.1).max(3600).default(5),
   STRIPE_SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
   STRIPE_SYNC_PARALLEL_OBJECTS: z.coerce.number().int().min(1).max(8).default(4),
+  STRIPE_EVENTS_CATCHUP_SECONDS: z.coerce.number().min(0).max(86_400).default(300),
+  STRIPE_WEBHOOK_SECRET_OVERLAP_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400)
+    .default(86_400),
   MAX_REQUEST_BODY_BYTES: z.coerce
     .number()
     .int()
@@ -204,6 +211,8 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
     masterKeysFile: env.COFFER_MASTER_KEYS_FILE ? resolve(env.COFFER_MASTER_KEYS_FILE) : undefined,
     secretVersionsKept: env.SECRET_VERSIONS_KEPT,
     secretSweepIntervalMs: env.SECRET_SWEEP_INTERVAL_SECONDS * 1000,
+    /** How long a replaced webhook signing secret is still accepted (0: not at all). */
+    stripeWebhookSecretOverlapMs: env.STRIPE_WEBHOOK_SECRET_OVERLAP_SECONDS * 1000,
     stripeSync: {
       pageSize: env.STRIPE_SYNC_PAGE_SIZE,
       retry: {
@@ -215,6 +224,8 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
       pollMs: Math.round(env.STRIPE_SYNC_POLL_SECONDS * 1000),
       concurrency: env.STRIPE_SYNC_CONCURRENCY,
       parallelObjects: env.STRIPE_SYNC_PARALLEL_OBJECTS,
+      /** 0: no events catch-up. */
+      catchUpMs: Math.round(env.STRIPE_EVENTS_CATCHUP_SECONDS * 1000),
     },
   };
 }

@@ -101,9 +101,18 @@ async function writePreviousVersion(legacy: Keyring): Promise<Written> {
     });
     const value = `whsec_${randomUUID().replaceAll('-', '')}`;
     const sealed = storedOf(encryptValue(legacy, value, credentialAad(project.id, 'TEST', 'WEBHOOK_SECRET')));
-    await db.prisma.stripeCredential.create({
-      data: { environmentId: environment.id, kind: 'WEBHOOK_SECRET', masked: 'whsec_...', fingerprint: new Uint8Array(32), ...sealed },
-    });
+    // Raw SQL, as for the secrets: the client knows columns added since (stripe_credentials.expires_at).
+    await db.prisma.$executeRawUnsafe(
+      `INSERT INTO stripe_credentials (environment_id, kind, masked, fingerprint, key_id, wrapped_key, iv, tag, ciphertext)
+       VALUES ($1::uuid, 'WEBHOOK_SECRET'::"StripeCredentialKind", 'whsec_...', $2, $3, $4, $5, $6, $7)`,
+      environment.id,
+      new Uint8Array(32),
+      sealed.keyId,
+      sealed.wrappedKey,
+      sealed.iv,
+      sealed.tag,
+      sealed.ciphertext,
+    );
     return { secrets, credential: { projectId: project.id, value } };
   } finally {
     await db.close();

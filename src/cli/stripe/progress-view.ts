@@ -82,8 +82,11 @@ export function progressView(run: SyncRunReport, stream: NodeJS.WriteStream = pr
         case 'RETRY':
           line(`${type}: ${event.message ?? 'retrying'}`);
           return;
+        case 'VERIFICATION_STARTED':
+          line(`${type}: ${event.objects} objects listed; verifying against Stripe`);
+          return;
         case 'OBJECT_COMPLETED':
-          line(`${type}: done, ${event.objects} objects in ${pages(event.pages)}`);
+          line(`${type}: done, ${event.objects} objects in ${pages(event.pages)}${event.message ? ` (${event.message})` : ''}`);
           return;
         case 'OBJECT_FAILED':
           line(`${type}: FAILED after ${event.objects} objects: ${event.message ?? 'unknown error'}`);

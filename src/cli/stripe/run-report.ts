@@ -21,14 +21,19 @@ export function runReport(run: SyncRunReport) {
     objects: sum('objects'),
     pages: sum('pages'),
     retries: sum('retries'),
-    objectTypes: run.objectTypes.map(({ objectType, status, objects, pages, retries, error }) => ({
-      objectType,
-      status,
-      objects,
-      pages,
-      retries,
-      error,
-    })),
+    objectTypes: run.objectTypes.map(
+      ({ objectType, status, objects, pages, retries, error, verifiedListed, verifiedInserted, verifiedDeleted }) => ({
+        objectType,
+        status,
+        objects,
+        pages,
+        retries,
+        error,
+        listed: verifiedListed,
+        insertedByVerification: verifiedInserted,
+        markedDeleted: verifiedDeleted,
+      }),
+    ),
   };
 }
 

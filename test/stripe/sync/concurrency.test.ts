@@ -139,9 +139,10 @@ describe('workers on several replicas', () => {
     expect(perReplica.every((count) => count > 0)).toBe(true);
     expect(mostAtOnce).toBeGreaterThan(2);
     expect(mostAtOnce).toBeLessThanOrEqual(4);
-    // Every page of every run was asked of Stripe once: 2 product pages and 3 customer pages per run.
-    expect(requestsTo('/v1/products', mark)).toHaveLength(6 * 2);
-    expect(requestsTo('/v1/customers', mark)).toHaveLength(6 * 3);
+    // Every page of every run was asked of Stripe once by the listing and once by the verification:
+    // 2 product pages and 3 customer pages per run, each walk.
+    expect(requestsTo('/v1/products', mark)).toHaveLength(6 * 2 * 2);
+    expect(requestsTo('/v1/customers', mark)).toHaveLength(6 * 3 * 2);
     for (const project of projects) {
       expect(await h.storedIds('customers', project.projectId)).toEqual(h.fakeIds(project.account.id, 'customers'));
     }

@@ -31,7 +31,7 @@ describe('a full sync', () => {
     const { projectId, account, firstRunId } = await h.seededProject(counts);
     expect(firstRunId).toEqual(expect.any(String));
 
-    const run = await h.waitForRun(firstRunId!);
+    const run = await h.waitForRun(firstRunId!, { timeoutMs: 80_000 });
     expect(run).toMatchObject({ status: 'SUCCEEDED', trigger: 'CONFIGURE', accountId: account.id, error: null, attempts: 1 });
     const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
     expect(run.summary).toMatchObject({ status: 'SUCCEEDED', objects: total });
@@ -83,7 +83,7 @@ describe('a full sync', () => {
       lastSyncSummary: expect.objectContaining({ runId: run.id, status: 'SUCCEEDED', objects: total }),
     });
     expect(await h.leaks()).toEqual(NO_LEAKS);
-  });
+  }, 90_000);
 
   it('asks Stripe for every subscription, canceled ones included, 50 per page as configured', async () => {
     const { firstRunId } = await h.seededProject({ subscriptions: 120 });
@@ -178,11 +178,14 @@ describe('object types in parallel lanes', () => {
         .map((event) => event.objects);
       expect(pages, collection).toEqual(pages.map((_, index) => Math.min((index + 1) * 50, counts[collection])));
     }
-    // Within each type, every page asked for the one after the page before it.
+    // Within each type, every page asked for the one after the page before it (the listing, then
+    // the verification's walk from the top again).
     const customerCursors = parallel.fake.requests
       .filter((request) => request.path === '/v1/customers')
       .map((request) => request.query.starting_after ?? null);
-    expect(new Set(customerCursors).size).toBe(customerCursors.length);
+    const walks = [customerCursors.slice(0, customerCursors.length / 2), customerCursors.slice(customerCursors.length / 2)];
+    expect(walks[0]).toEqual(walks[1]);
+    expect(new Set(walks[0]).size).toBe(walks[0]!.length);
   });
 
   it('a rejected key stops every lane: all eight types FAILED, no list asked twice, at most one request per lane', async () => {

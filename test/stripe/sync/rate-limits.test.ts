@@ -79,7 +79,8 @@ describe('retried failures', () => {
     expect(retries.map((event) => event.retries)).toEqual([1, 2, 3]);
 
     const customers = requestsTo('/v1/customers', mark);
-    expect(customers.map((request) => request.status)).toEqual([429, 429, 429, 200, 200, 200]);
+    // Three pages listed, then the same three walked by the verification.
+    expect(customers.map((request) => request.status)).toEqual([429, 429, 429, 200, 200, 200, 200, 200, 200]);
     // The same first page was asked again each time, not skipped.
     expect(customers.slice(0, 4).map((request) => request.query.starting_after)).toEqual([undefined, undefined, undefined, undefined]);
     expectBackoff(
@@ -97,7 +98,8 @@ describe('retried failures', () => {
 
     expect(run).toMatchObject({ status: 'SUCCEEDED', error: null });
     expect(progressOf(run, 'INVOICES')).toMatchObject({ status: 'SUCCEEDED', retries: 2, objects: COUNTS.invoices, error: null });
-    expect(requestsTo('/v1/invoices', mark).map((request) => request.status)).toEqual([400, 400, 200]);
+    // The page, then the verification's walk.
+    expect(requestsTo('/v1/invoices', mark).map((request) => request.status)).toEqual([400, 400, 200, 200]);
     await expectCompleteMirror(projectId, account.id);
   });
 
@@ -137,7 +139,17 @@ describe('retried failures', () => {
     expect(run.events.some((event) => event.runStatus === 'SUCCEEDED' || event.summary?.status === 'SUCCEEDED')).toBe(false);
     expect(run.summary?.status).toBe('FAILED');
     expect(run.summary?.objectTypes.filter((entry) => entry.status !== 'SUCCEEDED')).toEqual([
-      { objectType: 'INVOICES', status: 'FAILED', pages: 0, objects: 0, retries: MAX_RETRIES, error: invoices?.error },
+      {
+        objectType: 'INVOICES',
+        status: 'FAILED',
+        pages: 0,
+        objects: 0,
+        retries: MAX_RETRIES,
+        error: invoices?.error,
+        listed: null,
+        insertedByVerification: 0,
+        markedDeleted: 0,
+      },
     ]);
     expect(run.events.at(-1)).toMatchObject({
       kind: 'RUN_FINISHED',

@@ -129,7 +129,9 @@ describe('a graceful restart', () => {
     expect(run).toMatchObject({ status: 'SUCCEEDED', attempts: 2, error: null });
 
     // It went on from the checkpoint: no page before it was fetched again, none after it skipped.
-    expect(cursorsAsked('/v1/customers', restartMark)).toEqual([
+    // Then the verification walks the list again from the top.
+    expect(cursorsAsked('/v1/customers', restartMark).slice(3, 4)).toEqual([undefined]);
+    expect(cursorsAsked('/v1/customers', restartMark).slice(0, 3)).toEqual([
       checkpoint,
       customerIdFromNewest(account.id, 3 * PAGE),
       customerIdFromNewest(account.id, 4 * PAGE),
@@ -244,7 +246,9 @@ describe('a crashed worker', () => {
 
     const resumed = (await timeline(runId)).find((event) => event.kind === 'RUN_RESUMED');
     expect(new Date(resumed!.at).getTime()).toBeGreaterThanOrEqual(leaseExpiresAt.getTime());
-    expect(cursorsAsked('/v1/customers', takeoverMark)).toEqual([
+    // Then the verification walks the list again from the top.
+    expect(cursorsAsked('/v1/customers', takeoverMark).slice(3, 4)).toEqual([undefined]);
+    expect(cursorsAsked('/v1/customers', takeoverMark).slice(0, 3)).toEqual([
       checkpoint.cursor,
       customerIdFromNewest(account.id, 3 * PAGE),
       customerIdFromNewest(account.id, 4 * PAGE),
@@ -266,5 +270,48 @@ describe('a crashed worker', () => {
     expect(kinds.filter((kind) => kind.startsWith('RUN_'))).toEqual(['RUN_QUEUED', 'RUN_STARTED', 'RUN_RESUMED', 'RUN_FINISHED']);
     const stored = await db.prisma.stripeSyncRun.findUniqueOrThrow({ where: { id: runId } });
     expect(stored).toMatchObject({ leaseOwner: null, leaseExpiresAt: null, activeSlot: null });
+  });
+});
+
+describe('a restart during the verification phase', () => {
+  it('resumes with the verification: the listing is not walked again', async () => {
+    const { projectId, account, firstRunId } = await h.seededProject({ products: 30 });
+    const runId = firstRunId!;
+    // The listing's only page is answered, the verification's first page is held.
+    h.fake.delayNext(1, 0, { path: /^\/v1\/products$/ });
+    h.fake.delayNext(1, HOLD_MS, { path: /^\/v1\/products$/ });
+    const mark = h.fake.requests.length;
+
+    h.app.services.syncWorker.start();
+    await waitFor(() => cursorsAsked('/v1/products', mark).length === 2, 'the verification to ask for its first page');
+    await h.app.services.syncWorker.stop();
+    const handedBack = await h.readRun(runId);
+    expect(handedBack.progress.find((entry) => entry.objectType === 'PRODUCTS')).toMatchObject({
+      status: 'RUNNING',
+      objects: 30,
+      total: 30,
+      listed: null,
+    });
+    expect(handedBack.events.filter((event) => event.objectType === 'PRODUCTS').map((event) => event.kind)).toEqual([
+      'OBJECT_STARTED',
+      'PAGE',
+      'VERIFICATION_STARTED',
+    ]);
+
+    const restartMark = h.fake.requests.length;
+    newWorker().start();
+    const run = await h.waitForRun(runId);
+    expect(run).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
+    // One walk from the top: the verification's, not the listing again.
+    expect(cursorsAsked('/v1/products', restartMark)).toEqual([undefined]);
+    expect(run.progress.find((entry) => entry.objectType === 'PRODUCTS')).toMatchObject({
+      status: 'SUCCEEDED',
+      pages: 1,
+      objects: 30,
+      listed: 30,
+      insertedByVerification: 0,
+      markedDeleted: 0,
+    });
+    expect(await h.storedIds('products', projectId)).toEqual(h.fakeIds(account.id, 'products'));
   });
 });

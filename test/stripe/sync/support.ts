@@ -24,8 +24,8 @@ export const SYNC_TEST_ENV = {
 export const SyncRunFields = graphql(`
   fragment SyncRunFields on StripeSyncRun {
     id projectId environment accountId status trigger objects attempts error createdAt startedAt finishedAt cancelRequestedAt
-    summary { status objects pages durationMs objectTypes { objectType status pages objects retries error } }
-    progress { objectType status pages objects total retries error }
+    summary { status objects pages durationMs objectTypes { objectType status pages objects retries error listed insertedByVerification markedDeleted } }
+    progress { objectType status pages objects total retries error listed insertedByVerification markedDeleted }
   }
 `);
 

@@ -202,7 +202,9 @@ describe('POST /webhooks/stripe/:projectId/test', () => {
     expect(outcomeOf('evt_t1')).toBe('stale');
   });
 
-  it('two events of the same second: the one that arrives last wins', async () => {
+  // Settled by Stripe, not by arrival order (test/stripe/webhooks/settle-by-retrieve.test.ts): this
+  // customer exists only in the events, so Stripe's answer (`resource_missing`) marks it deleted.
+  it('two events of the same second: the tie is settled by retrieving the object from Stripe', async () => {
     const { projectId, secret } = await configuredProject();
     const t = h.clockSeconds() - 30;
     for (const [id, name] of [
@@ -213,7 +215,8 @@ describe('POST /webhooks/stripe/:projectId/test', () => {
         (await h.sendWebhook(projectId, h.eventPayload({ id, created: t, object: customer('cus_tie', name) }), { secret })).status,
       ).toBe(200);
     }
-    expect(await storedCustomer(projectId, 'cus_tie')).toMatchObject({ name: 'Second', changedAt: new Date(t * 1000) });
+    expect(h.fake.requests.filter((request) => request.path === '/v1/customers/cus_tie')).toHaveLength(1);
+    expect(await storedCustomer(projectId, 'cus_tie')).toMatchObject({ name: 'First', deleted: true });
   });
 
   it('an unknown project → 404', async () => {

@@ -131,18 +131,22 @@ describe('webhook events after a sync run', () => {
     const { projectId, account, secret } = await syncedProject();
     const customer = h.fake.seed(account.id, 'test', 'customers', 0).at(2);
     const synced = await customerRow(projectId, customer.id);
-    const created = wallSeconds(); // the sync's page was asked for at this second or before: a tie goes to the event
-    const updated = { ...customer, name: 'New Name', email: 'new@example.com', metadata: { tier: 'gold' } };
+    // The sync's page was asked for at this second or before. A tie is settled by retrieving the
+    // customer from Stripe, which has this very state: the outcome is the same either way.
+    const created = wallSeconds();
+    const updated = h.fake
+      .store(account.id)
+      .update('customers', customer.id, { name: 'New Name', email: 'new@example.com', metadata: { tier: 'gold' } }, { events: [] });
 
     await send(projectId, secret, { id: 'evt_customer_newer', type: 'customer.updated', created, object: updated });
     expect(await customerRow(projectId, customer.id)).toMatchObject({
       name: 'New Name',
       email: 'new@example.com',
       data: updated,
-      changedAt: new Date(created * 1000),
       created: synced.created,
       deleted: false,
     });
+    expect((await customerRow(projectId, customer.id)).changedAt.getTime()).toBeGreaterThanOrEqual(created * 1000);
     // The other customers are untouched.
     const other = h.fake.seed(account.id, 'test', 'customers', 0).at(1);
     expect(await customerRow(projectId, other.id)).toMatchObject({ name: other.name, data: other });
@@ -164,7 +168,7 @@ describe('webhook events after a sync run', () => {
     expect((await itemsOf(subscription.id)).map((item) => item.stripeId)).toEqual([oldItem.id]);
     const otherItems = await itemsOf(other.id);
 
-    const created = wallSeconds();
+    const created = wallSeconds() + 1; // newer than the synced page: no tie to settle
     const periodEnd = created + 30 * 86_400;
     const newItems = [
       {
@@ -236,7 +240,7 @@ describe('webhook events after a sync run', () => {
   it('customer.subscription.deleted is a cancellation: status canceled, not flagged deleted', async () => {
     const { projectId, account, secret } = await syncedProject();
     const subscription = h.fake.seed(account.id, 'test', 'subscriptions', 0).at(0);
-    const created = wallSeconds();
+    const created = wallSeconds() + 1; // newer than the synced page: no tie to settle
     const canceled = { ...subscription, status: 'canceled', canceled_at: created };
     await send(projectId, secret, { id: 'evt_subscription_deleted', type: 'customer.subscription.deleted', created, object: canceled });
     expect(await h.app.db.prisma.stripeSubscription.findUniqueOrThrow({ where: key(projectId, subscription.id) })).toMatchObject({
@@ -250,14 +254,16 @@ describe('webhook events after a sync run', () => {
     const { projectId, account, secret } = await syncedProject();
     const product = h.fake.seed(account.id, 'test', 'products', 0).at(1);
     const created = wallSeconds();
+    h.fake.store(account.id).delete('products', product.id, { events: [] }); // a tie is settled by Stripe: gone
     await send(projectId, secret, { id: 'evt_product_deleted', type: 'product.deleted', created, object: { ...product, active: false } });
-    expect(await h.app.db.prisma.stripeProduct.findUniqueOrThrow({ where: key(projectId, product.id) })).toMatchObject({
+    const row = await h.app.db.prisma.stripeProduct.findUniqueOrThrow({ where: key(projectId, product.id) });
+    expect(row).toMatchObject({
       deleted: true,
       active: false,
       name: product.name,
       data: { ...product, active: false, deleted: true },
-      changedAt: new Date(created * 1000),
     });
+    expect(row.changedAt.getTime()).toBeGreaterThanOrEqual(created * 1000);
     // The other products are not.
     expect(await h.app.db.prisma.stripeProduct.count({ where: { projectId, deleted: true } })).toBe(1);
     expect(await h.app.db.prisma.stripeProduct.count({ where: { projectId } })).toBe(4);

@@ -73,6 +73,23 @@ export function environmentsDueForSync(db: Db, limit: number) {
   });
 }
 
+/** Every environment with a secret key (the events catch-up goes over them). */
+export function configuredEnvironments(db: Db) {
+  return db.stripeEnvironmentState.findMany({
+    where: { configuredAt: { not: null }, credentials: { some: { kind: 'SECRET_KEY' } } },
+    select: { projectId: true, environment: true },
+  });
+}
+
+/** A replaced signing secret still within its overlap at `now` (a secret roll), if any. */
+export async function previousWebhookSecretOf(db: Db, projectId: string, environment: StripeEnvironment, now: Date) {
+  const state = await db.stripeEnvironmentState.findUnique({
+    where: { projectId_environment: { projectId, environment } },
+    include: { credentials: { where: { kind: 'PREVIOUS_WEBHOOK_SECRET', expiresAt: { gt: now } } } },
+  });
+  return state?.credentials[0] ?? null;
+}
+
 /** For the webhook endpoint: the environment's signing secret row, if one is configured. */
 export async function webhookSecretOf(db: Db, projectId: string, environment: StripeEnvironment): Promise<StripeCredential | null> {
   const state = await db.stripeEnvironmentState.findUnique({

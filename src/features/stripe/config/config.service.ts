@@ -22,7 +22,7 @@ import { deleteCredential, revealCredential, saveCredential, sameCredential } fr
 export interface StripeConfigDeps {
   db: Database;
   keyring: KeyringStore;
-  config: Pick<Config, 'stripeApiBase' | 'publicUrl'>;
+  config: Pick<Config, 'stripeApiBase' | 'publicUrl' | 'stripeWebhookSecretOverlapMs'>;
   events: EventBus;
   actor: Actor;
   now: Date;
@@ -152,12 +152,16 @@ export async function configureStripe(deps: StripeConfigDeps, projectId: string,
           for (const plan of plans) {
             const { environment, account } = plan;
             const state = await configRepository.ensureEnvironment(tx, projectId, environment);
+            const accountChanged = account !== null && plan.state?.accountId != null && plan.state.accountId !== account.accountId;
+            // A secret of another account is never kept: its events are not this mirror's.
+            const keepPreviousUntil = accountChanged ? null : previousSecretDeadline(deps);
             for (const { field, kind } of plan.changed) {
               const value = input[field];
-              if (value == null) await deleteCredential(tx, state.id, kind);
-              else await saveCredential(tx, keyring, { environmentId: state.id, projectId, environment, kind, value });
+              if (value == null) {
+                await deleteCredential(tx, state.id, kind);
+                if (kind === 'WEBHOOK_SECRET') await deleteCredential(tx, state.id, 'PREVIOUS_WEBHOOK_SECRET');
+              } else await saveCredential(tx, keyring, { environmentId: state.id, projectId, environment, kind, value, keepPreviousUntil });
             }
-            const accountChanged = account !== null && plan.state?.accountId != null && plan.state.accountId !== account.accountId;
             const newAccount = account !== null && plan.state?.accountId !== account.accountId;
             if (accountChanged) {
               // Another Stripe account: what was mirrored belongs to the old one.
@@ -210,13 +214,14 @@ export async function configureStripe(deps: StripeConfigDeps, projectId: string,
         }
         if (plan.newSecretKey === null || givenWebhookSecret === null) {
           await deleteCredential(db.prisma, state.id, 'WEBHOOK_SECRET');
+          await deleteCredential(db.prisma, state.id, 'PREVIOUS_WEBHOOK_SECRET');
           await configRepository.updateEnvironment(db.prisma, state.id, { ...NO_WEBHOOK, webhookMode: 'NONE' });
           continue;
         }
         const wantsManaged = outcome.syncDue && secretKeyRow && (state.webhookMode !== 'MANUAL' || outcome.accountChanged);
         if (wantsManaged) {
           const secretKey = await revealCredential(keyring, projectId, plan.environment, secretKeyRow);
-          outcome.webhook = await applyWebhookSetup(deps, projectId, plan.environment, state.id, secretKey);
+          outcome.webhook = await applyWebhookSetup(deps, projectId, plan.environment, state.id, secretKey, !outcome.accountChanged);
         }
       }
 
@@ -252,20 +257,33 @@ async function queueFirstSync(deps: StripeConfigDeps, projectId: string, outcome
   }
 }
 
+/** Until when a replaced webhook signing secret stays accepted (null: not at all). */
+const previousSecretDeadline = (deps: StripeConfigDeps) =>
+  deps.config.stripeWebhookSecretOverlapMs > 0 ? new Date(deps.now.getTime() + deps.config.stripeWebhookSecretOverlapMs) : null;
+
 async function applyWebhookSetup(
   deps: StripeConfigDeps,
   projectId: string,
   environment: StripeEnvironment,
   environmentId: string,
   secretKey: string,
+  keepPrevious: boolean,
 ) {
   const { db, keyring } = deps;
+  const keepPreviousUntil = keepPrevious ? previousSecretDeadline(deps) : null;
   const result = await setUpManagedWebhook({ config: deps.config, secretKey, projectId, environment });
   if (result.ok) {
     await keyring.retrying(() =>
       db.prisma.$transaction(async (tx) => {
         // Stripe shows the signing secret only now: stored (encrypted) in the same breath.
-        await saveCredential(tx, keyring, { environmentId, projectId, environment, kind: 'WEBHOOK_SECRET', value: result.secret });
+        await saveCredential(tx, keyring, {
+          environmentId,
+          projectId,
+          environment,
+          kind: 'WEBHOOK_SECRET',
+          value: result.secret,
+          keepPreviousUntil,
+        });
         await configRepository.updateEnvironment(tx, environmentId, {
           webhookMode: 'MANAGED',
           webhookEndpointId: result.endpointId,
@@ -308,7 +326,7 @@ export async function retryWebhookSetup(deps: StripeConfigDeps, projectId: strin
         'This environment uses a webhook secret you gave by hand; remove it (set it to null) to let Coffer manage the webhook.',
       );
     const secretKey = await revealCredential(deps.keyring, projectId, environment, secretKeyRow);
-    return applyWebhookSetup(deps, projectId, environment, state.id, secretKey);
+    return applyWebhookSetup(deps, projectId, environment, state.id, secretKey, true);
   });
 }
 

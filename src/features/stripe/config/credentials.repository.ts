@@ -31,8 +31,37 @@ export async function saveCredential(
     environment,
     kind,
     value,
-  }: { environmentId: string; projectId: string; environment: StripeEnvironment; kind: StripeCredentialKind; value: string },
+    keepPreviousUntil,
+  }: {
+    environmentId: string;
+    projectId: string;
+    environment: StripeEnvironment;
+    kind: StripeCredentialKind;
+    value: string;
+    /** For a webhook signing secret: the one it replaces stays accepted until then (a roll's overlap). */
+    keepPreviousUntil?: Date | null;
+  },
 ) {
+  if (kind === 'WEBHOOK_SECRET') {
+    const previous = await tx.stripeCredential.findUnique({ where: { environmentId_kind: { environmentId, kind } } });
+    await deleteCredential(tx, environmentId, 'PREVIOUS_WEBHOOK_SECRET');
+    if (previous && keepPreviousUntil && !sameCredential(previous, value)) {
+      // Sealed again under its new kind: the kind is part of what the ciphertext is bound to.
+      const old = await revealCredential(keyring, projectId, environment, previous, tx);
+      const resealed = storedOf(await keyring.seal(tx, old, credentialAad(projectId, environment, 'PREVIOUS_WEBHOOK_SECRET')));
+      await tx.stripeCredential.create({
+        data: {
+          environmentId,
+          kind: 'PREVIOUS_WEBHOOK_SECRET',
+          masked: previous.masked,
+          fingerprint: previous.fingerprint,
+          ...resealed,
+          createdAt: previous.createdAt,
+          expiresAt: keepPreviousUntil,
+        },
+      });
+    }
+  }
   const sealed = storedOf(await keyring.seal(tx, value, credentialAad(projectId, environment, kind)));
   const data = { masked: maskCredential(value), fingerprint: fingerprintOf(value), ...sealed, createdAt: new Date() };
   await tx.stripeCredential.upsert({

@@ -16,14 +16,17 @@ export type CredentialField = (typeof CREDENTIAL_FIELDS)[number]['field'];
 /** undefined: keep what is stored; null: remove it; a string: replace it. */
 export type CredentialsInput = Partial<Record<CredentialField, string | null>>;
 
+/** The kinds a user supplies (a previous webhook secret is only ever a replaced one). */
+type GivenKind = Exclude<StripeCredentialKind, 'PREVIOUS_WEBHOOK_SECRET'>;
+
 const BODY = '[A-Za-z0-9]{10,247}';
-const PATTERNS: Record<StripeCredentialKind, Record<StripeEnvironment, RegExp>> = {
+const PATTERNS: Record<GivenKind, Record<StripeEnvironment, RegExp>> = {
   SECRET_KEY: { TEST: new RegExp(`^(sk|rk)_test_${BODY}$`), LIVE: new RegExp(`^(sk|rk)_live_${BODY}$`) },
   PUBLISHABLE_KEY: { TEST: new RegExp(`^pk_test_${BODY}$`), LIVE: new RegExp(`^pk_live_${BODY}$`) },
   WEBHOOK_SECRET: { TEST: new RegExp(`^whsec_${BODY}$`), LIVE: new RegExp(`^whsec_${BODY}$`) },
 };
 
-const EXPECTED: Record<StripeCredentialKind, Record<StripeEnvironment, string>> = {
+const EXPECTED: Record<GivenKind, Record<StripeEnvironment, string>> = {
   SECRET_KEY: {
     TEST: 'a test secret key (sk_test_...) or restricted key (rk_test_...)',
     LIVE: 'a live secret key (sk_live_...) or restricted key (rk_live_...)',

@@ -1,7 +1,7 @@
 import { keysetOrder, keysetWhere, toConnection, type PagePlan } from '../../../db/pagination.js';
 import type { PrismaClient } from '../../../generated/prisma/client.js';
 import type { StripeEnvironment } from '../../../generated/prisma/enums.js';
-import { MIRROR_TABLES, type ObjectTypeSpec, type SyncObjectType } from './object-types.js';
+import { MIRROR_TABLES, OBJECT_TYPES, type ObjectTypeSpec, type SyncObjectType } from './object-types.js';
 
 type Sql = Pick<PrismaClient, '$executeRawUnsafe' | '$queryRawUnsafe'>;
 
@@ -18,6 +18,8 @@ export interface MirrorWrite {
    */
   source: 'sync' | 'webhook';
   now: Date;
+  /** The Stripe API version the objects are in (recorded on each row). */
+  apiVersion: string;
 }
 
 const statements = new Map<string, string>();
@@ -37,10 +39,10 @@ function upsertStatement(spec: ObjectTypeSpec, source: MirrorWrite['source']): s
   const keepIfStub = (column: string) => `${column} = CASE WHEN ${stub} THEN t.${column} ELSE EXCLUDED.${column} END`;
   sql = `
     INSERT INTO ${spec.table} AS t
-      (project_id, environment, stripe_id, created, deleted, data, changed_at, updated_at, ${columns.join(', ')})
+      (project_id, environment, stripe_id, created, deleted, data, changed_at, updated_at, api_version, ${columns.join(', ')})
     SELECT $1::uuid, $2::"StripeEnvironment", o->>'id',
            COALESCE(to_timestamp((o->>'created')::double precision), $3::timestamptz),
-           COALESCE((o->>'deleted')::boolean, false), o, $3::timestamptz, $4::timestamptz,
+           COALESCE((o->>'deleted')::boolean, false), o, $3::timestamptz, $4::timestamptz, $6::text,
            ${Object.values(spec.columns).join(', ')}
     FROM jsonb_array_elements($5::jsonb) AS o
     ON CONFLICT (project_id, environment, stripe_id) DO UPDATE SET
@@ -48,8 +50,11 @@ function upsertStatement(spec: ObjectTypeSpec, source: MirrorWrite['source']): s
       deleted = EXCLUDED.deleted,
       data = CASE WHEN ${stub} THEN t.data || EXCLUDED.data ELSE EXCLUDED.data END,
       changed_at = EXCLUDED.changed_at,
-      updated_at = EXCLUDED.updated_at
+      updated_at = EXCLUDED.updated_at,
+      api_version = EXCLUDED.api_version
     WHERE t.changed_at ${source === 'sync' ? '<' : '<='} EXCLUDED.changed_at
+       -- A row of another API version is rewritten by data as new as it (a re-sync after the pinned version changed).
+       OR (t.changed_at = EXCLUDED.changed_at AND t.api_version IS DISTINCT FROM EXCLUDED.api_version)
     RETURNING stripe_id`;
   statements.set(key, sql);
   return sql;
@@ -61,9 +66,10 @@ const REPLACE_ITEMS_DELETE = `
   WHERE project_id = $1::uuid AND environment = $2::"StripeEnvironment" AND subscription_id = ANY($3::text[])`;
 const REPLACE_ITEMS_INSERT = `
   INSERT INTO stripe_subscription_items AS t
-    (project_id, environment, stripe_id, created, deleted, data, changed_at, updated_at, subscription_id, price_id, product_id, quantity)
+    (project_id, environment, stripe_id, created, deleted, data, changed_at, updated_at, api_version,
+     subscription_id, price_id, product_id, quantity)
   SELECT $1::uuid, $2::"StripeEnvironment", i->>'id',
-         COALESCE(to_timestamp((i->>'created')::double precision), $3::timestamptz), false, i, $3::timestamptz, $4::timestamptz,
+         COALESCE(to_timestamp((i->>'created')::double precision), $3::timestamptz), false, i, $3::timestamptz, $4::timestamptz, $7::text,
          s->>'id',
          CASE jsonb_typeof(i->'price') WHEN 'object' THEN i->'price'->>'id' ELSE i->>'price' END,
          CASE jsonb_typeof(i->'price'->'product') WHEN 'object' THEN i->'price'->'product'->>'id' ELSE i->'price'->>'product' END,
@@ -73,7 +79,8 @@ const REPLACE_ITEMS_INSERT = `
   ON CONFLICT (project_id, environment, stripe_id) DO UPDATE SET
     subscription_id = EXCLUDED.subscription_id, price_id = EXCLUDED.price_id, product_id = EXCLUDED.product_id,
     quantity = EXCLUDED.quantity,
-    data = EXCLUDED.data, created = EXCLUDED.created, changed_at = EXCLUDED.changed_at, updated_at = EXCLUDED.updated_at`;
+    data = EXCLUDED.data, created = EXCLUDED.created, changed_at = EXCLUDED.changed_at, updated_at = EXCLUDED.updated_at,
+    api_version = EXCLUDED.api_version`;
 
 /**
  * Writes a batch of objects of one type. Run it inside the caller's transaction: the sync commits
@@ -89,6 +96,7 @@ export async function upsertObjects(sql: Sql, spec: ObjectTypeSpec, write: Mirro
     write.changedAt,
     write.now,
     json,
+    write.apiVersion,
   );
   const ids = written.map((row) => row.stripe_id);
   // Items are replaced only from a complete list: a truncated one (`has_more`) would drop the rest.
@@ -96,7 +104,16 @@ export async function upsertObjects(sql: Sql, spec: ObjectTypeSpec, write: Mirro
   const replaced = ids.filter((id) => !truncated.has(id));
   if (spec.type === 'subscriptions' && replaced.length > 0) {
     await sql.$executeRawUnsafe(REPLACE_ITEMS_DELETE, write.projectId, write.environment, replaced);
-    await sql.$executeRawUnsafe(REPLACE_ITEMS_INSERT, write.projectId, write.environment, write.changedAt, write.now, json, replaced);
+    await sql.$executeRawUnsafe(
+      REPLACE_ITEMS_INSERT,
+      write.projectId,
+      write.environment,
+      write.changedAt,
+      write.now,
+      json,
+      replaced,
+      write.apiVersion,
+    );
   }
   return ids;
 }
@@ -174,3 +191,101 @@ export const subscriptionItemsOf = (
     where: { projectId: subscription.projectId, environment: subscription.environment, subscriptionId: subscription.stripeId },
     orderBy: [{ created: 'asc' }, { stripeId: 'asc' }],
   });
+
+/** When the stored state of one object was current at Stripe (null: not mirrored). */
+export async function changedAtOf(
+  sql: Sql,
+  spec: ObjectTypeSpec,
+  { projectId, environment, id }: { projectId: string; environment: StripeEnvironment; id: string },
+): Promise<Date | null> {
+  const [row] = await sql.$queryRawUnsafe<Array<{ changed_at: Date }>>(
+    `SELECT changed_at FROM ${spec.table} WHERE project_id = $1::uuid AND environment = $2::"StripeEnvironment" AND stripe_id = $3`,
+    projectId,
+    environment,
+    id,
+  );
+  return row?.changed_at ?? null;
+}
+
+/** Which of `ids` have a row (live or deleted) for one object type of a project environment. */
+export async function storedIds(
+  sql: Sql,
+  spec: ObjectTypeSpec,
+  { projectId, environment, ids }: { projectId: string; environment: StripeEnvironment; ids: string[] },
+): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await sql.$queryRawUnsafe<Array<{ stripe_id: string }>>(
+    `SELECT stripe_id FROM ${spec.table}
+     WHERE project_id = $1::uuid AND environment = $2::"StripeEnvironment" AND stripe_id = ANY($3::text[])`,
+    projectId,
+    environment,
+    ids,
+  );
+  return rows.map((row) => row.stripe_id);
+}
+
+/** The ids mirrored as live (not deleted) for one object type of a project environment. */
+export async function liveIds(sql: Sql, spec: ObjectTypeSpec, projectId: string, environment: StripeEnvironment): Promise<string[]> {
+  const rows = await sql.$queryRawUnsafe<Array<{ stripe_id: string }>>(
+    `SELECT stripe_id FROM ${spec.table} WHERE project_id = $1::uuid AND environment = $2::"StripeEnvironment" AND NOT deleted`,
+    projectId,
+    environment,
+  );
+  return rows.map((row) => row.stripe_id);
+}
+
+/**
+ * The verification's re-check, after its repairs: `missing` counts ids Stripe listed that have no
+ * row at all (a row a newer webhook marked deleted counts as settled); `extra` counts live rows
+ * Stripe neither listed nor confirmed with a retrieve, leaving out rows written after the
+ * verification began (a webhook's newer state). The mirror is equal when both are 0.
+ */
+export async function recheck(
+  sql: Sql,
+  spec: ObjectTypeSpec,
+  { projectId, environment, present, since }: { projectId: string; environment: StripeEnvironment; present: string[]; since: Date },
+): Promise<{ missing: number; extra: number }> {
+  const [row] = await sql.$queryRawUnsafe<Array<{ missing: number; extra: number }>>(
+    `SELECT
+       (SELECT count(*) FROM unnest($3::text[]) AS listed(id) WHERE NOT EXISTS (
+          SELECT 1 FROM ${spec.table} AS t
+          WHERE t.project_id = $1::uuid AND t.environment = $2::"StripeEnvironment" AND t.stripe_id = listed.id))::int AS missing,
+       (SELECT count(*) FROM ${spec.table} AS t
+          WHERE t.project_id = $1::uuid AND t.environment = $2::"StripeEnvironment" AND NOT t.deleted
+            AND t.changed_at < $4::timestamptz AND NOT (t.stripe_id = ANY($3::text[])))::int AS extra`,
+    projectId,
+    environment,
+    present,
+    since,
+  );
+  return row ?? { missing: 0, extra: 0 };
+}
+
+/**
+ * Project environments whose live mirrored rows were written under another API version than
+ * `pinned` (or under none recorded), with the object types concerned (items count as
+ * subscriptions). One scan per table: run at start-up, not per request.
+ */
+export async function typesUnderOtherVersions(
+  sql: Sql,
+  pinned: string,
+): Promise<Array<{ projectId: string; environment: StripeEnvironment; types: SyncObjectType[] }>> {
+  const found = new Map<string, { projectId: string; environment: StripeEnvironment; types: Set<SyncObjectType> }>();
+  const tables = [
+    ...Object.values(OBJECT_TYPES).map((spec) => [spec.table, spec.type] as const),
+    ['stripe_subscription_items', 'subscriptions'] as const,
+  ];
+  for (const [table, type] of tables) {
+    const rows = await sql.$queryRawUnsafe<Array<{ project_id: string; environment: StripeEnvironment }>>(
+      `SELECT DISTINCT project_id::text AS project_id, environment FROM ${table} WHERE NOT deleted AND api_version IS DISTINCT FROM $1`,
+      pinned,
+    );
+    for (const row of rows) {
+      const key = `${row.project_id}:${row.environment}`;
+      const entry = found.get(key) ?? { projectId: row.project_id, environment: row.environment, types: new Set() };
+      entry.types.add(type);
+      found.set(key, entry);
+    }
+  }
+  return [...found.values()].map((entry) => ({ ...entry, types: [...entry.types] }));
+}

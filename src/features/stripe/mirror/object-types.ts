@@ -31,6 +31,8 @@ export interface ObjectTypeSpec {
   /** Column name to SQL expression over `o`, the object's JSON. */
   columns: Record<string, string>;
   list(stripe: Stripe, params: { limit: number; starting_after?: string }): Promise<Stripe.ApiList<{ id: string }>>;
+  /** One object by id (verification confirms a deletion with it: Stripe answers `resource_missing`). */
+  retrieve(stripe: Stripe, id: string): Promise<{ id: string; deleted?: unknown }>;
 }
 
 export const OBJECT_TYPES: Record<SyncObjectType, ObjectTypeSpec> = {
@@ -40,6 +42,7 @@ export const OBJECT_TYPES: Record<SyncObjectType, ObjectTypeSpec> = {
     table: 'stripe_products',
     columns: { active: `COALESCE((o->>'active')::boolean, false)`, name: text('name') },
     list: (stripe, params) => stripe.products.list(params),
+    retrieve: (stripe, id) => stripe.products.retrieve(id),
   },
   prices: {
     type: 'prices',
@@ -54,6 +57,7 @@ export const OBJECT_TYPES: Record<SyncObjectType, ObjectTypeSpec> = {
       recurring_interval: `(o->'recurring'->>'interval')`,
     },
     list: (stripe, params) => stripe.prices.list(params),
+    retrieve: (stripe, id) => stripe.prices.retrieve(id),
   },
   customers: {
     type: 'customers',
@@ -61,6 +65,7 @@ export const OBJECT_TYPES: Record<SyncObjectType, ObjectTypeSpec> = {
     table: 'stripe_customers',
     columns: { email: text('email'), name: text('name') },
     list: (stripe, params) => stripe.customers.list(params),
+    retrieve: (stripe, id) => stripe.customers.retrieve(id),
   },
   subscriptions: {
     type: 'subscriptions',
@@ -78,6 +83,7 @@ export const OBJECT_TYPES: Record<SyncObjectType, ObjectTypeSpec> = {
     },
     // Stripe leaves canceled subscriptions out unless asked for all of them.
     list: (stripe, params) => stripe.subscriptions.list({ ...params, status: 'all' }),
+    retrieve: (stripe, id) => stripe.subscriptions.retrieve(id),
   },
   invoices: {
     type: 'invoices',
@@ -92,6 +98,7 @@ export const OBJECT_TYPES: Record<SyncObjectType, ObjectTypeSpec> = {
       amount_paid: bigint('amount_paid'),
     },
     list: (stripe, params) => stripe.invoices.list(params),
+    retrieve: (stripe, id) => stripe.invoices.retrieve(id),
   },
   payment_intents: {
     type: 'payment_intents',
@@ -99,6 +106,7 @@ export const OBJECT_TYPES: Record<SyncObjectType, ObjectTypeSpec> = {
     table: 'stripe_payment_intents',
     columns: { customer_id: ref('customer'), status: text('status'), currency: text('currency'), amount: bigint('amount') },
     list: (stripe, params) => stripe.paymentIntents.list(params),
+    retrieve: (stripe, id) => stripe.paymentIntents.retrieve(id),
   },
   charges: {
     type: 'charges',
@@ -113,6 +121,7 @@ export const OBJECT_TYPES: Record<SyncObjectType, ObjectTypeSpec> = {
       amount_refunded: bigint('amount_refunded'),
     },
     list: (stripe, params) => stripe.charges.list(params),
+    retrieve: (stripe, id) => stripe.charges.retrieve(id),
   },
   refunds: {
     type: 'refunds',
@@ -126,6 +135,7 @@ export const OBJECT_TYPES: Record<SyncObjectType, ObjectTypeSpec> = {
       amount: bigint('amount'),
     },
     list: (stripe, params) => stripe.refunds.list(params),
+    retrieve: (stripe, id) => stripe.refunds.retrieve(id),
   },
 };
 

@@ -14,6 +14,7 @@ export const SYNC_EVENT_KINDS = [
   'OBJECT_STARTED',
   'PAGE',
   'RETRY',
+  'VERIFICATION_STARTED',
   'OBJECT_COMPLETED',
   'OBJECT_FAILED',
   'RUN_FINISHED',
@@ -27,6 +28,10 @@ export interface SyncObjectSummary {
   objects: number;
   retries: number;
   error: string | null;
+  /** Verification: ids Stripe listed (null before it ran), objects it stored, objects it marked deleted. */
+  verifiedListed: number | null;
+  verifiedInserted: number;
+  verifiedDeleted: number;
 }
 
 export interface SyncSummary {

@@ -6,13 +6,13 @@ import type { Prisma, StripeSyncObjectState, StripeSyncRun } from '../../../gene
 import type { KeyringStore } from '../../../keyring/index.js';
 import type { Logger } from '../../../logger.js';
 import { describeStripeFailure, withBackoff } from '../client/backoff.js';
-import { createStripeClient } from '../client/stripe-client.js';
+import { createStripeClient, STRIPE_API_VERSION } from '../client/stripe-client.js';
 import { classifyStripeError } from '../client/stripe-errors.js';
 import * as configRepository from '../config/config.repository.js';
 import { revealCredential } from '../config/credentials.repository.js';
 import * as mirrorRepository from '../mirror/mirror.repository.js';
 import { isSyncObjectType, OBJECT_TYPES, type ObjectTypeSpec } from '../mirror/object-types.js';
-import { abortable, listPage } from './stripe-pages.js';
+import { abortable, completeSubscriptionItems, listPage } from './stripe-pages.js';
 import { publishSyncEvents, recordSyncEvent, storedEventRow, type SyncEventInput, type SyncProgressEvent } from './progress.js';
 import * as syncRepository from './sync.repository.js';
 import { endRun, KeyRejected, startLeaseHeartbeat, Stopped, type Ending, type RunOutcome, type StopReason } from './run-ending.js';
@@ -149,6 +149,8 @@ export class SyncRunExecution {
     }
     const { pageSize } = this.deps.config.stripeSync;
     this.retries.set(spec.type, objectState.retries);
+    // Listed to the end before an interruption: only the verification is left to do.
+    if (objectState.total !== null) return this.verifyObjectType(stripe, spec, objectState);
     // The next page is fetched while this one is written: the sync goes at the pace of the slower
     // of Stripe and the database, not of both added up. At most two pages are held.
     const prefetch = new AbortController();
@@ -185,13 +187,126 @@ export class SyncRunExecution {
         const done = !page.has_more || !last;
         if (!done) next = fetchPage(last.id);
         objectState = await this.commitPage(spec, objectState, page.data, { requestedAt, done });
-        if (done) return;
+        if (done) break;
       }
     } finally {
       // A page fetched ahead that will not be stored (stop, failure): abandoned before moving on.
       prefetch.abort(new Stopped('shutdown'));
       await next.catch(() => undefined);
     }
+    await this.verifyObjectType(stripe, spec, objectState);
+  }
+
+  /**
+   * The verification phase of one object type, after its listing: Stripe's ids are listed again
+   * (as the sync lists them, canceled subscriptions included) and compared with the mirror's live
+   * ids. Objects the mirror lacks are stored from that list; mirrored objects Stripe did not list
+   * are retrieved one by one, and marked deleted when Stripe answers `resource_missing` (or with a
+   * deleted stub). The type SUCCEEDS only when the re-check after these repairs finds the mirror
+   * equal (see `mirrorRepository.recheck` for exactly what that compares).
+   */
+  private async verifyObjectType(stripe: Stripe, spec: ObjectTypeSpec, listedState: StripeSyncObjectState) {
+    const { projectId, environment } = this.run;
+    const { pageSize } = this.deps.config.stripeSync;
+    const signal = this.controller.signal;
+    const since = new Date();
+    const listed = new Set<string>();
+    let inserted = 0;
+    let cursor: string | null = null;
+    for (;;) {
+      this.throwIfStopped();
+      const requestedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+      let page: Stripe.ApiList<{ id: string }>;
+      try {
+        page = await this.withRetries(spec, signal, () =>
+          spec.list(stripe, { limit: pageSize, ...(cursor ? { starting_after: cursor } : {}) }),
+        );
+        const stored = new Set(
+          await mirrorRepository.storedIds(this.deps.db.prisma, spec, {
+            projectId,
+            environment,
+            ids: page.data.map((object) => object.id),
+          }),
+        );
+        const missing = page.data.filter((object) => !stored.has(object.id));
+        if (spec.type === 'subscriptions' && missing.length > 0)
+          await this.withRetries(spec, signal, () =>
+            completeSubscriptionItems(stripe, missing as unknown as Stripe.Subscription[], pageSize),
+          );
+        for (const object of page.data) listed.add(object.id);
+        if (missing.length > 0) inserted += (await this.storeRepairs(spec, missing, requestedAt)).length;
+      } catch (error) {
+        if (error instanceof Stopped) throw error;
+        this.throwIfStopped();
+        if (!(error instanceof Error) || !('statusCode' in error)) throw error;
+        const reason = describeStripeFailure(error);
+        await this.failObject(listedState, `verification: ${reason}`);
+        if (classifyStripeError(error) === 'INVALID_API_KEY') throw new KeyRejected(reason);
+        return;
+      }
+      const last = page.data.at(-1);
+      if (!page.has_more || !last) break;
+      cursor = last.id;
+    }
+
+    // Mirrored but not listed: deleted at Stripe, or created after the listing passed that point.
+    const mirrored = await mirrorRepository.liveIds(this.deps.db.prisma, spec, projectId, environment);
+    const confirmed: string[] = [];
+    let deleted = 0;
+    for (const id of mirrored.filter((mirroredId) => !listed.has(mirroredId))) {
+      this.throwIfStopped();
+      const checkedAt = new Date();
+      try {
+        const object = await this.withRetries(spec, signal, () => spec.retrieve(stripe, id));
+        if (object.deleted === true) deleted += (await this.storeRepairs(spec, [object], checkedAt)).length;
+        else confirmed.push(id);
+      } catch (error) {
+        if (error instanceof Stopped) throw error;
+        this.throwIfStopped();
+        if ((error as { code?: unknown }).code === 'resource_missing')
+          deleted += (await this.storeRepairs(spec, [{ id, object: spec.stripeObject, deleted: true }], checkedAt)).length;
+        // Anything else (after the retries): left as it is; the re-check counts it as a difference.
+      }
+    }
+
+    const present = [...listed, ...confirmed];
+    const { missing, extra } = await mirrorRepository.recheck(this.deps.db.prisma, spec, { projectId, environment, present, since });
+    const differences = missing + extra;
+    const counts = `listed ${listed.size}, stored ${listedState.objects}, inserted by verification ${inserted}, marked deleted ${deleted}`;
+    await this.transaction(async (tx, events) => {
+      const updated = await syncRepository.updateObjectState(tx, this.run.id, spec.type, {
+        status: differences === 0 ? 'SUCCEEDED' : 'FAILED',
+        verifiedListed: listed.size,
+        verifiedInserted: inserted,
+        verifiedDeleted: deleted,
+        finishedAt: new Date(),
+        ...(differences === 0 ? {} : { error: `verification: ${differences} ${spec.type} still differ from Stripe (${counts})` }),
+      });
+      const kind = differences === 0 ? 'OBJECT_COMPLETED' : 'OBJECT_FAILED';
+      events.push(await this.record(tx, updated, { kind, message: differences === 0 ? `${spec.type}: ${counts}` : updated.error }));
+    });
+  }
+
+  /** Writes what the verification repairs, under the run's lease like any page. */
+  private storeRepairs(spec: ObjectTypeSpec, objects: ReadonlyArray<{ id: string; object?: string; deleted?: unknown }>, changedAt: Date) {
+    return this.transaction(async (tx) => {
+      const lease = await syncRepository.renewLease(tx, {
+        runId: this.run.id,
+        workerId: this.workerId,
+        leaseMs: this.deps.config.stripeSync.leaseMs,
+      });
+      if (!lease) throw this.stopNow('lease-lost');
+      if (lease.cancelRequestedAt) throw this.stopNow('cancel');
+      return mirrorRepository.upsertObjects(tx, spec, {
+        projectId: this.run.projectId,
+        environment: this.run.environment,
+        objects,
+        changedAt,
+        source: 'sync',
+        now: new Date(),
+        apiVersion: STRIPE_API_VERSION,
+      });
+    });
   }
 
   /**
@@ -207,7 +322,7 @@ export class SyncRunExecution {
     { requestedAt, done }: { requestedAt: Date; done: boolean },
   ) {
     const { leaseMs } = this.deps.config.stripeSync;
-    const kinds: SyncEventInput['kind'][] = done ? ['PAGE', 'OBJECT_COMPLETED'] : ['PAGE'];
+    const kinds: SyncEventInput['kind'][] = done ? ['PAGE', 'VERIFICATION_STARTED'] : ['PAGE'];
     return this.transaction(async (tx, events) => {
       const lease = await syncRepository.leaseForPage(tx, this.run, { workerId: this.workerId, leaseMs, events: kinds.length });
       if (!lease) throw this.stopNow('lease-lost');
@@ -221,6 +336,7 @@ export class SyncRunExecution {
         changedAt: requestedAt,
         source: 'sync',
         now: new Date(),
+        apiVersion: STRIPE_API_VERSION,
       });
       const now = new Date();
       const after: StripeSyncObjectState = {
@@ -228,14 +344,15 @@ export class SyncRunExecution {
         cursor: objects.at(-1)?.id ?? before.cursor,
         pages: before.pages + 1,
         objects: before.objects + objects.length,
-        ...(done ? { status: 'SUCCEEDED' as const, total: before.objects + objects.length, finishedAt: now } : {}),
+        // Listed to the end; the type completes after its verification.
+        ...(done ? { total: before.objects + objects.length } : {}),
       };
       this.runObjects += objects.length;
       const firstSequence = lease.lastSequence - kinds.length + 1;
       const pageEvents = kinds.map((kind, index) =>
         this.eventOf(
           after,
-          { kind, message: kind === 'OBJECT_COMPLETED' ? `${after.objects} ${spec.type}` : null },
+          { kind, message: kind === 'VERIFICATION_STARTED' ? `${after.objects} ${spec.type} listed; verifying` : null },
           firstSequence + index,
           now,
         ),

@@ -4,7 +4,8 @@ import type { StripeSyncRun } from '../../../generated/prisma/client.js';
 import { SyncRunExecution, type RunOutcome, type SyncRunnerDeps } from './run-execution.js';
 import { syncWorkerRequests, WORKERS } from './progress.js';
 import * as syncRepository from './sync.repository.js';
-import { queueDueSyncs } from './sync.service.js';
+import { catchUpEvents } from '../webhooks/events-catch-up.js';
+import { queueApiVersionResyncs, queueDueSyncs } from './sync.service.js';
 
 /**
  * Runs queued syncs in a server process. Every replica runs one; a run is claimed in the database
@@ -20,6 +21,10 @@ export class StripeSyncWorker {
   private pollAgain = false;
   private stopped = true;
   private requests: AsyncIterator<unknown> | null = null;
+  /** Whether this worker has looked for rows of another API version since it started. */
+  private apiVersionChecked = false;
+  private catchUpTimer: NodeJS.Timeout | null = null;
+  private catchingUp: Promise<void> | null = null;
 
   constructor(private readonly deps: SyncRunnerDeps) {}
 
@@ -41,6 +46,26 @@ export class StripeSyncWorker {
       ),
     );
     this.wake();
+    const { catchUpMs } = this.deps.config.stripeSync;
+    if (catchUpMs > 0) {
+      this.catchUpTimer = setInterval(() => void this.catchUpNow(), catchUpMs);
+      this.catchUpTimer.unref();
+    }
+  }
+
+  /**
+   * One round of the events catch-up (STRIPE_EVENTS_CATCHUP_SECONDS): missed webhook events read
+   * from Stripe's `/v1/events` and applied. A round still going when the next is due is not doubled.
+   */
+  catchUpNow(): Promise<void> {
+    if (this.catchingUp || this.stopped || this.deps.keyring.problem) return this.catchingUp ?? Promise.resolve();
+    const deps = { ...this.deps, now: () => new Date() };
+    this.catchingUp = catchUpEvents(deps, this.deps.logger)
+      .catch((error: unknown) => this.deps.logger.warn({ err: { type: (error as Error).name } }, 'stripe events catch-up: round failed'))
+      .finally(() => {
+        this.catchingUp = null;
+      });
+    return this.catchingUp;
   }
 
   /** Looks for work now (after a run was queued here) instead of at the next poll. */
@@ -88,6 +113,9 @@ export class StripeSyncWorker {
     await this.requests?.return?.();
     this.requests = null;
     if (this.timer) clearTimeout(this.timer);
+    if (this.catchUpTimer) clearInterval(this.catchUpTimer);
+    this.catchUpTimer = null;
+    await this.catchingUp;
     for (const { execution } of this.executions.values()) execution.stop('shutdown');
     await this.polling;
     // A claim that was in flight when stop() began has launched its run since: hand it back too.
@@ -99,6 +127,10 @@ export class StripeSyncWorker {
     // Runs need the Stripe key, which the keyring must decrypt: none is claimed while it cannot.
     if (this.deps.keyring.problem) return;
     await queueDueSyncs(this.deps);
+    if (!this.apiVersionChecked) {
+      await queueApiVersionResyncs(this.deps);
+      this.apiVersionChecked = true;
+    }
     while (!this.stopped && this.executions.size < this.deps.config.stripeSync.concurrency) {
       const run = await this.claimNext();
       if (!run) return;

@@ -37,6 +37,19 @@ const StripeSyncObjectSummaryRef = builder.objectRef<SyncObjectSummary>('StripeS
     objects: t.exposeInt('objects'),
     retries: t.exposeInt('retries'),
     error: t.exposeString('error', { nullable: true }),
+    listed: t.int({
+      nullable: true,
+      description: 'Verification: how many ids Stripe listed when the mirror was checked (null until the verification ran).',
+      resolve: (entry) => entry.verifiedListed ?? null,
+    }),
+    insertedByVerification: t.int({
+      description: 'Verification: objects Stripe listed that the mirror lacked, fetched and stored.',
+      resolve: (entry) => entry.verifiedInserted ?? 0,
+    }),
+    markedDeleted: t.int({
+      description: 'Verification: mirrored objects Stripe no longer has (confirmed by a retrieve), marked deleted.',
+      resolve: (entry) => entry.verifiedDeleted ?? 0,
+    }),
   }),
 });
 
@@ -57,9 +70,22 @@ const StripeSyncObjectProgressRef = builder.objectRef<StripeSyncObjectState>('St
     status: t.expose('status', { type: StripeSyncObjectStatusEnum }),
     pages: t.exposeInt('pages'),
     objects: t.exposeInt('objects'),
-    total: t.exposeInt('total', { nullable: true, description: 'Known once the object type is complete (Stripe lists carry no counts).' }),
+    total: t.exposeInt('total', { nullable: true, description: 'Known once the object type is listed (Stripe lists carry no counts).' }),
     retries: t.exposeInt('retries'),
     error: t.exposeString('error', { nullable: true }),
+    listed: t.int({
+      nullable: true,
+      description: 'Verification: how many ids Stripe listed when the mirror was checked (null until the verification ran).',
+      resolve: (entry) => entry.verifiedListed ?? null,
+    }),
+    insertedByVerification: t.int({
+      description: 'Verification: objects Stripe listed that the mirror lacked, fetched and stored.',
+      resolve: (entry) => entry.verifiedInserted ?? 0,
+    }),
+    markedDeleted: t.int({
+      description: 'Verification: mirrored objects Stripe no longer has (confirmed by a retrieve), marked deleted.',
+      resolve: (entry) => entry.verifiedDeleted ?? 0,
+    }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
   }),

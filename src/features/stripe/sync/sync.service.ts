@@ -8,7 +8,9 @@ import type { Prisma, StripeSyncRun } from '../../../generated/prisma/client.js'
 import type { StripeEnvironment, StripeSyncTrigger } from '../../../generated/prisma/enums.js';
 import { recordAudit } from '../../audit/index.js';
 import { projectExists } from '../../projects/index.js';
+import { STRIPE_API_VERSION } from '../client/stripe-client.js';
 import * as configRepository from '../config/config.repository.js';
+import * as mirrorRepository from '../mirror/mirror.repository.js';
 import { SYNC_OBJECT_TYPES, type SyncObjectType } from '../mirror/object-types.js';
 import {
   publishSyncEvents,
@@ -197,7 +199,10 @@ export async function cancelSync(deps: ActingDeps, runId: string): Promise<Strip
   return run;
 }
 
-type ObjectStateLike = Pick<SyncSummary['objectTypes'][number], 'objectType' | 'status' | 'pages' | 'objects' | 'retries' | 'error'>;
+type ObjectStateLike = Pick<
+  SyncSummary['objectTypes'][number],
+  'objectType' | 'status' | 'pages' | 'objects' | 'retries' | 'error' | 'verifiedListed' | 'verifiedInserted' | 'verifiedDeleted'
+>;
 
 export function summarize(
   status: SyncSummary['status'],
@@ -210,14 +215,19 @@ export function summarize(
     objects: objectTypes.reduce((sum, state) => sum + state.objects, 0),
     pages: objectTypes.reduce((sum, state) => sum + state.pages, 0),
     durationMs: startedAt ? finishedAt.getTime() - startedAt.getTime() : null,
-    objectTypes: objectTypes.map(({ objectType, status: objectStatus, pages, objects, retries, error }) => ({
-      objectType,
-      status: objectStatus,
-      pages,
-      objects,
-      retries,
-      error,
-    })),
+    objectTypes: objectTypes.map(
+      ({ objectType, status: objectStatus, pages, objects, retries, error, verifiedListed, verifiedInserted, verifiedDeleted }) => ({
+        objectType,
+        status: objectStatus,
+        pages,
+        objects,
+        retries,
+        error,
+        verifiedListed,
+        verifiedInserted,
+        verifiedDeleted,
+      }),
+    ),
   };
 }
 
@@ -246,6 +256,24 @@ export async function queueDueSyncs(deps: SyncDeps): Promise<StripeSyncRun[]> {
       queued.push(await createSyncRun(deps, { projectId, environment, trigger: 'CONFIGURE' }));
     } catch (error) {
       if (!(error instanceof ActiveSyncConflict)) throw error;
+    }
+  }
+  return queued;
+}
+
+/**
+ * After the pinned Stripe API version changed, rows written under the previous one have its
+ * shapes: a run re-syncs the affected object types of each such environment (trigger
+ * API_VERSION). An environment with an active run, or without a secret key, is left for the next
+ * start.
+ */
+export async function queueApiVersionResyncs(deps: SyncDeps): Promise<StripeSyncRun[]> {
+  const queued: StripeSyncRun[] = [];
+  for (const { projectId, environment, types } of await mirrorRepository.typesUnderOtherVersions(deps.db.prisma, STRIPE_API_VERSION)) {
+    try {
+      queued.push(await createSyncRun(deps, { projectId, environment, objects: types, trigger: 'API_VERSION' }));
+    } catch (error) {
+      if (!(error instanceof ActiveSyncConflict) && !(error instanceof CofferError && error.code === 'BAD_USER_INPUT')) throw error;
     }
   }
   return queued;

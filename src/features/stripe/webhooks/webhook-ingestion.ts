@@ -9,7 +9,7 @@ import type { StripeEnvironment } from '../../../generated/prisma/enums.js';
 import type { KeyringStore } from '../../../keyring/index.js';
 import type { Logger } from '../../../logger.js';
 import { isRetryable, withBackoff } from '../client/backoff.js';
-import { createStripeClient } from '../client/stripe-client.js';
+import { createStripeClient, STRIPE_API_VERSION } from '../client/stripe-client.js';
 import * as configRepository from '../config/config.repository.js';
 import { revealCredential } from '../config/credentials.repository.js';
 import * as mirrorRepository from '../mirror/mirror.repository.js';
@@ -23,7 +23,7 @@ export const MAX_EVENT_BYTES = 512 * 1024;
 /** Stripe's own default: signatures older than five minutes are replays (and as far ahead, forgeries). */
 const TOLERANCE_SECONDS = 300;
 
-interface Deps {
+export interface IngestionDeps {
   db: Database;
   keyring: KeyringStore;
   config: Pick<Config, 'stripeApiBase' | 'stripeSync'>;
@@ -44,7 +44,7 @@ const unavailable = () => reply(503, { error: 'temporarily unavailable; Stripe w
  * only then JSON. Each event id is applied once; the eight synced object types go to their typed
  * tables (others to `stripe_objects`); an event older than what is stored does not overwrite it.
  */
-export function useStripeWebhooks(deps: Deps): Plugin {
+export function useStripeWebhooks(deps: IngestionDeps): Plugin {
   return {
     async onRequest(payload) {
       const { request, url } = payload;
@@ -82,26 +82,36 @@ async function readBody(request: Request, limit: number): Promise<Body> {
 /** The signature's `t=` (seconds); Stripe's check refuses old ones only, so the future is checked here. */
 const signedAt = (header: string) => Number(/(?:^|,)\s*t=(\d+)/.exec(header)?.[1] ?? NaN);
 
-interface EventShape {
+export interface EventShape {
   id: string;
   type: string;
   created: number;
   livemode: boolean;
+  /** The API version Stripe rendered the object in (the endpoint's; null when absent). */
+  apiVersion: string | null;
   object: { id?: unknown; object?: unknown } & Record<string, unknown>;
 }
 
 /** A validly signed event is still checked for shape before anything of it is used. */
-function eventShape(value: unknown): EventShape | null {
+export function eventShape(value: unknown): EventShape | null {
   const event = value as Partial<Stripe.Event> | null;
   const object = (event?.data as { object?: unknown } | undefined)?.object;
   if (typeof event?.id !== 'string' || event.id.length === 0 || event.id.length > 255) return null;
   if (typeof event.type !== 'string' || event.type.length === 0 || event.type.length > 255) return null;
   if (typeof event.created !== 'number' || !Number.isFinite(event.created) || typeof event.livemode !== 'boolean') return null;
   if (typeof object !== 'object' || object === null || Array.isArray(object)) return null;
-  return { id: event.id, type: event.type, created: event.created, livemode: event.livemode, object: object as EventShape['object'] };
+  const apiVersion = typeof event.api_version === 'string' && event.api_version.length <= 64 ? event.api_version : null;
+  return {
+    id: event.id,
+    type: event.type,
+    created: event.created,
+    livemode: event.livemode,
+    apiVersion,
+    object: object as EventShape['object'],
+  };
 }
 
-async function receive(deps: Deps, request: Request, projectId: string, environment: StripeEnvironment): Promise<Response> {
+async function receive(deps: IngestionDeps, request: Request, projectId: string, environment: StripeEnvironment): Promise<Response> {
   const log = deps.logger.child({ webhook: 'stripe', projectId: isUuid(projectId) ? projectId : '(invalid)', environment });
   try {
     const signature = request.headers.get('stripe-signature');
@@ -114,13 +124,23 @@ async function receive(deps: Deps, request: Request, projectId: string, environm
       log.warn({ limitBytes: MAX_EVENT_BYTES }, 'stripe webhook refused: body too large');
       return reply(413, { error: `event larger than ${MAX_EVENT_BYTES} bytes` });
     }
-    const secret = await revealCredential(deps.keyring, projectId, environment, secretRow);
     const now = deps.now();
-    try {
-      Stripe.webhooks.signature!.verifyHeader(body.bytes, signature, secret, TOLERANCE_SECONDS, undefined, now.getTime());
-    } catch {
-      log.warn('stripe webhook refused: signature verification failed');
-      return reply(400, { error: 'signature verification failed' });
+    const verifies = async (row: typeof secretRow) => {
+      const secret = await revealCredential(deps.keyring, projectId, environment, row);
+      try {
+        Stripe.webhooks.signature!.verifyHeader(body.bytes, signature, secret, TOLERANCE_SECONDS, undefined, now.getTime());
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (!(await verifies(secretRow))) {
+      // During a secret roll the replaced secret is accepted too, until its overlap ends.
+      const previous = await configRepository.previousWebhookSecretOf(deps.db.prisma, projectId, environment, now);
+      if (!previous || !(await verifies(previous))) {
+        log.warn('stripe webhook refused: signature verification failed');
+        return reply(400, { error: 'signature verification failed' });
+      }
     }
     if (signedAt(signature) - now.getTime() / 1000 > TOLERANCE_SECONDS) {
       log.warn('stripe webhook refused: signature timestamp in the future');
@@ -142,16 +162,7 @@ async function receive(deps: Deps, request: Request, projectId: string, environm
       log.warn({ eventId: event.id }, 'stripe webhook refused: livemode does not match the environment');
       return reply(400, { error: `livemode ${event.livemode} does not match the ${environment.toLowerCase()} environment` });
     }
-    const outcome = await complete(deps, { projectId, environment, event, now })
-      .then(() => apply(deps, { projectId, environment, event, now }))
-      .catch(async (error: unknown) => {
-        if (isDatabaseOutage(error) || error instanceof StripeUnreachable) throw error;
-        // A poison event (data the mirror cannot hold): recorded as rejected, with why, and acknowledged.
-        const rejectedReason = rejectionOf(error);
-        log.warn({ eventId: event.id, type: event.type, reason: rejectedReason }, 'stripe webhook rejected: the event cannot be applied');
-        await recordRejected(deps, { projectId, environment, event, now }, rejectedReason);
-        return 'rejected' as const;
-      });
+    const outcome = await applyEvent(deps, { projectId, environment, event, now }, log);
     log.info({ eventId: event.id, type: event.type, outcome }, 'stripe webhook');
     return reply(200, { received: true, duplicate: outcome === 'duplicate' });
   } catch (error) {
@@ -172,11 +183,38 @@ async function receive(deps: Deps, request: Request, projectId: string, environm
   }
 }
 
-interface Received {
+/**
+ * Applies one event, whoever brought it (a webhook delivery or the events catch-up): settled
+ * (retrieve, completed lists), then written once per event id. A poison event (data the mirror
+ * cannot hold) is recorded as rejected, with why; a database outage or an unreachable Stripe is
+ * thrown for a later retry.
+ */
+export async function applyEvent(deps: IngestionDeps, received: Received, log: Logger) {
+  const { event } = received;
+  return settle(deps, received)
+    .then((settled) => apply(deps, settled))
+    .catch(async (error: unknown) => {
+      if (isDatabaseOutage(error) || error instanceof StripeUnreachable) throw error;
+      const rejectedReason = rejectionOf(error);
+      log.warn({ eventId: event.id, type: event.type, reason: rejectedReason }, 'stripe event rejected: it cannot be applied');
+      await recordRejected(deps, received, rejectedReason);
+      return 'rejected' as const;
+    });
+}
+
+export interface Received {
   projectId: string;
   environment: StripeEnvironment;
   event: EventShape;
   now: Date;
+}
+
+/** What is written for an event: its object, or the object as Stripe returned it when retrieved. */
+interface Settled extends Received {
+  object: EventShape['object'];
+  /** When `object` was current at Stripe: the event's time, or the second it was retrieved. */
+  changedAt: Date;
+  apiVersion: string;
 }
 
 const objectIdOf = (event: EventShape) => (typeof event.object.id === 'string' && event.object.id.length <= 255 ? event.object.id : null);
@@ -192,35 +230,88 @@ const receivedRow = ({ projectId, environment, event, now }: Received): webhooks
 });
 
 /** The rest of a truncated list could not be fetched: the event waits for Stripe's retry rather than lose items. */
-class StripeUnreachable extends Error {}
+export class StripeUnreachable extends Error {}
 
-/**
- * A subscription event carries at most 10 items inline. The rest are fetched with the
- * environment's key under the sync's retry policy, exactly as the sync does, before anything is
- * written. Without a key the items are left as they are (never replaced by a partial list).
- */
-async function complete(deps: Deps, { projectId, environment, event }: Received): Promise<void> {
-  const { object } = event;
-  if (object.object !== 'subscription' || !mirrorRepository.hasMoreItems(object) || typeof object.id !== 'string') return;
+/** An environment's Stripe client for the webhook path (retries are the caller's), or null without a key. */
+async function stripeFor(deps: IngestionDeps, projectId: string, environment: StripeEnvironment): Promise<Stripe | null> {
   const state = await configRepository.environmentOf(deps.db.prisma, projectId, environment);
   const keyRow = configRepository.credentialOf(state, 'SECRET_KEY');
-  if (!keyRow) return;
+  if (!keyRow) return null;
   const secretKey = await revealCredential(deps.keyring, projectId, environment, keyRow);
-  const stripe = createStripeClient(secretKey, deps.config, { maxNetworkRetries: 0, timeoutMs: 20_000 });
-  const { retry, pageSize } = deps.config.stripeSync;
+  return createStripeClient(secretKey, deps.config, { maxNetworkRetries: 0, timeoutMs: 20_000 });
+}
+
+/** Runs a Stripe call under the sync's retry policy; a failure worth Stripe's retry of the event becomes StripeUnreachable. */
+async function withStripeRetries<T>(deps: IngestionDeps, call: () => Promise<T>): Promise<T> {
   try {
-    await withBackoff(retry, () => completeSubscriptionItems(stripe, [object as unknown as Stripe.Subscription], pageSize));
+    return await withBackoff(deps.config.stripeSync.retry, call);
   } catch (error) {
-    // Worth Stripe's retry of the event later; a refusal that waiting will not fix (a rolled key) is not.
     if (isRetryable(error)) throw new StripeUnreachable(error instanceof Error ? error.name : 'unknown error');
+    throw error;
   }
 }
 
-async function apply(deps: Deps, received: Received): Promise<'duplicate' | 'recorded' | 'applied' | 'stale'> {
-  const { projectId, environment, event, now } = received;
-  const { object } = event;
+/**
+ * Decides what an event writes, before anything is written:
+ * - An event rendered in another API version than the pinned one, or one of the same second as
+ *   the stored state (two changes in one second cannot be ordered by their timestamps), is settled
+ *   by retrieving the object from Stripe (bounded by the sync's retry policy): the retrieved state
+ *   is written, stamped with the second it was fetched, in the pinned version. An object Stripe no
+ *   longer has (`resource_missing`) is written as deleted.
+ * - A subscription's truncated inline items (Stripe sends at most 10) are completed from Stripe,
+ *   exactly as the sync does; without a key they are left as they are (never replaced by a
+ *   partial list).
+ * When Stripe cannot be reached the event waits for Stripe's retry (503). Without a key (or when
+ * Stripe refuses the key) the event's own object is written.
+ */
+async function settle(deps: IngestionDeps, received: Received): Promise<Settled> {
+  const { projectId, environment, event } = received;
+  const asSent: Settled = {
+    ...received,
+    object: event.object,
+    changedAt: new Date(event.created * 1000),
+    apiVersion: event.apiVersion ?? STRIPE_API_VERSION,
+  };
+  const spec = typeof event.object.object === 'string' ? specForStripeObject(event.object.object) : undefined;
   const objectId = objectIdOf(event);
-  const changedAt = new Date(event.created * 1000);
+  if (!spec || !objectId) return asSent;
+  const otherVersion = event.apiVersion !== null && event.apiVersion !== STRIPE_API_VERSION;
+  const stored = otherVersion ? null : await mirrorRepository.changedAtOf(deps.db.prisma, spec, { projectId, environment, id: objectId });
+  const tie = stored !== null && Math.floor(stored.getTime() / 1000) === event.created;
+  const truncated = mirrorRepository.hasMoreItems(event.object);
+  if (!otherVersion && !tie && !truncated) return asSent;
+  const stripe = await stripeFor(deps, projectId, environment);
+  if (!stripe) return asSent;
+  const { pageSize } = deps.config.stripeSync;
+  try {
+    if (otherVersion || tie) {
+      // Stamped with the second it was fetched, rounded down: an event of that same second settles again.
+      const fetchedAt = new Date(Math.max(event.created * 1000, Math.floor(Date.now() / 1000) * 1000));
+      const retrieved = await withStripeRetries(deps, () => spec.retrieve(stripe, objectId)).catch((error: unknown) => {
+        // Gone at Stripe: a deletion event's object is the last state; otherwise the stored one is kept.
+        if ((error as { code?: unknown }).code === 'resource_missing')
+          return event.type.endsWith('.deleted')
+            ? { ...event.object, id: objectId, deleted: true }
+            : { id: objectId, object: spec.stripeObject, deleted: true };
+        throw error;
+      });
+      const object = { ...(retrieved as Record<string, unknown>) };
+      delete object.lastResponse;
+      if (mirrorRepository.hasMoreItems(object))
+        await withStripeRetries(deps, () => completeSubscriptionItems(stripe, [object as unknown as Stripe.Subscription], pageSize));
+      return { ...received, object, changedAt: fetchedAt, apiVersion: STRIPE_API_VERSION };
+    }
+    await withStripeRetries(deps, () => completeSubscriptionItems(stripe, [event.object as unknown as Stripe.Subscription], pageSize));
+  } catch (error) {
+    if (error instanceof StripeUnreachable) throw error;
+    // A refusal that waiting will not fix (a rolled key): the event's own object is written.
+  }
+  return asSent;
+}
+
+async function apply(deps: IngestionDeps, received: Settled): Promise<'duplicate' | 'recorded' | 'applied' | 'stale'> {
+  const { projectId, environment, event, now, object, changedAt, apiVersion } = received;
+  const objectId = objectIdOf(event);
   return deps.db.prisma.$transaction(async (tx) => {
     if (!(await webhooksRepository.recordReceivedEvent(tx, receivedRow(received)))) return 'duplicate';
     if (!objectId || typeof object.object !== 'string') return 'recorded';
@@ -235,6 +326,7 @@ async function apply(deps: Deps, received: Received): Promise<'duplicate' | 'rec
         changedAt,
         source: 'webhook',
         now,
+        apiVersion,
       });
       return written.length > 0 ? 'applied' : 'stale';
     }
@@ -260,6 +352,6 @@ function rejectionOf(error: unknown): string {
   return `the object cannot be stored in the mirror${state}`;
 }
 
-async function recordRejected(deps: Deps, received: Received, rejectedReason: string): Promise<void> {
+async function recordRejected(deps: IngestionDeps, received: Received, rejectedReason: string): Promise<void> {
   await deps.db.prisma.$transaction((tx) => webhooksRepository.recordReceivedEvent(tx, { ...receivedRow(received), rejectedReason }));
 }

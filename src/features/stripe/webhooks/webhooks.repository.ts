@@ -72,3 +72,25 @@ export async function listReceivedEvents(
   ]);
   return { ...toConnection(rows, plan, (row) => ({ createdAt: row.receivedAt, id: row.eventId })), totalCount };
 }
+
+/** The `created` of the newest event received for an environment (delivered or caught up). */
+export async function lastEventCreated(prisma: PrismaClient, projectId: string, environment: StripeEnvironment): Promise<Date | null> {
+  const { _max } = await prisma.stripeWebhookEvent.aggregate({ where: { projectId, environment }, _max: { created: true } });
+  return _max.created;
+}
+
+/** When the newest run that synced every object type successfully started (its data is at least that new). */
+export async function lastCompleteSyncStart(
+  prisma: PrismaClient,
+  projectId: string,
+  environment: StripeEnvironment,
+  allTypes: number,
+): Promise<Date | null> {
+  const runs = await prisma.stripeSyncRun.findMany({
+    where: { projectId, environment, status: 'SUCCEEDED', startedAt: { not: null } },
+    orderBy: { startedAt: 'desc' },
+    select: { startedAt: true, objects: true },
+    take: 20,
+  });
+  return runs.find((run) => run.objects.length >= allTypes)?.startedAt ?? null;
+}
