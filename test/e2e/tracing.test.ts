@@ -168,11 +168,14 @@ describe('tracing over OTLP/HTTP', () => {
       expect.arrayContaining(['Mutation.validateStripeCredentials', 'mutation Validate']),
     );
 
-    // Refused while building the context: the span is there, with the code, before any parsing.
-    await waitForSpan(
-      (span) => span.kind === SPAN_KIND_SERVER && span.attributes['coffer.outcome'] === 'UNAUTHENTICATED',
-      'refused operation',
+    // Without a credential, shield refuses `me`: the resolver never runs.
+    const refused = await waitForSpan((span) => span.name === 'query Denied', 'refused operation');
+    expect(refused.attributes['coffer.outcome']).toBe('UNAUTHENTICATED');
+    const refusedField = await waitForSpan(
+      (span) => span.name === 'Query.me' && span.parentSpanId === refused.spanId,
+      'refused root field',
     );
+    expect(refusedField.attributes).toMatchObject({ 'coffer.shield': 'deny', 'coffer.outcome': 'UNAUTHENTICATED' });
 
     const exported = bodies.join('\n');
     for (const secret of [value, keyValue, admin]) expect(findTrace(exported, secret)).toBeNull();
