@@ -13,6 +13,8 @@ import { countAuthFailure, createMetrics, useMetrics } from './graphql/metrics.j
 import { clientAddressOf, credentialHeaders, type InitialContext, type ServerContext } from './graphql/request.js';
 import { requestIdFor, useErrorCodes, useRequestLogging, useRequestParseErrors } from './graphql/plugins.js';
 import { buildGuardedSchema } from './schema.js';
+import { useTracing } from './graphql/tracing.js';
+import { tracingEnabled } from './tracing.js';
 import { useStripeWebhooks } from './features/stripe/index.js';
 
 /** The long-lived services of the process (see services.ts), plus a clock tests can move. */
@@ -27,7 +29,10 @@ export function createApp(deps: AppDeps): CofferYoga {
   let migrationsDone = false;
   const metrics = config.metrics.enabled ? createMetrics() : undefined;
 
+  const traced = tracingEnabled();
+
   const plugins: Plugin[] = [
+    ...(traced ? [useTracing()] : []),
     ...(metrics ? [useMetrics(metrics, config.metrics.token)] : []),
     EnvelopArmorPlugin({
       maxDepth: { n: 10 },
@@ -69,7 +74,7 @@ export function createApp(deps: AppDeps): CofferYoga {
   ];
 
   return createYoga<ServerContext, Context>({
-    schema: buildGuardedSchema(),
+    schema: buildGuardedSchema({ traced }),
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/healthz',
     landingPage: false,

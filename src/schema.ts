@@ -10,6 +10,7 @@ import { stripePermissions } from './features/stripe/index.js';
 import { usersPermissions } from './features/users/index.js';
 import { builder } from './graphql/builder.js';
 import { buildPermissions } from './graphql/permissions.js';
+import { rootFieldTracing } from './graphql/tracing.js';
 
 /** Every feature's part of the API; importing a feature's index registers its types on the builder. */
 const PERMISSIONS = [
@@ -31,10 +32,12 @@ export function buildSchema(): GraphQLSchema {
   return cached;
 }
 
-/** The schema served to clients: every field behind graphql-shield. */
-export function buildGuardedSchema(): GraphQLSchema {
+/** The schema served to clients: every field behind graphql-shield (with `traced`, root fields in spans). */
+export function buildGuardedSchema({ traced = false }: { traced?: boolean } = {}): GraphQLSchema {
   const schema = buildSchema();
-  return applyMiddleware(schema, buildPermissions(schema, PERMISSIONS));
+  if (!traced) return applyMiddleware(schema, buildPermissions(schema, PERMISSIONS));
+  const tracing = rootFieldTracing(schema);
+  return applyMiddleware(schema, tracing.outer, buildPermissions(schema, PERMISSIONS), tracing.inner);
 }
 
 export function printSchemaSDL(): string {

@@ -7,6 +7,7 @@ import { ensureBootstrapAdmin } from './features/credentials/index.js';
 import { hasActiveAdmin } from './features/users/index.js';
 import { createLogger, flushLogs } from './logger.js';
 import { openServices } from './services.js';
+import { startTracing, tracingSettings } from './tracing.js';
 
 /** `npm start`: configuration, database, first admin, then listen until SIGTERM/SIGINT. */
 async function main() {
@@ -21,6 +22,9 @@ async function main() {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  // Before the database opens, so Prisma's statements are traced from the first one.
+  const tracing = await startTracing(tracingSettings(), process.env.npm_package_version ?? 'unknown');
+  if (tracing) logger.info('tracing: exporting spans over OTLP');
   const services = await openServices(config, logger, { background: true });
   const keyFile = config.adminKeyFile && !config.adminApiKey ? await reserveAdminKeyFile(config.adminKeyFile, services.db) : undefined;
   const bootstrap = await ensureBootstrapAdmin({
@@ -74,6 +78,7 @@ async function main() {
     await http.close();
     await yoga.dispose();
     await services.close();
+    await tracing?.shutdown();
     logger.info('stopped');
     await flushLogs(logger);
     process.exit(0);

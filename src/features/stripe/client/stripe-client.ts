@@ -1,5 +1,6 @@
 import Stripe from 'stripe';
 import type { Config } from '../../../config.js';
+import { inSpan, SpanKind, tracingEnabled } from '../../../tracing.js';
 
 /** The API version Coffer is written against; webhook endpoints are pinned to it too. */
 export const STRIPE_API_VERSION = '2026-10-28.endive' as const;
@@ -20,6 +21,7 @@ export function createStripeClient(
     timeout: options.timeoutMs ?? 10_000,
     telemetry: false,
     appInfo: { name: 'Coffer' },
+    ...(tracingEnabled() ? { httpClient: tracedHttpClient() } : {}),
     ...(base
       ? {
           host: base.hostname,
@@ -28,4 +30,30 @@ export function createStripeClient(
         }
       : {}),
   });
+}
+
+/**
+ * The SDK's own HTTP client, with one CLIENT span per request: method, host, port, the path
+ * without its query and the status. Never headers (the key travels there) nor bodies.
+ */
+function tracedHttpClient(): ReturnType<typeof Stripe.createNodeHttpClient> {
+  const inner = Stripe.createNodeHttpClient();
+  return {
+    getClientName: () => inner.getClientName(),
+    makeRequest: (host, port, path, method, headers, requestData, protocol, timeout) => {
+      const route = path.split('?', 1)[0]!;
+      return inSpan(
+        `stripe ${method} ${route}`,
+        {
+          kind: SpanKind.CLIENT,
+          attributes: { 'http.request.method': method, 'server.address': host, 'server.port': Number(port), 'url.path': route },
+        },
+        async (span) => {
+          const response = await inner.makeRequest(host, port, path, method, headers, requestData, protocol, timeout);
+          span.setAttribute('http.response.status_code', response.getStatusCode());
+          return response;
+        },
+      );
+    },
+  };
 }
