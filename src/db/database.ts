@@ -4,6 +4,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { inSpan, SpanKind, tracingEnabled } from '../tracing.js';
 import { lockDataDir, type DataDirLock, type DataDirRole } from './data-dir-lock.js';
 
 /** Raw SQL on one connection: what migrations and advisory locks need and Prisma's pool cannot promise. */
@@ -75,7 +76,7 @@ function wrapPGlite(pglite: PGlite, lock?: DataDirLock): Database {
   return {
     kind: 'pglite',
     prisma,
-    query: (sql, params) => session.query(sql, params),
+    query: traced((sql, params) => session.query(sql, params)),
     // PGlite is a single connection already; nothing to borrow.
     withSession: (work) => work(session),
     async ping() {
@@ -101,9 +102,7 @@ function openPostgres(url: string, poolSize = 10): Database {
   return {
     kind: 'postgres',
     prisma,
-    async query<Row>(sql: string, params: unknown[] = []) {
-      return (await pool.query(sql, params)).rows as Row[];
-    },
+    query: traced(async <Row>(sql: string, params: unknown[] = []) => (await pool.query(sql, params)).rows as Row[]),
     async withSession(work) {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
@@ -128,5 +127,20 @@ function openPostgres(url: string, poolSize = 10): Database {
       await prisma.$disconnect();
       if (!pool.ended) await pool.end();
     },
+  };
+}
+
+type Query = Database['query'];
+
+/**
+ * Statements that bypass Prisma get the span Prisma's instrumentation gives the others (when
+ * tracing is on): the operation's first keyword only, never the text or a parameter.
+ */
+function traced(query: Query): Query {
+  return <Row>(sql: string, params?: unknown[]) => {
+    if (!tracingEnabled()) return query<Row>(sql, params);
+    const operation = /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? 'QUERY';
+    const attributes = { 'db.system.name': 'postgresql', 'db.operation.name': operation };
+    return inSpan('db.query', { kind: SpanKind.CLIENT, attributes }, () => query<Row>(sql, params));
   };
 }
