@@ -1,6 +1,7 @@
 import type { AuditEvent } from '../../generated/prisma/client.js';
 import { AuditOutcome } from '../../generated/prisma/enums.js';
 import { builder } from '../../graphql/builder.js';
+import { connectionOf } from '../../graphql/connections.js';
 import { SecretScopeEnum } from '../../graphql/shared-types.js';
 import { listAuditEvents } from './audit.service.js';
 
@@ -38,13 +39,16 @@ const AuditEventFilter = builder.inputType('AuditEventFilter', {
 });
 
 builder.queryFields((t) => ({
-  auditEvents: t.connection({
-    type: AuditEventRef,
-    description: 'The audit trail, newest first (admins only).',
-    args: { filter: t.arg({ type: AuditEventFilter, required: false }) },
-    resolve: (_root, args, ctx) => {
-      const filter = args.filter ?? {};
-      return listAuditEvents({ db: ctx.db, filter: { ...filter, actorId: filter.actorId ? String(filter.actorId) : null }, page: args });
+  auditEvents: t.connection(
+    {
+      type: AuditEventRef,
+      description: 'The audit trail, newest first (admins only).',
+      args: { filter: t.arg({ type: AuditEventFilter, required: false }) },
+      resolve: (_root, args, ctx) => {
+        const filter = args.filter ?? {};
+        return listAuditEvents({ db: ctx.db, filter: { ...filter, actorId: filter.actorId ? String(filter.actorId) : null }, page: args });
+      },
     },
-  }),
+    connectionOf(AuditEventRef),
+  ),
 }));

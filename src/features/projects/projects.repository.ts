@@ -7,6 +7,8 @@ type Db = PrismaClient | Prisma.TransactionClient;
 export const listProjects = (db: Db, plan: PagePlan, ownerId: string | undefined) =>
   db.project.findMany({ where: { ...(ownerId ? { ownerId } : {}), ...keysetWhere(plan) }, orderBy: keysetOrder(plan), take: plan.take });
 
+export const countProjects = (db: Db, ownerId: string | undefined) => db.project.count({ where: ownerId ? { ownerId } : {} });
+
 export const findProject = (db: Db, id: string) => db.project.findUnique({ where: { id } });
 
 export const ownerOf = async (db: Db, id: string) =>

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { requireViewer } from '../../auth/index.js';
 import type { Project } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
+import { connectionOf } from '../../graphql/connections.js';
 import { UserRef } from '../users/index.js';
 import { assertProjectAccess } from './projects.rules.js';
 import {
@@ -42,13 +43,16 @@ const ProjectEventRef = builder.objectRef<ProjectEvent>('ProjectEvent').implemen
 const projectName = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
 
 builder.queryFields((t) => ({
-  projects: t.connection({
-    type: ProjectRef,
-    description: "Your projects, newest first. Admins see every project, or one owner's with `ownerId`.",
-    args: { ownerId: t.arg.id({ required: false }) },
-    resolve: (_root, args, ctx) =>
-      listProjects({ db: ctx.db, viewer: requireViewer(ctx), page: args, ownerId: args.ownerId ? String(args.ownerId) : null }),
-  }),
+  projects: t.connection(
+    {
+      type: ProjectRef,
+      description: "Your projects, newest first. Admins see every project, or one owner's with `ownerId`.",
+      args: { ownerId: t.arg.id({ required: false }) },
+      resolve: (_root, args, ctx) =>
+        listProjects({ db: ctx.db, viewer: requireViewer(ctx), page: args, ownerId: args.ownerId ? String(args.ownerId) : null }),
+    },
+    connectionOf(ProjectRef),
+  ),
   project: t.field({
     type: ProjectRef,
     args: { id: t.arg.id() },

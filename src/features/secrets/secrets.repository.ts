@@ -148,26 +148,34 @@ export interface SecretFilter {
   expiringBefore?: Date | null;
 }
 
+const listingWhere = (ref: ScopeRef, filter: SecretFilter, now: Date) => ({
+  scope: ref.scope,
+  ownerId: ref.ownerId,
+  ...(filter.namePrefix ? { name: { startsWith: filter.namePrefix } } : {}),
+  ...(filter.isActive != null ? { isActive: filter.isActive } : {}),
+  ...(filter.isReserved != null ? { isReserved: filter.isReserved } : {}),
+  ...(filter.includeDeleted ? {} : { deletedAt: null }),
+  AND: [
+    // Expired secrets vanish at once; reserved ones stay visible (flagged isExpired).
+    { OR: [{ expiresAt: null }, { expiresAt: { gt: now } }, { isReserved: true }] },
+    ...(filter.expiringBefore ? [{ expiresAt: { lt: filter.expiringBefore } }] : []),
+  ],
+});
+
 /** One scope's secrets as `plan` pages them, newest first. */
 export const listSecrets = (db: Db, ref: ScopeRef, filter: SecretFilter, now: Date, plan: PagePlan) =>
   db.secret.findMany({
-    where: {
-      scope: ref.scope,
-      ownerId: ref.ownerId,
-      ...(filter.namePrefix ? { name: { startsWith: filter.namePrefix } } : {}),
-      ...(filter.isActive != null ? { isActive: filter.isActive } : {}),
-      ...(filter.isReserved != null ? { isReserved: filter.isReserved } : {}),
-      ...(filter.includeDeleted ? {} : { deletedAt: null }),
-      AND: [
-        // Expired secrets vanish at once; reserved ones stay visible (flagged isExpired).
-        { OR: [{ expiresAt: null }, { expiresAt: { gt: now } }, { isReserved: true }] },
-        ...(filter.expiringBefore ? [{ expiresAt: { lt: filter.expiringBefore } }] : []),
-        keysetWhere(plan),
-      ],
-    },
+    where: { AND: [listingWhere(ref, filter, now), keysetWhere(plan)] },
     orderBy: keysetOrder(plan),
     take: plan.take,
   });
+
+export const countSecrets = (db: Db, ref: ScopeRef, filter: SecretFilter, now: Date) =>
+  db.secret.count({ where: listingWhere(ref, filter, now) });
+
+/** Secrets by id, for node(id:) lookups; visibility is the caller's to decide. Expired ones vanish as in listings. */
+export const secretsByIds = (db: Db, ids: string[], now: Date) =>
+  db.secret.findMany({ where: { id: { in: ids }, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }, { isReserved: true }] } });
 
 /** What the expiry sweeper may purge, soonest expired first. */
 export const expiredSecrets = (db: Db, now: Date, limit: number) =>

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { actorOf } from '../../auth/index.js';
 import type { Secret } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
+import { connectionOf } from '../../graphql/connections.js';
 import type { Context } from '../../graphql/context.js';
 import { SecretScopeEnum } from '../../graphql/shared-types.js';
 import { resolvedScope } from './secrets.rules.js';
@@ -114,13 +115,16 @@ const valueChange = (ctx: Context, info: GraphQLResolveInfo, name: string) => ({
 });
 
 builder.queryFields((t) => ({
-  secrets: t.connection({
-    type: SecretMetadata,
-    description: 'Secrets of one scope, newest first. Metadata only: values are never listed.',
-    args: { scope: t.arg({ type: SecretScopeInput, required: false }), filter: t.arg({ type: SecretFilter, required: false }) },
-    resolve: (_root, args, ctx, info) =>
-      listSecrets({ db: ctx.db, now: ctx.now(), ref: resolvedScope(info), filter: args.filter ?? {}, page: args }),
-  }),
+  secrets: t.connection(
+    {
+      type: SecretMetadata,
+      description: 'Secrets of one scope, newest first. Metadata only: values are never listed.',
+      args: { scope: t.arg({ type: SecretScopeInput, required: false }), filter: t.arg({ type: SecretFilter, required: false }) },
+      resolve: (_root, args, ctx, info) =>
+        listSecrets({ db: ctx.db, now: ctx.now(), ref: resolvedScope(info), filter: args.filter ?? {}, page: args }),
+    },
+    connectionOf(SecretMetadata, 'Secret'),
+  ),
   secret: t.field({
     type: SecretWithValue,
     description: 'One secret with its value (the current version unless `version` is given).',

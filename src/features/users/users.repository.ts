@@ -12,6 +12,8 @@ export const findUserByEmail = (db: Db, email: string) => db.user.findUnique({ w
 export const listUsers = (db: Db, plan: PagePlan) =>
   db.user.findMany({ where: keysetWhere(plan), orderBy: keysetOrder(plan), take: plan.take });
 
+export const countUsers = (db: Db) => db.user.count();
+
 export const firstActiveAdmin = (db: Db) =>
   db.user.findFirst({ where: { role: 'ADMIN', disabledAt: null }, orderBy: { createdAt: 'asc' } });
 

@@ -3,6 +3,7 @@ import { requireViewer } from '../../auth/index.js';
 import type { User } from '../../generated/prisma/client.js';
 import { Role } from '../../generated/prisma/enums.js';
 import { builder } from '../../graphql/builder.js';
+import { connectionOf } from '../../graphql/connections.js';
 import { createUser, listUsers } from './users.service.js';
 
 export const RoleEnum = builder.enumType(Role, { name: 'Role' });
@@ -30,11 +31,14 @@ builder.queryFields((t) => ({
     description: 'The signed-in user.',
     resolve: (_root, _args, ctx) => requireViewer(ctx).user,
   }),
-  users: t.connection({
-    type: UserRef,
-    description: 'Every user, newest first (admins only).',
-    resolve: (_root, args, ctx) => listUsers({ db: ctx.db, page: args }),
-  }),
+  users: t.connection(
+    {
+      type: UserRef,
+      description: 'Every user, newest first (admins only).',
+      resolve: (_root, args, ctx) => listUsers({ db: ctx.db, page: args }),
+    },
+    connectionOf(UserRef),
+  ),
 }));
 
 const CreateUserInput = builder.inputType('CreateUserInput', {

@@ -2,6 +2,7 @@ import { planPage } from '../../../db/pagination.js';
 import type { StripeSyncObjectState, StripeSyncRun } from '../../../generated/prisma/client.js';
 import { StripeSyncObjectStatus, StripeSyncStatus, StripeSyncTrigger } from '../../../generated/prisma/enums.js';
 import { builder } from '../../../graphql/builder.js';
+import { connectionOf } from '../../../graphql/connections.js';
 import { assertProjectAccess } from '../../projects/index.js';
 import { SYNC_OBJECT_TYPES, type SyncObjectType } from '../mirror/object-types.js';
 import { actingDeps, StripeEnvironmentEnum } from '../shared.schema.js';
@@ -138,7 +139,7 @@ builder.queryFields((t) => ({
       resolve: (_root, args, ctx) =>
         listSyncRuns(ctx.db, { projectId: String(args.projectId), environment: args.environment, plan: planPage(args) }),
     },
-    { fields: (t) => ({ totalCount: t.int({ resolve: (connection) => (connection as unknown as { totalCount: number }).totalCount }) }) },
+    connectionOf(StripeSyncRunRef),
   ),
   stripeSyncRun: t.field({
     type: StripeSyncRunRef,
