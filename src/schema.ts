@@ -8,6 +8,7 @@ import { secretsPermissions } from './features/secrets/index.js';
 import { stripePermissions } from './features/stripe/index.js';
 import { usersPermissions } from './features/users/index.js';
 import { builder } from './graphql/builder.js';
+import { nodePermissions } from './graphql/node.js';
 import { buildPermissions } from './graphql/permissions.js';
 
 /** Every feature's part of the API; importing a feature's index registers its types on the builder. */
@@ -19,6 +20,7 @@ const PERMISSIONS = [
   auditPermissions,
   masterKeysPermissions,
   stripePermissions,
+  nodePermissions,
 ];
 
 let cached: GraphQLSchema | null = null;

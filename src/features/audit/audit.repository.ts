@@ -48,3 +48,5 @@ export const listAuditEvents = (db: Db, filter: AuditFilter, plan: PagePlan) =>
     orderBy: keysetOrder(plan, 'at'),
     take: plan.take,
   });
+
+export const auditEventsByIds = (db: Db, ids: string[]) => db.auditEvent.findMany({ where: { id: { in: ids } } });

@@ -1,6 +1,8 @@
 import type { AuditEvent } from '../../generated/prisma/client.js';
 import { AuditOutcome } from '../../generated/prisma/enums.js';
+import { visibleAuditEvents } from './audit.rules.js';
 import { builder } from '../../graphql/builder.js';
+import { NodeRef, registerNode } from '../../graphql/node.js';
 import { connectionOf } from '../../graphql/connections.js';
 import { SecretScopeEnum } from '../../graphql/shared-types.js';
 import { listAuditEvents } from './audit.service.js';
@@ -8,6 +10,7 @@ import { listAuditEvents } from './audit.service.js';
 const AuditOutcomeEnum = builder.enumType(AuditOutcome, { name: 'AuditOutcome' });
 
 const AuditEventRef = builder.objectRef<AuditEvent>('AuditEvent').implement({
+  interfaces: [NodeRef],
   description: 'One audited action. Holds who, what, which target and how it ended; never a value.',
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -26,6 +29,8 @@ const AuditEventRef = builder.objectRef<AuditEvent>('AuditEvent').implement({
     clientAddress: t.exposeString('clientAddress', { nullable: true }),
   }),
 });
+
+registerNode(AuditEventRef, visibleAuditEvents);
 
 const AuditEventFilter = builder.inputType('AuditEventFilter', {
   fields: (t) => ({

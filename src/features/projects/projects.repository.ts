@@ -19,3 +19,7 @@ export const createProject = (db: Db, project: { name: string; ownerId: string }
 export const renameProject = (db: Db, id: string, name: string) => db.project.update({ where: { id }, data: { name } });
 
 export const findOwner = (db: Db, ownerId: string) => db.user.findUnique({ where: { id: ownerId } });
+
+/** `ownerId`: only that owner's. */
+export const projectsByIds = (db: Db, ids: string[], ownerId?: string) =>
+  db.project.findMany({ where: { id: { in: ids }, ...(ownerId ? { ownerId } : {}) } });

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { requireViewer } from '../../auth/index.js';
 import type { Project } from '../../generated/prisma/client.js';
+import { visibleProjects } from './projects.rules.js';
 import { builder } from '../../graphql/builder.js';
+import { NodeRef, registerNode } from '../../graphql/node.js';
 import { connectionOf } from '../../graphql/connections.js';
 import { UserRef } from '../users/index.js';
 import { assertProjectAccess } from './projects.rules.js';
@@ -16,6 +18,7 @@ import {
 } from './projects.service.js';
 
 export const ProjectRef = builder.objectRef<Project>('Project').implement({
+  interfaces: [NodeRef],
   description: 'A customer project of the platform. Its owner (and admins) manage its secrets and Stripe setup.',
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -29,6 +32,8 @@ export const ProjectRef = builder.objectRef<Project>('Project').implement({
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
 });
+
+registerNode(ProjectRef, visibleProjects);
 
 const ProjectEventKind = builder.enumType('ProjectEventKind', { values: ['UPDATED', 'DELETED'] as const });
 

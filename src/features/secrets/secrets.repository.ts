@@ -215,3 +215,7 @@ export const secretVersionRows: SealedRows = {
     move: (tx, { secretId, version, keyId }, moved) => tx.secretVersion.updateMany({ where: { secretId, version, keyId }, data: moved }),
   }),
 };
+
+/** The ids among `projectIds` of projects `userId` owns. */
+export const projectsOwnedBy = async (db: Db, projectIds: string[], userId: string) =>
+  (await db.project.findMany({ where: { id: { in: projectIds }, ownerId: userId }, select: { id: true } })).map((project) => project.id);

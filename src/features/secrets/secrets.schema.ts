@@ -4,9 +4,10 @@ import { actorOf } from '../../auth/index.js';
 import type { Secret } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
 import { connectionOf } from '../../graphql/connections.js';
+import { NodeRef, registerNode } from '../../graphql/node.js';
 import type { Context } from '../../graphql/context.js';
 import { SecretScopeEnum } from '../../graphql/shared-types.js';
-import { resolvedScope } from './secrets.rules.js';
+import { resolvedScope, visibleSecrets } from './secrets.rules.js';
 import {
   deleteSecret,
   destroySecret,
@@ -48,7 +49,10 @@ const SecretInfo = builder.interfaceRef<Secret>('SecretInfo').implement({
 });
 
 /** A listing entry: by construction it has no value field at all. */
-const SecretMetadata = builder.objectRef<Secret>('SecretMetadata').implement({ interfaces: [SecretInfo], isTypeOf: () => true });
+const SecretMetadata = builder.objectRef<Secret>('SecretMetadata').implement({ interfaces: [SecretInfo, NodeRef], isTypeOf: () => true });
+
+// Secret (with a value) is not a Node: node(id:) never reveals, and a value is read by name and version.
+registerNode(SecretMetadata, visibleSecrets);
 
 const SecretWithValue = builder.objectRef<Secret & { readVersion: number }>('Secret').implement({
   interfaces: [SecretInfo],

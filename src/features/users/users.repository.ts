@@ -26,3 +26,5 @@ export const updateUser = async (db: Db, id: string, data: { role?: Role; disabl
   (await db.user.updateMany({ where: { id }, data })).count === 0 ? null : db.user.findUnique({ where: { id } });
 
 export const deleteUser = async (db: Db, id: string) => (await db.user.deleteMany({ where: { id } })).count > 0;
+
+export const usersByIds = (db: Db, ids: string[]) => db.user.findMany({ where: { id: { in: ids } } });

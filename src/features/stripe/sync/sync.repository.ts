@@ -188,3 +188,7 @@ export async function releaseRun(tx: Tx, runId: string, workerId: string): Promi
   });
   return released.count > 0;
 }
+
+/** `ownerId`: only runs of that user's projects. */
+export const runsByIds = (db: Db, ids: string[], ownerId?: string) =>
+  db.stripeSyncRun.findMany({ where: { id: { in: ids }, ...(ownerId ? { project: { ownerId } } : {}) } });

@@ -1,7 +1,9 @@
 import { planPage } from '../../../db/pagination.js';
 import type { StripeSyncObjectState, StripeSyncRun } from '../../../generated/prisma/client.js';
 import { StripeSyncObjectStatus, StripeSyncStatus, StripeSyncTrigger } from '../../../generated/prisma/enums.js';
+import { visibleSyncRuns } from '../stripe.rules.js';
 import { builder } from '../../../graphql/builder.js';
+import { NodeRef, registerNode } from '../../../graphql/node.js';
 import { connectionOf } from '../../../graphql/connections.js';
 import { assertProjectAccess } from '../../projects/index.js';
 import { SYNC_OBJECT_TYPES, type SyncObjectType } from '../mirror/object-types.js';
@@ -98,6 +100,7 @@ export const StripeSyncProgressEventRef = builder.objectRef<SyncProgressEvent>('
 });
 
 export const StripeSyncRunRef = builder.objectRef<StripeSyncRun>('StripeSyncRun').implement({
+  interfaces: [NodeRef],
   description: "One sync of a project environment's Stripe data into Coffer.",
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -129,6 +132,8 @@ export const StripeSyncRunRef = builder.objectRef<StripeSyncRun>('StripeSyncRun'
     }),
   }),
 });
+
+registerNode(StripeSyncRunRef, visibleSyncRuns);
 
 builder.queryFields((t) => ({
   stripeSyncRuns: t.connection(
