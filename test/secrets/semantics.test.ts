@@ -190,7 +190,8 @@ describe('secret semantics', () => {
           'value 3',
         );
         expect(
-          expectOk(await small.execute(VaultRollback, { name, version: 3 }, { credential: small.admin.key })).rollbackSecret!.currentVersion,
+          expectOk(await small.execute(VaultRollback, { name, version: 3 }, { credential: small.admin.key })).rollbackSecret!
+            .currentVersion,
         ).toBe(6);
         expect(await versions()).toEqual([6, 5, 4]);
         expect(expectOk(await small.execute(VaultReveal, { name }, { credential: small.admin.key })).secret.value).toBe('value 3');

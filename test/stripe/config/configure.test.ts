@@ -167,7 +167,10 @@ describe('partial updates', () => {
     expect(replaced.data?.configureStripe!.results).toEqual([
       expect.objectContaining({ environment: 'TEST', changedFields: ['testPublishableKey'], accountChanged: false }),
     ]);
-    expect(replaced.data?.configureStripe!.config).toMatchObject({ testSecretKey: maskOf(secretKey), testPublishableKey: maskOf(secondPk) });
+    expect(replaced.data?.configureStripe!.config).toMatchObject({
+      testSecretKey: maskOf(secretKey),
+      testPublishableKey: maskOf(secondPk),
+    });
     expect(replaced.data?.configureStripe!.config?.test?.webhook).toMatchObject({ status: 'ACTIVE', endpointId: endpoint });
 
     const removed = await h.configure(project.id, { testPublishableKey: null });
