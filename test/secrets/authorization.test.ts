@@ -256,7 +256,10 @@ describe('secrets authorization', () => {
         expect(response.status).toBeLessThan(500);
         // Nothing answered: no data at all, or (a mutation's result is nullable) null for the field.
         const data = (response.json as { data?: Record<string, unknown> | null }).data ?? {};
-        expect(Object.values(data).filter((value) => value !== null), probe.what).toEqual([]);
+        expect(
+          Object.values(data).filter((value) => value !== null),
+          probe.what,
+        ).toEqual([]);
         for (const secret of stored) expect(response.text, probe.what).not.toContain(secret.id);
         expect(response.text, probe.what).not.toContain(victimValue);
         expect(response.text, probe.what).not.toContain(victimOldValue);
