@@ -90,7 +90,7 @@ describe('configureStripe refuses malformed credentials before calling Stripe', 
 
     const error = expectError(response, 'BAD_USER_INPUT');
     expect(error.extensions?.fields).toEqual([{ field: `input.${field}`, message: expect.any(String) }]);
-    expect(response.data).toBeNull();
+    expect(response.data).toEqual({ configureStripe: null });
     if (value) expect(response.text).not.toContain(value);
     expect(h.fake.requests.length).toBe(requestsBefore);
     expect(await h.readConfig(project.id)).toBeNull();
