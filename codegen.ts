@@ -12,7 +12,11 @@ const config: CodegenConfig = {
       config: {
         useTypeImports: true,
         enumsAsTypes: true,
-        scalars: { DateTime: 'string' },
+        // Every custom scalar of the schema, so no field is typed `unknown` (test/api/relay-conventions.test.ts checks).
+        scalars: {
+          DateTime: 'string',
+          JSON: 'import("../../graphql/json-value.js").JsonValue',
+        },
         // NodeNext resolution needs explicit ESM imports in the generated files.
         emitLegacyCommonJSImports: false,
       },

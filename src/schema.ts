@@ -9,6 +9,7 @@ import { secretsPermissions } from './features/secrets/index.js';
 import { stripePermissions } from './features/stripe/index.js';
 import { usersPermissions } from './features/users/index.js';
 import { builder } from './graphql/builder.js';
+import { nodePermissions } from './graphql/node.js';
 import { buildPermissions } from './graphql/permissions.js';
 import { rootFieldTracing } from './graphql/tracing.js';
 
@@ -22,6 +23,7 @@ const PERMISSIONS = [
   auditPermissions,
   masterKeysPermissions,
   stripePermissions,
+  nodePermissions,
 ];
 
 let cached: GraphQLSchema | null = null;

@@ -75,12 +75,25 @@ export function keysetOrder<Field extends string = 'createdAt'>(plan: PagePlan, 
   return [{ [field]: direction } as Record<Field, 'asc' | 'desc'>, { [idField]: direction }];
 }
 
-/** `keyOf` gives a row's time and id when its time column is not `createdAt`. */
-export function toConnection<Row>(rows: Row[], plan: PagePlan, keyOf: (row: Row) => Keyset = (row) => row as Keyset) {
+/** Counts every row the listing's filter matches (cursor and page size aside). */
+export type CountAll = () => Promise<number>;
+
+export interface ConnectionOptions<Row> {
+  /** The row's time and id when its time column is not `createdAt`. */
+  keyOf?: (row: Row) => Keyset;
+  /**
+   * Run only when a client selects `totalCount` (see src/graphql/connections.ts), at most once per
+   * connection: a page costs no count query unless one is asked for.
+   */
+  count: CountAll;
+}
+
+export function toConnection<Row>(rows: Row[], plan: PagePlan, { keyOf = (row) => row as Keyset, count }: ConnectionOptions<Row>) {
   const hasMore = rows.length > plan.size;
   const page = rows.slice(0, plan.size);
   if (plan.backwards) page.reverse();
   const edges = page.map((node) => ({ cursor: encodeCursor(keyOf(node)), node }));
+  let counted: Promise<number> | undefined;
   return {
     edges,
     pageInfo: {
@@ -89,5 +102,6 @@ export function toConnection<Row>(rows: Row[], plan: PagePlan, keyOf: (row: Row)
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges.at(-1)?.cursor ?? null,
     },
+    totalCount: () => (counted ??= count()),
   };
 }

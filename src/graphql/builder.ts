@@ -1,9 +1,32 @@
-import SchemaBuilder from '@pothos/core';
+import SchemaBuilder, { BasePlugin, type PothosOutputFieldConfig, type SchemaTypes } from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
 import ZodPlugin from '@pothos/plugin-zod';
 import type { Context } from './context.js';
 import { badInput } from '../errors.js';
 import { toGraphQLError } from './errors.js';
+
+/**
+ * Every mutation result is nullable: graphql-js nulls the nearest nullable parent of a failed
+ * field, so with non-null results one failed alias (`b: startStripeSync` answering CONFLICT) erased
+ * its siblings' results (`data: null`). Applied here so a new mutation cannot forget it.
+ */
+class NullableMutationResultsPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
+  override onOutputFieldConfig(fieldConfig: PothosOutputFieldConfig<Types>): PothosOutputFieldConfig<Types> {
+    if (fieldConfig.parentType !== 'Mutation' || fieldConfig.type.nullable) return fieldConfig;
+    return { ...fieldConfig, type: { ...fieldConfig.type, nullable: true } };
+  }
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  export namespace PothosSchemaTypes {
+    export interface Plugins<Types extends SchemaTypes> {
+      nullableMutationResults: NullableMutationResultsPlugin<Types>;
+    }
+  }
+}
+
+SchemaBuilder.registerPlugin('nullableMutationResults', NullableMutationResultsPlugin);
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -13,8 +36,10 @@ export const builder = new SchemaBuilder<{
     DateTime: { Input: Date; Output: Date };
     JSON: { Input: unknown; Output: unknown };
   };
+  // Every connection resolver returns toConnection(...) from src/db/pagination.ts, which carries this.
+  Connection: { totalCount: () => Promise<number> };
 }>({
-  plugins: [ZodPlugin, RelayPlugin],
+  plugins: [ZodPlugin, RelayPlugin, 'nullableMutationResults'],
   defaultFieldNullability: false,
   defaultInputFieldRequiredness: true,
   zod: {
@@ -30,10 +55,21 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
+    // node(id:)/nodes(ids:) and the Node interface are Coffer's own (src/graphql/node.ts): ids stay UUIDs.
     nodeQueryOptions: false,
     nodesQueryOptions: false,
+    // `nodes` next to `edges` on every connection.
+    nodesOnConnection: true,
   },
 });
+
+// `totalCount` on every connection, counted only when selected (toConnection's lazy `count`).
+builder.globalConnectionField('totalCount', (t) =>
+  t.int({
+    description: 'How many items the filter matches in all, not only on this page.',
+    resolve: (connection) => connection.totalCount(),
+  }),
+);
 
 builder.scalarType('DateTime', {
   description: 'An ISO-8601 date and time with an offset, e.g. 2026-11-23T10:00:00Z.',

@@ -12,15 +12,18 @@ import { createApiKey } from '../../src/features/credentials/index.js';
  * when an operation is added without deciding (and proving) who may use it.
  */
 type Caller = 'anonymous' | 'stranger' | 'owner' | 'admin';
-type Outcome = 'ok' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT';
+/** `hidden`: no error, and no object either (node(id:) answers null, as for an id that names nothing). */
+type Outcome = 'ok' | 'hidden' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT';
 
 interface Row {
   operation: string;
   run: (
     app: TestApp,
     credential: string | null,
-  ) => Promise<{ json: { errors?: Array<{ extensions?: Record<string, unknown> }> }; status: number }>;
+  ) => Promise<{ json: { data?: unknown; errors?: Array<{ extensions?: Record<string, unknown> }> }; status: number }>;
   expected: Record<Caller, Outcome>;
+  /** Rows that can be `hidden`: whether the answer holds the object(s) asked for. */
+  found?: (data: unknown) => boolean;
 }
 
 const Me = graphql(`query MatrixMe { me { id } }`);
@@ -105,6 +108,8 @@ const StripePaymentIntents = graphql(
 const StripeWebhookEvents = graphql(
   `query MatrixStripeWebhookEvents($projectId: ID!) { stripeWebhookEvents(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`,
 );
+const NodeQuery = graphql(`query MatrixNode($id: ID!) { node(id: $id) { __typename id } }`);
+const NodesQuery = graphql(`query MatrixNodes($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }`);
 const StripeSyncProgress = `subscription MatrixStripeSyncProgress($projectId: ID!) { stripeSyncProgress(projectId: $projectId, environment: TEST) { runId kind } }`;
 
 let unique = 0;
@@ -208,7 +213,7 @@ async function cancelActiveRun(app: TestApp, projectId: string): Promise<string 
   const active = await app.db.prisma.stripeSyncRun.findFirst({ where: { projectId, activeSlot: 'active' } });
   if (!active) return null;
   const canceled = await app.execute(CancelStripeSync, { runId: active.id }, { credential: app.admin.key });
-  if (canceled.json.errors || canceled.data?.cancelStripeSync.status !== 'CANCELED')
+  if (canceled.json.errors || canceled.data?.cancelStripeSync!.status !== 'CANCELED')
     throw new Error(`could not cancel run ${active.id}: ${canceled.text}`);
   return active.id;
 }
@@ -223,7 +228,44 @@ const mirrorRow = (
   run: async (app, credential) => run(app, credential, (await stripeProject(app)).projectId),
 });
 
+/** node(id:) on one object: visible to exactly whom the object's own fields are. */
+const nodeRow = (typename: string, expected: Record<Caller, Outcome>, idOf: (app: TestApp) => Promise<string>): Row => ({
+  operation: `Query.node (${typename})`,
+  expected,
+  found: (data) => (data as { node: { __typename: string } | null }).node?.__typename === typename,
+  run: async (app, credential) => app.execute(NodeQuery, { id: await idOf(app) }, { credential }),
+});
+const ownerOrAdminNode = { anonymous: 'UNAUTHENTICATED', stranger: 'hidden', owner: 'ok', admin: 'ok' } as const;
+
+async function projectSecretId(app: TestApp) {
+  const { name } = await projectSecret(app);
+  return (await app.db.prisma.secret.findFirstOrThrow({ where: { name, ownerId: app.project.id } })).id;
+}
+
+const nodeRows: Row[] = [
+  nodeRow('Project', ownerOrAdminNode, (app) => Promise.resolve(app.project.id)),
+  nodeRow('SecretMetadata', ownerOrAdminNode, projectSecretId),
+  nodeRow('StripeSyncRun', ownerOrAdminNode, async (app) => (await stripeProject(app)).firstRunId),
+  nodeRow('User', ownerOrAdminNode, (app) => Promise.resolve(app.owner.user.id)),
+  nodeRow('ApiKey', ownerOrAdminNode, async (app) => {
+    const { apiKey } = await createApiKey({ db: app.db, keys: app.services.auth.keys, userId: app.owner.user.id, name: 'node' });
+    return apiKey.id;
+  }),
+  nodeRow('AuditEvent', { anonymous: 'UNAUTHENTICATED', stranger: 'hidden', owner: 'hidden', admin: 'ok' }, async (app) => {
+    const event = await app.db.prisma.auditEvent.findFirstOrThrow({ orderBy: { at: 'desc' } });
+    return event.id;
+  }),
+  {
+    operation: 'Query.nodes',
+    expected: ownerOrAdminNode,
+    found: (data) => (data as { nodes: Array<unknown> }).nodes.every((node) => node !== null),
+    run: async (app, credential) =>
+      app.execute(NodesQuery, { ids: [app.project.id, await projectSecretId(app), (await stripeProject(app)).firstRunId] }, { credential }),
+  },
+];
+
 const rows: Row[] = [
+  ...nodeRows,
   { operation: 'Query.me', expected: everyone, run: (app, credential) => app.execute(Me, {}, { credential }) },
   { operation: 'Query.users', expected: adminOnly, run: (app, credential) => app.execute(Users, {}, { credential }) },
   { operation: 'Query.projects', expected: everyone, run: (app, credential) => app.execute(Projects, {}, { credential }) },
@@ -491,8 +533,10 @@ describe('authorization matrix', () => {
       const expected = row.expected[caller];
       it(`${row.operation} as ${caller}: ${expected}`, async () => {
         const response = await row.run(app, credentialOf(caller));
-        if (expected === 'ok') expect(response.json.errors ?? []).toEqual([]);
-        else expect(errorCodes(response)).toEqual([expected]);
+        if (expected === 'ok' || expected === 'hidden') {
+          expect(response.json.errors ?? []).toEqual([]);
+          if (row.found) expect(row.found(response.json.data), JSON.stringify(response.json.data)).toBe(expected === 'ok');
+        } else expect(errorCodes(response)).toEqual([expected]);
         expect(response.status).toBeLessThan(500);
       });
     }

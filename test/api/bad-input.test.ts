@@ -178,7 +178,7 @@ describe('bad input gets a coded error, never a 500', () => {
 
   it('an expired token', async () => {
     const issued = await app.execute(IssueToken, { input: { userId: app.owner.user.id } }, { credential: app.admin.key });
-    const token = issued.data!.issueToken.token;
+    const token = issued.data!.issueToken!.token;
     expect((await app.execute(Me, {}, { credential: token, as: 'bearer' })).data?.me.id).toBe(app.owner.user.id);
     app.clock.advance(2 * 3600_000);
     try {

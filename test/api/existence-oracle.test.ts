@@ -22,7 +22,7 @@ import { SseTimeout, subscribeSse } from '../support/sse.js';
  * input objects, must have a row, so a new field cannot be forgotten.
  */
 
-type Kind = 'project' | 'run' | 'user' | 'apiKey';
+type Kind = 'project' | 'run' | 'user' | 'apiKey' | 'secret';
 
 /** What a stranger gets with either id: NOT_FOUND for the kind, FORBIDDEN (admins only), or ok (the id is ignored). */
 type Expected = 'NOT_FOUND' | 'FORBIDDEN' | 'ok';
@@ -43,6 +43,7 @@ const NOT_FOUND_MESSAGE: Record<Kind, string> = {
   run: 'Sync run was not found.',
   user: 'User was not found.',
   apiKey: 'API key was not found.',
+  secret: 'Secret was not found.',
 };
 
 /** A secret with two versions, and a deleted one, in both the owner's project and the owner's USER scope. */
@@ -247,6 +248,23 @@ const rows: Row[] = [
     query: 'mutation($input: IssueTokenInput!) { issueToken(input: $input) { token } }',
     variables: (userId) => ({ input: { userId } }),
   },
+  // node(id:)/nodes(ids:) answer null for what the viewer may not see, exactly as for an unknown id.
+  ...(['project', 'run', 'user', 'apiKey', 'secret'] as const).map((kind): Row => ({
+    field: 'Query.node',
+    arg: 'id',
+    kind,
+    expected: 'ok',
+    query: 'query($id: ID!) { node(id: $id) { __typename id } }',
+    variables: (id) => ({ id }),
+  })),
+  ...(['project', 'secret'] as const).map((kind): Row => ({
+    field: 'Query.nodes',
+    arg: 'ids',
+    kind,
+    expected: 'ok',
+    query: 'query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }',
+    variables: (id) => ({ ids: [id] }),
+  })),
   {
     field: 'Query.auditEvents',
     arg: 'filter.actorId',
@@ -324,7 +342,8 @@ describe('no existence oracle: a stranger cannot tell what exists', () => {
       expect((await app.request({ query: remove, variables: { scope } }, asOwner)).json.errors).toBeUndefined();
     }
     const { apiKey } = await createApiKey({ db: app.db, keys: app.services.auth.keys, userId: app.owner.user.id, name: 'not yours' });
-    real = { project: app.project.id, run: run.id, user: app.owner.user.id, apiKey: apiKey.id };
+    const secret = await app.db.prisma.secret.findFirstOrThrow({ where: { name: LIVE, scope: 'PROJECT', ownerId: app.project.id } });
+    real = { project: app.project.id, run: run.id, user: app.owner.user.id, apiKey: apiKey.id, secret: secret.id };
   });
 
   afterAll(async () => {
@@ -466,7 +485,7 @@ describe('no existence oracle: a stranger cannot tell what exists', () => {
 
   it('covers every ID argument of every root field of the schema', () => {
     const schema = idArgumentsOfSchema();
-    const table = rows.map((row) => `${row.field} ${row.arg}`);
+    const table = [...new Set(rows.map((row) => `${row.field} ${row.arg}`))];
     expect(
       schema.filter((entry) => !table.includes(entry)),
       'root field arguments without a row',
@@ -475,6 +494,7 @@ describe('no existence oracle: a stranger cannot tell what exists', () => {
       table.filter((entry) => !schema.includes(entry)),
       'rows naming no argument of the schema',
     ).toEqual([]);
-    expect(new Set(table).size).toBe(table.length);
+    const probes = rows.map((row) => `${row.field} ${row.arg} ${row.kind}`);
+    expect(new Set(probes).size).toBe(probes.length);
   });
 });

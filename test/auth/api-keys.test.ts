@@ -21,7 +21,7 @@ describe('API keys', () => {
 
   it('shows the key once, stores only an HMAC, and lists keys without it', async () => {
     const created = await app.execute(CreateApiKey, { input: { name: 'deploy bot' } }, { credential: app.stranger.key });
-    const { key, apiKey } = created.data!.createApiKey;
+    const { key, apiKey } = created.data!.createApiKey!;
     expect(key).toMatch(/^cof_[A-Za-z0-9]{12}_[A-Za-z0-9_-]{43}$/);
     expect(apiKey.prefix).toBe(`${key.slice(0, 17)}…`);
     expect(apiKey.userId).toBe(app.stranger.user.id);
@@ -41,7 +41,7 @@ describe('API keys', () => {
       { input: { name: 'for owner', userId: app.owner.user.id } },
       { credential: app.admin.key },
     );
-    expect((await app.execute(Me, {}, { credential: created.data!.createApiKey.key })).data?.me.id).toBe(app.owner.user.id);
+    expect((await app.execute(Me, {}, { credential: created.data!.createApiKey!.key })).data?.me.id).toBe(app.owner.user.id);
   });
 
   it('refuses an expiry in the past and honours a future one', async () => {
@@ -53,7 +53,7 @@ describe('API keys', () => {
     expect(errorCodes(past)).toEqual(['BAD_USER_INPUT']);
     const soon = new Date(app.clock.current.getTime() + 60_000).toISOString();
     const created = await app.execute(CreateApiKey, { input: { name: 'short-lived', expiresAt: soon } }, { credential: app.owner.key });
-    const key = created.data!.createApiKey.key;
+    const key = created.data!.createApiKey!.key;
     expect((await app.execute(Me, {}, { credential: key })).errors).toEqual([]);
     app.clock.advance(61_000);
     const expired = await app.execute(Me, {}, { credential: key });
@@ -85,7 +85,7 @@ describe('API keys', () => {
     const { key, apiKey } = await createApiKey({ db: app.db, keys: app.services.auth.keys, userId: app.owner.user.id, name: 'revoke me' });
     const first = await app.execute(RevokeApiKey, { id: apiKey.id }, { credential: app.owner.key });
     const second = await app.execute(RevokeApiKey, { id: apiKey.id }, { credential: app.owner.key });
-    expect(second.data?.revokeApiKey.revokedAt).toBe(first.data?.revokeApiKey.revokedAt);
+    expect(second.data?.revokeApiKey!.revokedAt).toBe(first.data?.revokeApiKey!.revokedAt);
     expect(errorCodes(await app.execute(Me, {}, { credential: key }))).toEqual(['UNAUTHENTICATED']);
   });
 });

@@ -102,7 +102,7 @@ describe('JWTs from an external identity provider (JWKS)', () => {
 
   it("still accepts Coffer's own tokens and API keys", async () => {
     const issued = await app.execute(IssueToken, { input: { userId: app.owner.user.id } }, { credential: app.admin.key });
-    const own = await app.execute(Me, {}, { credential: issued.data!.issueToken.token, as: 'bearer' });
+    const own = await app.execute(Me, {}, { credential: issued.data!.issueToken!.token, as: 'bearer' });
     expect(own.data?.me.id).toBe(app.owner.user.id);
     expect((await app.execute(Me, {}, { credential: app.owner.key, as: 'bearer' })).data?.me.id).toBe(app.owner.user.id);
   });

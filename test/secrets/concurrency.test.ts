@@ -28,9 +28,9 @@ describe('secrets under concurrency', () => {
       expect(response.errors).toEqual([]);
       expect(response.status).toBe(200);
     }
-    const returned = responses.map((response) => response.data?.upsertSecret.currentVersion).sort((a, b) => (a ?? 0) - (b ?? 0));
+    const returned = responses.map((response) => response.data?.upsertSecret!.currentVersion).sort((a, b) => (a ?? 0) - (b ?? 0));
     expect(returned).toEqual(Array.from({ length: WRITERS }, (_, index) => index + 1));
-    expect(new Set(responses.map((response) => response.data?.upsertSecret.id)).size).toBe(1);
+    expect(new Set(responses.map((response) => response.data?.upsertSecret!.id)).size).toBe(1);
 
     const versions = expectOk(await app.execute(VaultVersions, { name }, asAdmin())).secretVersions.map((entry) => entry.version);
     expect(versions).toEqual(Array.from({ length: WRITERS }, (_, index) => WRITERS - index));
@@ -92,7 +92,7 @@ describe('secrets under concurrency', () => {
     const existing = new Set<string>();
     for (let index = 0; index < 40; index += 1) {
       app.clock.current = new Date(start + index * 10);
-      existing.add((await putSecret(app, { name: `${prefix}_OLD_${index}`, value: 'v' })).id);
+      existing.add((await putSecret(app, { name: `${prefix}_OLD_${index}`, value: 'v' }))!.id);
     }
 
     let inserted = 0;

@@ -61,7 +61,7 @@ describe('secret semantics', () => {
       const created = await putSecret(app, { name, value: 'account value' });
       expect(created).toMatchObject({ scope: 'ACCOUNT', projectId: null, userId: null, currentVersion: 1 });
       const explicit = await reveal(name, { type: 'ACCOUNT' });
-      expect(explicit).toMatchObject({ id: created.id, value: 'account value' });
+      expect(explicit).toMatchObject({ id: created!.id, value: 'account value' });
     });
 
     it('the same name in ACCOUNT, PROJECT and USER scope is three different secrets', async () => {
@@ -69,7 +69,7 @@ describe('secret semantics', () => {
       const account = await putSecret(app, { name, value: 'in account' });
       const project = await putSecret(app, { name, value: 'in project', scope: scopes.PROJECT }, asOwner());
       const user = await putSecret(app, { name, value: 'in user', scope: { type: 'USER' } }, asOwner());
-      expect(new Set([account.id, project.id, user.id]).size).toBe(3);
+      expect(new Set([account!.id, project!.id, user!.id]).size).toBe(3);
       expect(project).toMatchObject({ scope: 'PROJECT', projectId: app.project.id, userId: null });
       expect(user).toMatchObject({ scope: 'USER', userId: app.owner.user.id, projectId: null });
       expect((await reveal(name)).value).toBe('in account');
@@ -81,8 +81,8 @@ describe('secret semantics', () => {
       const name = uniqueName('MINE');
       const owners = await putSecret(app, { name, value: 'owner own', scope: { type: 'USER' } }, asOwner());
       const strangers = await putSecret(app, { name, value: 'stranger own', scope: { type: 'USER' } }, asStranger());
-      expect(owners.userId).toBe(app.owner.user.id);
-      expect(strangers.userId).toBe(app.stranger.user.id);
+      expect(owners!.userId).toBe(app.owner.user.id);
+      expect(strangers!.userId).toBe(app.stranger.user.id);
       expect((await reveal(name, { type: 'USER' }, undefined, app.owner.key)).value).toBe('owner own');
       expect((await reveal(name, { type: 'USER' }, undefined, app.stranger.key)).value).toBe('stranger own');
       // An admin's own USER scope is the admin's, not anyone else's.
@@ -92,7 +92,7 @@ describe('secret semantics', () => {
 
     it('names of 1 and of 255 characters of A-Z, 0-9 and _ are accepted', async () => {
       for (const name of ['Q', '0_9', uniqueName('LONG').padEnd(255, '_')]) {
-        expect((await putSecret(app, { name, value: 'v', scope: { type: 'USER' } }, asStranger())).name).toBe(name);
+        expect((await putSecret(app, { name, value: 'v', scope: { type: 'USER' } }, asStranger()))!.name).toBe(name);
       }
     });
 
@@ -117,9 +117,9 @@ describe('secret semantics', () => {
   describe('versions', () => {
     it('every write of a value makes a new version, and each kept version can be read', async () => {
       const name = uniqueName('VERSIONS');
-      expect((await putSecret(app, { name, value: 'one' })).currentVersion).toBe(1);
-      expect((await putSecret(app, { name, value: 'two' })).currentVersion).toBe(2);
-      expect(expectOk(await app.execute(VaultUpdate, { input: { name, value: 'three' } }, asAdmin())).updateSecret.currentVersion).toBe(3);
+      expect((await putSecret(app, { name, value: 'one' }))!.currentVersion).toBe(1);
+      expect((await putSecret(app, { name, value: 'two' }))!.currentVersion).toBe(2);
+      expect(expectOk(await app.execute(VaultUpdate, { input: { name, value: 'three' } }, asAdmin())).updateSecret!.currentVersion).toBe(3);
       expect(await versionsOf(name)).toEqual([3, 2, 1]);
       expect(await reveal(name)).toMatchObject({ version: 3, currentVersion: 3, value: 'three' });
       expect(await reveal(name, undefined, 1)).toMatchObject({ version: 1, currentVersion: 3, value: 'one' });
@@ -132,7 +132,7 @@ describe('secret semantics', () => {
       const updated = expectOk(
         await app.execute(VaultUpdate, { input: { name, description: 'now described', isActive: false } }, asAdmin()),
       ).updateSecret;
-      expect(updated.currentVersion).toBe(1);
+      expect(updated!.currentVersion).toBe(1);
       expect(await versionsOf(name)).toEqual([1]);
     });
 
@@ -152,7 +152,7 @@ describe('secret semantics', () => {
       await putSecret(app, { name, value: 'first' });
       await putSecret(app, { name, value: 'second' });
       const rolled = expectOk(await app.execute(VaultRollback, { name, version: 1 }, asAdmin())).rollbackSecret;
-      expect(rolled.currentVersion).toBe(3);
+      expect(rolled!.currentVersion).toBe(3);
       expect(await reveal(name)).toMatchObject({ version: 3, value: 'first' });
       expect((await reveal(name, undefined, 2)).value).toBe('second');
       expect(await versionsOf(name)).toEqual([3, 2, 1]);
@@ -166,7 +166,7 @@ describe('secret semantics', () => {
       expectError(await app.execute(VaultRollback, { name, version: 7 }, asAdmin()), 'NOT_FOUND');
       expect(await reveal(name)).toMatchObject({ currentVersion: 2, value: 'second' });
       expect(
-        expectOk(await app.execute(VaultRollback, { name, version: 1, expectedVersion: 2 }, asAdmin())).rollbackSecret.currentVersion,
+        expectOk(await app.execute(VaultRollback, { name, version: 1, expectedVersion: 2 }, asAdmin())).rollbackSecret!.currentVersion,
       ).toBe(3);
     });
 
@@ -190,7 +190,8 @@ describe('secret semantics', () => {
           'value 3',
         );
         expect(
-          expectOk(await small.execute(VaultRollback, { name, version: 3 }, { credential: small.admin.key })).rollbackSecret.currentVersion,
+          expectOk(await small.execute(VaultRollback, { name, version: 3 }, { credential: small.admin.key })).rollbackSecret!
+            .currentVersion,
         ).toBe(6);
         expect(await versions()).toEqual([6, 5, 4]);
         expect(expectOk(await small.execute(VaultReveal, { name }, { credential: small.admin.key })).secret.value).toBe('value 3');
@@ -206,13 +207,13 @@ describe('secret semantics', () => {
       const name = uniqueName('UPSERT');
       const created = await putSecret(app, { name, value: 'a' });
       const replaced = await putSecret(app, { name, value: 'b' });
-      expect(replaced).toMatchObject({ id: created.id, currentVersion: 2 });
+      expect(replaced).toMatchObject({ id: created!.id, currentVersion: 2 });
       expect((await reveal(name)).value).toBe('b');
     });
 
     it('ifExists: FAIL creates a free name', async () => {
       const name = uniqueName('FAIL_FREE');
-      expect((await putSecret(app, { name, value: 'a', ifExists: 'FAIL' })).currentVersion).toBe(1);
+      expect((await putSecret(app, { name, value: 'a', ifExists: 'FAIL' }))!.currentVersion).toBe(1);
     });
 
     it('ifExists: FAIL is a CONFLICT when the name is taken, and changes nothing', async () => {
@@ -231,7 +232,7 @@ describe('secret semantics', () => {
     it('expectedVersion: a matching version writes', async () => {
       const name = uniqueName('CAS_MATCH');
       await putSecret(app, { name, value: 'a' });
-      expect((await putSecret(app, { name, value: 'b', expectedVersion: 1 })).currentVersion).toBe(2);
+      expect((await putSecret(app, { name, value: 'b', expectedVersion: 1 }))!.currentVersion).toBe(2);
       expect((await reveal(name)).value).toBe('b');
     });
 
@@ -248,7 +249,7 @@ describe('secret semantics', () => {
 
     it('expectedVersion 0 means "must not exist"', async () => {
       const name = uniqueName('CAS_ZERO');
-      expect((await putSecret(app, { name, value: 'first', expectedVersion: 0 })).currentVersion).toBe(1);
+      expect((await putSecret(app, { name, value: 'first', expectedVersion: 0 }))!.currentVersion).toBe(1);
       expectError(await app.execute(VaultUpsert, { input: { name, value: 'second', expectedVersion: 0 } }, asAdmin()), 'CONFLICT');
       expect((await reveal(name)).value).toBe('first');
     });
@@ -262,7 +263,7 @@ describe('secret semantics', () => {
         { name, value: 'new life', scope: scopes.PROJECT, ifExists: 'FAIL', expectedVersion: 0 },
         asOwner(),
       );
-      expect(revived.deletedAt).toBeNull();
+      expect(revived!.deletedAt).toBeNull();
       expect((await reveal(name, scopes.PROJECT, undefined, app.owner.key)).value).toBe('new life');
       expect(await listNames(name, scopes.PROJECT)).toEqual([name]);
     });
@@ -286,10 +287,10 @@ describe('secret semantics', () => {
       const name = uniqueName('CLEAR_EXPIRY');
       const expiresAt = inFuture(3_600_000);
       await putSecret(app, { name, value: 'v', expiresAt });
-      expect(expectOk(await app.execute(VaultUpdate, { input: { name, description: 'x' } }, asAdmin())).updateSecret.expiresAt).toBe(
+      expect(expectOk(await app.execute(VaultUpdate, { input: { name, description: 'x' } }, asAdmin())).updateSecret!.expiresAt).toBe(
         expiresAt,
       );
-      expect(expectOk(await app.execute(VaultUpdate, { input: { name, expiresAt: null } }, asAdmin())).updateSecret.expiresAt).toBeNull();
+      expect(expectOk(await app.execute(VaultUpdate, { input: { name, expiresAt: null } }, asAdmin())).updateSecret!.expiresAt).toBeNull();
       expect((await metadata(name)).expiresAt).toBeNull();
     });
 
@@ -299,7 +300,7 @@ describe('secret semantics', () => {
       expectError(await app.execute(VaultUpdate, { input: { name, value: 'b', expectedVersion: 2 } }, asAdmin()), 'CONFLICT');
       expect((await reveal(name)).value).toBe('a');
       expect(
-        expectOk(await app.execute(VaultUpdate, { input: { name, value: 'b', expectedVersion: 1 } }, asAdmin())).updateSecret
+        expectOk(await app.execute(VaultUpdate, { input: { name, value: 'b', expectedVersion: 1 } }, asAdmin())).updateSecret!
           .currentVersion,
       ).toBe(2);
     });
@@ -321,7 +322,7 @@ describe('secret semantics', () => {
       await putSecret(app, { name, value: 'one', scope: scopes.PROJECT }, asOwner());
       await putSecret(app, { name, value: 'two', scope: scopes.PROJECT }, asOwner());
       const deleted = expectOk(await app.execute(VaultDelete, { name, scope: scopes.PROJECT }, asOwner())).deleteSecret;
-      expect(deleted.deletedAt).toBe(iso(app.clock.current));
+      expect(deleted!.deletedAt).toBe(iso(app.clock.current));
 
       expectError(await app.execute(VaultReveal, { name, scope: scopes.PROJECT }, asOwner()), 'NOT_FOUND');
       expect(await listNames(name, scopes.PROJECT)).toEqual([]);
@@ -329,7 +330,7 @@ describe('secret semantics', () => {
       expect(await versionsOf(name, scopes.PROJECT, app.owner.key)).toEqual([2, 1]);
 
       const restored = expectOk(await app.execute(VaultRestore, { name, scope: scopes.PROJECT }, asOwner())).restoreSecret;
-      expect(restored).toMatchObject({ id: deleted.id, deletedAt: null, currentVersion: 2 });
+      expect(restored).toMatchObject({ id: deleted!.id, deletedAt: null, currentVersion: 2 });
       expect((await reveal(name, scopes.PROJECT, undefined, app.owner.key)).value).toBe('two');
       expect((await reveal(name, scopes.PROJECT, 1, app.owner.key)).value).toBe('one');
     });
@@ -356,15 +357,15 @@ describe('secret semantics', () => {
       const name = uniqueName('DESTROY');
       const secret = await putSecret(app, { name, value: 'a' });
       await putSecret(app, { name, value: 'b' });
-      expect(expectOk(await app.execute(VaultDestroy, { name }, asAdmin())).destroySecret.id).toBe(secret.id);
-      expect(await app.db.prisma.secret.count({ where: { id: secret.id } })).toBe(0);
-      expect(await app.db.prisma.secretVersion.count({ where: { secretId: secret.id } })).toBe(0);
+      expect(expectOk(await app.execute(VaultDestroy, { name }, asAdmin())).destroySecret!.id).toBe(secret!.id);
+      expect(await app.db.prisma.secret.count({ where: { id: secret!.id } })).toBe(0);
+      expect(await app.db.prisma.secretVersion.count({ where: { secretId: secret!.id } })).toBe(0);
       expectError(await app.execute(VaultRestore, { name }, asAdmin()), 'NOT_FOUND');
       expectError(await app.execute(VaultVersions, { name }, asAdmin()), 'NOT_FOUND');
       expectError(await app.execute(VaultDestroy, { name }, asAdmin()), 'NOT_FOUND');
       // The name is free again: a new secret, with a history of its own.
       const again = await putSecret(app, { name, value: 'c', ifExists: 'FAIL' });
-      expect(again.id).not.toBe(secret.id);
+      expect(again!.id).not.toBe(secret!.id);
       expect(await versionsOf(name)).toEqual([1]);
     });
 
@@ -373,7 +374,7 @@ describe('secret semantics', () => {
       const secret = await putSecret(app, { name, value: 'a' });
       expectOk(await app.execute(VaultDelete, { name }, asAdmin()));
       expectOk(await app.execute(VaultDestroy, { name }, asAdmin()));
-      expect(await app.db.prisma.secret.count({ where: { id: secret.id } })).toBe(0);
+      expect(await app.db.prisma.secret.count({ where: { id: secret!.id } })).toBe(0);
     });
 
     it('a reserved secret must be released before destroySecret', async () => {
@@ -419,11 +420,11 @@ describe('secret semantics', () => {
       const name = uniqueName('ADMIN_RESERVE');
       await putSecret(app, { name, value: 'v', scope: scopes.PROJECT }, asOwner());
       expect(
-        expectOk(await app.execute(VaultUpdate, { input: { name, scope: scopes.PROJECT, isReserved: true } }, asAdmin())).updateSecret
+        expectOk(await app.execute(VaultUpdate, { input: { name, scope: scopes.PROJECT, isReserved: true } }, asAdmin())).updateSecret!
           .isReserved,
       ).toBe(true);
       expect(
-        expectOk(await app.execute(VaultUpdate, { input: { name, scope: scopes.PROJECT, isReserved: false } }, asAdmin())).updateSecret
+        expectOk(await app.execute(VaultUpdate, { input: { name, scope: scopes.PROJECT, isReserved: false } }, asAdmin())).updateSecret!
           .isReserved,
       ).toBe(false);
     });
@@ -456,7 +457,7 @@ describe('secret semantics', () => {
       await putSecret(app, { name, value: 'old', expiresAt: inFuture(1_000) });
       app.clock.advance(1_000);
       const fresh = await putSecret(app, { name, value: 'new', ifExists: 'FAIL', expectedVersion: 0 });
-      expect(fresh.expiresAt).toBeNull();
+      expect(fresh!.expiresAt).toBeNull();
       expect((await reveal(name)).value).toBe('new');
     });
 
@@ -483,14 +484,14 @@ describe('secret semantics', () => {
 
       expect(result.purged).toBeGreaterThanOrEqual(1);
       expect(result.heldReserved).toBeGreaterThanOrEqual(1);
-      expect(await app.db.prisma.secret.count({ where: { id: expired.id } })).toBe(0);
-      expect(await app.db.prisma.secretVersion.count({ where: { secretId: expired.id } })).toBe(0);
-      for (const kept of [reserved, later, forever]) expect(await app.db.prisma.secret.count({ where: { id: kept.id } })).toBe(1);
-      expect((await reveal(reserved.name)).value).toBe('held');
+      expect(await app.db.prisma.secret.count({ where: { id: expired!.id } })).toBe(0);
+      expect(await app.db.prisma.secretVersion.count({ where: { secretId: expired!.id } })).toBe(0);
+      for (const kept of [reserved, later, forever]) expect(await app.db.prisma.secret.count({ where: { id: kept!.id } })).toBe(1);
+      expect((await reveal(reserved!.name)).value).toBe('held');
       const warnings = app.logs.slice(logsBefore).map((line) => JSON.parse(line) as { level: number; secrets?: Array<{ name: string }> });
-      expect(warnings.some((line) => line.level === 40 && line.secrets?.some((secret) => secret.name === reserved.name))).toBe(true);
-      const [purge] = await auditOf(app, expired.name);
-      expect(purge).toMatchObject({ action: 'secret.purge', outcome: 'SUCCESS', actorId: null, actorVia: 'system', targetId: expired.id });
+      expect(warnings.some((line) => line.level === 40 && line.secrets?.some((secret) => secret.name === reserved!.name))).toBe(true);
+      const [purge] = await auditOf(app, expired!.name);
+      expect(purge).toMatchObject({ action: 'secret.purge', outcome: 'SUCCESS', actorId: null, actorVia: 'system', targetId: expired!.id });
     });
   });
 

@@ -31,19 +31,23 @@ export interface AuditFilter {
   until?: Date | null;
 }
 
+const auditWhere = (filter: AuditFilter) => ({
+  ...(filter.action ? { action: filter.action } : {}),
+  ...(filter.actorId ? { actorId: filter.actorId } : {}),
+  ...(filter.targetName ? { targetName: filter.targetName } : {}),
+  ...(filter.outcome ? { outcome: filter.outcome } : {}),
+  at: { ...(filter.since ? { gte: filter.since } : {}), ...(filter.until ? { lt: filter.until } : {}) },
+});
+
+export const countAuditEvents = (db: Db, filter: AuditFilter) => db.auditEvent.count({ where: auditWhere(filter) });
+
 /** Newest first by (at, id). */
 export const listAuditEvents = (db: Db, filter: AuditFilter, plan: PagePlan) =>
   db.auditEvent.findMany({
-    where: {
-      ...(filter.action ? { action: filter.action } : {}),
-      ...(filter.actorId ? { actorId: filter.actorId } : {}),
-      ...(filter.targetName ? { targetName: filter.targetName } : {}),
-      ...(filter.outcome ? { outcome: filter.outcome } : {}),
-      AND: [
-        { at: { ...(filter.since ? { gte: filter.since } : {}), ...(filter.until ? { lt: filter.until } : {}) } },
-        keysetWhere(plan, 'at'),
-      ],
-    },
+    // AND, not a spread: the cursor's bound on `at` must not replace the filter's time range.
+    where: { AND: [auditWhere(filter), keysetWhere(plan, 'at')] },
     orderBy: keysetOrder(plan, 'at'),
     take: plan.take,
   });
+
+export const auditEventsByIds = (db: Db, ids: string[]) => db.auditEvent.findMany({ where: { id: { in: ids } } });

@@ -1,12 +1,16 @@
 import type { AuditEvent } from '../../generated/prisma/client.js';
 import { AuditOutcome } from '../../generated/prisma/enums.js';
+import { visibleAuditEvents } from './audit.rules.js';
 import { builder } from '../../graphql/builder.js';
+import { NodeRef, registerNode } from '../../graphql/node.js';
+import { connectionOf } from '../../graphql/connections.js';
 import { SecretScopeEnum } from '../../graphql/shared-types.js';
 import { listAuditEvents } from './audit.service.js';
 
 const AuditOutcomeEnum = builder.enumType(AuditOutcome, { name: 'AuditOutcome' });
 
 const AuditEventRef = builder.objectRef<AuditEvent>('AuditEvent').implement({
+  interfaces: [NodeRef],
   description: 'One audited action. Holds who, what, which target and how it ended; never a value.',
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -26,6 +30,8 @@ const AuditEventRef = builder.objectRef<AuditEvent>('AuditEvent').implement({
   }),
 });
 
+registerNode(AuditEventRef, visibleAuditEvents);
+
 const AuditEventFilter = builder.inputType('AuditEventFilter', {
   fields: (t) => ({
     action: t.string({ required: false }),
@@ -38,13 +44,16 @@ const AuditEventFilter = builder.inputType('AuditEventFilter', {
 });
 
 builder.queryFields((t) => ({
-  auditEvents: t.connection({
-    type: AuditEventRef,
-    description: 'The audit trail, newest first (admins only).',
-    args: { filter: t.arg({ type: AuditEventFilter, required: false }) },
-    resolve: (_root, args, ctx) => {
-      const filter = args.filter ?? {};
-      return listAuditEvents({ db: ctx.db, filter: { ...filter, actorId: filter.actorId ? String(filter.actorId) : null }, page: args });
+  auditEvents: t.connection(
+    {
+      type: AuditEventRef,
+      description: 'The audit trail, newest first (admins only).',
+      args: { filter: t.arg({ type: AuditEventFilter, required: false }) },
+      resolve: (_root, args, ctx) => {
+        const filter = args.filter ?? {};
+        return listAuditEvents({ db: ctx.db, filter: { ...filter, actorId: filter.actorId ? String(filter.actorId) : null }, page: args });
+      },
     },
-  }),
+    connectionOf(AuditEventRef),
+  ),
 }));

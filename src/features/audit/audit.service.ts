@@ -67,5 +67,8 @@ export async function listAuditEvents({ db, filter, page }: { db: Database; filt
     throw badInput([{ field: page.last != null ? 'last' : 'before', message: 'the audit trail pages forward only (first/after)' }]);
   const plan = planPage({ first: page.first, after: page.after });
   const rows = await auditRepository.listAuditEvents(db.prisma, filter, plan);
-  return toConnection(rows, plan, (row) => ({ createdAt: row.at, id: row.id }));
+  return toConnection(rows, plan, {
+    keyOf: (row) => ({ createdAt: row.at, id: row.id }),
+    count: () => auditRepository.countAuditEvents(db.prisma, filter),
+  });
 }

@@ -35,3 +35,7 @@ export const replaceNamedKey = (
     ...(existingId ? [prisma.apiKey.delete({ where: { id: existingId } })] : []),
     prisma.apiKey.create({ data: row }),
   ]);
+
+/** `userId`: only that user's. */
+export const apiKeysByIds = (db: Db, ids: string[], userId?: string) =>
+  db.apiKey.findMany({ where: { id: { in: ids }, ...(userId ? { userId } : {}) } });

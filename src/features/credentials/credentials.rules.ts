@@ -1,9 +1,17 @@
 import { rule } from 'graphql-shield';
 import { isAdmin, requiresAdmin, signedIn, type Viewer } from '../../auth/index.js';
 import { forbidden, unauthenticated } from '../../errors.js';
+import type { Database } from '../../db/database.js';
 import type { FeaturePermissions } from '../../graphql/permissions.js';
+import * as credentialsRepository from './credentials.repository.js';
 
 type Ctx = { viewer: Viewer | null };
+
+/** For node(id:): as `User.apiKeys`, the key's user or an admin. */
+export async function visibleApiKeys(ctx: Ctx & { db: Database }, ids: string[]) {
+  if (!ctx.viewer) return [];
+  return credentialsRepository.apiKeysByIds(ctx.db.prisma, ids, isAdmin(ctx.viewer) ? undefined : ctx.viewer.userId);
+}
 
 /** For fields on a User: the user themselves or an admin. */
 const isSelfOrAdmin = rule({ cache: 'strict' })((parent: { id: string }, _args, ctx: Ctx) => {

@@ -1,11 +1,14 @@
 import { z } from 'zod';
 import { requireViewer } from '../../auth/index.js';
 import type { ApiKey } from '../../generated/prisma/client.js';
+import { visibleApiKeys } from './credentials.rules.js';
 import { builder } from '../../graphql/builder.js';
+import { NodeRef, registerNode } from '../../graphql/node.js';
 import { UserRef } from '../users/index.js';
 import { createApiKey, issueToken, listApiKeys, revokeApiKey } from './credentials.service.js';
 
 export const ApiKeyRef = builder.objectRef<ApiKey>('ApiKey').implement({
+  interfaces: [NodeRef],
   description: 'An API key. The key itself is shown once, when it is created; Coffer keeps only an HMAC of it.',
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -18,6 +21,8 @@ export const ApiKeyRef = builder.objectRef<ApiKey>('ApiKey').implement({
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
   }),
 });
+
+registerNode(ApiKeyRef, visibleApiKeys);
 
 const CreatedApiKey = builder.objectRef<{ apiKey: ApiKey; key: string }>('CreatedApiKey').implement({
   fields: (t) => ({

@@ -7,6 +7,8 @@ type Db = PrismaClient | Prisma.TransactionClient;
 export const listProjects = (db: Db, plan: PagePlan, ownerId: string | undefined) =>
   db.project.findMany({ where: { ...(ownerId ? { ownerId } : {}), ...keysetWhere(plan) }, orderBy: keysetOrder(plan), take: plan.take });
 
+export const countProjects = (db: Db, ownerId: string | undefined) => db.project.count({ where: ownerId ? { ownerId } : {} });
+
 export const findProject = (db: Db, id: string) => db.project.findUnique({ where: { id } });
 
 export const ownerOf = async (db: Db, id: string) =>
@@ -21,3 +23,7 @@ export const createProject = (db: Db, project: { name: string; ownerId: string }
 export const renameProject = (db: Db, id: string, name: string) => db.project.update({ where: { id }, data: { name } });
 
 export const findOwner = (db: Db, ownerId: string) => db.user.findUnique({ where: { id: ownerId } });
+
+/** `ownerId`: only that owner's. */
+export const projectsByIds = (db: Db, ids: string[], ownerId?: string) =>
+  db.project.findMany({ where: { id: { in: ids }, ...(ownerId ? { ownerId } : {}) } });

@@ -22,6 +22,12 @@ export async function projectAccess(ctx: Ctx, projectId: string | undefined): Pr
   return notFound('Project');
 }
 
+/** For node(id:): the projects `project(id:)` would answer (owner or admin). */
+export async function visibleProjects(ctx: Ctx, ids: string[]) {
+  if (!ctx.viewer) return [];
+  return projectsRepository.projectsByIds(ctx.db.prisma, ids, isAdmin(ctx.viewer) ? undefined : ctx.viewer.userId);
+}
+
 /**
  * The same check for subscriptions: graphql-shield does not guard their subscribe step, so it is
  * repeated there and a client that may not see the project never gets a stream.

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { requireViewer } from '../../auth/index.js';
 import type { Project } from '../../generated/prisma/client.js';
+import { visibleProjects } from './projects.rules.js';
 import { builder } from '../../graphql/builder.js';
+import { NodeRef, registerNode } from '../../graphql/node.js';
+import { connectionOf } from '../../graphql/connections.js';
 import { UserRef } from '../users/index.js';
 import { assertProjectAccess } from './projects.rules.js';
 import {
@@ -15,6 +18,7 @@ import {
 } from './projects.service.js';
 
 export const ProjectRef = builder.objectRef<Project>('Project').implement({
+  interfaces: [NodeRef],
   description: 'A customer project of the platform. Its owner (and admins) manage its secrets and Stripe setup.',
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -29,6 +33,8 @@ export const ProjectRef = builder.objectRef<Project>('Project').implement({
   }),
 });
 
+registerNode(ProjectRef, visibleProjects);
+
 const ProjectEventKind = builder.enumType('ProjectEventKind', { values: ['UPDATED', 'DELETED'] as const });
 
 const ProjectEventRef = builder.objectRef<ProjectEvent>('ProjectEvent').implement({
@@ -42,13 +48,16 @@ const ProjectEventRef = builder.objectRef<ProjectEvent>('ProjectEvent').implemen
 const projectName = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
 
 builder.queryFields((t) => ({
-  projects: t.connection({
-    type: ProjectRef,
-    description: "Your projects, newest first. Admins see every project, or one owner's with `ownerId`.",
-    args: { ownerId: t.arg.id({ required: false }) },
-    resolve: (_root, args, ctx) =>
-      listProjects({ db: ctx.db, viewer: requireViewer(ctx), page: args, ownerId: args.ownerId ? String(args.ownerId) : null }),
-  }),
+  projects: t.connection(
+    {
+      type: ProjectRef,
+      description: "Your projects, newest first. Admins see every project, or one owner's with `ownerId`.",
+      args: { ownerId: t.arg.id({ required: false }) },
+      resolve: (_root, args, ctx) =>
+        listProjects({ db: ctx.db, viewer: requireViewer(ctx), page: args, ownerId: args.ownerId ? String(args.ownerId) : null }),
+    },
+    connectionOf(ProjectRef),
+  ),
   project: t.field({
     type: ProjectRef,
     args: { id: t.arg.id() },

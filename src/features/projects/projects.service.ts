@@ -29,7 +29,9 @@ export async function listProjects({
 }) {
   const plan = planPage(page);
   const owner = isAdmin(viewer) ? (ownerId ?? undefined) : viewer.userId;
-  return toConnection(await projectsRepository.listProjects(db.prisma, plan, owner), plan);
+  return toConnection(await projectsRepository.listProjects(db.prisma, plan, owner), plan, {
+    count: () => projectsRepository.countProjects(db.prisma, owner),
+  });
 }
 
 export async function getProject({ db, id }: { db: Database; id: string }) {

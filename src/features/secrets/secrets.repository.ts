@@ -229,6 +229,28 @@ export async function listSecrets(db: Database, ref: ScopeRef, filter: SecretFil
   return rows.map(withEnvironment(ref));
 }
 
+const listingWhere = (ref: ScopeRef, filter: SecretFilter, now: Date) => ({
+  scope: ref.scope,
+  ownerId: ref.ownerId,
+  environmentId: environmentIdOf(ref),
+  ...(filter.namePrefix ? { name: { startsWith: filter.namePrefix } } : {}),
+  ...(filter.isActive != null ? { isActive: filter.isActive } : {}),
+  ...(filter.isReserved != null ? { isReserved: filter.isReserved } : {}),
+  ...(filter.includeDeleted ? {} : { deletedAt: null }),
+  AND: [
+    // Expired secrets vanish at once; reserved ones stay visible (flagged isExpired).
+    { OR: [{ expiresAt: null }, { expiresAt: { gt: now } }, { isReserved: true }] },
+    ...(filter.expiringBefore ? [{ expiresAt: { lt: filter.expiringBefore } }] : []),
+  ],
+});
+
+export const countSecrets = (db: Db, ref: ScopeRef, filter: SecretFilter, now: Date) =>
+  db.secret.count({ where: listingWhere(ref, filter, now) });
+
+/** Secrets by id, for node(id:) lookups; visibility is the caller's to decide. Expired ones vanish as in listings. */
+export const secretsByIds = (db: Db, ids: string[], now: Date) =>
+  db.secret.findMany({ where: { id: { in: ids }, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }, { isReserved: true }] } });
+
 /** What the expiry sweeper may purge, soonest expired first. */
 export const expiredSecrets = (db: Db, now: Date, limit: number) =>
   db.secret.findMany({ where: { expiresAt: { lte: now }, isReserved: false }, take: limit, orderBy: { expiresAt: 'asc' } });
@@ -288,3 +310,7 @@ export const secretsInEnvironment = (tx: Tx, environmentId: string) => {
     destroyAll: async () => (await tx.secret.deleteMany({ where })).count,
   };
 };
+
+/** The ids among `projectIds` of projects `userId` owns. */
+export const projectsOwnedBy = async (db: Db, projectIds: string[], userId: string) =>
+  (await db.project.findMany({ where: { id: { in: projectIds }, ownerId: userId }, select: { id: true } })).map((project) => project.id);

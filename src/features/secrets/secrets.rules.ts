@@ -97,6 +97,23 @@ const secretScopeRule = (options: { adminOnly: boolean }) =>
     return true;
   });
 
+/**
+ * For node(id:): the secrets `secrets(scope:)` would list to the viewer (ACCOUNT: admins; PROJECT:
+ * its owner or an admin; USER: that user or an admin), soft-deleted ones included as with
+ * `includeDeleted`, expired unreserved ones left out.
+ */
+export async function visibleSecrets(ctx: Context, ids: string[]) {
+  const viewer = ctx.viewer;
+  if (!viewer) return [];
+  const found = await secretsRepository.secretsByIds(ctx.db.prisma, ids, ctx.now());
+  if (isAdmin(viewer)) return found;
+  const projectIds = [...new Set(found.filter((secret) => secret.scope === 'PROJECT').map((secret) => secret.ownerId))];
+  const owned = new Set(projectIds.length > 0 ? await secretsRepository.projectsOwnedBy(ctx.db.prisma, projectIds, viewer.userId) : []);
+  return found.filter(
+    (secret) => (secret.scope === 'USER' && secret.ownerId === viewer.userId) || (secret.scope === 'PROJECT' && owned.has(secret.ownerId)),
+  );
+}
+
 export const canUseSecretScope = secretScopeRule({ adminOnly: false });
 
 /** destroySecret: admins only, and a developer's attempt is audited like any other denial. */

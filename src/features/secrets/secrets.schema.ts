@@ -3,9 +3,11 @@ import { z } from 'zod';
 import { actorOf } from '../../auth/index.js';
 import type { Secret } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
+import { connectionOf } from '../../graphql/connections.js';
+import { NodeRef, registerNode } from '../../graphql/node.js';
 import type { Context } from '../../graphql/context.js';
 import { SecretScopeEnum } from '../../graphql/shared-types.js';
-import { resolvedScope } from './secrets.rules.js';
+import { resolvedScope, visibleSecrets } from './secrets.rules.js';
 import {
   deleteSecret,
   destroySecret,
@@ -58,7 +60,10 @@ const SecretInfo = builder.interfaceRef<Secret>('SecretInfo').implement({
 });
 
 /** A listing entry: by construction it has no value field at all. */
-const SecretMetadata = builder.objectRef<Secret>('SecretMetadata').implement({ interfaces: [SecretInfo], isTypeOf: () => true });
+const SecretMetadata = builder.objectRef<Secret>('SecretMetadata').implement({ interfaces: [SecretInfo, NodeRef], isTypeOf: () => true });
+
+// Secret (with a value) is not a Node: node(id:) never reveals, and a value is read by name and version.
+registerNode(SecretMetadata, visibleSecrets);
 
 const SecretWithValue = builder.objectRef<SecretRow & { readVersion: number }>('Secret').implement({
   interfaces: [SecretInfo],
@@ -129,13 +134,16 @@ const valueChange = (ctx: Context, info: GraphQLResolveInfo, name: string) => ({
 });
 
 builder.queryFields((t) => ({
-  secrets: t.connection({
-    type: SecretMetadata,
-    description: 'Secrets of one scope, newest first. Metadata only: values are never listed.',
-    args: { scope: t.arg({ type: SecretScopeInput, required: false }), filter: t.arg({ type: SecretFilter, required: false }) },
-    resolve: (_root, args, ctx, info) =>
-      listSecrets({ db: ctx.db, now: ctx.now(), ref: resolvedScope(info), filter: args.filter ?? {}, page: args }),
-  }),
+  secrets: t.connection(
+    {
+      type: SecretMetadata,
+      description: 'Secrets of one scope, newest first. Metadata only: values are never listed.',
+      args: { scope: t.arg({ type: SecretScopeInput, required: false }), filter: t.arg({ type: SecretFilter, required: false }) },
+      resolve: (_root, args, ctx, info) =>
+        listSecrets({ db: ctx.db, now: ctx.now(), ref: resolvedScope(info), filter: args.filter ?? {}, page: args }),
+    },
+    connectionOf(SecretMetadata, 'Secret'),
+  ),
   secret: t.field({
     type: SecretWithValue,
     description: 'One secret with its value (the current version unless `version` is given).',

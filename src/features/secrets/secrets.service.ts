@@ -335,7 +335,9 @@ interface Listing extends Omit<Lookup, 'name'> {
 /** Metadata only, newest first, keyset-paginated (no duplicates or gaps while secrets are added). */
 export async function listSecrets({ db, now, ref, filter, page }: Listing) {
   const plan = planPage(page);
-  return toConnection(await secretsRepository.listSecrets(db, ref, filter, now, plan), plan);
+  return toConnection(await secretsRepository.listSecrets(db, ref, filter, now, plan), plan, {
+    count: () => secretsRepository.countSecrets(db.prisma, ref, filter, now),
+  });
 }
 
 /** The name of a PROJECT secret's environment. */

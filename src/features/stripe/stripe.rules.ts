@@ -1,3 +1,4 @@
+import { isAdmin } from '../../auth/index.js';
 import { isUuid } from '../../db/ids.js';
 import { notFound, unauthenticated } from '../../errors.js';
 import type { Context } from '../../graphql/context.js';
@@ -17,6 +18,12 @@ export const isSyncRunOwner = lookupRule({ cache: 'strict' })(async (_parent, ar
   const access = await projectAccess(ctx, projectId);
   return access === true || access.code !== 'NOT_FOUND' ? access : notFound('Sync run');
 });
+
+/** For node(id:): the runs `stripeSyncRun(id:)` would answer (owner of the run's project, or admin). */
+export async function visibleSyncRuns(ctx: Context, ids: string[]) {
+  if (!ctx.viewer) return [];
+  return syncRepository.runsByIds(ctx.db.prisma, ids, isAdmin(ctx.viewer) ? undefined : ctx.viewer.userId);
+}
 
 export const stripePermissions: FeaturePermissions = {
   Query: {

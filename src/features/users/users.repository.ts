@@ -12,6 +12,8 @@ export const findUserByEmail = (db: Db, email: string) => db.user.findUnique({ w
 export const listUsers = (db: Db, plan: PagePlan) =>
   db.user.findMany({ where: keysetWhere(plan), orderBy: keysetOrder(plan), take: plan.take });
 
+export const countUsers = (db: Db) => db.user.count();
+
 export const firstActiveAdmin = (db: Db) =>
   db.user.findFirst({ where: { role: 'ADMIN', disabledAt: null }, orderBy: { createdAt: 'asc' } });
 
@@ -24,3 +26,5 @@ export const updateUser = async (db: Db, id: string, data: { role?: Role; disabl
   (await db.user.updateMany({ where: { id }, data })).count === 0 ? null : db.user.findUnique({ where: { id } });
 
 export const deleteUser = async (db: Db, id: string) => (await db.user.deleteMany({ where: { id } })).count > 0;
+
+export const usersByIds = (db: Db, ids: string[]) => db.user.findMany({ where: { id: { in: ids } } });

@@ -1,5 +1,16 @@
-import { requiresAdmin, signedIn } from '../../auth/index.js';
+import { isAdmin, requiresAdmin, signedIn, type Viewer } from '../../auth/index.js';
+import type { Database } from '../../db/database.js';
 import type { FeaturePermissions } from '../../graphql/permissions.js';
+import * as usersRepository from './users.repository.js';
+
+/** For node(id:): as `users` (admins) and `me` (yourself). */
+export async function visibleUsers(ctx: { viewer: Viewer | null; db: Database }, ids: string[]) {
+  const viewer = ctx.viewer;
+  if (!viewer) return [];
+  const admin = isAdmin(viewer);
+  const wanted = admin ? ids : ids.filter((id) => id === viewer.userId);
+  return wanted.length === 0 ? [] : usersRepository.usersByIds(ctx.db.prisma, wanted);
+}
 
 export const usersPermissions: FeaturePermissions = {
   Query: { me: signedIn, users: requiresAdmin },

@@ -2,12 +2,16 @@ import { z } from 'zod';
 import { requireViewer } from '../../auth/index.js';
 import type { User } from '../../generated/prisma/client.js';
 import { Role } from '../../generated/prisma/enums.js';
+import { visibleUsers } from './users.rules.js';
 import { builder } from '../../graphql/builder.js';
+import { NodeRef, registerNode } from '../../graphql/node.js';
+import { connectionOf } from '../../graphql/connections.js';
 import { createUser, listUsers } from './users.service.js';
 
 export const RoleEnum = builder.enumType(Role, { name: 'Role' });
 
 export const UserRef = builder.objectRef<User>('User').implement({
+  interfaces: [NodeRef],
   description: 'A person or service that uses Coffer. Admins manage the deployment; developers own projects.',
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -24,17 +28,22 @@ export const UserRef = builder.objectRef<User>('User').implement({
   }),
 });
 
+registerNode(UserRef, visibleUsers);
+
 builder.queryFields((t) => ({
   me: t.field({
     type: UserRef,
     description: 'The signed-in user.',
     resolve: (_root, _args, ctx) => requireViewer(ctx).user,
   }),
-  users: t.connection({
-    type: UserRef,
-    description: 'Every user, newest first (admins only).',
-    resolve: (_root, args, ctx) => listUsers({ db: ctx.db, page: args }),
-  }),
+  users: t.connection(
+    {
+      type: UserRef,
+      description: 'Every user, newest first (admins only).',
+      resolve: (_root, args, ctx) => listUsers({ db: ctx.db, page: args }),
+    },
+    connectionOf(UserRef),
+  ),
 }));
 
 const CreateUserInput = builder.inputType('CreateUserInput', {

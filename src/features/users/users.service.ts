@@ -23,7 +23,7 @@ export async function createUser({ db, input }: { db: Database; input: { email: 
 /** Every user, newest first. */
 export async function listUsers({ db, page }: { db: Database; page: PageArgs }) {
   const plan = planPage(page);
-  return toConnection(await usersRepository.listUsers(db.prisma, plan), plan);
+  return toConnection(await usersRepository.listUsers(db.prisma, plan), plan, { count: () => usersRepository.countUsers(db.prisma) });
 }
 
 /** A user by id, or by email (case-insensitive); null when there is none. */

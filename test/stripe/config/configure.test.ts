@@ -125,7 +125,7 @@ describe('masking', () => {
     const response = await h.configure(project.id, values);
     expect(response.errors).toEqual([]);
 
-    for (const config of [response.data?.configureStripe.config, await h.readConfig(project.id)]) {
+    for (const config of [response.data?.configureStripe!.config, await h.readConfig(project.id)]) {
       expect(config).toMatchObject({
         testSecretKey: maskOf(values.testSecretKey),
         testPublishableKey: maskOf(values.testPublishableKey),
@@ -164,24 +164,27 @@ describe('partial updates', () => {
     const endpoint = (await h.readConfig(project.id))?.test?.webhook.endpointId;
 
     const replaced = await h.configure(project.id, { testPublishableKey: secondPk });
-    expect(replaced.data?.configureStripe.results).toEqual([
+    expect(replaced.data?.configureStripe!.results).toEqual([
       expect.objectContaining({ environment: 'TEST', changedFields: ['testPublishableKey'], accountChanged: false }),
     ]);
-    expect(replaced.data?.configureStripe.config).toMatchObject({ testSecretKey: maskOf(secretKey), testPublishableKey: maskOf(secondPk) });
-    expect(replaced.data?.configureStripe.config?.test?.webhook).toMatchObject({ status: 'ACTIVE', endpointId: endpoint });
+    expect(replaced.data?.configureStripe!.config).toMatchObject({
+      testSecretKey: maskOf(secretKey),
+      testPublishableKey: maskOf(secondPk),
+    });
+    expect(replaced.data?.configureStripe!.config?.test?.webhook).toMatchObject({ status: 'ACTIVE', endpointId: endpoint });
 
     const removed = await h.configure(project.id, { testPublishableKey: null });
-    expect(removed.data?.configureStripe.results).toEqual([expect.objectContaining({ changedFields: ['testPublishableKey'] })]);
-    expect(removed.data?.configureStripe.config).toMatchObject({
+    expect(removed.data?.configureStripe!.results).toEqual([expect.objectContaining({ changedFields: ['testPublishableKey'] })]);
+    expect(removed.data?.configureStripe!.config).toMatchObject({
       testSecretKey: maskOf(secretKey),
       testPublishableKey: null,
       hasTestCredentials: true,
     });
 
     const secretRemoved = await h.configure(project.id, { testSecretKey: null });
-    expect(secretRemoved.data?.configureStripe.results).toEqual([expect.objectContaining({ changedFields: ['testSecretKey'] })]);
-    expect(secretRemoved.data?.configureStripe.config).toMatchObject({ testSecretKey: null, hasTestCredentials: false, isActive: false });
-    expect(secretRemoved.data?.configureStripe.config?.keys).toContainEqual({ environment: 'TEST', hasKey: false, maskedKey: null });
+    expect(secretRemoved.data?.configureStripe!.results).toEqual([expect.objectContaining({ changedFields: ['testSecretKey'] })]);
+    expect(secretRemoved.data?.configureStripe!.config).toMatchObject({ testSecretKey: null, hasTestCredentials: false, isActive: false });
+    expect(secretRemoved.data?.configureStripe!.config?.keys).toContainEqual({ environment: 'TEST', hasKey: false, maskedKey: null });
     // Without a secret key, Coffer's endpoint has no reason to exist.
     expect(endpointsOf(accountId, project.id)).toEqual([]);
   });
@@ -193,7 +196,7 @@ describe('saving the same key again', () => {
     const key = h.key(accountId);
     const start = h.fake.requests.length;
     const first = await h.configure(project.id, { testSecretKey: key });
-    expect(first.data?.configureStripe.results[0]).toMatchObject({
+    expect(first.data?.configureStripe!.results[0]).toMatchObject({
       changedFields: ['testSecretKey'],
       syncDue: true,
       syncRunId: expect.any(String),
@@ -204,14 +207,14 @@ describe('saving the same key again', () => {
 
     const again = await h.configure(project.id, { testSecretKey: key });
     expect(again.errors).toEqual([]);
-    expect(again.data?.configureStripe.results).toEqual([
+    expect(again.data?.configureStripe!.results).toEqual([
       { environment: 'TEST', changedFields: [], accountChanged: false, syncDue: false, syncRunId: null, webhook: null },
     ]);
     expect(accountChecks(start)).toHaveLength(1);
     expect(endpointsOf(accountId, project.id)).toEqual(endpoints);
     expect(await h.storedWebhookSecret(project.id)).toBe(storedSecret);
     // Only the first save queued a sync.
-    expect((await syncRuns(project.id)).map((run) => run.id)).toEqual([first.data?.configureStripe.results[0]?.syncRunId]);
+    expect((await syncRuns(project.id)).map((run) => run.id)).toEqual([first.data?.configureStripe!.results[0]?.syncRunId]);
   });
 });
 
@@ -225,10 +228,10 @@ describe('changing keys', () => {
     const newKey = h.key(accountId);
 
     const response = await h.configure(project.id, { testSecretKey: newKey });
-    expect(response.data?.configureStripe.results).toEqual([
+    expect(response.data?.configureStripe!.results).toEqual([
       { environment: 'TEST', changedFields: ['testSecretKey'], accountChanged: false, syncDue: false, syncRunId: null, webhook: null },
     ]);
-    expect(response.data?.configureStripe.config?.testSecretKey).toBe(maskOf(newKey));
+    expect(response.data?.configureStripe!.config?.testSecretKey).toBe(maskOf(newKey));
     expect(await mirrored(project.id, 'TEST')).toEqual([1, 1, 1]);
     expect(endpointsOf(accountId, project.id)).toEqual(endpoints);
     expect(await syncRuns(project.id)).toEqual(runsBefore);
@@ -237,7 +240,7 @@ describe('changing keys', () => {
   it("a key for a different account clears that environment's mirror and moves the managed webhook", async () => {
     const project = await h.project();
     const other = h.account('Someone Else Ltd');
-    const firstRunId = (await h.configure(project.id, { testSecretKey: h.key(accountId) })).data?.configureStripe.results[0]?.syncRunId;
+    const firstRunId = (await h.configure(project.id, { testSecretKey: h.key(accountId) })).data?.configureStripe!.results[0]?.syncRunId;
     expect(firstRunId).toEqual(expect.any(String));
     const [oldEndpoint] = endpointsOf(accountId, project.id);
     expect(oldEndpoint).toBeDefined();
@@ -246,7 +249,7 @@ describe('changing keys', () => {
 
     const response = await h.configure(project.id, { testSecretKey: h.key(other.id) });
     expect(response.errors).toEqual([]);
-    const [result] = response.data!.configureStripe.results;
+    const [result] = response.data!.configureStripe!.results;
     expect(result).toMatchObject({
       environment: 'TEST',
       changedFields: ['testSecretKey'],
@@ -255,7 +258,7 @@ describe('changing keys', () => {
       syncRunId: expect.any(String),
       webhook: { ok: true },
     });
-    expect(response.data?.configureStripe.config?.test).toMatchObject({ accountId: other.id, accountName: 'Someone Else Ltd' });
+    expect(response.data?.configureStripe!.config?.test).toMatchObject({ accountId: other.id, accountName: 'Someone Else Ltd' });
 
     expect(await mirrored(project.id, 'TEST')).toEqual([0, 0, 0]);
     expect(await mirrored(project.id, 'LIVE')).toEqual([1, 1, 1]);
@@ -269,7 +272,7 @@ describe('changing keys', () => {
     expect(endpointsOf(accountId, project.id)).toEqual([]);
     const [newEndpoint] = endpointsOf(other.id, project.id);
     expect(newEndpoint?.id).toBe(result?.webhook?.endpointId);
-    expect(response.data?.configureStripe.config?.test?.webhook).toMatchObject({ status: 'ACTIVE', endpointId: newEndpoint?.id });
+    expect(response.data?.configureStripe!.config?.test?.webhook).toMatchObject({ status: 'ACTIVE', endpointId: newEndpoint?.id });
     expect(await h.storedWebhookSecret(project.id)).toBe(newEndpoint?.secret);
   });
 });
@@ -293,7 +296,7 @@ describe('concurrent saves', () => {
     expect(checks[1]).toBeGreaterThan(creation);
 
     // The second save found the first one's account: no new account, no second endpoint.
-    const results = responses.map((response) => response.data!.configureStripe.results[0]!);
+    const results = responses.map((response) => response.data!.configureStripe!.results[0]!);
     const firstIndex = results.findIndex((result) => result.syncDue);
     const secondIndex = 1 - firstIndex;
     expect(results[firstIndex]?.webhook?.ok).toBe(true);

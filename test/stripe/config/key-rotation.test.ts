@@ -13,7 +13,7 @@ describe('Stripe credentials and master-key rotation', () => {
     const accountId = h.account('Rotating Co').id;
     const project = await h.project();
     const configured = await h.configure(project.id, { testSecretKey: h.key(accountId) });
-    expect(configured.data?.configureStripe.results[0]?.webhook?.ok).toBe(true);
+    expect(configured.data?.configureStripe!.results[0]?.webhook?.ok).toBe(true);
     const before = await h.app.db.prisma.stripeCredential.findMany();
     const oldKeyIds = new Set(before.map((row) => row.keyId));
 

@@ -90,7 +90,7 @@ describe('configureStripe refuses malformed credentials before calling Stripe', 
 
     const error = expectError(response, 'BAD_USER_INPUT');
     expect(error.extensions?.fields).toEqual([{ field: `input.${field}`, message: expect.any(String) }]);
-    expect(response.data).toBeNull();
+    expect(response.data).toEqual({ configureStripe: null });
     if (value) expect(response.text).not.toContain(value);
     expect(h.fake.requests.length).toBe(requestsBefore);
     expect(await h.readConfig(project.id)).toBeNull();
@@ -125,14 +125,14 @@ describe('restricted keys', () => {
 
     const validation = await h.validate(project.id, { testSecretKey: rkTest, liveSecretKey: rkLive });
     expect(validation.errors).toEqual([]);
-    expect(validation.data?.validateStripeCredentials.accounts).toEqual([
+    expect(validation.data?.validateStripeCredentials!.accounts).toEqual([
       expect.objectContaining({ environment: 'TEST', accountId, restrictedKey: true, livemode: false }),
       expect.objectContaining({ environment: 'LIVE', accountId, restrictedKey: true, livemode: true }),
     ]);
 
     const response = await h.configure(project.id, { testSecretKey: rkTest, liveSecretKey: rkLive });
     expect(response.errors).toEqual([]);
-    const config = response.data?.configureStripe.config;
+    const config = response.data?.configureStripe!.config;
     expect(config?.testSecretKey).toBe(maskOf(rkTest));
     expect(config?.liveSecretKey).toBe(maskOf(rkLive));
     expect(config?.testSecretKey).toMatch(/^rk_test_\.\.\.[A-Za-z0-9]{4}$/);

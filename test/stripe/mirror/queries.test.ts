@@ -150,7 +150,7 @@ async function syncedAccountProject(
     mode === 'live' ? { liveSecretKey: h.key(owner.id, { mode }) } : { testSecretKey: h.key(owner.id, { mode }) },
   );
   expect(response.errors).toEqual([]);
-  const runId = response.data!.configureStripe.results.find((result) => result.environment === environment)?.syncRunId;
+  const runId = response.data!.configureStripe!.results.find((result) => result.environment === environment)?.syncRunId;
   expect((await h.waitForRun(runId!)).status).toBe('SUCCEEDED');
   return {
     projectId: id,

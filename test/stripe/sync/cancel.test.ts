@@ -64,7 +64,7 @@ async function expectCanceledMidway(h: SyncHarness, runId: string, projectId: st
     status: 'CANCELED',
     error: null,
     finishedAt: expect.any(String),
-    cancelRequestedAt: requested.data?.cancelStripeSync.cancelRequestedAt,
+    cancelRequestedAt: requested.data?.cancelStripeSync!.cancelRequestedAt,
   });
   const statuses = Object.fromEntries(run.progress.map((entry) => [entry.objectType, entry.status]));
   expect(statuses).toEqual({
@@ -113,8 +113,8 @@ describe('with a worker in this process', () => {
     const again = await h.execute(StartSync, { projectId, environment: 'TEST' });
     expect(again.errors).toEqual([]);
     const next = again.data!.startStripeSync;
-    expect(next.id).not.toBe(firstRunId);
-    const finished = await h.waitForRun(next.id);
+    expect(next!.id).not.toBe(firstRunId);
+    const finished = await h.waitForRun(next!.id);
     expect(finished).toMatchObject({ status: 'SUCCEEDED', trigger: 'API', attempts: 1 });
     expect(await h.storedIds('customers', projectId)).toEqual(h.fakeIds(account.id, 'customers'));
   });
@@ -170,9 +170,9 @@ describe('without a worker in this process', () => {
       cancelRequestedAt: expect.any(String),
       error: null,
     });
-    expect(run.progress).toHaveLength(8);
-    expect(run.progress.every((entry) => entry.status === 'CANCELED' && entry.pages === 0)).toBe(true);
-    expect(run.summary).toMatchObject({ status: 'CANCELED', objects: 0, pages: 0, durationMs: null });
+    expect(run!.progress).toHaveLength(8);
+    expect(run!.progress.every((entry) => entry.status === 'CANCELED' && entry.pages === 0)).toBe(true);
+    expect(run!.summary).toMatchObject({ status: 'CANCELED', objects: 0, pages: 0, durationMs: null });
     const stored = await h.readRun(firstRunId!);
     expect(stored.events.map((event) => [event.kind, event.message])).toEqual([
       ['RUN_QUEUED', expect.stringContaining('queued (configure)')],
@@ -185,7 +185,7 @@ describe('without a worker in this process', () => {
     const next = await h.execute(StartSync, { projectId, environment: 'TEST' });
     expect(next.errors).toEqual([]);
     expect(next.data?.startStripeSync).toMatchObject({ status: 'QUEUED', trigger: 'API' });
-    expect((await cancel(h, next.data!.startStripeSync.id)).data?.cancelStripeSync.status).toBe('CANCELED');
+    expect((await cancel(h, next.data!.startStripeSync!.id)).data?.cancelStripeSync!.status).toBe('CANCELED');
   });
 
   it('refuses strangers, anonymous callers and unknown ids, and changes nothing', async () => {
@@ -214,7 +214,7 @@ describe('without a worker in this process', () => {
     // An admin may cancel any project's run.
     const byAdmin = await cancel(h, runId, h.app.admin.key);
     expect(byAdmin.errors).toEqual([]);
-    expect(byAdmin.data?.cancelStripeSync.status).toBe('CANCELED');
+    expect(byAdmin.data?.cancelStripeSync!.status).toBe('CANCELED');
     expect(await h.app.db.prisma.auditEvent.count({ where: { action: 'stripe.sync.cancel', targetId: runId, outcome: 'SUCCESS' } })).toBe(
       1,
     );

@@ -73,18 +73,18 @@ describe('one run at a time per project and environment', () => {
     expect(losers).toHaveLength(9);
     for (const loser of losers) {
       expect(loser.errors).toEqual([
-        expect.objectContaining({ extensions: expect.objectContaining({ code: 'CONFLICT', activeRunId: winner.id }) }),
+        expect.objectContaining({ extensions: expect.objectContaining({ code: 'CONFLICT', activeRunId: winner!.id }) }),
       ]);
       expect(loser.data?.startStripeSync ?? null).toBeNull();
     }
 
     const runs = await h.app.db.prisma.stripeSyncRun.findMany({ where: { projectId, environment: 'TEST' } });
     expect(runs.map((run) => run.trigger).sort()).toEqual(['API', 'CONFIGURE']);
-    expect(runs.filter((run) => run.activeSlot === 'active').map((run) => run.id)).toEqual([winner.id]);
-    expect(await h.app.db.prisma.stripeSyncEvent.count({ where: { runId: winner.id } })).toBe(1);
+    expect(runs.filter((run) => run.activeSlot === 'active').map((run) => run.id)).toEqual([winner!.id]);
+    expect(await h.app.db.prisma.stripeSyncEvent.count({ where: { runId: winner!.id } })).toBe(1);
     expect(await h.app.db.prisma.auditEvent.count({ where: { action: 'stripe.sync.start' } })).toBe(auditBefore + 1);
     // Left queued, it would be picked up by the workers of the next tests.
-    expect((await h.execute(CancelSync, { runId: winner.id })).errors).toEqual([]);
+    expect((await h.execute(CancelSync, { runId: winner!.id })).errors).toEqual([]);
   });
 });
 
@@ -163,7 +163,7 @@ describe('different environments and projects', () => {
     });
     expect(configured.errors).toEqual([]);
     const runOf = Object.fromEntries(
-      configured.data!.configureStripe.results.map((result) => [result.environment, result.syncRunId!]),
+      configured.data!.configureStripe!.results.map((result) => [result.environment, result.syncRunId!]),
     ) as Record<StripeEnvironment, string>;
     const other = await h.seededProject({ products: 60, customers: 120 });
     const runIds = [runOf.TEST, runOf.LIVE, other.firstRunId!];

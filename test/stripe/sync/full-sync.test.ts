@@ -118,7 +118,7 @@ describe('subscriptions with more items than Stripe sends inline', () => {
 
     const project = await h.project();
     const configured = await h.configure(project.id, { testSecretKey: h.key(account.id) });
-    const run = await h.waitForRun(configured.data!.configureStripe.results[0]!.syncRunId!);
+    const run = await h.waitForRun(configured.data!.configureStripe!.results[0]!.syncRunId!);
     expect(run.status).toBe('SUCCEEDED');
     expect(run.progress.find((entry) => entry.objectType === 'SUBSCRIPTIONS')).toMatchObject({
       status: 'SUCCEEDED',
@@ -194,7 +194,7 @@ describe('object types in parallel lanes', () => {
     parallel.fake.revokeKey(key);
     const mark = parallel.fake.requests.length;
     const started = await parallel.execute(StartSync, { projectId, environment: 'TEST' });
-    const run = await parallel.waitForRun(started.data!.startStripeSync.id);
+    const run = await parallel.waitForRun(started.data!.startStripeSync!.id);
     expect(run.status).toBe('FAILED');
     for (const entry of run.progress) expect(entry.error, entry.objectType).toMatch(/^INVALID_API_KEY \(HTTP 401\)/);
     const asked = parallel.fake.requests.slice(mark).map((request) => request.path);

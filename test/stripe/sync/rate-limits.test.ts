@@ -198,7 +198,7 @@ describe('failures not worth a retry', () => {
 
     const started = await h.execute(StartSync, { projectId, environment: 'TEST' });
     expect(started.errors).toEqual([]);
-    const run = await h.waitForRun(started.data!.startStripeSync.id);
+    const run = await h.waitForRun(started.data!.startStripeSync!.id);
 
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe(`8 of 8 object types failed: ${ALL_COLLECTIONS.join(', ')}`);

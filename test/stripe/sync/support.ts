@@ -89,7 +89,7 @@ export async function startSyncHarness({ env = {}, worker = true }: { env?: Reco
     const project = await h.project();
     const key = h.key(account.id, { mode });
     const configured = expectOk(await h.configure(project.id, environment === 'LIVE' ? { liveSecretKey: key } : { testSecretKey: key }));
-    const runId = configured.configureStripe.results[0]?.syncRunId ?? null;
+    const runId = configured.configureStripe!.results[0]?.syncRunId ?? null;
     return { project, projectId: project.id, account, key, environment, firstRunId: runId };
   }
 

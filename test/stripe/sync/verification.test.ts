@@ -37,7 +37,7 @@ describe('the verification phase', () => {
 
     const project = await h.project();
     const configured = expectOk(await h.configure(project.id, { testSecretKey: h.key(account.id) }));
-    const run = await h.waitForRun(configured.configureStripe.results[0]!.syncRunId!);
+    const run = await h.waitForRun(configured.configureStripe!.results[0]!.syncRunId!);
 
     expect(run.status).toBe('SUCCEEDED');
     const customersSummary = run.summary!.objectTypes.find((entry) => entry.objectType === 'CUSTOMERS');
@@ -70,7 +70,7 @@ describe('the verification phase', () => {
     await h.app.db.prisma.stripeCustomer.deleteMany({ where: { projectId, stripeId: { in: [customers.idAt(7), customers.idAt(8)] } } });
 
     const started = expectOk(await h.execute(StartSync, { projectId, environment: 'TEST', objects: ['CUSTOMERS'] }));
-    const run = await h.waitForRun(started.startStripeSync.id);
+    const run = await h.waitForRun(started.startStripeSync!.id);
     expect(run.status).toBe('SUCCEEDED');
     // Deleted customers are still retrievable at Stripe, as `{ deleted: true }`: that confirms it too.
     expect(run.summary!.objectTypes).toEqual([
@@ -94,7 +94,7 @@ describe('the verification phase', () => {
       await h.app.db.prisma.stripeProduct.deleteMany({ where: { projectId, stripeId: products.idAt(4) } });
     });
     const started = expectOk(await h.execute(StartSync, { projectId, environment: 'TEST', objects: ['PRODUCTS'] }));
-    const run = await h.waitForRun(started.startStripeSync.id);
+    const run = await h.waitForRun(started.startStripeSync!.id);
     expect(run.summary!.objectTypes).toEqual([
       expect.objectContaining({ objectType: 'PRODUCTS', status: 'SUCCEEDED', listed: 12, insertedByVerification: 1, markedDeleted: 0 }),
     ]);
@@ -108,7 +108,7 @@ describe('the verification phase', () => {
     h.fake.store(account.id).delete('products', products.idAt(2));
     h.fake.failNext(10, { status: 500, path: new RegExp(`/v1/products/${products.idAt(2)}$`) });
     const started = expectOk(await h.execute(StartSync, { projectId, environment: 'TEST', objects: ['PRODUCTS'] }));
-    const run = await h.waitForRun(started.startStripeSync.id);
+    const run = await h.waitForRun(started.startStripeSync!.id);
     expect(run.status).toBe('FAILED');
     expect(run.summary!.objectTypes[0]).toMatchObject({ objectType: 'PRODUCTS', status: 'FAILED', markedDeleted: 0 });
     expect(run.summary!.objectTypes[0]!.error).toMatch(/^verification: 1 products still differ from Stripe/);

@@ -32,7 +32,7 @@ beforeAll(async () => {
   const account = h.account('Edge Cases Ltd');
   const project = await h.project();
   const response = await h.configure(project.id, { testSecretKey: h.key(account.id) });
-  expect(response.data?.configureStripe.results[0]?.webhook?.ok).toBe(true);
+  expect(response.data?.configureStripe!.results[0]?.webhook?.ok).toBe(true);
   projectId = project.id;
   secret = (await h.storedWebhookSecret(project.id))!;
 });

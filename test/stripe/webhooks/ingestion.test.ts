@@ -14,7 +14,7 @@ afterAll(() => h.close());
 async function configuredProject() {
   const project = await h.project();
   const response = await h.configure(project.id, { testSecretKey: h.key(accountId) });
-  expect(response.data?.configureStripe.results[0]?.webhook?.ok).toBe(true);
+  expect(response.data?.configureStripe!.results[0]?.webhook?.ok).toBe(true);
   const secret = await h.storedWebhookSecret(project.id);
   if (!secret) throw new Error('no webhook secret stored');
   return { projectId: project.id, secret };

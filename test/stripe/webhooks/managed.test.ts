@@ -48,8 +48,8 @@ describe('the managed webhook endpoint', () => {
     });
     expect([...endpoint.enabled_events].sort()).toEqual([...MANAGED_WEBHOOK_EVENTS].sort());
 
-    expect(response.data?.configureStripe.results[0]?.webhook).toEqual({ ok: true, url, endpointId: endpoint.id, error: null });
-    expect(response.data?.configureStripe.config?.test?.webhook).toEqual({
+    expect(response.data?.configureStripe!.results[0]?.webhook).toEqual({ ok: true, url, endpointId: endpoint.id, error: null });
+    expect(response.data?.configureStripe!.config?.test?.webhook).toEqual({
       mode: 'MANAGED',
       status: 'ACTIVE',
       endpointId: endpoint.id,
@@ -58,7 +58,7 @@ describe('the managed webhook endpoint', () => {
       lastError: null,
       signingSecret: maskOf(endpoint.secret),
     });
-    expect(response.data?.configureStripe.config?.testWebhookSecret).toBe(maskOf(endpoint.secret));
+    expect(response.data?.configureStripe!.config?.testWebhookSecret).toBe(maskOf(endpoint.secret));
   });
 
   it('its signing secret is stored encrypted: masked on reads, no whsec_ plaintext in the row', async () => {
@@ -89,8 +89,8 @@ describe('the managed webhook endpoint', () => {
     const start = h.fake.requests.length;
     const response = await h.configure(project.id, { testSecretKey: h.key(accountId), testWebhookSecret: manual });
     expect(response.errors).toEqual([]);
-    expect(response.data?.configureStripe.results[0]?.webhook).toBeNull();
-    expect(response.data?.configureStripe.config?.test?.webhook).toMatchObject({
+    expect(response.data?.configureStripe!.results[0]?.webhook).toBeNull();
+    expect(response.data?.configureStripe!.config?.test?.webhook).toMatchObject({
       mode: 'MANUAL',
       status: 'MANUAL',
       endpointId: null,
@@ -104,7 +104,7 @@ describe('the managed webhook endpoint', () => {
   it('the first save for an account queues its first sync (CONFIGURE): syncDue in the result, no longer due once queued', async () => {
     const project = await h.project();
     const response = await h.configure(project.id, { testSecretKey: h.key(accountId) });
-    const result = response.data?.configureStripe.results[0];
+    const result = response.data?.configureStripe!.results[0];
     expect(result).toMatchObject({ syncDue: true, syncRunId: expect.any(String), webhook: { ok: true } });
 
     const run = await h.app.db.prisma.stripeSyncRun.findUniqueOrThrow({ where: { id: result!.syncRunId! } });
@@ -137,7 +137,7 @@ describe('when set-up fails', () => {
     const key = local.key(localAccount);
     const response = await local.configure(project.id, { testSecretKey: key });
     expect(response.errors).toEqual([]);
-    const webhook = response.data?.configureStripe.results[0]?.webhook;
+    const webhook = response.data?.configureStripe!.results[0]?.webhook;
     expect(webhook).toMatchObject({ ok: false, endpointId: null, url: `http://localhost:4000/webhooks/stripe/${project.id}/test` });
     expect(webhook?.error).toMatch(/^Webhook endpoint could not be set up: Invalid URL/);
 
@@ -162,8 +162,8 @@ describe('when set-up fails', () => {
     h.fake.failNext(1, { status: 500, method: 'POST', path: /^\/v1\/webhook_endpoints$/, shouldRetry: false });
     const response = await h.configure(project.id, { testSecretKey: h.key(accountId) });
     expect(response.errors).toEqual([]);
-    expect(response.data?.configureStripe.results[0]?.webhook).toMatchObject({ ok: false, endpointId: null });
-    expect(response.data?.configureStripe.config?.test?.webhook).toMatchObject({
+    expect(response.data?.configureStripe!.results[0]?.webhook).toMatchObject({ ok: false, endpointId: null });
+    expect(response.data?.configureStripe!.config?.test?.webhook).toMatchObject({
       status: 'FAILED',
       lastError: expect.stringMatching(/could not be set up/),
     });

@@ -286,7 +286,7 @@ describe('a subscription event whose inline item list Stripe cut short (has_more
     const subscription = h.fake.seed(account.id, 'test', 'subscriptions', 0).at(0);
     const project = await h.project();
     const configured = await h.configure(project.id, { testSecretKey: h.key(account.id) });
-    const run = await h.waitForRun(configured.data!.configureStripe.results[0]!.syncRunId!);
+    const run = await h.waitForRun(configured.data!.configureStripe!.results[0]!.syncRunId!);
     expect(run.status).toBe('SUCCEEDED');
     expect(await itemIds(project.id, subscription.id as string)).toHaveLength(25);
     return { projectId: project.id, subscription, secret: await webhookSecret(project.id) };

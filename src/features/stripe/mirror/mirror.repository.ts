@@ -171,16 +171,16 @@ export async function listMirrored<Row extends { created: Date; stripeId: string
   if (query.created && Object.keys(query.created).length > 0) where.created = query.created;
   for (const [column, value] of Object.entries(query.columns)) where[column] = Array.isArray(value) ? { in: value } : value;
   const { plan } = query;
-  const [rows, totalCount] = await Promise.all([
-    // AND, not a spread: the cursor's bound on `created` must not replace the filter's created range.
-    delegate.findMany({
-      where: { AND: [where, keysetWhere(plan, 'created', 'stripeId')] },
-      orderBy: keysetOrder(plan, 'created', 'stripeId'),
-      take: plan.take,
-    }) as Promise<Row[]>,
-    delegate.count({ where }),
-  ]);
-  return { ...toConnection(rows, plan, (row) => ({ createdAt: row.created, id: row.stripeId })), totalCount };
+  // AND, not a spread: the cursor's bound on `created` must not replace the filter's created range.
+  const rows = (await delegate.findMany({
+    where: { AND: [where, keysetWhere(plan, 'created', 'stripeId')] },
+    orderBy: keysetOrder(plan, 'created', 'stripeId'),
+    take: plan.take,
+  })) as Row[];
+  return toConnection(rows, plan, {
+    keyOf: (row) => ({ createdAt: row.created, id: row.stripeId }),
+    count: () => delegate.count({ where }),
+  });
 }
 
 export const subscriptionItemsOf = (

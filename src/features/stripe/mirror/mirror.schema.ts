@@ -10,6 +10,7 @@ import type {
 } from '../../../generated/prisma/client.js';
 import type { StripeEnvironment } from '../../../generated/prisma/enums.js';
 import { builder } from '../../../graphql/builder.js';
+import { connectionOf } from '../../../graphql/connections.js';
 import { StripeEnvironmentEnum } from '../shared.schema.js';
 import type { ListedObjectType } from './mirror.repository.js';
 import { listMirrored, subscriptionItems, type FilterColumns, type MirrorListArgs } from './mirror.service.js';
@@ -179,7 +180,7 @@ function mirrorQuery(
             columns,
           ) as never,
       },
-      { fields: (c) => ({ totalCount: c.int({ resolve: (connection) => (connection as unknown as { totalCount: number }).totalCount }) }) },
+      connectionOf(type as never) as never,
     ),
   );
 }

@@ -80,11 +80,8 @@ export async function listRuns(
   { projectId, environment, plan }: { projectId: string; environment?: StripeEnvironment | null; plan: PagePlan },
 ) {
   const where = { projectId, ...(environment ? { environment } : {}) };
-  const [rows, totalCount] = await Promise.all([
-    db.stripeSyncRun.findMany({ where: { ...where, ...keysetWhere(plan) }, orderBy: keysetOrder(plan), take: plan.take }),
-    db.stripeSyncRun.count({ where }),
-  ]);
-  return { ...toConnection(rows, plan), totalCount };
+  const rows = await db.stripeSyncRun.findMany({ where: { ...where, ...keysetWhere(plan) }, orderBy: keysetOrder(plan), take: plan.take });
+  return toConnection(rows, plan, { count: () => db.stripeSyncRun.count({ where }) });
 }
 
 /** A queued run, or a running one whose worker stopped renewing its lease (FOR UPDATE SKIP LOCKED: one claimant). */
@@ -191,3 +188,7 @@ export async function releaseRun(tx: Tx, runId: string, workerId: string): Promi
   });
   return released.count > 0;
 }
+
+/** `ownerId`: only runs of that user's projects. */
+export const runsByIds = (db: Db, ids: string[], ownerId?: string) =>
+  db.stripeSyncRun.findMany({ where: { id: { in: ids }, ...(ownerId ? { project: { ownerId } } : {}) } });

@@ -1,7 +1,10 @@
 import { planPage } from '../../../db/pagination.js';
 import type { StripeSyncObjectState, StripeSyncRun } from '../../../generated/prisma/client.js';
 import { StripeSyncObjectStatus, StripeSyncStatus, StripeSyncTrigger } from '../../../generated/prisma/enums.js';
+import { visibleSyncRuns } from '../stripe.rules.js';
 import { builder } from '../../../graphql/builder.js';
+import { NodeRef, registerNode } from '../../../graphql/node.js';
+import { connectionOf } from '../../../graphql/connections.js';
 import { assertProjectAccess } from '../../projects/index.js';
 import { SYNC_OBJECT_TYPES, type SyncObjectType } from '../mirror/object-types.js';
 import { actingDeps, StripeEnvironmentEnum } from '../shared.schema.js';
@@ -123,6 +126,7 @@ export const StripeSyncProgressEventRef = builder.objectRef<SyncProgressEvent>('
 });
 
 export const StripeSyncRunRef = builder.objectRef<StripeSyncRun>('StripeSyncRun').implement({
+  interfaces: [NodeRef],
   description: "One sync of a project environment's Stripe data into Coffer.",
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -155,6 +159,8 @@ export const StripeSyncRunRef = builder.objectRef<StripeSyncRun>('StripeSyncRun'
   }),
 });
 
+registerNode(StripeSyncRunRef, visibleSyncRuns);
+
 builder.queryFields((t) => ({
   stripeSyncRuns: t.connection(
     {
@@ -164,7 +170,7 @@ builder.queryFields((t) => ({
       resolve: (_root, args, ctx) =>
         listSyncRuns(ctx.db, { projectId: String(args.projectId), environment: args.environment, plan: planPage(args) }),
     },
-    { fields: (t) => ({ totalCount: t.int({ resolve: (connection) => (connection as unknown as { totalCount: number }).totalCount }) }) },
+    connectionOf(StripeSyncRunRef),
   ),
   stripeSyncRun: t.field({
     type: StripeSyncRunRef,

@@ -62,15 +62,15 @@ export async function listReceivedEvents(
   }: { projectId: string; environment: StripeEnvironment; rejectedOnly: boolean; plan: PagePlan },
 ) {
   const where = { projectId, environment, ...(rejectedOnly ? { rejectedReason: { not: null } } : {}) };
-  const [rows, totalCount] = await Promise.all([
-    prisma.stripeWebhookEvent.findMany({
-      where: { AND: [where, keysetWhere(plan, 'receivedAt', 'eventId')] },
-      orderBy: keysetOrder(plan, 'receivedAt', 'eventId'),
-      take: plan.take,
-    }),
-    prisma.stripeWebhookEvent.count({ where }),
-  ]);
-  return { ...toConnection(rows, plan, (row) => ({ createdAt: row.receivedAt, id: row.eventId })), totalCount };
+  const rows = await prisma.stripeWebhookEvent.findMany({
+    where: { AND: [where, keysetWhere(plan, 'receivedAt', 'eventId')] },
+    orderBy: keysetOrder(plan, 'receivedAt', 'eventId'),
+    take: plan.take,
+  });
+  return toConnection(rows, plan, {
+    keyOf: (row) => ({ createdAt: row.receivedAt, id: row.eventId }),
+    count: () => prisma.stripeWebhookEvent.count({ where }),
+  });
 }
 
 /** The `created` of the newest event received for an environment (delivered or caught up). */

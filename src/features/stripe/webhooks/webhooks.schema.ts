@@ -1,5 +1,6 @@
 import type { StripeWebhookEvent } from '../../../generated/prisma/client.js';
 import { builder } from '../../../graphql/builder.js';
+import { connectionOf } from '../../../graphql/connections.js';
 import { StripeEnvironmentEnum } from '../shared.schema.js';
 import { listWebhookEvents } from './webhooks.service.js';
 
@@ -32,6 +33,6 @@ builder.queryField('stripeWebhookEvents', (t) =>
       },
       resolve: (_root, args, ctx) => listWebhookEvents(ctx.db, { ...args, projectId: String(args.projectId) }),
     },
-    { fields: (c) => ({ totalCount: c.int({ resolve: (connection) => (connection as unknown as { totalCount: number }).totalCount }) }) },
+    connectionOf(StripeWebhookEventRef),
   ),
 );
