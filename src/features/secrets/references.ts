@@ -131,7 +131,7 @@ const DESCRIPTION: Record<UnresolvedReason, string> = {
   INACTIVE: 'which is inactive',
   UNKNOWN_ENVIRONMENT: 'in an environment this project does not have',
   NO_ENVIRONMENTS: 'with an environment, but only project secrets have environments',
-  CYCLE: 'which leads back to itself',
+  CYCLE: 'closing a cycle',
   TOO_DEEP: `more than ${MAX_REFERENCE_DEPTH} references deep`,
   TOO_LARGE: `making the value longer than ${MAX_EXPANDED_BYTES} bytes`,
   TOO_MANY: `one of more than ${MAX_REFERENCED_SECRETS} secrets the value reaches`,
@@ -244,8 +244,7 @@ export async function expandValues(roots: readonly Root[], load: Loader): Promis
       } else {
         const address = targetOf(node.address, part);
         const key = addressKey(address);
-        const seenAt = onPath.findIndex((step) => step.key === key);
-        if (seenAt !== -1) throw unresolvedReference('CYCLE', [...labels().slice(seenAt), labelOf(address)]);
+        if (onPath.some((step) => step.key === key)) throw unresolvedReference('CYCLE', [...labels(), labelOf(address)]);
         if (onPath.length >= MAX_REFERENCE_DEPTH + 1) throw unresolvedReference('TOO_DEEP', [...labels(), labelOf(address)]);
         const target = nodes.get(key);
         // Every node within reach was loaded above; only one past the depth bound is not, and that was refused just now.

@@ -63,6 +63,10 @@ async function refusalOf(db: Database, viewer: Viewer, ref: ScopeRef, { adminOnl
   return null;
 }
 
+/** Why `viewer` may not read secrets of `ref` (references check every scope they reach), or null. */
+export const readRefusal = (db: Database, viewer: Viewer, ref: ScopeRef) =>
+  refusalOf(db, viewer, ref, { adminOnly: false, setsReserved: false });
+
 /**
  * Resolves the secret scope once and decides who may use it. Every denial is audited, so probing
  * other people's secrets leaves a trace. Not cached: each field execution must hand its own
