@@ -16,6 +16,6 @@ export default defineConfig({
     pool: 'forks',
     // vitest's default on 2 cores is one worker; most slow files wait on child processes, so two overlap that.
     maxWorkers: 2,
-    globalSetup: [],
+    globalSetup: ['test/support/build.global.ts'],
   },
 });

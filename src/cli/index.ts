@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { SingleBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { generateApiKey } from '../auth/index.js';

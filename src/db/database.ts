@@ -16,6 +16,12 @@ export interface SqlSession {
 export interface Database {
   readonly kind: 'pglite' | 'postgres';
   readonly prisma: PrismaClient;
+  /**
+   * One statement on Prisma's own connections (its pg pool, or the PGlite instance), without
+   * Prisma's query engine: for the few hot read paths where that engine cost more than the query
+   * itself (README, Benchmarks). Rows come back with snake_case columns unless the SQL aliases them.
+   */
+  query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
   /** Borrows one dedicated connection for the duration of `work`. */
   withSession<T>(work: (session: SqlSession) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
@@ -69,6 +75,7 @@ function wrapPGlite(pglite: PGlite, lock?: DataDirLock): Database {
   return {
     kind: 'pglite',
     prisma,
+    query: (sql, params) => session.query(sql, params),
     // PGlite is a single connection already; nothing to borrow.
     withSession: (work) => work(session),
     async ping() {
@@ -86,10 +93,17 @@ function wrapPGlite(pglite: PGlite, lock?: DataDirLock): Database {
 }
 
 function openPostgres(url: string, poolSize = 10): Database {
-  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: poolSize }) });
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // An idle connection dropped by the server (restart, failover) is replaced on the next checkout;
+  // without a listener the pool's 'error' event would end the process.
+  pool.on('error', () => {});
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     kind: 'postgres',
     prisma,
+    async query<Row>(sql: string, params: unknown[] = []) {
+      return (await pool.query(sql, params)).rows as Row[];
+    },
     async withSession(work) {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
@@ -112,6 +126,7 @@ function openPostgres(url: string, poolSize = 10): Database {
     async advertise() {},
     async close() {
       await prisma.$disconnect();
+      if (!pool.ended) await pool.end();
     },
   };
 }

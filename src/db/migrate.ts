@@ -1,11 +1,23 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Database, SqlSession } from './database.js';
 
-/** prisma/migrations, found from this file so start-up works whatever the working directory. */
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations/', import.meta.url)).replace(/[\\/]$/, '');
+/**
+ * prisma/migrations, found upwards from this module so start-up works whatever the working
+ * directory, from the sources (src/db/) and from the bundled build (dist/) alike.
+ */
+export const MIGRATIONS_DIR = findMigrationsDir(path.dirname(fileURLToPath(import.meta.url)));
+
+function findMigrationsDir(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'prisma', 'migrations');
+    if (existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) return path.resolve(from, '../../prisma/migrations');
+  }
+}
 
 /** The advisory lock key `prisma migrate deploy` takes too, so Coffer and Prisma never migrate at once. */
 const LOCK_KEY = 72707369;

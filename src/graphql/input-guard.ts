@@ -12,6 +12,7 @@ import {
   type DocumentNode,
   type GraphQLInputType,
   type GraphQLSchema,
+  type ValueNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { isUuid } from '../db/ids.js';
@@ -66,10 +67,24 @@ function inspectValue(value: unknown, type: GraphQLInputType, path: string, owne
   }
 }
 
-/** Problems in the arguments of `document`, or null when they are clean. */
-export function inspectArguments(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>): CofferError | null {
+/** An argument of a document, as found once per document (Yoga caches parsed documents). */
+interface ArgumentSite {
+  name: string;
+  type: GraphQLInputType;
+  value: ValueNode;
+  /** An ID argument of a field: a malformed one is NOT_FOUND, not BAD_USER_INPUT. */
+  isId: boolean;
+}
+
+const sitesByDocument = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, ArgumentSite[]>>();
+
+function argumentSites(schema: GraphQLSchema, document: DocumentNode): ArgumentSite[] {
+  let bySchema = sitesByDocument.get(schema);
+  if (!bySchema) sitesByDocument.set(schema, (bySchema = new WeakMap()));
+  let sites = bySchema.get(document);
+  if (sites) return sites;
+  const found: ArgumentSite[] = [];
   const typeInfo = new TypeInfo(schema);
-  const found: Found = { notFound: null, problems: [] };
   visit(
     document,
     visitWithTypeInfo(typeInfo, {
@@ -77,11 +92,22 @@ export function inspectArguments(schema: GraphQLSchema, document: DocumentNode, 
         const argument = typeInfo.getArgument();
         // Directive arguments (@include, @skip) are Booleans: nothing to check.
         if (!argument || typeInfo.getDirective()) return;
-        const value = valueFromAST(node.value, argument.type, variables);
-        inspectValue(value, argument.type, node.name.value, null, found, getNamedType(argument.type).name === 'ID');
+        found.push({ name: node.name.value, type: argument.type, value: node.value, isId: getNamedType(argument.type).name === 'ID' });
       },
     }),
   );
+  bySchema.set(document, (sites = found));
+  return sites;
+}
+
+/** Problems in the arguments of `document`, or null when they are clean. */
+export function inspectArguments(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>): CofferError | null {
+  const sites = argumentSites(schema, document);
+  if (sites.length === 0) return null;
+  const found: Found = { notFound: null, problems: [] };
+  for (const site of sites) {
+    inspectValue(valueFromAST(site.value, site.type, variables), site.type, site.name, null, found, site.isId);
+  }
   if (found.problems.length > 0) return badInput(found.problems);
   if (found.notFound) return new CofferError('NOT_FOUND', `Nothing has the id given as "${found.notFound}".`, { field: found.notFound });
   return null;

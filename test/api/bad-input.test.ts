@@ -1,9 +1,12 @@
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../src/generated/graphql/index.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { expectError, type Answer } from '../support/assertions.js';
 import { createApiKey } from '../../src/features/credentials/index.js';
+import { createHttpServer } from '../../src/app.js';
 
 const Me = graphql(`query BadInputMe { me { id email } }`);
 const CreateProject = graphql(`mutation BadInputCreateProject($input: CreateProjectInput!) { createProject(input: $input) { id name } }`);
@@ -84,6 +87,61 @@ describe('bad input gets a coded error, never a 500', () => {
     await response.body?.cancel();
     // The limit is 4 KiB: a few chunks of read-ahead at most, never the body.
     expect(pulled).toBeLessThan(8 * chunk.byteLength);
+  });
+
+  describe('over a real socket (where Content-Length is trusted, and chunks are counted)', () => {
+    let origin: string;
+    let close: () => Promise<void>;
+    beforeAll(async () => {
+      const http = createHttpServer(app.yoga);
+      await new Promise<void>((resolve) => http.server.listen(0, '127.0.0.1', resolve));
+      origin = `http://127.0.0.1:${(http.server.address() as AddressInfo).port}`;
+      close = () => http.close();
+    });
+    afterAll(() => close());
+
+    /** POSTs `chunks` to /graphql, chunked unless `contentLength` is given; status and JSON body. */
+    function post(chunks: string[], contentLength?: number): Promise<{ status: number; body: string }> {
+      return new Promise((resolve, reject) => {
+        const headers: Record<string, string | number> = { 'content-type': 'application/json', 'x-api-key': app.owner.key };
+        if (contentLength !== undefined) headers['content-length'] = contentLength;
+        const req = request(`${origin}/graphql`, { method: 'POST', headers }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        // The server may answer and close before every chunk is written: that is the point.
+        req.on('error', (error: NodeJS.ErrnoException) =>
+          error.code === 'EPIPE' || error.code === 'ECONNRESET' ? undefined : reject(error),
+        );
+        for (const chunk of chunks) req.write(chunk);
+        req.end();
+      });
+    }
+
+    it('a small body with Content-Length is answered', async () => {
+      const body = JSON.stringify({ query: '{ me { id } }' });
+      const answer = await post([body], Buffer.byteLength(body));
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(answer.body)).toEqual({ data: { me: { id: app.owner.user.id } } });
+    });
+
+    it('a small chunked body is answered', async () => {
+      const answer = await post(['{"query":', '"{ me { id } }"}']);
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(answer.body)).toEqual({ data: { me: { id: app.owner.user.id } } });
+    });
+
+    it('a chunked body over the limit: 413, never parsed', async () => {
+      const answer = await post(['{"query":"{ me { id } }","padding":"', ...Array.from({ length: 8 }, () => 'a'.repeat(1024)), '"}']);
+      expect(answer.status).toBe(413);
+      expect(answer.body).not.toContain('"data"');
+    });
+
+    it('a Content-Length over the limit: 413 before the body is read', async () => {
+      const answer = await post(['{"query":"{ me { id } }"}'], 10_000);
+      expect(answer.status).toBe(413);
+    });
   });
 
   it('depth bombs', async () => {

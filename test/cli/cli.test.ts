@@ -1,3 +1,4 @@
+import { CLI_ENTRY } from '../support/processes.js';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
-const BIN = join(process.cwd(), 'src/cli/coffer.js');
+const BIN = CLI_ENTRY;
 
 /** The operator CLI, run as a user would: the package bin in a child process. */
 describe('coffer CLI', () => {

@@ -1,3 +1,4 @@
+import { CLI_ENTRY } from '../support/processes.js';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import { openServices, type Services } from '../../src/services.js';
 import { ALL_COLLECTIONS, tableOf } from '../stripe/sync/support.js';
 import { startFakeStripe, type CollectionName, type FakeStripe } from '../support/fake-stripe.js';
 
-const BIN = join(process.cwd(), 'src/cli/coffer.js');
+const BIN = CLI_ENTRY;
 const TIMEOUT = 90_000;
 
 const COUNTS: Record<CollectionName, number> = {

@@ -1,3 +1,4 @@
+import { SERVER_ENTRY } from '../support/processes.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -65,7 +66,7 @@ function startCoffer(env: Record<string, string>): CofferProcess {
   for (const name of CONFIG_VARIABLES) delete childEnv[name];
   Object.assign(childEnv, env);
   // node --import tsx (not the tsx binary): the signal goes straight to Coffer, not to a wrapper.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, [SERVER_ENTRY], {
     cwd: REPO_ROOT,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],

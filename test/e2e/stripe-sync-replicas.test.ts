@@ -1,3 +1,4 @@
+import { SERVER_ENTRY } from '../support/processes.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -119,7 +120,7 @@ async function startCoffer(name: string, env: Record<string, string>): Promise<C
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   for (const variable of CONFIG_VARIABLES) delete childEnv[variable];
   Object.assign(childEnv, env);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, [SERVER_ENTRY], {
     cwd: REPO_ROOT,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],

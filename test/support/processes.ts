@@ -7,13 +7,15 @@ import { fileURLToPath } from 'node:url';
 import { CONFIG_VARIABLES } from '../../src/config.js';
 
 /**
- * Coffer as operators run it: `npm start` (src/server.ts) and the CLI (the package bin) as real
+ * Coffer as operators run it: `npm start` (dist/server.js) and the CLI (the package bin) as real
  * child processes with exactly the environment a test gives them, nothing inherited.
  */
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI_BIN = join(REPO_ROOT, 'src/cli/coffer.js');
-/** A cold start (tsx, PGlite's first initialisation) takes seconds, more on a busy runner. */
+/** The build (dist/, made by test/support/build.global.ts for every test run), as `npm start` and the bin run it. */
+export const SERVER_ENTRY = join(REPO_ROOT, 'dist/server.js');
+export const CLI_ENTRY = join(REPO_ROOT, 'dist/cli/index.js');
+/** A cold start (PGlite's first initialisation, migrations) takes seconds, more on a busy runner. */
 export const START_TIMEOUT_MS = 60_000;
 
 export type LogLine = Record<string, unknown> & { msg?: string };
@@ -71,8 +73,7 @@ function parseLogs(stdout: string): LogLine[] {
 }
 
 export function startCoffer(env: Record<string, string>): CofferProcess {
-  // node --import tsx (not the tsx binary): signals go straight to Coffer, not to a wrapper.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, [SERVER_ENTRY], {
     cwd: REPO_ROOT,
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -158,10 +159,15 @@ export function runCli(
   timeoutMs = 60_000,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI_BIN, ...args], { cwd: REPO_ROOT, env: childEnv(env), timeout: timeoutMs }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI_ENTRY, ...args],
+      { cwd: REPO_ROOT, env: childEnv(env), timeout: timeoutMs },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 

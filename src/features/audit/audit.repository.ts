@@ -14,6 +14,7 @@ export interface AuditRow {
   targetName: string | null;
   scope: SecretScope | null;
   scopeOwnerId: string | null;
+  environment: string | null;
   reason: string | null;
   requestId: string | null;
   clientAddress: string | null;

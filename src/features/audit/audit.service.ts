@@ -14,6 +14,8 @@ export interface AuditEntry {
   targetName?: string | null;
   scope?: SecretScope | null;
   scopeOwnerId?: string | null;
+  /** The environment's name, for PROJECT secrets. */
+  environment?: string | null;
   /** Why it was denied or failed, in words for people. Never a value or a credential. */
   reason?: string | null;
 }
@@ -44,6 +46,7 @@ export function auditRow(actor: Actor, entry: AuditEntry): auditRepository.Audit
     targetName: recordableName(entry.targetName),
     scope: entry.scope ?? null,
     scopeOwnerId: entry.scopeOwnerId ?? null,
+    environment: entry.environment ?? null,
     reason: entry.reason ?? null,
     requestId: actor.requestId,
     clientAddress: actor.clientAddress,

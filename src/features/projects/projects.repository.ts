@@ -12,7 +12,11 @@ export const findProject = (db: Db, id: string) => db.project.findUnique({ where
 export const ownerOf = async (db: Db, id: string) =>
   (await db.project.findUnique({ where: { id }, select: { ownerId: true } }))?.ownerId ?? null;
 
-export const createProject = (db: Db, project: { name: string; ownerId: string }) => db.project.create({ data: project });
+/** Every project starts with these environments (the migration gave existing ones the same). */
+export const INITIAL_ENVIRONMENTS = ['development', 'staging', 'production'] as const;
+
+export const createProject = (db: Db, project: { name: string; ownerId: string }) =>
+  db.project.create({ data: { ...project, environments: { create: INITIAL_ENVIRONMENTS.map((name) => ({ name })) } } });
 
 export const renameProject = (db: Db, id: string, name: string) => db.project.update({ where: { id }, data: { name } });
 

@@ -1,8 +1,9 @@
 import type { AssociatedData } from '../../crypto/index.js';
-import { keysetOrder, keysetWhere, type PagePlan } from '../../db/pagination.js';
+import type { Database } from '../../db/database.js';
+import { type PagePlan } from '../../db/pagination.js';
 import type { Prisma, PrismaClient, Secret, SecretVersion } from '../../generated/prisma/client.js';
 import { keyIdQueries, rewrapEach, type SealedRows } from '../../keyring/index.js';
-import type { ScopeRef } from './secrets.scope.js';
+import { environmentIdOf, type ScopeRef } from './secrets.scope.js';
 
 /** Every statement on `secrets` and `secret_versions`. */
 
@@ -21,10 +22,20 @@ export const versionAad = (secret: Pick<Secret, 'id' | 'scope' | 'ownerId' | 'na
   version,
 });
 
-const byName = (ref: ScopeRef, name: string) => ({ scope_ownerId_name: { scope: ref.scope, ownerId: ref.ownerId, name } });
+/** A `secrets` row as Prisma returns it, for statements that bypass Prisma (`Database.query`). */
+const SECRET_COLUMNS = `id, scope, owner_id AS "ownerId", environment_id AS "environmentId", name, description,
+  current_version AS "currentVersion",
+  is_active AS "isActive", is_reserved AS "isReserved", expires_at AS "expiresAt", last_used_at AS "lastUsedAt",
+  deleted_at AS "deletedAt", created_at AS "createdAt", updated_at AS "updatedAt",
+  created_by_id AS "createdById", updated_by_id AS "updatedById"`;
+
+const byName = (ref: ScopeRef, name: string) => ({
+  scope_ownerId_environmentId_name: { scope: ref.scope, ownerId: ref.ownerId, environmentId: environmentIdOf(ref), name },
+});
 
 const lockRow = (tx: Tx, ref: ScopeRef, name: string) => tx.$queryRaw<Array<{ id: string }>>`
-  SELECT id FROM secrets WHERE scope = ${ref.scope}::"SecretScope" AND owner_id = ${ref.ownerId}::uuid AND name = ${name} FOR UPDATE`;
+  SELECT id FROM secrets WHERE scope = ${ref.scope}::"SecretScope" AND owner_id = ${ref.ownerId}::uuid
+    AND environment_id = ${environmentIdOf(ref)}::uuid AND name = ${name} FOR UPDATE`;
 
 /** The secret, locked until `tx` ends: writers of one name line up behind each other. */
 export async function lockSecret(tx: Tx, ref: ScopeRef, name: string): Promise<Secret | null> {
@@ -39,15 +50,29 @@ export async function lockSecret(tx: Tx, ref: ScopeRef, name: string): Promise<S
  */
 export async function lockOrCreate(tx: Tx, ref: ScopeRef, name: string, by: string | null, now: Date) {
   const inserted = await tx.$executeRaw`
-    INSERT INTO secrets (id, scope, owner_id, name, current_version, created_at, updated_at, created_by_id, updated_by_id)
-    VALUES (gen_random_uuid(), ${ref.scope}::"SecretScope", ${ref.ownerId}::uuid, ${name}, 0, ${now}, ${now}, ${by}::uuid, ${by}::uuid)
-    ON CONFLICT (scope, owner_id, name) DO NOTHING`;
+    INSERT INTO secrets (id, scope, owner_id, environment_id, name, current_version, created_at, updated_at, created_by_id, updated_by_id)
+    VALUES (gen_random_uuid(), ${ref.scope}::"SecretScope", ${ref.ownerId}::uuid, ${environmentIdOf(ref)}::uuid, ${name}, 0,
+            ${now}, ${now}, ${by}::uuid, ${by}::uuid)
+    ON CONFLICT (scope, owner_id, environment_id, name) DO NOTHING`;
   await lockRow(tx, ref, name);
   const secret: Secret = await tx.secret.findUniqueOrThrow({ where: byName(ref, name) });
   return { secret, created: inserted > 0 };
 }
 
-export const findSecret = (db: Db, ref: ScopeRef, name: string) => db.secret.findUnique({ where: byName(ref, name) });
+/** A secret as listed or looked up: with its environment's name (null for ACCOUNT and USER). */
+export type SecretRow = Secret & { environment: string | null };
+
+const withEnvironment = (ref: ScopeRef) => (secret: Secret): SecretRow => ({ ...secret, environment: ref.environment });
+
+/** Read on every reveal and lookup: one statement without Prisma's query engine (see listSecrets). */
+export const findSecret = async (db: Database, ref: ScopeRef, name: string): Promise<SecretRow | null> =>
+  (
+    await db.query<Secret>(
+      `SELECT ${SECRET_COLUMNS} FROM secrets
+       WHERE scope = $1::"SecretScope" AND owner_id = $2::uuid AND environment_id = $3::uuid AND name = $4`,
+      [ref.scope, ref.ownerId, environmentIdOf(ref), name],
+    )
+  ).map(withEnvironment(ref))[0] ?? null;
 
 export const updateSecret = (db: Db, id: string, data: Prisma.SecretUncheckedUpdateInput) => db.secret.update({ where: { id }, data });
 
@@ -72,6 +97,7 @@ export interface RevealAudit {
   targetName: string | null;
   scope: string | null;
   scopeOwnerId: string | null;
+  environment: string | null;
   requestId: string | null;
   clientAddress: string | null;
   reasonFound: string;
@@ -96,27 +122,45 @@ interface RevealedRow {
  * Returns the version, or null when it is not kept (the FAILED record is written all the same).
  */
 export async function revealVersion(
-  db: Db,
+  db: Database,
   { secretId, version, now, audit }: { secretId: string; version: number; now: Date; audit: RevealAudit },
 ): Promise<SecretVersion | null> {
-  const rows = await db.$queryRaw<RevealedRow[]>`
-    WITH v AS (
+  const rows = await db.query<RevealedRow>(
+    `WITH v AS (
       SELECT key_id, wrapped_key, iv, tag, ciphertext, created_at, created_by_id
-      FROM secret_versions WHERE secret_id = ${secretId}::uuid AND version = ${version}
+      FROM secret_versions WHERE secret_id = $1::uuid AND version = $2
     ), audit AS (
       INSERT INTO audit_events (id, actor_id, actor_via, action, target_type, target_id, target_name, scope, scope_owner_id,
-                                outcome, reason, request_id, client_address)
-      SELECT gen_random_uuid(), ${audit.actorId}::uuid, ${audit.actorVia}, ${audit.action}, ${audit.targetType},
-             ${audit.targetId}, ${audit.targetName}, ${audit.scope}::"SecretScope", ${audit.scopeOwnerId}::uuid,
+                                environment, outcome, reason, request_id, client_address)
+      SELECT gen_random_uuid(), $3::uuid, $4, $5, $6, $7, $8, $9::"SecretScope", $10::uuid, $16,
              CASE WHEN EXISTS (SELECT 1 FROM v) THEN 'SUCCESS' ELSE 'FAILED' END::"AuditOutcome",
-             CASE WHEN EXISTS (SELECT 1 FROM v) THEN ${audit.reasonFound} ELSE ${audit.reasonMissing} END,
-             ${audit.requestId}, ${audit.clientAddress}
+             CASE WHEN EXISTS (SELECT 1 FROM v) THEN $11 ELSE $12 END,
+             $13, $14
     ), used AS (
-      UPDATE secrets SET last_used_at = ${now}
-      WHERE id = ${secretId}::uuid AND EXISTS (SELECT 1 FROM v)
-        AND (last_used_at IS NULL OR last_used_at < ${now}::timestamptz - interval '1 minute')
+      UPDATE secrets SET last_used_at = $15
+      WHERE id = $1::uuid AND EXISTS (SELECT 1 FROM v)
+        AND (last_used_at IS NULL OR last_used_at < $15::timestamptz - interval '1 minute')
     )
-    SELECT * FROM v`;
+    SELECT * FROM v`,
+    [
+      secretId,
+      version,
+      audit.actorId,
+      audit.actorVia,
+      audit.action,
+      audit.targetType,
+      audit.targetId,
+      audit.targetName,
+      audit.scope,
+      audit.scopeOwnerId,
+      audit.reasonFound,
+      audit.reasonMissing,
+      audit.requestId,
+      audit.clientAddress,
+      now,
+      audit.environment,
+    ],
+  );
   const row = rows[0];
   if (!row) return null;
   return {
@@ -148,26 +192,40 @@ export interface SecretFilter {
   expiringBefore?: Date | null;
 }
 
-/** One scope's secrets as `plan` pages them, newest first. */
-export const listSecrets = (db: Db, ref: ScopeRef, filter: SecretFilter, now: Date, plan: PagePlan) =>
-  db.secret.findMany({
-    where: {
-      scope: ref.scope,
-      ownerId: ref.ownerId,
-      ...(filter.namePrefix ? { name: { startsWith: filter.namePrefix } } : {}),
-      ...(filter.isActive != null ? { isActive: filter.isActive } : {}),
-      ...(filter.isReserved != null ? { isReserved: filter.isReserved } : {}),
-      ...(filter.includeDeleted ? {} : { deletedAt: null }),
-      AND: [
-        // Expired secrets vanish at once; reserved ones stay visible (flagged isExpired).
-        { OR: [{ expiresAt: null }, { expiresAt: { gt: now } }, { isReserved: true }] },
-        ...(filter.expiringBefore ? [{ expiresAt: { lt: filter.expiringBefore } }] : []),
-        keysetWhere(plan),
-      ],
-    },
-    orderBy: keysetOrder(plan),
-    take: plan.take,
-  });
+/**
+ * One scope's secrets as `plan` pages them, newest first. The hottest read of the API, so one
+ * statement without Prisma's query engine (which cost more than the query; README, Benchmarks).
+ * Expired secrets vanish at once; reserved ones stay visible (flagged isExpired).
+ */
+export async function listSecrets(db: Database, ref: ScopeRef, filter: SecretFilter, now: Date, plan: PagePlan): Promise<SecretRow[]> {
+  const params: unknown[] = [ref.scope, ref.ownerId, environmentIdOf(ref), now];
+  const where = [
+    'scope = $1::"SecretScope"',
+    'owner_id = $2::uuid',
+    'environment_id = $3::uuid',
+    '(expires_at IS NULL OR expires_at > $4 OR is_reserved)',
+  ];
+  const param = (value: unknown) => `$${params.push(value)}`;
+  if (filter.namePrefix) where.push(`starts_with(name, ${param(filter.namePrefix)})`);
+  if (filter.isActive != null) where.push(`is_active = ${param(filter.isActive)}`);
+  if (filter.isReserved != null) where.push(`is_reserved = ${param(filter.isReserved)}`);
+  if (!filter.includeDeleted) where.push('deleted_at IS NULL');
+  if (filter.expiringBefore) where.push(`expires_at < ${param(filter.expiringBefore)}`);
+  if (plan.cursor) {
+    // The plain range first bounds the (scope, owner_id, environment_id, created_at, id) index scan: deep pages cost what the first does.
+    const at = param(plan.cursor.createdAt);
+    const id = `${param(plan.cursor.id)}::uuid`;
+    where.push(
+      plan.backwards
+        ? `created_at >= ${at} AND (created_at > ${at} OR id > ${id})`
+        : `created_at <= ${at} AND (created_at < ${at} OR id < ${id})`,
+    );
+  }
+  const direction = plan.backwards ? 'ASC' : 'DESC';
+  const order = `ORDER BY created_at ${direction}, id ${direction} LIMIT ${param(plan.take)}`;
+  const rows = await db.query<Secret>(`SELECT ${SECRET_COLUMNS} FROM secrets WHERE ${where.join(' AND ')} ${order}`, params);
+  return rows.map(withEnvironment(ref));
+}
 
 /** What the expiry sweeper may purge, soonest expired first. */
 export const expiredSecrets = (db: Db, now: Date, limit: number) =>
@@ -184,9 +242,20 @@ export const expiredReserved = (db: Db, now: Date, limit: number) =>
     take: limit,
   });
 
-/** The project's owner, or null when there is no such project. */
-export const projectOwnerId = async (db: Db, projectId: string) =>
-  (await db.project.findUnique({ where: { id: projectId }, select: { ownerId: true } }))?.ownerId ?? null;
+/** An environment's name by id: for secrets a write returned (reads carry it already). */
+export const environmentName = async (db: Db, id: string) =>
+  (await db.environment.findUnique({ where: { id }, select: { name: true } }))?.name ?? null;
+
+/** The project's owner and the id of its environment `environment` (null if it has none), or null when there is no such project. */
+export async function projectAccess(db: Database, projectId: string, environment: string) {
+  const [row] = await db.query<{ ownerId: string; environmentId: string | null }>(
+    `SELECT p.owner_id AS "ownerId", e.id AS "environmentId"
+     FROM projects p LEFT JOIN environments e ON e.project_id = p.id AND e.name = $2
+     WHERE p.id = $1::uuid`,
+    [projectId, environment],
+  );
+  return row ?? null;
+}
 
 export const userExists = async (db: Db, userId: string) =>
   (await db.user.findUnique({ where: { id: userId }, select: { id: true } })) !== null;

@@ -1,7 +1,7 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { actorOf, isAdmin, type Viewer } from '../../auth/index.js';
 import type { Database } from '../../db/database.js';
-import { forbidden, isCofferError, notFound, unauthenticated, type CofferError } from '../../errors.js';
+import { badInput, forbidden, isCofferError, notFound, unauthenticated, type CofferError } from '../../errors.js';
 import type { Context } from '../../graphql/context.js';
 import { lookupRule, type FeaturePermissions } from '../../graphql/permissions.js';
 import * as secretsRepository from './secrets.repository.js';
@@ -36,6 +36,8 @@ const refuse = (error: CofferError, reason: string): Refusal => ({ error, reason
 interface Asked {
   adminOnly: boolean;
   setsReserved: boolean;
+  /** Where the scope was given (`scope` or `input.scope`), for a BAD_USER_INPUT naming the environment. */
+  field: string;
 }
 
 /**
@@ -46,7 +48,7 @@ interface Asked {
  * (NOT_FOUND, same message): a refusal must not confirm that an id exists. Only the audit record's
  * reason tells the two apart, so the lookup runs for every caller.
  */
-async function refusalOf(db: Database, viewer: Viewer, ref: ScopeRef, { adminOnly, setsReserved }: Asked): Promise<Refusal> {
+async function refusalOf(db: Database, viewer: Viewer, ref: ScopeRef, { adminOnly, setsReserved, field }: Asked): Promise<Refusal> {
   const admin = isAdmin(viewer);
   if (!admin && adminOnly) return refuse(forbidden('Only admins can do this.'), 'needs an admin');
   if (!admin && ref.scope === 'ACCOUNT') return refuse(forbidden('Only admins can use ACCOUNT secrets.'), 'account scope needs an admin');
@@ -55,9 +57,15 @@ async function refusalOf(db: Database, viewer: Viewer, ref: ScopeRef, { adminOnl
     if (!admin) return refuse(notFound('User'), 'another user');
   }
   if (ref.scope === 'PROJECT') {
-    const ownerId = await secretsRepository.projectOwnerId(db.prisma, ref.ownerId);
-    if (ownerId === null) return refuse(notFound('Project'), 'no such project');
-    if (!admin && ownerId !== viewer.userId) return refuse(notFound('Project'), 'not the project owner');
+    const project = await secretsRepository.projectAccess(db, ref.ownerId, ref.environment!);
+    if (project === null) return refuse(notFound('Project'), 'no such project');
+    if (!admin && project.ownerId !== viewer.userId) return refuse(notFound('Project'), 'not the project owner');
+    // Only someone allowed in the project learns which environments it has.
+    if (project.environmentId === null) {
+      const problem = { field: `${field}.environment`, message: `the project has no environment ${ref.environment}` };
+      return refuse(badInput([problem], 'Unknown environment.'), 'no such environment');
+    }
+    ref.environmentId = project.environmentId;
   }
   if (!admin && setsReserved) return refuse(forbidden('Only admins can set or clear isReserved.'), 'isReserved needs an admin');
   return null;
@@ -75,14 +83,15 @@ export const readRefusal = (db: Database, viewer: Viewer, ref: ScopeRef) =>
 const secretScopeRule = (options: { adminOnly: boolean }) =>
   lookupRule({ cache: 'no_cache' })(async (_parent, args: SecretArgs, ctx: Context, info: GraphQLResolveInfo) => {
     if (!ctx.viewer) return unauthenticated();
+    const field = args.input ? 'input.scope' : 'scope';
     let ref: ScopeRef;
     try {
-      ref = resolveScope(args.scope ?? args.input?.scope, ctx.viewer, args.input ? 'input.scope' : 'scope');
+      ref = resolveScope(args.scope ?? args.input?.scope, ctx.viewer, field);
     } catch (error) {
       if (isCofferError(error)) return error;
       throw error;
     }
-    const refusal = await refusalOf(ctx.db, ctx.viewer, ref, { ...options, setsReserved: args.input?.isReserved != null });
+    const refusal = await refusalOf(ctx.db, ctx.viewer, ref, { ...options, setsReserved: args.input?.isReserved != null, field });
     if (refusal) {
       const name = args.name ?? args.input?.name ?? null;
       await recordDenial({ db: ctx.db, actor: actorOf(ctx), ref, name, action: `secret.${info.fieldName}`, reason: refusal.reason });

@@ -10,6 +10,7 @@ import { resolvedScope } from './secrets.rules.js';
 import {
   deleteSecret,
   destroySecret,
+  environmentName,
   findSecret,
   listSecrets,
   listVersions,
@@ -17,6 +18,7 @@ import {
   revealValue,
   rollbackSecret,
   SECRET_NAME,
+  type SecretRow,
   updateSecret,
   upsertSecret,
 } from './secrets.service.js';
@@ -28,6 +30,15 @@ const SecretInfo = builder.interfaceRef<Secret>('SecretInfo').implement({
     scope: t.expose('scope', { type: SecretScopeEnum }),
     projectId: t.id({ nullable: true, resolve: (secret) => (secret.scope === 'PROJECT' ? secret.ownerId : null) }),
     userId: t.id({ nullable: true, resolve: (secret) => (secret.scope === 'USER' ? secret.ownerId : null) }),
+    environment: t.string({
+      nullable: true,
+      description: "The environment of a PROJECT secret (its name); null for ACCOUNT and USER secrets.",
+      // Reads carry the name already; what a write returns is looked up.
+      resolve: (secret: Secret & { environment?: string | null }, _args, ctx) => {
+        if (secret.scope !== 'PROJECT') return null;
+        return secret.environment !== undefined ? secret.environment : environmentName(ctx.db, secret.environmentId);
+      },
+    }),
     name: t.exposeString('name'),
     description: t.exposeString('description', { nullable: true }),
     currentVersion: t.exposeInt('currentVersion'),
@@ -50,7 +61,7 @@ const SecretInfo = builder.interfaceRef<Secret>('SecretInfo').implement({
 /** A listing entry: by construction it has no value field at all. */
 const SecretMetadata = builder.objectRef<Secret>('SecretMetadata').implement({ interfaces: [SecretInfo], isTypeOf: () => true });
 
-const SecretWithValue = builder.objectRef<Secret & { readVersion: number }>('Secret').implement({
+const SecretWithValue = builder.objectRef<SecretRow & { readVersion: number }>('Secret').implement({
   interfaces: [SecretInfo],
   isTypeOf: () => true,
   fields: (t) => ({
@@ -86,6 +97,10 @@ const SecretScopeInput = builder.inputType('SecretScopeInput', {
     type: t.field({ type: SecretScopeEnum, defaultValue: 'ACCOUNT' }),
     projectId: t.id({ required: false }),
     userId: t.id({ required: false }),
+    environment: t.string({
+      required: false,
+      description: 'PROJECT only: the environment (its name). Omitted: production, where secrets created before environments live.',
+    }),
   }),
 });
 

@@ -66,7 +66,7 @@ export const isHidden = (secret: Secret, now: Date) =>
 /** Which rows an operation acts on: live ones, soft-deleted ones (restore), or both (history). */
 type Wanted = 'live' | 'deleted' | 'live or deleted';
 
-function wanted(secret: Secret | null, name: string, now: Date, want: Wanted): Secret {
+function wanted<Row extends Secret>(secret: Row | null, name: string, now: Date, want: Wanted): Row {
   const live = secret !== null && !isHidden(secret, now);
   const deleted = secret?.deletedAt != null;
   const fits = { live, deleted, 'live or deleted': live || deleted }[want];
@@ -74,12 +74,13 @@ function wanted(secret: Secret | null, name: string, now: Date, want: Wanted): S
   return secret;
 }
 
-const targetOf = (secret: Secret) => ({
+const targetOf = (secret: Secret, ref: Pick<ScopeRef, 'environment'>) => ({
   targetType: 'secret',
   targetId: secret.id,
   targetName: secret.name,
   scope: secret.scope,
   scopeOwnerId: secret.ownerId,
+  environment: ref.environment,
 });
 
 interface Denial extends Omit<Target, 'name'> {
@@ -103,6 +104,7 @@ export const recordDenial = ({ db, actor, ref, name, action, reason }: Denial) =
     targetName: valid ? name : null,
     scope: ref.scope,
     scopeOwnerId: ref.ownerId,
+    environment: ref.environment,
   });
 };
 
@@ -128,9 +130,9 @@ interface Audited {
 }
 
 /** Stamps a change to a locked secret with who and when, and audits it, in the change's transaction. */
-async function save(tx: Tx, { actor, now }: Change, secret: Secret, data: SecretChanges, { action, reason }: Audited) {
+async function save(tx: Tx, { actor, now, ref }: Change, secret: Secret, data: SecretChanges, { action, reason }: Audited) {
   const updated = await secretsRepository.updateSecret(tx, secret.id, { ...data, updatedAt: now, updatedById: userIdOf(actor) });
-  await recordAudit(tx, actor, { action, outcome: 'SUCCESS', reason: reason ?? null, ...targetOf(updated) });
+  await recordAudit(tx, actor, { action, outcome: 'SUCCESS', reason: reason ?? null, ...targetOf(updated, ref) });
   return updated;
 }
 
@@ -276,7 +278,7 @@ export function destroySecret(target: Target) {
       if (!secret) throw notFound(`Secret ${name}`);
       if (secret.isReserved) throw forbidden(`${name} is reserved: clear isReserved before destroying it.`);
       await secretsRepository.deleteSecret(tx, secret.id);
-      await recordAudit(tx, actor, { action: 'secret.destroy', outcome: 'SUCCESS', ...targetOf(secret) });
+      await recordAudit(tx, actor, { action: 'secret.destroy', outcome: 'SUCCESS', ...targetOf(secret, ref) });
       return secret;
     }),
   );
@@ -285,7 +287,7 @@ export function destroySecret(target: Target) {
 type Lookup = Pick<Change, 'db' | 'now' | 'ref' | 'name'>;
 
 async function findWanted({ db, now, ref, name }: Lookup, want: Wanted) {
-  return wanted(await secretsRepository.findSecret(db.prisma, ref, name), name, now, want);
+  return wanted(await secretsRepository.findSecret(db, ref, name), name, now, want);
 }
 
 /** Metadata of one live secret, or NOT_FOUND. */
@@ -302,7 +304,7 @@ interface Reveal {
   keyring: KeyringStore;
   actor: Actor;
   now: Date;
-  secret: Secret;
+  secret: secretsRepository.SecretRow;
   version: number;
 }
 
@@ -319,9 +321,9 @@ export async function revealValue({ db, keyring, actor, now, secret, version }: 
   } = auditRow(actor, {
     action: 'secret.reveal',
     outcome: 'SUCCESS',
-    ...targetOf(secret),
+    ...targetOf(secret, secret),
   });
-  const row = await secretsRepository.revealVersion(db.prisma, {
+  const row = await secretsRepository.revealVersion(db, {
     secretId: secret.id,
     version,
     now,
@@ -339,5 +341,10 @@ interface Listing extends Omit<Lookup, 'name'> {
 /** Metadata only, newest first, keyset-paginated (no duplicates or gaps while secrets are added). */
 export async function listSecrets({ db, now, ref, filter, page }: Listing) {
   const plan = planPage(page);
-  return toConnection(await secretsRepository.listSecrets(db.prisma, ref, filter, now, plan), plan);
+  return toConnection(await secretsRepository.listSecrets(db, ref, filter, now, plan), plan);
 }
+
+/** The name of a PROJECT secret's environment. */
+export const environmentName = (db: Database, environmentId: string) => secretsRepository.environmentName(db.prisma, environmentId);
+
+export type { SecretRow } from './secrets.repository.js';
