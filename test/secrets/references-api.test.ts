@@ -12,6 +12,9 @@ import { auditOf, putSecret, uniqueName, VaultDelete, VaultRollback, VaultUpsert
  * text stays what was written.
  */
 
+/** How chains name a project secret: with its environment (omitted scopes mean production). */
+const prod = (name: string) => `production.${name}`;
+
 const RevealExpanded = graphql(`
   query RefReveal($name: String!, $scope: SecretScopeInput, $version: Int) {
     secret(name: $name, scope: $scope, version: $version) { name version value }
@@ -92,8 +95,8 @@ describe('secret references', () => {
     await put(middle, `x\${${missing}}`);
     await put(name, `\${${middle}}`);
     const error = expectError(await reveal(name), 'UNRESOLVED_REFERENCE');
-    expect(error.extensions).toMatchObject({ reason: 'MISSING', chain: [name, middle, missing] });
-    expect(error.message).toContain(`${middle} references ${missing}, which does not exist`);
+    expect(error.extensions).toMatchObject({ reason: 'MISSING', chain: [name, middle, missing].map(prod) });
+    expect(error.message).toContain(`production.${middle} references production.${missing}, which does not exist`);
     const [failed] = await auditOf(app, name);
     expect(failed).toMatchObject({ action: 'secret.reveal', outcome: 'FAILED', reason: error.message });
   });
@@ -105,11 +108,17 @@ describe('secret references', () => {
     expectOk(await app.execute(VaultUpsert, { input: { name: off, value: 'disabled value', scope: project, isActive: false } }, owner));
     expectOk(await app.execute(VaultDelete, { name: gone, scope: project }, owner));
     await put(name, `\${${off}}`);
-    expect(expectError(await reveal(name), 'UNRESOLVED_REFERENCE').extensions).toMatchObject({ reason: 'INACTIVE', chain: [name, off] });
+    expect(expectError(await reveal(name), 'UNRESOLVED_REFERENCE').extensions).toMatchObject({
+      reason: 'INACTIVE',
+      chain: [name, off].map(prod),
+    });
     expect(await valueOf(off)).toBe('disabled value');
 
     await put(name, `\${${gone}}`);
-    expect(expectError(await reveal(name), 'UNRESOLVED_REFERENCE').extensions).toMatchObject({ reason: 'MISSING', chain: [name, gone] });
+    expect(expectError(await reveal(name), 'UNRESOLVED_REFERENCE').extensions).toMatchObject({
+      reason: 'MISSING',
+      chain: [name, gone].map(prod),
+    });
 
     const expiring = uniqueName('EXPIRING');
     const expiresAt = new Date(app.clock.current.getTime() + 60_000).toISOString();
@@ -119,7 +128,7 @@ describe('secret references', () => {
     app.clock.advance(120_000);
     expect(expectError(await reveal(name), 'UNRESOLVED_REFERENCE').extensions).toMatchObject({
       reason: 'MISSING',
-      chain: [name, expiring],
+      chain: [name, expiring].map(prod),
     });
   });
 
@@ -129,10 +138,13 @@ describe('secret references', () => {
     await put(b, `1\${${c}}`);
     await put(c, `2\${${a}}`);
     const error = expectError(await reveal(a), 'UNRESOLVED_REFERENCE');
-    expect(error.extensions).toMatchObject({ reason: 'CYCLE', chain: [a, b, c, a] });
+    expect(error.extensions).toMatchObject({ reason: 'CYCLE', chain: [a, b, c, a].map(prod) });
     const self = uniqueName('SELF');
     await put(self, `me: \${${self}}`);
-    expect(expectError(await reveal(self), 'UNRESOLVED_REFERENCE').extensions).toMatchObject({ reason: 'CYCLE', chain: [self, self] });
+    expect(expectError(await reveal(self), 'UNRESOLVED_REFERENCE').extensions).toMatchObject({
+      reason: 'CYCLE',
+      chain: [self, self].map(prod),
+    });
   });
 
   it(`follows references ${MAX_REFERENCE_DEPTH} deep and refuses one more`, async () => {
@@ -143,7 +155,7 @@ describe('secret references', () => {
     for (let i = hops - 1; i >= 0; i--) await put(name(i), `\${${name(i + 1)}}`);
     expect(await valueOf(name(1))).toBe('bottom');
     const error = expectError(await reveal(name(0)), 'UNRESOLVED_REFERENCE');
-    expect(error.extensions).toMatchObject({ reason: 'TOO_DEEP', chain: Array.from({ length: hops + 1 }, (_, i) => name(i)) });
+    expect(error.extensions).toMatchObject({ reason: 'TOO_DEEP', chain: Array.from({ length: hops + 1 }, (_, i) => prod(name(i))) });
   });
 
   it('references stay within their scope: a user secret reads that user’s secrets, an account secret account ones', async () => {
@@ -168,7 +180,9 @@ describe('secret references', () => {
     expect(await valueOf(name)).toBe('twotwo-two');
     const revealsOf = async (target: string) => (await auditOf(app, target)).filter((event) => event.action === 'secret.reveal');
     expect(await revealsOf(name)).toMatchObject([{ outcome: 'SUCCESS', reason: 'version 1', actorId: app.owner.user.id }]);
-    expect(await revealsOf(first)).toMatchObject([{ outcome: 'SUCCESS', reason: `version 1, through a reference from ${name}` }]);
+    expect(await revealsOf(first)).toMatchObject([
+      { outcome: 'SUCCESS', reason: `version 1, through a reference from production.${name}` },
+    ]);
     expect(await revealsOf(second)).toHaveLength(1);
     expect((await revealsOf(second))[0]!.reason).toMatch(/^version 1, through a reference from /);
 

@@ -1,6 +1,6 @@
 import type { Actor } from '../../auth/index.js';
 import type { Database } from '../../db/database.js';
-import { isCofferError } from '../../errors.js';
+import { forbidden, isCofferError } from '../../errors.js';
 import type { Secret } from '../../generated/prisma/client.js';
 import type { KeyringStore } from '../../keyring/index.js';
 import { auditRow, recordAudit } from '../audit/index.js';
@@ -15,8 +15,11 @@ import {
   type SecretAddress,
 } from './references.js';
 import { readRefusal } from './secrets.rules.js';
-import type { ScopeRef } from './secrets.scope.js';
+import type { SecretRow } from './secrets.repository.js';
+import { environmentIdOf, type ScopeRef } from './secrets.scope.js';
 import { decrypt, isHidden, recordDenial } from './secrets.service.js';
+
+const NO_VIEWER = { error: forbidden(), reason: 'no viewer' };
 
 /**
  * Expanding revealed values for the reader who asked: every referenced secret is loaded with the
@@ -33,17 +36,24 @@ export interface Expansion {
 
 /** A value already revealed (and audited) to the reader, as stored. */
 export interface Revealed {
-  secret: Secret;
+  secret: SecretRow;
   text: string;
 }
 
 const REVEAL = 'secret.reveal';
 
 /** References see a secret as its environment and name; scopes without environments have none. */
-const addressOf = (secret: Secret): SecretAddress => ({ environment: null, name: secret.name });
+const addressOf = (secret: SecretRow): SecretAddress => ({
+  environment: secret.scope === 'PROJECT' ? secret.environment : null,
+  name: secret.name,
+});
 
-const refOf = (secret: Secret): ScopeRef => ({ scope: secret.scope, ownerId: secret.ownerId });
-const sameRef = (a: ScopeRef, b: ScopeRef) => a.scope === b.scope && a.ownerId === b.ownerId;
+const refOf = (secret: SecretRow): ScopeRef => ({
+  scope: secret.scope,
+  ownerId: secret.ownerId,
+  environment: secret.scope === 'PROJECT' ? secret.environment : null,
+  environmentId: secret.scope === 'PROJECT' ? secret.environmentId : null,
+});
 
 /**
  * The stored texts of `roots` (all of one scope, which the field's rule let the reader use),
@@ -63,9 +73,11 @@ export async function expandRevealed(expansion: Expansion, roots: readonly Revea
   }
 }
 
-/** The scope holding an environment's secrets, or null when the project has no such environment. */
+/** The scope of `environment` in the home's project (its id is resolved by the permission check); null reaches no scope. */
 function scopeOf(home: ScopeRef, environment: string | null): ScopeRef | null {
-  return environment === null ? home : null;
+  if (environment === home.environment) return home;
+  if (home.scope !== 'PROJECT' || environment === null) return null;
+  return { scope: 'PROJECT', ownerId: home.ownerId, environment, environmentId: null };
 }
 
 /** One level of referenced secrets: two statements (find, then reveal with audit), plus one permission check per other scope. */
@@ -81,7 +93,7 @@ async function loadReferenced(expansion: Expansion, home: ScopeRef, requests: Lo
       refused(request, { refused: 'UNKNOWN_ENVIRONMENT' });
       continue;
     }
-    const key = `${ref.scope}/${ref.ownerId}`;
+    const key = `${ref.scope}/${ref.ownerId}/${ref.environment ?? ''}`;
     const group = byScope.get(key) ?? { ref, requests: [] };
     group.requests.push(request);
     byScope.set(key, group);
@@ -90,17 +102,16 @@ async function loadReferenced(expansion: Expansion, home: ScopeRef, requests: Lo
   const allowed: Array<{ ref: ScopeRef; requests: LoadRequest[] }> = [];
   for (const group of byScope.values()) {
     // The home scope passed the field's rule; any other is checked like a request of its own.
-    const refusal = sameRef(group.ref, home)
-      ? null
-      : actor.viewer
-        ? await readRefusal(db, actor.viewer, group.ref)
-        : { reason: 'no viewer' };
+    const refusal = group.ref === home ? null : actor.viewer ? await readRefusal(db, actor.viewer, group.ref) : NO_VIEWER;
     if (!refusal) {
       allowed.push(group);
       continue;
     }
+    // Only a reader allowed in the project learns that an environment does not exist (as with the field rules).
+    const unknown = refusal.error.code === 'BAD_USER_INPUT';
     for (const request of group.requests) {
-      refused(request, { refused: 'FORBIDDEN' });
+      refused(request, { refused: unknown ? 'UNKNOWN_ENVIRONMENT' : 'FORBIDDEN' });
+      if (unknown) continue;
       const reason = `through a reference from ${labelOf(request.referrer)}; ${refusal.reason}`;
       await recordDenial({ db, actor, ref: group.ref, name: request.address.name, action: REVEAL, reason });
     }
@@ -111,11 +122,11 @@ async function loadReferenced(expansion: Expansion, home: ScopeRef, requests: Lo
     db.prisma,
     allowed.map(({ ref, requests: named }) => ({ ref, names: named.map((request) => request.address.name) })),
   );
-  const rowAt = new Map(rows.map((row) => [`${row.scope}/${row.ownerId}/${row.name}`, row]));
+  const rowAt = new Map(rows.map((row) => [`${row.scope}/${row.ownerId}/${row.environmentId}/${row.name}`, row]));
   const served: Array<{ request: LoadRequest; secret: Secret }> = [];
   for (const { ref, requests: named } of allowed) {
     for (const request of named) {
-      const secret = rowAt.get(`${ref.scope}/${ref.ownerId}/${request.address.name}`);
+      const secret = rowAt.get(`${ref.scope}/${ref.ownerId}/${environmentIdOf(ref)}/${request.address.name}`);
       if (!secret || isHidden(secret, now)) refused(request, { refused: 'MISSING' });
       else if (!secret.isActive) refused(request, { refused: 'INACTIVE' });
       else served.push({ request, secret });
@@ -125,7 +136,11 @@ async function loadReferenced(expansion: Expansion, home: ScopeRef, requests: Lo
 
   const { reason: _reason, outcome: _outcome, ...audit } = auditRow(actor, { action: REVEAL, outcome: 'SUCCESS', targetType: 'secret' });
   const versions = await referencesRepository.revealCurrentVersions(db.prisma, {
-    reveals: served.map(({ request, secret }) => ({ secretId: secret.id, referrer: labelOf(request.referrer) })),
+    reveals: served.map(({ request, secret }) => ({
+      secretId: secret.id,
+      environment: request.address.environment,
+      referrer: labelOf(request.referrer),
+    })),
     now,
     audit,
   });
@@ -151,5 +166,6 @@ async function recordUnresolved({ db, actor }: Expansion, roots: readonly Reveal
     targetName: root.secret.name,
     scope: root.secret.scope,
     scopeOwnerId: root.secret.ownerId,
+    environment: root.secret.scope === 'PROJECT' ? root.secret.environment : null,
   });
 }

@@ -62,7 +62,9 @@ export async function lockOrCreate(tx: Tx, ref: ScopeRef, name: string, by: stri
 /** A secret as listed or looked up: with its environment's name (null for ACCOUNT and USER). */
 export type SecretRow = Secret & { environment: string | null };
 
-const withEnvironment = (ref: ScopeRef) => (secret: Secret): SecretRow => ({ ...secret, environment: ref.environment });
+const withEnvironment =
+  (ref: ScopeRef) =>
+  (secret: Secret): SecretRow => ({ ...secret, environment: ref.environment });
 
 /** Read on every reveal and lookup: one statement without Prisma's query engine (see listSecrets). */
 export const findSecret = async (db: Database, ref: ScopeRef, name: string): Promise<SecretRow | null> =>

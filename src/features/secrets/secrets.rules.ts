@@ -71,9 +71,12 @@ async function refusalOf(db: Database, viewer: Viewer, ref: ScopeRef, { adminOnl
   return null;
 }
 
-/** Why `viewer` may not read secrets of `ref` (references check every scope they reach), or null. */
+/**
+ * Why `viewer` may not read secrets of `ref` (references check every scope they reach), or null.
+ * Like the field rules, it resolves a PROJECT scope's environment id into `ref`.
+ */
 export const readRefusal = (db: Database, viewer: Viewer, ref: ScopeRef) =>
-  refusalOf(db, viewer, ref, { adminOnly: false, setsReserved: false });
+  refusalOf(db, viewer, ref, { adminOnly: false, setsReserved: false, field: 'scope' });
 
 /**
  * Resolves the secret scope once and decides who may use it. Every denial is audited, so probing

@@ -32,7 +32,7 @@ const SecretInfo = builder.interfaceRef<Secret>('SecretInfo').implement({
     userId: t.id({ nullable: true, resolve: (secret) => (secret.scope === 'USER' ? secret.ownerId : null) }),
     environment: t.string({
       nullable: true,
-      description: "The environment of a PROJECT secret (its name); null for ACCOUNT and USER secrets.",
+      description: 'The environment of a PROJECT secret (its name); null for ACCOUNT and USER secrets.',
       // Reads carry the name already; what a write returns is looked up.
       resolve: (secret: Secret & { environment?: string | null }, _args, ctx) => {
         if (secret.scope !== 'PROJECT') return null;
