@@ -65,6 +65,26 @@ describe('secret references', () => {
     expect(await valueOf(url!)).toBe('postgres://app:rotated@db.internal/main');
   });
 
+  it('`${environment.NAME}` reads another environment of the project, and its own references stay there', async () => {
+    const staging: Scope = { ...project, environment: 'staging' };
+    const development: Scope = { ...project, environment: 'development' };
+    const [url, host, port] = ['CROSS_URL', 'CROSS_HOST', 'CROSS_PORT'].map(uniqueName) as [string, string, string];
+    await put(port, '5432', staging);
+    await put(port, '9999');
+    await put(host, `db.staging:\${${port}}`, staging);
+    await put(url, `postgres://\${staging.${host}}/x`, development);
+    expect(await valueOf(url, development)).toBe('postgres://db.staging:5432/x');
+
+    const [referenced] = (await auditOf(app, host)).filter((event) => event.action === 'secret.reveal');
+    expect(referenced).toMatchObject({ environment: 'staging', reason: `version 1, through a reference from development.${url}` });
+
+    await put(url, `\${qa.${host}}`, development);
+    expect(expectError(await reveal(url, development), 'UNRESOLVED_REFERENCE').extensions).toMatchObject({
+      reason: 'UNKNOWN_ENVIRONMENT',
+      chain: [`development.${url}`, `qa.${host}`],
+    });
+  });
+
   it('`$${` is a literal `${`, also in values with no reference at all', async () => {
     const [name, target] = [uniqueName('ESCAPED'), uniqueName('TARGET')];
     await put(target, 'T');
