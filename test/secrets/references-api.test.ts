@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isCofferError } from '../../src/errors.js';
 import { MAX_REFERENCE_DEPTH } from '../../src/features/secrets/references.js';
+import { expandRevealed } from '../../src/features/secrets/references.service.js';
 import { graphql } from '../../src/generated/graphql/index.js';
 import { createTestApp, type CallOptions, type TestApp } from '../support/app.js';
 import { expectError, expectOk } from '../support/assertions.js';
@@ -83,6 +85,41 @@ describe('secret references', () => {
       reason: 'UNKNOWN_ENVIRONMENT',
       chain: [`development.${url}`, `qa.${host}`],
     });
+  });
+
+  // Users may read every environment of a project they may read at all, so only machine identities
+  // can be allowed on a referencing secret and not on its target. Until they exist, this drives the
+  // expansion below the API with a reader the project refuses: the check, its refusal and its audit record.
+  it('checks the reader’s permission on every other environment a reference reaches, and audits the refusal', async () => {
+    const staging: Scope = { ...project, environment: 'staging' };
+    const [holder, target] = [uniqueName('PERM_HOLDER'), uniqueName('PERM_TARGET')];
+    await put(target, 'staging only', staging);
+    await put(holder, `<\${staging.${target}}>`);
+    const row = await app.db.prisma.secret.findFirstOrThrow({ where: { name: holder } });
+    const secret = { ...row, environment: 'production' };
+    const text = `<\${staging.${target}}>`;
+    const readerOf = (person: TestApp['stranger']) => ({
+      db: app.db,
+      keyring: app.services.keyring,
+      now: app.clock.now(),
+      actor: {
+        viewer: { userId: person.user.id, role: person.user.role, user: person.user, credential: { kind: 'token' as const } },
+        requestId: null,
+        clientAddress: null,
+      },
+    });
+
+    const refused = await expandRevealed(readerOf(app.stranger), [{ secret, text }]).catch((error: unknown) => error);
+    expect(isCofferError(refused) && { code: refused.code, ...refused.details }).toEqual({
+      code: 'FORBIDDEN',
+      reason: 'REFERENCE_NOT_ALLOWED',
+      chain: [`production.${holder}`, `staging.${target}`],
+    });
+    expect(await auditOf(app, target)).toMatchObject([
+      { action: 'secret.reveal', outcome: 'DENIED', actorId: app.stranger.user.id, environment: 'staging' },
+      { action: 'secret.create' },
+    ]);
+    expect(await expandRevealed(readerOf(app.owner), [{ secret, text }])).toEqual(['<staging only>']);
   });
 
   it('`$${` is a literal `${`, also in values with no reference at all', async () => {
