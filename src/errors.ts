@@ -9,7 +9,16 @@
 
 /** The stable codes clients rely on (GraphQL `extensions.code`). */
 export type ErrorCode =
-  'UNAUTHENTICATED' | 'FORBIDDEN' | 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT' | 'STRIPE_ERROR' | 'RATE_LIMITED' | 'SERVICE_UNAVAILABLE';
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'STRIPE_ERROR'
+  | 'RATE_LIMITED'
+  | 'SERVICE_UNAVAILABLE'
+  /** A secret's value references another secret that cannot be served (missing, a cycle, too deep...). */
+  | 'UNRESOLVED_REFERENCE';
 
 export interface FieldProblem {
   /** Path of the offending input field, e.g. `input.name`. */

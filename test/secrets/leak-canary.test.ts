@@ -214,6 +214,29 @@ describe('leak canary: a secret value appears only where it was asked for', () =
     );
     await record('restore', app.execute(VaultRestore, { name, scope: project }, owner));
 
+    // References: the value travels inside another secret's expansion, or a broken one's refusal.
+    const holder = uniqueName('CANARY_HOLDER');
+    const looping = uniqueName('CANARY_LOOP');
+    await record(
+      'a reference to the canary',
+      app.execute(VaultUpsert, { input: { name: holder, value: `\${${name}}`, scope: project } }, owner),
+    );
+    await record('reveal through a reference', app.execute(VaultReveal, { name: holder, scope: project }, owner), {
+      revealsByDesign: true,
+    });
+    await record('stranger reveal through a reference', app.execute(VaultReveal, { name: holder, scope: project }, stranger));
+    await record(
+      'a reference next to a missing one',
+      app.execute(VaultUpsert, { input: { name: looping, value: `\${${name}}\${${uniqueName('NOWHERE')}}`, scope: project } }, owner),
+    );
+    await record('reveal of a missing reference', app.execute(VaultReveal, { name: looping, scope: project }, owner));
+    await record(
+      'a reference cycle through the canary',
+      app.execute(VaultUpsert, { input: { name: looping, value: `\${${name}}\${${looping}}`, scope: project } }, owner),
+    );
+    await record('reveal of a cycle', app.execute(VaultReveal, { name: looping, scope: project }, owner));
+    await upsert('the value with a broken reference', { name: uniqueName('BROKEN'), value: `${CANARY}\${`, scope: project }, owner);
+
     // Master-key rotation, then the value must still read back.
     await record('rotate with a new key', app.execute(VaultRotate, { generateNewKey: true }, admin));
     await record('rotate again', app.execute(VaultRotate, {}, admin));

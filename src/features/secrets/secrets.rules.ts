@@ -72,6 +72,13 @@ async function refusalOf(db: Database, viewer: Viewer, ref: ScopeRef, { adminOnl
 }
 
 /**
+ * Why `viewer` may not read secrets of `ref` (references check every scope they reach), or null.
+ * Like the field rules, it resolves a PROJECT scope's environment id into `ref`.
+ */
+export const readRefusal = (db: Database, viewer: Viewer, ref: ScopeRef) =>
+  refusalOf(db, viewer, ref, { adminOnly: false, setsReserved: false, field: 'scope' });
+
+/**
  * Resolves the secret scope once and decides who may use it. Every denial is audited, so probing
  * other people's secrets leaves a trace. Not cached: each field execution must hand its own
  * resolver the scope (see resolvedScope).

@@ -7,6 +7,7 @@ import { connectionOf } from '../../graphql/connections.js';
 import { NodeRef, registerNode } from '../../graphql/node.js';
 import type { Context } from '../../graphql/context.js';
 import { SecretScopeEnum } from '../../graphql/shared-types.js';
+import { expandRevealed } from './references.service.js';
 import { resolvedScope, visibleSecrets } from './secrets.rules.js';
 import {
   deleteSecret,
@@ -71,9 +72,15 @@ const SecretWithValue = builder.objectRef<SecretRow & { readVersion: number }>('
   fields: (t) => ({
     version: t.exposeInt('readVersion', { description: 'The version whose value this is.' }),
     value: t.string({
-      description: 'The decrypted value. Decrypted only when selected; every reveal is audited.',
-      resolve: (secret, _args, ctx) =>
-        revealValue({ db: ctx.db, keyring: ctx.keyring, actor: actorOf(ctx), now: ctx.now(), secret, version: secret.readVersion }),
+      description:
+        'The decrypted value, with references (`${NAME}`, `${environment.NAME}`) expanded unless `raw`. ' +
+        'Decrypted only when selected; every reveal is audited, referenced secrets included.',
+      args: { raw: t.arg.boolean({ defaultValue: false, description: 'The stored text: references left as written.' }) },
+      resolve: async (secret, { raw }, ctx) => {
+        const reader = { db: ctx.db, keyring: ctx.keyring, actor: actorOf(ctx), now: ctx.now() };
+        const text = await revealValue({ ...reader, secret, version: secret.readVersion });
+        return raw ? text : (await expandRevealed(reader, [{ secret, text }]))[0]!;
+      },
     }),
   }),
 });

@@ -6,6 +6,7 @@ import { badInput, conflict, forbidden, isCofferError, notFound, type FieldProbl
 import type { Prisma, Secret, SecretVersion } from '../../generated/prisma/client.js';
 import type { KeyringStore } from '../../keyring/index.js';
 import { auditRow, recordAudit } from '../audit/index.js';
+import { referenceSyntaxProblem } from './references.js';
 import * as secretsRepository from './secrets.repository.js';
 import type { ScopeRef } from './secrets.scope.js';
 
@@ -36,11 +37,13 @@ interface ValueChange extends Change {
 
 const userIdOf = (actor: Actor) => actor.viewer?.userId ?? null;
 
-function validateValue(value: string, field: string): FieldProblem[] {
+function validateValue(value: string, field: string, ref: ScopeRef): FieldProblem[] {
   const bytes = Buffer.byteLength(value, 'utf8');
   if (bytes < 1) return [{ field, message: 'must not be empty' }];
   if (bytes > MAX_VALUE_BYTES) return [{ field, message: `must be at most ${MAX_VALUE_BYTES} bytes of UTF-8` }];
   if (!value.isWellFormed()) return [{ field, message: 'must be valid UTF-8 text' }];
+  const references = referenceSyntaxProblem(value, { environments: ref.scope === 'PROJECT' });
+  if (references) return [{ field, message: references }];
   return [];
 }
 
@@ -57,7 +60,7 @@ function expectVersion(current: number, expected: number | null | undefined) {
 }
 
 /** Deleted, or expired and not reserved: gone for every read (expired ones wait for the sweeper). */
-const isHidden = (secret: Secret, now: Date) =>
+export const isHidden = (secret: Secret, now: Date) =>
   secret.deletedAt !== null || (!secret.isReserved && secret.expiresAt !== null && secret.expiresAt <= now);
 
 /** Which rows an operation acts on: live ones, soft-deleted ones (restore), or both (history). */
@@ -152,7 +155,7 @@ async function writeVersion(tx: Tx, { keyring, versionsKept, actor }: ValueChang
 }
 
 /** Pass `tx` inside a transaction: a term the process does not hold yet is then read in it. */
-async function decrypt(keyring: KeyringStore, secret: Secret, row: SecretVersion, tx?: Tx) {
+export async function decrypt(keyring: KeyringStore, secret: Secret, row: SecretVersion, tx?: Tx) {
   const ring = await keyring.holding(row.keyId, tx);
   return decryptValue(ring, sealedOf(row), secretsRepository.versionAad(secret, row.version)).toString('utf8');
 }
@@ -195,7 +198,7 @@ interface UpsertInput extends OptionalFields {
  */
 export function upsertSecret({ input, ...change }: ValueChange & { input: UpsertInput }) {
   const { db, keyring, actor, now, ref, name } = change;
-  ensureValid([...validateValue(input.value, 'input.value'), ...validateExpiry(input.expiresAt, now)]);
+  ensureValid([...validateValue(input.value, 'input.value', ref), ...validateExpiry(input.expiresAt, now)]);
   // A rotation elsewhere may retire the term this write started under: it is then written again.
   return keyring.retrying(() =>
     secretsRepository.inTransaction(db.prisma, async (tx) => {
@@ -219,7 +222,10 @@ interface UpdateInput extends OptionalFields {
 /** Changes what is given; a new value makes a new version. `expiresAt: null` clears the expiry. */
 export function updateSecret({ input, ...change }: ValueChange & { input: UpdateInput }) {
   const newValue = input.value;
-  ensureValid([...(newValue != null ? validateValue(newValue, 'input.value') : []), ...validateExpiry(input.expiresAt, change.now)]);
+  ensureValid([
+    ...(newValue != null ? validateValue(newValue, 'input.value', change.ref) : []),
+    ...validateExpiry(input.expiresAt, change.now),
+  ]);
   return change.keyring.retrying(() =>
     changeSecret(change, { action: 'secret.update', want: 'live' }, async (tx, secret) => {
       expectVersion(secret.currentVersion, input.expectedVersion);
