@@ -5,6 +5,7 @@ import { credentialsPermissions } from './features/credentials/index.js';
 import { masterKeysPermissions } from './features/master-keys/index.js';
 import { projectsPermissions } from './features/projects/index.js';
 import { secretsPermissions } from './features/secrets/index.js';
+import { secretChangesPermissions } from './features/secret-changes/index.js';
 import { stripePermissions } from './features/stripe/index.js';
 import { usersPermissions } from './features/users/index.js';
 import { builder } from './graphql/builder.js';
@@ -19,6 +20,7 @@ const PERMISSIONS = [
   auditPermissions,
   masterKeysPermissions,
   stripePermissions,
+  secretChangesPermissions,
 ];
 
 let cached: GraphQLSchema | null = null;
