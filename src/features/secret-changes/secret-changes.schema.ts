@@ -153,7 +153,8 @@ builder.subscriptionFields((t) => ({
   secretChanges: t.field({
     type: SecretChangeRef,
     description:
-      "Changes to a project's secrets, over SSE or graphql-ws: the stored ones after `afterSequence` (none when omitted), then live ones, " +
+      "Changes to a project's secrets, over SSE or graphql-ws: the stored ones after `afterSequence` " +
+      '(none when omitted), then live ones, ' +
       'each once and in order. Ends with an error when your access goes (key revoked, permission removed).',
     args: {
       projectId: t.arg.id(),
