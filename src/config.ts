@@ -108,6 +108,25 @@ const environmentSchema = z.object({
     .min(0)
     .max(7 * 86_400)
     .default(86_400),
+  /** How long before a secret's expiresAt its EXPIRING change event is emitted. */
+  SECRET_EXPIRY_WARNING_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(365 * 86_400)
+    .default(7 * 86_400),
+  /** Lets notification endpoints use http://127.0.0.1 / http://localhost (tests, development); https otherwise. */
+  NOTIFICATION_ALLOW_LOCAL_HTTP: flag,
+  NOTIFICATION_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  NOTIFICATION_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(30_000),
+  NOTIFICATION_RETRY_MAX_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(86_400_000)
+    .default(6 * 3_600_000),
+  NOTIFICATION_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(120).default(10),
+  NOTIFICATION_POLL_SECONDS: z.coerce.number().min(0.05).max(3600).default(1),
   MAX_REQUEST_BODY_BYTES: z.coerce
     .number()
     .int()
@@ -213,6 +232,15 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
     secretSweepIntervalMs: env.SECRET_SWEEP_INTERVAL_SECONDS * 1000,
     /** How long a replaced webhook signing secret is still accepted (0: not at all). */
     stripeWebhookSecretOverlapMs: env.STRIPE_WEBHOOK_SECRET_OVERLAP_SECONDS * 1000,
+    secretExpiryWarningMs: env.SECRET_EXPIRY_WARNING_SECONDS * 1000,
+    notifications: {
+      allowLocalHttp: env.NOTIFICATION_ALLOW_LOCAL_HTTP ?? false,
+      maxAttempts: env.NOTIFICATION_MAX_ATTEMPTS,
+      retryBaseMs: env.NOTIFICATION_RETRY_BASE_MS,
+      retryMaxMs: Math.max(env.NOTIFICATION_RETRY_BASE_MS, env.NOTIFICATION_RETRY_MAX_MS),
+      timeoutMs: Math.round(env.NOTIFICATION_TIMEOUT_SECONDS * 1000),
+      pollMs: Math.round(env.NOTIFICATION_POLL_SECONDS * 1000),
+    },
     stripeSync: {
       pageSize: env.STRIPE_SYNC_PAGE_SIZE,
       retry: {

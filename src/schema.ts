@@ -6,6 +6,7 @@ import { environmentsPermissions } from './features/environments/index.js';
 import { masterKeysPermissions } from './features/master-keys/index.js';
 import { projectsPermissions } from './features/projects/index.js';
 import { secretsPermissions } from './features/secrets/index.js';
+import { secretChangesPermissions } from './features/secret-changes/index.js';
 import { stripePermissions } from './features/stripe/index.js';
 import { usersPermissions } from './features/users/index.js';
 import { builder } from './graphql/builder.js';
@@ -24,6 +25,7 @@ const PERMISSIONS = [
   masterKeysPermissions,
   stripePermissions,
   nodePermissions,
+  secretChangesPermissions,
 ];
 
 let cached: GraphQLSchema | null = null;

@@ -6,6 +6,7 @@ import { loadRootKeys } from './crypto/index.js';
 import type { DataDirRole } from './db/data-dir-lock.js';
 import { createSignals, type ClusterSignals } from './events/signals.js';
 import { secretVersionRows, startExpirySweeper } from './features/secrets/index.js';
+import { notificationEndpointRows, NotificationWorker } from './features/secret-changes/index.js';
 import { stripeCredentialRows, StripeSyncWorker } from './features/stripe/index.js';
 import { KeyringStore, readLegacyKeys, setUpKeyring } from './keyring/index.js';
 import { createEventBus, type EventBus } from './events/event-bus.js';
@@ -22,6 +23,8 @@ export interface Services {
   signals: ClusterSignals;
   /** Executes Stripe syncs; polls for work only in servers (background), the CLI drives it itself. */
   syncWorker: StripeSyncWorker;
+  /** Sends queued change notifications; polls only in servers (background). */
+  notificationWorker: NotificationWorker;
   close(): Promise<void>;
 }
 
@@ -66,7 +69,7 @@ export async function openServices(
       db,
       rootKeys,
       rootKeySource: source,
-      sealedRows: [secretVersionRows, stripeCredentialRows],
+      sealedRows: [secretVersionRows, stripeCredentialRows, notificationEndpointRows],
       signals,
       logger,
       refreshMs: config.keyringRefreshMs,
@@ -78,7 +81,11 @@ export async function openServices(
     auth.usage.start();
     const events = createEventBus(config.redisUrl);
     // Background work belongs to servers; the CLI and tests open services without it.
-    const sweeper = options.background ? startExpirySweeper({ db, logger, intervalMs: config.secretSweepIntervalMs }) : null;
+    const sweeper = options.background
+      ? startExpirySweeper({ db, logger, events, warningMs: config.secretExpiryWarningMs, intervalMs: config.secretSweepIntervalMs })
+      : null;
+    const notificationWorker = new NotificationWorker({ db, keyring, logger, settings: config.notifications });
+    if (options.background) notificationWorker.start();
     const syncWorker = new StripeSyncWorker({ db, keyring, config, logger, events });
     if (options.background) syncWorker.start();
     return {
@@ -90,8 +97,10 @@ export async function openServices(
       keyring,
       signals,
       syncWorker,
+      notificationWorker,
       async close() {
         await syncWorker.stop();
+        await notificationWorker.stop();
         await sweeper?.stop();
         await auth.usage.stop();
         await auth.close();

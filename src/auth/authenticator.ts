@@ -74,6 +74,25 @@ export class Authenticator {
     }
   }
 
+  /**
+   * The viewer as the database has it now, for long-lived streams that must end when their
+   * credential is revoked or expires, or its user is disabled or loses a role. UNAUTHENTICATED when
+   * the credential no longer holds. Bypasses the cache.
+   */
+  async recheck(viewer: Viewer, now: Date): Promise<Viewer> {
+    const credential = viewer.credential;
+    if (credential.kind === 'api-key') {
+      const row = await authRepository.findApiKeyById(this.prisma, credential.apiKeyId);
+      if (!row || row.revokedAt) throw unauthenticated('The API key has been revoked.');
+      if (row.expiresAt && row.expiresAt <= now) throw unauthenticated('The API key has expired.');
+      if (row.user.disabledAt) throw unauthenticated('The user of this API key is disabled.');
+      return { ...viewer, role: row.user.role, user: row.user };
+    }
+    const user = await authRepository.findUser(this.prisma, viewer.userId);
+    if (!user || user.disabledAt) throw unauthenticated('The user of this token no longer exists or is disabled.');
+    return { ...viewer, role: user.role, user };
+  }
+
   close(): Promise<void> {
     this.unsubscribe();
     return this.throttle.close();

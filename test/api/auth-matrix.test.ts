@@ -178,6 +178,104 @@ async function firstFrame(app: TestApp, credential: string | null, query: string
   return { status: stream.status, json: first ?? {} };
 }
 
+// Change streams and notification endpoints (features/secret-changes).
+const CreateEndpoint = `mutation MatrixCreateEndpoint($projectId: ID!) {
+  createNotificationEndpoint(projectId: $projectId, input: { url: "https://hooks.example.com/coffer" }) { endpoint { id } signingSecret }
+}`;
+const SecretChanges = `subscription MatrixSecretChanges($projectId: ID!) { secretChanges(projectId: $projectId, afterSequence: 0) { sequence kind } }`;
+
+/** A notification endpoint on the owner's project, created by the admin. */
+async function notificationEndpoint(app: TestApp) {
+  const created = await app.request({ query: CreateEndpoint, variables: { projectId: app.project.id } }, { credential: app.admin.key });
+  const id = (created.json.data as { createNotificationEndpoint?: { endpoint: { id: string } } } | null)?.createNotificationEndpoint
+    ?.endpoint.id;
+  if (!id) throw new Error(created.text);
+  return id;
+}
+
+/** A queued delivery to a fresh endpoint (a change to a project secret queues one; no worker sends it here). */
+async function notificationDelivery(app: TestApp) {
+  const endpointId = await notificationEndpoint(app);
+  await projectSecret(app);
+  const listed = await app.request(
+    { query: 'query($id: ID!) { notificationDeliveries(endpointId: $id) { id } }', variables: { id: endpointId } },
+    { credential: app.admin.key },
+  );
+  const id = (listed.json.data as { notificationDeliveries?: Array<{ id: string }> } | null)?.notificationDeliveries?.[0]?.id;
+  if (!id) throw new Error(listed.text);
+  return id;
+}
+
+const changeStreamRows: Row[] = [
+  {
+    operation: 'Subscription.secretChanges',
+    expected: ownerOrAdmin,
+    run: (app, credential) => firstFrame(app, credential, SecretChanges, { projectId: app.project.id }),
+  },
+  {
+    operation: 'Query.notificationEndpoints',
+    expected: ownerOrAdmin,
+    run: (app, credential) =>
+      app.request(
+        {
+          query: 'query($projectId: ID!) { notificationEndpoints(projectId: $projectId) { id url } }',
+          variables: { projectId: app.project.id },
+        },
+        { credential },
+      ),
+  },
+  {
+    operation: 'Query.notificationDeliveries',
+    expected: ownerOrAdmin,
+    run: async (app, credential) =>
+      app.request(
+        {
+          query: 'query($id: ID!) { notificationDeliveries(endpointId: $id) { id status } }',
+          variables: { id: await notificationEndpoint(app) },
+        },
+        { credential },
+      ),
+  },
+  {
+    operation: 'Mutation.createNotificationEndpoint',
+    expected: ownerOrAdmin,
+    run: (app, credential) => app.request({ query: CreateEndpoint, variables: { projectId: app.project.id } }, { credential }),
+  },
+  {
+    operation: 'Mutation.deleteNotificationEndpoint',
+    expected: ownerOrAdmin,
+    run: async (app, credential) =>
+      app.request(
+        { query: 'mutation($id: ID!) { deleteNotificationEndpoint(id: $id) { id } }', variables: { id: await notificationEndpoint(app) } },
+        { credential },
+      ),
+  },
+  {
+    operation: 'Mutation.setNotificationEndpointEnabled',
+    expected: ownerOrAdmin,
+    run: async (app, credential) =>
+      app.request(
+        {
+          query: 'mutation($id: ID!) { setNotificationEndpointEnabled(id: $id, enabled: false) { id enabled } }',
+          variables: { id: await notificationEndpoint(app) },
+        },
+        { credential },
+      ),
+  },
+  {
+    operation: 'Mutation.retryNotificationDelivery',
+    expected: ownerOrAdmin,
+    run: async (app, credential) =>
+      app.request(
+        {
+          query: 'mutation($id: ID!) { retryNotificationDelivery(id: $id) { id status } }',
+          variables: { id: await notificationDelivery(app) },
+        },
+        { credential },
+      ),
+  },
+];
+
 /**
  * The sync operations need a project whose test environment has a secret key Stripe (the fake)
  * accepted, or startStripeSync answers BAD_USER_INPUT. One such project per app, owned by the
@@ -512,6 +610,7 @@ const rows: Row[] = [
   mirrorRow('Subscription.stripeSyncProgress', (app, credential, projectId) =>
     firstFrame(app, credential, StripeSyncProgress, { projectId }),
   ),
+  ...changeStreamRows,
 ];
 
 describe('authorization matrix', () => {

@@ -22,7 +22,7 @@ import { SseTimeout, subscribeSse } from '../support/sse.js';
  * input objects, must have a row, so a new field cannot be forgotten.
  */
 
-type Kind = 'project' | 'run' | 'user' | 'apiKey' | 'secret';
+type Kind = 'project' | 'run' | 'user' | 'apiKey' | 'secret' | 'endpoint' | 'delivery';
 
 /** What a stranger gets with either id: NOT_FOUND for the kind, FORBIDDEN (admins only), or ok (the id is ignored). */
 type Expected = 'NOT_FOUND' | 'FORBIDDEN' | 'ok';
@@ -44,6 +44,8 @@ const NOT_FOUND_MESSAGE: Record<Kind, string> = {
   user: 'User was not found.',
   apiKey: 'API key was not found.',
   secret: 'Secret was not found.',
+  endpoint: 'Notification endpoint was not found.',
+  delivery: 'Notification delivery was not found.',
 };
 
 /** A secret with two versions, and a deleted one, in both the owner's project and the owner's USER scope. */
@@ -119,7 +121,35 @@ const mirror = (name: string) =>
 
 const credentials = { testPublishableKey: `pk_test_${'o'.repeat(24)}` };
 
+const notificationRows: Row[] = [
+  projectRow('Subscription.secretChanges', 'subscription($projectId: ID!) { secretChanges(projectId: $projectId) { sequence } }'),
+  projectRow('Query.notificationEndpoints', 'query($projectId: ID!) { notificationEndpoints(projectId: $projectId) { id } }'),
+  projectRow(
+    'Mutation.createNotificationEndpoint',
+    'mutation($projectId: ID!) { createNotificationEndpoint(projectId: $projectId, input: { url: "https://probe.example.com/hook" }) { signingSecret } }',
+  ),
+  ...(
+    [
+      [
+        'Query.notificationDeliveries',
+        'endpointId',
+        'endpoint',
+        'query($id: ID!) { notificationDeliveries(endpointId: $id, first: 5) { id } }',
+      ],
+      ['Mutation.deleteNotificationEndpoint', 'id', 'endpoint', 'mutation($id: ID!) { deleteNotificationEndpoint(id: $id) { id } }'],
+      [
+        'Mutation.setNotificationEndpointEnabled',
+        'id',
+        'endpoint',
+        'mutation($id: ID!) { setNotificationEndpointEnabled(id: $id, enabled: false) { id } }',
+      ],
+      ['Mutation.retryNotificationDelivery', 'id', 'delivery', 'mutation($id: ID!) { retryNotificationDelivery(id: $id) { id } }'],
+    ] as const
+  ).map(([field, arg, kind, query]) => ({ field, arg, kind, expected: 'NOT_FOUND' as const, query, variables: (id: string) => ({ id }) })),
+];
+
 const rows: Row[] = [
+  ...notificationRows,
   {
     field: 'Query.project',
     arg: 'id',
@@ -343,7 +373,23 @@ describe('no existence oracle: a stranger cannot tell what exists', () => {
     }
     const { apiKey } = await createApiKey({ db: app.db, keys: app.services.auth.keys, userId: app.owner.user.id, name: 'not yours' });
     const secret = await app.db.prisma.secret.findFirstOrThrow({ where: { name: LIVE, scope: 'PROJECT', ownerId: app.project.id } });
-    real = { project: app.project.id, run: run.id, user: app.owner.user.id, apiKey: apiKey.id, secret: secret.id };
+    // A notification endpoint of the owner's project, with a delivery queued by a change after it.
+    const createEndpoint = `mutation($p: ID!) { createNotificationEndpoint(projectId: $p, input: { url: "https://hooks.example.com/coffer" }) { endpoint { id } } }`;
+    const endpoint = await app.request({ query: createEndpoint, variables: { p: app.project.id } }, asOwner);
+    expect(endpoint.json.errors, endpoint.text).toBeUndefined();
+    const upsertAfter = 'mutation($input: UpsertSecretInput!) { upsertSecret(input: $input) { id } }';
+    const scope = { type: 'PROJECT', projectId: app.project.id };
+    await app.request({ query: upsertAfter, variables: { input: { name: 'ORACLE_NOTIFIED', value: 'v', scope } } }, asOwner);
+    const delivery = await app.db.prisma.notificationDelivery.findFirstOrThrow({ where: { projectId: app.project.id } });
+    real = {
+      project: app.project.id,
+      run: run.id,
+      user: app.owner.user.id,
+      apiKey: apiKey.id,
+      secret: secret.id,
+      endpoint: delivery.endpointId,
+      delivery: delivery.id,
+    };
   });
 
   afterAll(async () => {

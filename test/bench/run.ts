@@ -77,11 +77,30 @@ async function syncSections(): Promise<string[]> {
   ];
 }
 
+async function changeStreamSections(): Promise<string[]> {
+  const { BENCH_DATABASE, CHANGE_STREAM_ROW, runChangeStreamBenchmark } = await import('./change-stream.js');
+  if (!selected(CHANGE_STREAM_ROW)) return [];
+  say(`Secret change stream: Coffer in-process on a fresh ${BENCH_DATABASE}...`);
+  const rows = await runChangeStreamBenchmark(say);
+  return [
+    '',
+    '## Secret change stream',
+    '',
+    `- Coffer in-process on a fresh ${BENCH_DATABASE}; SSE clients in a worker thread of the same process; each change written ` +
+      'through the GraphQL API (transaction, sequence, stored event, publish after commit) and timed from sending the mutation',
+    '',
+    '| Measurement | Figure | Detail |',
+    '|---|---:|---|',
+    ...rows.map((row) => `| ${row.name} | ${row.figure} | ${row.detail} |`),
+  ];
+}
+
 async function main() {
   const http = await httpSections();
   const sync = await syncSections();
-  if (http.sections.length === 0 && sync.length === 0) throw new Error(`no benchmark matches ${FILTERS.join(' ')}`);
-  const report = ['# Coffer benchmark', '', ...machineHeader(FILTERS), ...http.sections, ...sync, ''].join('\n');
+  const changes = await changeStreamSections();
+  if (http.sections.length === 0 && sync.length === 0 && changes.length === 0) throw new Error(`no benchmark matches ${FILTERS.join(' ')}`);
+  const report = ['# Coffer benchmark', '', ...machineHeader(FILTERS), ...http.sections, ...sync, ...changes, ''].join('\n');
   say(`\n${report}`);
   await mkdir(dirname(ARTIFACT), { recursive: true });
   await writeFile(ARTIFACT, report);

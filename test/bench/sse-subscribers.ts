@@ -18,6 +18,8 @@ export interface SubscriberOptions {
   apiKey: string;
   projectId: string;
   count: number;
+  /** Which subscription: Stripe sync progress (default), or the project's `secretChanges`. */
+  stream?: 'sync' | 'secrets';
 }
 
 export interface SubscriberResults {
@@ -29,12 +31,17 @@ export interface SubscriberResults {
   /** Per measured event: publish to arrival at the last subscriber, in ms. */
   perEventLast: number[];
   errors: string[];
+  /** `secrets` streams: [sequence, arrival ms] of every measured change at every subscriber (the writer knows when it wrote). */
+  arrivals: Float64Array;
 }
 
 const QUERY =
   'subscription Bench($projectId: ID!, $environment: StripeEnvironment!) { stripeSyncProgress(projectId: $projectId, environment: $environment) { runId sequence kind objects message } }';
 
-const { host, port, apiKey, projectId, count } = workerData as SubscriberOptions;
+const SECRETS_QUERY = 'subscription Bench($projectId: ID!) { secretChanges(projectId: $projectId) { sequence kind name version } }';
+
+const { host, port, apiKey, projectId, count, stream = 'sync' } = workerData as SubscriberOptions;
+const arrivals: number[] = [];
 const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
 const now = () => performance.timeOrigin + performance.now();
 const latencies: number[] = [];
@@ -45,8 +52,30 @@ const errors: string[] = [];
 const requests: ClientRequest[] = [];
 let connected = 0;
 
+function warm(index: number) {
+  if (warmed.size < count && !warmed.has(index)) {
+    warmed.add(index);
+    if (warmed.size === count) parentPort!.postMessage({ type: 'ready' });
+  }
+}
+
+/** Secret changes carry no send time: names say the phase (BENCH_WARM_*: attaching), arrivals are timed here. */
+function handleSecretChange(index: number, message: SseMessage, at: number) {
+  const payload = JSON.parse(message.data) as { data?: { secretChanges?: { sequence: number; name: string } }; errors?: unknown[] };
+  if (payload.errors) {
+    errors.push(JSON.stringify(payload.errors).slice(0, 300));
+    return;
+  }
+  const change = payload.data?.secretChanges;
+  if (!change) return;
+  if (change.name.startsWith('BENCH_WARM')) return warm(index);
+  arrivals.push(change.sequence, at);
+  perSubscriber[index]! += 1;
+}
+
 function handleMessage(index: number, message: SseMessage, at: number) {
   if (message.event !== 'next' || !message.data) return; // `event: complete` (keep-alive comments are no messages)
+  if (stream === 'secrets') return handleSecretChange(index, message, at);
   const payload = JSON.parse(message.data) as {
     data?: { stripeSyncProgress?: { sequence: number; message: string | null } };
     errors?: unknown[];
@@ -102,7 +131,13 @@ function open(index: number): Promise<void> {
       res.on('error', () => undefined);
       resolve();
     });
-    req.end(JSON.stringify({ query: QUERY, variables: { projectId, environment: 'TEST' } }));
+    req.end(
+      JSON.stringify(
+        stream === 'secrets'
+          ? { query: SECRETS_QUERY, variables: { projectId } }
+          : { query: QUERY, variables: { projectId, environment: 'TEST' } },
+      ),
+    );
   });
 }
 
@@ -114,6 +149,7 @@ parentPort!.on('message', (message: { type: 'finish' }) => {
     perSubscriber,
     perEventLast: [...perEventLast.values()],
     errors,
+    arrivals: Float64Array.from(arrivals),
   };
   parentPort!.postMessage(results);
   for (const req of requests) req.destroy();

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type CallOptions, type TestApp } from '../support/app.js';
+import { startReceiver, waitFor } from '../support/notification-receiver.js';
+import { subscribeSse, type SseStream } from '../support/sse.js';
 import {
   uniqueName,
   VaultDelete,
@@ -43,6 +45,10 @@ const holdsCanary = (text: string) => text.includes(CANARY) || text.includes(COR
 describe('leak canary: a secret value appears only where it was asked for', () => {
   let app: TestApp;
   const exchanges: Exchange[] = [];
+  // The project's change stream and notifications, watched while everything below happens.
+  let changeStream: SseStream;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  const streamed: string[] = [];
 
   async function record(
     label: string,
@@ -55,7 +61,30 @@ describe('leak canary: a secret value appears only where it was asked for', () =
   }
 
   beforeAll(async () => {
-    app = await createTestApp();
+    app = await createTestApp({ env: { NOTIFICATION_ALLOW_LOCAL_HTTP: 'true', NOTIFICATION_POLL_SECONDS: '0.05' } });
+    receiver = await startReceiver();
+    const endpoint = await app.request(
+      {
+        query: 'mutation($p: ID!, $url: String!) { createNotificationEndpoint(projectId: $p, input: { url: $url }) { endpoint { id } } }',
+        variables: { p: app.project.id, url: receiver.url },
+      },
+      { credential: app.owner.key },
+    );
+    if (endpoint.json.errors) throw new Error(endpoint.text);
+    app.services.notificationWorker.start();
+    changeStream = await subscribeSse(
+      'http://coffer.test/graphql',
+      {
+        query:
+          'subscription($p: ID!) { secretChanges(projectId: $p, afterSequence: 0) { sequence kind name environment version actorId actorVia at } }',
+        variables: { p: app.project.id },
+        credential: app.owner.key,
+      },
+      { fetch: app.yoga.fetch },
+    );
+    void (async () => {
+      for (let message = await changeStream.next(); message; message = await changeStream.next()) streamed.push(message.data);
+    })();
     const owner: CallOptions = { credential: app.owner.key };
     const admin: CallOptions = { credential: app.admin.key };
     const stranger: CallOptions = { credential: app.stranger.key };
@@ -245,7 +274,28 @@ describe('leak canary: a secret value appears only where it was asked for', () =
       revealsByDesign: true,
     });
   });
-  afterAll(() => app.close());
+  afterAll(async () => {
+    await changeStream.close();
+    await receiver.close();
+    await app.close();
+  });
+
+  it('no change event, streamed change or notification holds the value', async () => {
+    const events = await app.db.prisma.secretChangeEvent.findMany({ where: { projectId: app.project.id } });
+    expect(events.length).toBeGreaterThanOrEqual(5);
+    await waitFor(
+      'every change streamed and notified',
+      () => streamed.length >= events.length && receiver.received.length >= events.length,
+    );
+    const deliveries = await app.db.prisma.notificationDelivery.findMany();
+    const texts = [
+      ...events.map((e) => JSON.stringify(e)),
+      ...streamed,
+      ...receiver.received.map((r) => JSON.stringify(r)),
+      JSON.stringify(deliveries),
+    ];
+    expect(texts.filter(holdsCanary)).toEqual([]);
+  });
 
   it('the authorised reveals did return the value (the canary is detectable)', () => {
     const reveals = exchanges.filter((exchange) => exchange.revealsByDesign);

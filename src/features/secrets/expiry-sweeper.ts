@@ -1,7 +1,9 @@
 import { SYSTEM_ACTOR } from '../../auth/index.js';
 import type { Database } from '../../db/database.js';
+import type { EventBus } from '../../events/event-bus.js';
 import type { Logger } from '../../logger.js';
 import { recordAudit } from '../audit/index.js';
+import { emitExpiryWarnings, withSecretChanges } from '../secret-changes/index.js';
 import * as secretsRepository from './secrets.repository.js';
 
 /**
@@ -11,16 +13,22 @@ import * as secretsRepository from './secrets.repository.js';
 interface Sweep {
   db: Database;
   logger: Logger;
+  /** Publishes the EXPIRED (and EXPIRING) change events of project secrets. */
+  events?: EventBus;
+  /** How long before expiry an EXPIRING change event is emitted (0: none). */
+  warningMs?: number;
 }
 
-export async function purgeExpiredSecrets({ db, logger, now, batchSize = 500 }: Sweep & { now: Date; batchSize?: number }) {
+export async function purgeExpiredSecrets({ db, logger, events, now, batchSize = 500 }: Sweep & { now: Date; batchSize?: number }) {
   let purged = 0;
   for (;;) {
     const batch = await secretsRepository.expiredSecrets(db.prisma, now, batchSize);
     if (batch.length === 0) break;
-    await secretsRepository.inTransaction(db.prisma, async (tx) => {
-      for (const secret of batch) {
-        if (!(await secretsRepository.purgeIfExpired(tx, secret.id, now))) continue;
+    // One transaction per secret: its change event takes the project's sequence lock, which must
+    // not be held while waiting for another secret's row (a writer may hold that and want the lock).
+    for (const secret of batch) {
+      await withSecretChanges({ db, events }, async (tx, changes) => {
+        if (!(await secretsRepository.purgeIfExpired(tx, secret.id, now))) return;
         await recordAudit(tx, SYSTEM_ACTOR, {
           action: 'secret.purge',
           outcome: 'SUCCESS',
@@ -31,8 +39,9 @@ export async function purgeExpiredSecrets({ db, logger, now, batchSize = 500 }: 
           scopeOwnerId: secret.ownerId,
           reason: 'expired',
         });
-      }
-    });
+        await changes.record(tx, { kind: 'EXPIRED', secret, version: secret.currentVersion, actor: SYSTEM_ACTOR, at: now });
+      });
+    }
     purged += batch.length;
     if (batch.length < batchSize) break;
   }
@@ -41,10 +50,18 @@ export async function purgeExpiredSecrets({ db, logger, now, batchSize = 500 }: 
   return { purged, heldReserved: held.length };
 }
 
-export function startExpirySweeper({ db, logger, intervalMs, now = () => new Date() }: Sweep & { intervalMs: number; now?: () => Date }) {
+export function startExpirySweeper({
+  db,
+  logger,
+  events,
+  warningMs = 0,
+  intervalMs,
+  now = () => new Date(),
+}: Sweep & { intervalMs: number; now?: () => Date }) {
   let running: Promise<unknown> | null = null;
   const timer = setInterval(() => {
-    running ??= purgeExpiredSecrets({ db, logger, now: now() })
+    running ??= emitExpiryWarnings({ db, events, now: now(), warningMs })
+      .then(() => purgeExpiredSecrets({ db, logger, events, now: now() }))
       .then(({ purged }) => purged > 0 && logger.info({ purged }, 'expired secrets purged'))
       .catch((error: unknown) => logger.error({ err: error }, 'expiry sweep failed'))
       .finally(() => (running = null));

@@ -130,7 +130,12 @@ const nameAndScope = builder.args((t) => ({
 }));
 
 // What resolvers hand the services. The scope is the one the field's rule resolved and let through.
-const named = (ctx: Context, info: GraphQLResolveInfo, name: string) => ({ db: ctx.db, ref: resolvedScope(info), name });
+const named = (ctx: Context, info: GraphQLResolveInfo, name: string) => ({
+  db: ctx.db,
+  events: ctx.events,
+  ref: resolvedScope(info),
+  name,
+});
 const lookup = (ctx: Context, info: GraphQLResolveInfo, name: string) => ({ ...named(ctx, info, name), now: ctx.now() });
 const target = (ctx: Context, info: GraphQLResolveInfo, name: string) => ({ ...named(ctx, info, name), actor: actorOf(ctx) });
 const change = (ctx: Context, info: GraphQLResolveInfo, name: string) => ({ ...target(ctx, info, name), now: ctx.now() });
@@ -240,6 +245,6 @@ builder.mutationFields((t) => ({
     type: SecretMetadata,
     description: 'Deletes a secret and all its versions for good (admins only).',
     args: nameAndScope,
-    resolve: (_root, args, ctx, info) => destroySecret(target(ctx, info, args.name)),
+    resolve: (_root, args, ctx, info) => destroySecret(change(ctx, info, args.name)),
   }),
 }));

@@ -1,12 +1,14 @@
 import type { Actor } from '../../auth/index.js';
 import { decryptValue, sealedOf, storedOf } from '../../crypto/index.js';
 import type { Database } from '../../db/database.js';
+import type { EventBus } from '../../events/event-bus.js';
 import { planPage, toConnection, type PageArgs } from '../../db/pagination.js';
 import { badInput, conflict, forbidden, isCofferError, notFound, type FieldProblem } from '../../errors.js';
 import type { Prisma, Secret, SecretVersion } from '../../generated/prisma/client.js';
 import type { KeyringStore } from '../../keyring/index.js';
 import { auditRow, recordAudit } from '../audit/index.js';
 import { referenceSyntaxProblem } from './references.js';
+import { withSecretChanges, type ChangeNote, type SecretChangeLog } from '../secret-changes/index.js';
 import * as secretsRepository from './secrets.repository.js';
 import type { ScopeRef } from './secrets.scope.js';
 
@@ -22,6 +24,8 @@ interface Target {
   actor: Actor;
   ref: ScopeRef;
   name: string;
+  /** Where project secrets' change events are published once committed (features/secret-changes). */
+  events?: EventBus;
 }
 
 /** Changes are stamped with when. */
@@ -129,19 +133,34 @@ interface Audited {
   reason?: string;
 }
 
-/** Stamps a change to a locked secret with who and when, and audits it, in the change's transaction. */
-async function save(tx: Tx, { actor, now, ref }: Change, secret: Secret, data: SecretChanges, { action, reason }: Audited) {
+// --- Change events (features/secret-changes): which kind of change each audited action is.
+const CHANGE_KINDS: Record<string, ChangeNote['kind']> = {
+  'secret.create': 'CREATED',
+  'secret.replace': 'VERSION_CREATED',
+  'secret.delete': 'DELETED',
+  'secret.restore': 'RESTORED',
+  'secret.rollback': 'ROLLED_BACK',
+};
+
+const changeKind = (action: string, before: Secret, after: Secret): ChangeNote['kind'] =>
+  CHANGE_KINDS[action] ?? (after.currentVersion !== before.currentVersion ? 'VERSION_CREATED' : 'METADATA_UPDATED');
+
+/** Stamps a change to a locked secret with who and when, audits it and records its change event, in the change's transaction. */
+async function save(tx: Tx, changes: SecretChangeLog, { actor, now, ref }: Change, secret: Secret, data: SecretChanges, audited: Audited) {
+  const { action, reason } = audited;
   const updated = await secretsRepository.updateSecret(tx, secret.id, { ...data, updatedAt: now, updatedById: userIdOf(actor) });
   await recordAudit(tx, actor, { action, outcome: 'SUCCESS', reason: reason ?? null, ...targetOf(updated, ref) });
+  const kind = changeKind(action, secret, updated);
+  await changes.record(tx, { kind, secret: updated, environment: ref.environment, version: updated.currentVersion, actor, at: now });
   return updated;
 }
 
 /** Locks the secret, lets `decide` check it and say what changes, and saves that: one transaction. */
 function changeSecret(change: Change, audited: Audited & { want: Wanted }, decide: (tx: Tx, secret: Secret) => Promise<SecretChanges>) {
-  const { db, ref, name, now } = change;
-  return secretsRepository.inTransaction(db.prisma, async (tx) => {
+  const { ref, name, now } = change;
+  return withSecretChanges(change, async (tx, changes) => {
     const secret = wanted(await secretsRepository.lockSecret(tx, ref, name), name, now, audited.want);
-    return save(tx, change, secret, await decide(tx, secret), audited);
+    return save(tx, changes, change, secret, await decide(tx, secret), audited);
   });
 }
 
@@ -197,11 +216,11 @@ interface UpsertInput extends OptionalFields {
  * line up: every write gets its own version, none is lost, and `ifExists: FAIL` lets one win.
  */
 export function upsertSecret({ input, ...change }: ValueChange & { input: UpsertInput }) {
-  const { db, keyring, actor, now, ref, name } = change;
+  const { keyring, actor, now, ref, name } = change;
   ensureValid([...validateValue(input.value, 'input.value', ref), ...validateExpiry(input.expiresAt, now)]);
   // A rotation elsewhere may retire the term this write started under: it is then written again.
   return keyring.retrying(() =>
-    secretsRepository.inTransaction(db.prisma, async (tx) => {
+    withSecretChanges(change, async (tx, changes) => {
       const { secret, created } = await secretsRepository.lockOrCreate(tx, ref, name, userIdOf(actor), now);
       const existed = !created && !isHidden(secret, now);
       if (existed && input.ifExists === 'FAIL') throw conflict(`A secret named ${name} already exists in this scope.`);
@@ -209,7 +228,7 @@ export function upsertSecret({ input, ...change }: ValueChange & { input: Upsert
       const currentVersion = await writeVersion(tx, change, secret, input.value);
       const revived = !existed && !created;
       const data = { currentVersion, deletedAt: null, ...(revived ? afresh(actor, now) : {}), ...optionalChanges(input) };
-      return save(tx, change, secret, data, { action: existed ? 'secret.replace' : 'secret.create' });
+      return save(tx, changes, change, secret, data, { action: existed ? 'secret.replace' : 'secret.create' });
     }),
   );
 }
@@ -270,15 +289,17 @@ export function rollbackSecret({ version, expectedVersion, ...change }: Rollback
 }
 
 /** Permanent: the row and every version are gone. Reserved secrets must be released first. */
-export function destroySecret(target: Target) {
-  const { db, actor, ref, name } = target;
+export function destroySecret(target: Target & { now?: Date }) {
+  const { actor, ref, name } = target;
   return auditingRefusal(target, 'secret.destroy', () =>
-    secretsRepository.inTransaction(db.prisma, async (tx) => {
+    withSecretChanges(target, async (tx, changes) => {
       const secret = await secretsRepository.lockSecret(tx, ref, name);
       if (!secret) throw notFound(`Secret ${name}`);
       if (secret.isReserved) throw forbidden(`${name} is reserved: clear isReserved before destroying it.`);
       await secretsRepository.deleteSecret(tx, secret.id);
       await recordAudit(tx, actor, { action: 'secret.destroy', outcome: 'SUCCESS', ...targetOf(secret, ref) });
+      const at = target.now ?? new Date();
+      await changes.record(tx, { kind: 'DESTROYED', secret, environment: ref.environment, version: null, actor, at });
       return secret;
     }),
   );
