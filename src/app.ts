@@ -84,7 +84,7 @@ export function createApp(deps: AppDeps): CofferYoga {
     useRequestLogging(logger),
     ...(config.trustedDocuments
       ? useTrustedDocuments(config.trustedDocuments, (request) =>
-          authenticate({ request } as InitialContext).then(
+          authenticate({ request }).then(
             (viewer) => viewer?.role === 'ADMIN',
             () => false,
           ),

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { readTrustedDocuments, type TrustedDocuments } from './graphql/trusted-documents.js';
+import { readTrustedDocuments, type TrustedDocuments } from './trusted-documents.js';
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

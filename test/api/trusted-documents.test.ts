@@ -20,7 +20,8 @@ const TrustedMe = graphql(`
 `);
 const hashOf = (document: unknown) => (document as { __meta__: { hash: string } }).__meta__.hash;
 const arbitrary = 'query Arbitrary { me { id email } }';
-const arbitrarySubscription = 'subscription ArbitrarySub($projectId: ID!) { stripeSyncProgress(projectId: $projectId, environment: TEST) { sequence } }';
+const arbitrarySubscription =
+  'subscription ArbitrarySub($projectId: ID!) { stripeSyncProgress(projectId: $projectId, environment: TEST) { sequence } }';
 
 describe('TRUSTED_DOCUMENTS set', () => {
   let app: TestApp;
