@@ -83,8 +83,8 @@ export function createApp(deps: AppDeps): CofferYoga {
     useErrorCodes(),
     useRequestLogging(logger),
     ...(config.trustedDocuments
-      ? useTrustedDocuments(config.trustedDocuments, (request) =>
-          authenticate({ request }).then(
+      ? useTrustedDocuments<ServerContext>(config.trustedDocuments, (initial) =>
+          authenticate(initial).then(
             (viewer) => viewer?.role === 'ADMIN',
             () => false,
           ),

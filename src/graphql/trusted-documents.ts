@@ -14,11 +14,17 @@ export const persistedQueryOnly = () =>
  * Only manifest documents for non-admins. `isAdmin` authenticates the request (the app caches
  * the result so the context does not authenticate it again).
  */
-export function useTrustedDocuments(documents: TrustedDocuments, isAdmin: (request: Request) => Promise<boolean>): Plugin[] {
+export function useTrustedDocuments<ServerContext extends object>(
+  documents: TrustedDocuments,
+  isAdmin: (initial: ServerContext & { request: Request }) => Promise<boolean>,
+): Plugin<ServerContext>[] {
+  // The callback below sees only the request; the server context (socket address) is kept for it.
+  const serverContexts = new WeakMap<Request, ServerContext>();
   return [
     {
       // A codegen-typed client sending the full text of a manifest document is served as if it sent the hash.
-      onParams({ params, setParams }) {
+      onParams({ params, setParams, request, context }) {
+        serverContexts.set(request, context as ServerContext);
         const hash = typeof params.query === 'string' ? documents.hashByText.get(normalizeDocument(params.query) ?? '') : undefined;
         if (hash) {
           const persistedQuery = { version: 1, sha256Hash: hash };
@@ -29,7 +35,7 @@ export function useTrustedDocuments(documents: TrustedDocuments, isAdmin: (reque
     usePersistedOperations({
       extractPersistedOperationId: (params) => trustedHashOf(documents, { ...params, query: undefined }),
       getPersistedOperation: (hash) => documents.byHash.get(hash) ?? null,
-      allowArbitraryOperations: (request) => isAdmin(request),
+      allowArbitraryOperations: (request) => isAdmin({ ...(serverContexts.get(request) as ServerContext), request }),
       customErrors: {
         persistedQueryOnly: persistedQueryOnly,
         notFound: persistedQueryOnly,
