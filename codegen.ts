@@ -20,7 +20,8 @@ const config: CodegenConfig = {
         // NodeNext resolution needs explicit ESM imports in the generated files.
         emitLegacyCommonJSImports: false,
       },
-      presetConfig: { fragmentMasking: false },
+      // persisted-documents.json (hash → text) is the manifest TRUSTED_DOCUMENTS reads.
+      presetConfig: { fragmentMasking: false, persistedDocuments: true },
     },
   },
 };

@@ -15,6 +15,7 @@ import { requestIdFor, useErrorCodes, useRequestLogging, useRequestParseErrors }
 import { buildGuardedSchema } from './schema.js';
 import { useTracing } from './graphql/tracing.js';
 import { tracingEnabled } from './tracing.js';
+import { useTrustedDocuments } from './graphql/trusted-documents.js';
 import { useStripeWebhooks } from './features/stripe/index.js';
 
 /** The long-lived services of the process (see services.ts), plus a clock tests can move. */
@@ -30,6 +31,16 @@ export function createApp(deps: AppDeps): CofferYoga {
   const metrics = config.metrics.enabled ? createMetrics() : undefined;
 
   const traced = tracingEnabled();
+  // One authentication per request: the trusted-documents check and the context share it.
+  const viewers = new WeakMap<Request, ReturnType<typeof auth.authenticate>>();
+  const authenticate = (initial: InitialContext) => {
+    let viewer = initial.request && viewers.get(initial.request);
+    if (!viewer) {
+      viewer = auth.authenticate(credentialHeaders(initial), now(), clientAddressOf(initial, config.trustProxyHops));
+      if (initial.request) viewers.set(initial.request, viewer);
+    }
+    return viewer;
+  };
 
   const plugins: Plugin[] = [
     ...(traced ? [useTracing()] : []),
@@ -71,6 +82,14 @@ export function createApp(deps: AppDeps): CofferYoga {
     useInputGuard(),
     useErrorCodes(),
     useRequestLogging(logger),
+    ...(config.trustedDocuments
+      ? useTrustedDocuments<ServerContext>(config.trustedDocuments, (initial) =>
+          authenticate(initial).then(
+            (viewer) => viewer?.role === 'ADMIN',
+            () => false,
+          ),
+        )
+      : []),
   ];
 
   return createYoga<ServerContext, Context>({
@@ -107,7 +126,7 @@ export function createApp(deps: AppDeps): CofferYoga {
     context: async (initial: InitialContext): Promise<Context> => {
       const requestId = requestIdFor(initial.request);
       const clientAddress = clientAddressOf(initial, config.trustProxyHops);
-      const viewer = await auth.authenticate(credentialHeaders(initial), now(), clientAddress).catch((error: unknown) => {
+      const viewer = await authenticate(initial).catch((error: unknown) => {
         countAuthFailure(metrics, error);
         throw error;
       });

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { readTrustedDocuments, type TrustedDocuments } from './trusted-documents.js';
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -75,6 +76,8 @@ const environmentSchema = z.object({
   METRICS: flag,
   METRICS_TOKEN: optionalString,
   INTROSPECTION: flag,
+  /** Path of a persisted-documents manifest (hash → text): when set, non-admins may send only those operations. */
+  TRUSTED_DOCUMENTS: optionalString,
   /** How many reverse proxies in front of Coffer append to X-Forwarded-For (0: use the socket's address). */
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   AUTH_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(30),
@@ -138,7 +141,7 @@ const environmentSchema = z.object({
 /** The names of every variable Coffer reads (tests scrub them from a child's environment). */
 export const CONFIG_VARIABLES = Object.keys(environmentSchema.shape);
 
-export type Config = ReturnType<typeof toConfig>;
+export type Config = ReturnType<typeof toConfig> & { trustedDocuments?: TrustedDocuments };
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -169,8 +172,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!isOrigin(origin))
       problems.push('CORS_ORIGINS: each entry must be an origin like https://app.example.com (scheme, host, optional port)');
   }
+  let trustedDocuments: TrustedDocuments | undefined;
+  if (parsed.data.TRUSTED_DOCUMENTS) {
+    const read = readTrustedDocuments(resolve(parsed.data.TRUSTED_DOCUMENTS));
+    if (typeof read === 'string') problems.push(read);
+    else trustedDocuments = read;
+  }
   if (problems.length > 0) throw new ConfigError(problems);
-  return toConfig(parsed.data);
+  return { ...toConfig(parsed.data), trustedDocuments };
 }
 
 function isOrigin(value: string): boolean {

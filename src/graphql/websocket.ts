@@ -14,6 +14,7 @@ import type { Context } from './context.js';
 import { asCofferError, rootCause, toGraphQLError } from './errors.js';
 import { codedErrors } from './plugins.js';
 import type { ServerContext } from './request.js';
+import { persistedQueryOnly, trustedHashOf } from './trusted-documents.js';
 
 /** What Yoga's envelop hands graphql-ws: the same schema, plugins and context as over HTTP. */
 interface Enveloped {
@@ -66,7 +67,16 @@ export function attachGraphQLWebSocket(server: Server, yoga: YogaServerInstance<
         try {
           const initial = { ...ctx, req: ctx.extra.request, connectionParams: ctx.connectionParams, params };
           const { schema, execute, subscribe, contextFactory, parse, validate } = enveloped(initial);
-          const document = parse(params.query);
+          const contextValue = await contextFactory();
+          // graphql-ws bypasses yoga's onParams: trusted documents are enforced here for non-admins.
+          const trusted = contextValue.config.trustedDocuments;
+          let query = params.query;
+          if (trusted && contextValue.viewer?.role !== 'ADMIN') {
+            const text = trusted.byHash.get(trustedHashOf(trusted, params) ?? '');
+            if (text === undefined) return codedErrors([persistedQueryOnly()]);
+            query = text;
+          }
+          const document = parse(query);
           const errors = validate(schema, document);
           if (errors.length > 0) return codedErrors(errors);
           return {
@@ -74,7 +84,7 @@ export function attachGraphQLWebSocket(server: Server, yoga: YogaServerInstance<
             document,
             operationName: params.operationName,
             variableValues: params.variables,
-            contextValue: await contextFactory(),
+            contextValue,
             rootValue: { execute, subscribe },
           };
         } catch (error) {

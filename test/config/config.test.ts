@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
@@ -34,6 +37,21 @@ describe('configuration from the environment', () => {
     for (const name of ['PORT', 'DATABASE_URL', 'LOG_LEVEL', 'COFFER_ADMIN_API_KEY', 'COFFER_TOKEN_SECRET', 'REDIS_URL'])
       expect(message).toContain(name);
     expect(message).not.toContain(secretish);
+  });
+
+  it('refuses a missing or malformed TRUSTED_DOCUMENTS manifest at start-up', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coffer-manifest-'));
+    const malformed = join(dir, 'bad.json');
+    writeFileSync(malformed, '{"sha256:abc": 42}');
+    const notJson = join(dir, 'not.json');
+    writeFileSync(notJson, 'query { me { id } }');
+    for (const path of [join(dir, 'missing.json'), malformed, notJson]) {
+      expect(() => loadConfig({ TRUSTED_DOCUMENTS: path })).toThrow(ConfigError);
+      expect(() => loadConfig({ TRUSTED_DOCUMENTS: path })).toThrow(/TRUSTED_DOCUMENTS/);
+    }
+    const good = join(dir, 'good.json');
+    writeFileSync(good, '{"sha256:abc": "query Me { me { id } }"}');
+    expect(loadConfig({ TRUSTED_DOCUMENTS: good }).trustedDocuments?.byHash.get('sha256:abc')).toBe('query Me { me { id } }');
   });
 
   it('needs issuer and audience with a JWKS URL', () => {
