@@ -448,10 +448,14 @@ function expectResumedFromCheckpoint(fake: FakeStripe, events: ProgressEvent[], 
       events.findIndex((event) => event.kind === 'RUN_RESUMED'),
     )
     .filter((event) => event.kind === 'PAGE').length;
-  const after = fake.requests.filter((request) => request.path === '/v1/customers' && request.at >= killedAt);
+  const requests = fake.requests.filter((request) => request.path === '/v1/customers' && request.at >= killedAt);
+  // The listing resumes after the checkpoint (every request has a cursor); the verification phase
+  // then lists every id once more from the start.
+  const verificationStart = requests.findIndex((request) => request.query.starting_after === undefined);
+  const after = verificationStart === -1 ? requests : requests.slice(0, verificationStart);
   expect(after).toHaveLength(Math.ceil(total / PAGE_SIZE) - storedBefore);
   expect(new Set(after.map((request) => request.query.starting_after)).size).toBe(after.length);
-  expect(after.every((request) => request.query.starting_after !== undefined)).toBe(true);
+  expect(requests.slice(after.length)).toHaveLength(Math.ceil(total / PAGE_SIZE));
 }
 
 /** The process whose worker holds a run's lease (worker ids are `<host>:<pid>:<random>`). */
