@@ -86,6 +86,11 @@ const environmentSchema = z.object({
   /** How long a verified credential's principal is served from memory (0: never; changes drop it at once). */
   AUTH_CACHE_SECONDS: z.coerce.number().min(0).max(3600).default(30),
   REDIS_URL: url(['redis:', 'rediss:'], 'Redis'),
+  /** Namespaces every Redis key and channel: deployments sharing one Redis never see each other's. */
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _ . : - only (at most 64)')
+    .default('coffer:'),
   STRIPE_API_BASE: url(['https:', 'http:'], 'HTTP(S)'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   COFFER_ROOT_KEY: optionalString,
@@ -229,6 +234,7 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
     },
     authCacheSeconds: env.AUTH_CACHE_SECONDS,
     redisUrl: env.REDIS_URL,
+    redisKeyPrefix: env.REDIS_KEY_PREFIX,
     stripeApiBase: env.STRIPE_API_BASE,
     logLevel: env.LOG_LEVEL,
     maxRequestBodyBytes: env.MAX_REQUEST_BODY_BYTES,

@@ -42,6 +42,7 @@ export async function openServices(
     ));
   const signals = createSignals({
     redisUrl: config.redisUrl,
+    redisKeyPrefix: config.redisKeyPrefix,
     // Only processes sharing a PostgreSQL server need to tell each other anything.
     databaseUrl: db.kind === 'postgres' ? config.databaseUrl : undefined,
     onError: (error) => logger.warn({ err: { type: error.name, message: error.message } }, 'cluster signals: connection problem'),
@@ -79,7 +80,7 @@ export async function openServices(
     keyring.startRefreshing();
     const auth = new Authenticator(db.prisma, keys, config, logger, signals);
     auth.usage.start();
-    const events = createEventBus(config.redisUrl);
+    const events = createEventBus(config.redisUrl, config.redisKeyPrefix);
     // Background work belongs to servers; the CLI and tests open services without it.
     const sweeper = options.background
       ? startExpirySweeper({ db, logger, events, warningMs: config.secretExpiryWarningMs, intervalMs: config.secretSweepIntervalMs })

@@ -20,7 +20,7 @@ export interface CredentialHeaders {
 
 type AuthSettings = Pick<
   Config,
-  'tokenTtlSeconds' | 'jwtMaxLifetimeSeconds' | 'externalJwt' | 'authThrottle' | 'redisUrl' | 'authCacheSeconds'
+  'tokenTtlSeconds' | 'jwtMaxLifetimeSeconds' | 'externalJwt' | 'authThrottle' | 'redisUrl' | 'redisKeyPrefix' | 'authCacheSeconds'
 >;
 
 /**
@@ -48,7 +48,10 @@ export class Authenticator {
   ) {
     this.usage = new ApiKeyUsageTracker(prisma);
     this.verifyExternal = config.externalJwt ? createExternalVerifier(config.externalJwt, config.jwtMaxLifetimeSeconds) : null;
-    this.throttle = new CredentialThrottle(config.authThrottle, config.redisUrl);
+    this.throttle = new CredentialThrottle(
+      config.authThrottle,
+      config.redisUrl ? { url: config.redisUrl, keyPrefix: config.redisKeyPrefix } : undefined,
+    );
     this.cache = new PrincipalCache(config.authCacheSeconds * 1000);
     // RESYNC (messages may have been missed) parses as 'all'.
     this.unsubscribe = signals.subscribe('credentials', (message) => this.cache.forget(parsePrincipalChange(message)));

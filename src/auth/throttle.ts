@@ -30,9 +30,9 @@ export class CredentialThrottle {
 
   constructor(
     private readonly settings: ThrottleSettings,
-    redisUrl?: string,
+    redis?: { url: string; keyPrefix: string },
   ) {
-    this.log = redisUrl ? new RedisFailureLog(redisUrl, settings.windowMs) : new MemoryFailureLog(settings.windowMs);
+    this.log = redis ? new RedisFailureLog(redis.url, redis.keyPrefix, settings.windowMs) : new MemoryFailureLog(settings.windowMs);
   }
 
   /** RATE_LIMITED when `address` already failed too often: refused before any lookup. */
@@ -106,13 +106,14 @@ class RedisFailureLog implements FailureLog {
 
   constructor(
     url: string,
+    keyPrefix: string,
     private readonly windowMs: number,
   ) {
-    this.redis = new Redis(url, { maxRetriesPerRequest: 2 });
+    this.redis = new Redis(url, { maxRetriesPerRequest: 2, keyPrefix: `${keyPrefix}auth-failures:` });
   }
 
   async count(subject: string, now: number) {
-    const key = `coffer:auth-failures:${subject}`;
+    const key = subject;
     const [, [, count], [, oldest]] = (await this.redis
       .multi()
       .zremrangebyscore(key, 0, now - this.windowMs)
@@ -123,7 +124,7 @@ class RedisFailureLog implements FailureLog {
   }
 
   async add(subject: string, now: number) {
-    const key = `coffer:auth-failures:${subject}`;
+    const key = subject;
     const [, , [, count], [, oldest]] = (await this.redis
       .multi()
       .zremrangebyscore(key, 0, now - this.windowMs)

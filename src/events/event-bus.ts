@@ -21,7 +21,7 @@ export interface EventBus {
 
 type Topics = Record<string, [id: string, payload: unknown]>;
 
-export function createEventBus(redisUrl?: string): EventBus {
+export function createEventBus(redisUrl?: string, keyPrefix = 'coffer:'): EventBus {
   if (!redisUrl) {
     // One listener per subscriber: Node's default warning at 11 listeners would be noise here.
     const eventTarget = new EventTarget();
@@ -37,12 +37,14 @@ export function createEventBus(redisUrl?: string): EventBus {
   const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const subscribeClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const pubsub = createPubSub<Topics>({ eventTarget: createRedisEventTarget({ publishClient, subscribeClient }) });
+  // Channels carry the deployment's prefix: another deployment on this Redis publishes elsewhere.
+  const channel = (topic: string) => `${keyPrefix}events:${topic}`;
   return {
-    publish: (topic, id, payload) => pubsub.publish(topic, id, payload),
-    subscribe: (topic, id) => pubsub.subscribe(topic, id),
+    publish: (topic, id, payload) => pubsub.publish(channel(topic), id, payload),
+    subscribe: (topic, id) => pubsub.subscribe(channel(topic), id),
     async subscribed(topic, id) {
       // Redis answers commands in order: when this SUBSCRIBE is confirmed, so is the listener's.
-      await subscribeClient.subscribe(`${topic}:${id}`);
+      await subscribeClient.subscribe(`${channel(topic)}:${id}`);
     },
     async close() {
       await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);

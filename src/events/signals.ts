@@ -34,10 +34,11 @@ const TOPICS: SignalTopic[] = ['keyring', 'credentials'];
 
 export function createSignals(options: {
   redisUrl?: string | undefined;
+  redisKeyPrefix?: string;
   databaseUrl?: string | undefined;
   onError?: (error: Error) => void;
 }): ClusterSignals {
-  if (options.redisUrl) return redisSignals(options.redisUrl, options.onError);
+  if (options.redisUrl) return redisSignals(options.redisUrl, options.redisKeyPrefix ?? 'coffer:', options.onError);
   if (options.databaseUrl) return postgresSignals(options.databaseUrl, options.onError);
   return localSignals();
 }
@@ -142,9 +143,9 @@ function postgresSignals(url: string, onError?: (error: Error) => void): Cluster
   };
 }
 
-function redisSignals(url: string, onError?: (error: Error) => void): ClusterSignals {
+function redisSignals(url: string, keyPrefix: string, onError?: (error: Error) => void): ClusterSignals {
   const hub = localHub();
-  const channel = `coffer:${CHANNEL}`;
+  const channel = `${keyPrefix}${CHANNEL}`;
   const publisher = new Redis(url, { maxRetriesPerRequest: 3 });
   const subscriber = new Redis(url, { maxRetriesPerRequest: null });
   let lostOnce = false;

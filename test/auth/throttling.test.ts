@@ -89,4 +89,14 @@ describe('credential throttling', () => {
     expect((await call(replicaB, wrongKey(), namespace)).code).toBe('RATE_LIMITED');
     expect((await call(replicaB, replicaB.owner.key, '198.51.100.77')).code).toBe('ok');
   });
+
+  it.skipIf(!TEST_REDIS_URL)('another deployment on the same Redis (its own REDIS_KEY_PREFIX) does not share the count', async () => {
+    const address = `198.18.0.${Math.floor(Math.random() * 200) + 20}`;
+    const prefix = `coffer-test-${Math.random().toString(36).slice(2)}:`;
+    const deploymentA = await throttledApp({ REDIS_URL: TEST_REDIS_URL!, REDIS_KEY_PREFIX: `${prefix}a:` });
+    const deploymentB = await throttledApp({ REDIS_URL: TEST_REDIS_URL!, REDIS_KEY_PREFIX: `${prefix}b:` });
+    for (let attempt = 0; attempt < 6; attempt++) await call(deploymentA, wrongKey(), address);
+    expect((await call(deploymentA, deploymentA.owner.key, address)).code).toBe('RATE_LIMITED');
+    expect((await call(deploymentB, deploymentB.owner.key, address)).code).toBe('ok');
+  });
 });

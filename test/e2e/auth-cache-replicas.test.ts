@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createScratchDatabase } from '../support/database.js';
-import { cleanUpProcesses, graphqlAt, operatorChosenKey, rootKey, startCoffer, tempDir } from '../support/processes.js';
+import {
+  TEST_REDIS_KEY_PREFIX,
+  cleanUpProcesses,
+  graphqlAt,
+  operatorChosenKey,
+  rootKey,
+  startCoffer,
+  tempDir,
+} from '../support/processes.js';
 
 /**
  * Verified credentials are answered from memory (AUTH_CACHE_SECONDS), so a revocation must reach
@@ -16,15 +24,12 @@ const TIMEOUT_MS = 240_000;
 const REVOCATION_BOUND_MS = 1_000;
 
 afterAll(cleanUpProcesses);
-/**
- * The revoked key's refusals are failures of 127.0.0.1 in Redis's shared failure log: left there,
- * they would throttle every later suite that signs in from this address against the same Redis.
- */
+/** The revoked key's refusals are failures of 127.0.0.1 in this file's own namespace of Redis: tidy it. */
 afterAll(async () => {
   if (!TEST_REDIS_URL) return;
   const redis = new Redis(TEST_REDIS_URL);
   try {
-    const keys = await redis.keys('coffer:auth-failures:*');
+    const keys = await redis.keys(`${TEST_REDIS_KEY_PREFIX}*`);
     if (keys.length > 0) await redis.del(...keys);
   } finally {
     redis.disconnect();

@@ -31,4 +31,30 @@ describe.skipIf(!TEST_REDIS_URL)('events through Redis (TEST_REDIS_URL)', () => 
       await replicaB.close();
     }
   });
+
+  it("never delivers another deployment's events (REDIS_KEY_PREFIX)", async () => {
+    const subscriberSide = createEventBus(TEST_REDIS_URL, 'coffer-test-mine:');
+    const sameDeployment = createEventBus(TEST_REDIS_URL, 'coffer-test-mine:');
+    const otherDeployment = createEventBus(TEST_REDIS_URL, 'coffer-test-other:');
+    try {
+      const projectId = randomUUID();
+      const stream = projectEventsTopic.subscribe(subscriberSide, projectId)[Symbol.asyncIterator]();
+      const received = stream.next();
+      await projectEventsTopic.subscribed(subscriberSide, projectId);
+      const at = new Date();
+      // The other deployment publishes first, every time: were channels shared, its event would arrive first.
+      let delivered = false;
+      void received.then(() => (delivered = true));
+      for (let attempt = 0; attempt < 50 && !delivered; attempt += 1) {
+        projectEventsTopic.publish(otherDeployment, projectId, { projectId, kind: 'DELETED', at });
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        projectEventsTopic.publish(sameDeployment, projectId, { projectId, kind: 'UPDATED', at });
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+      expect((await received).value).toMatchObject({ kind: 'UPDATED' });
+      await stream.return?.();
+    } finally {
+      await Promise.all([subscriberSide.close(), sameDeployment.close(), otherDeployment.close()]);
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import { SERVER_ENTRY } from '../support/processes.js';
+import { SERVER_ENTRY, TEST_REDIS_KEY_PREFIX } from '../support/processes.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -47,6 +47,7 @@ const CONFIG_VARIABLES = [
   'JWT_ADMIN_ROLE',
   'PUBLIC_URL',
   'REDIS_URL',
+  'REDIS_KEY_PREFIX',
   'STRIPE_API_BASE',
   'LOG_LEVEL',
   'COFFER_MASTER_KEYS',
@@ -486,7 +487,7 @@ describe.skipIf(!TEST_DATABASE_URL || !TEST_REDIS_URL)(
         scratch = await createScratchDatabase(TEST_DATABASE_URL!);
         database = new pg.Client({ connectionString: scratch.url });
         await database.connect();
-        env = { ...deploymentEnv(fake), DATABASE_URL: scratch.url, REDIS_URL: TEST_REDIS_URL! };
+        env = { ...deploymentEnv(fake), DATABASE_URL: scratch.url, REDIS_URL: TEST_REDIS_URL!, REDIS_KEY_PREFIX: TEST_REDIS_KEY_PREFIX };
         adminKey = env.COFFER_ADMIN_API_KEY!;
         // One after the other: the first one migrates and registers the admin key.
         a = await startCoffer('A', { ...env, DATA_DIR: await tempDir() });

@@ -51,7 +51,6 @@ describe('notification endpoints', () => {
     await write(project.id, 'DATABASE_URL', value);
     await write(project.id, 'DATABASE_URL', `${value}-2`);
     await waitFor('two deliveries', () => receiver.received.length >= 2);
-    await receiver.close();
     const bodies = receiver.received.map((entry) => JSON.parse(entry.body) as Record<string, unknown>);
     expect(bodies.map((body) => [body.sequence, body.kind, body.name, body.version]).sort()).toEqual([
       [1, 'CREATED', 'DATABASE_URL', 1],
@@ -68,11 +67,16 @@ describe('notification endpoints', () => {
     expect(listed.notificationEndpoints).toEqual([{ id: created.endpoint.id, url: receiver.url, enabled: true }]);
     const row = await app.db.prisma.notificationEndpoint.findUniqueOrThrow({ where: { id: created.endpoint.id } });
     expect(findTrace(Buffer.from(JSON.stringify(row)), created.signingSecret.slice(6))).toBeNull();
-    const log = await deliveries(created.endpoint.id);
+    // The receiver has the bodies before the worker records its answers: wait for the records.
+    const log = await waitFor('both deliveries recorded', async () => {
+      const found = await deliveries(created.endpoint.id);
+      return found.every((entry) => entry.status !== 'PENDING') && found;
+    });
     expect(log.map((entry) => [entry.status, entry.attempts, entry.lastStatusCode])).toEqual([
       ['DELIVERED', 1, 200],
       ['DELIVERED', 1, 200],
     ]);
+    await receiver.close();
   });
 
   it('retries with back-off after a 500, gives up after NOTIFICATION_MAX_ATTEMPTS, and replays on request', async () => {

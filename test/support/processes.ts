@@ -53,10 +53,16 @@ export async function tempDir(prefix = 'coffer-e2e-'): Promise<string> {
   return dir;
 }
 
+/**
+ * Each test file is its own deployment on the shared Redis: one file's failed sign-ins from
+ * 127.0.0.1 never throttle another's, and its events never reach another's servers.
+ */
+export const TEST_REDIS_KEY_PREFIX = `coffer-test-${randomBytes(6).toString('hex')}:`;
+
 function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const result: NodeJS.ProcessEnv = { ...process.env };
   for (const name of [...CONFIG_VARIABLES, 'NODE_OPTIONS']) delete result[name];
-  return Object.assign(result, env);
+  return Object.assign(result, { REDIS_KEY_PREFIX: TEST_REDIS_KEY_PREFIX }, env);
 }
 
 function parseLogs(stdout: string): LogLine[] {
