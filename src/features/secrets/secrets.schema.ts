@@ -99,7 +99,7 @@ const SecretVersionInfo = builder.objectRef<VersionInfo>('SecretVersion').implem
 const SecretScopeInput = builder.inputType('SecretScopeInput', {
   description: 'Where a secret lives. Omitted: ACCOUNT. PROJECT needs projectId; USER defaults to you.',
   fields: (t) => ({
-    type: t.field({ type: SecretScopeEnum, defaultValue: 'ACCOUNT' }),
+    type: t.field({ type: SecretScopeEnum, required: false, defaultValue: 'ACCOUNT' }),
     projectId: t.id({ required: false }),
     userId: t.id({ required: false }),
     environment: t.string({
@@ -185,7 +185,7 @@ const UpsertSecretInput = builder.inputType('UpsertSecretInput', {
     scope: t.field({ type: SecretScopeInput, required: false }),
     name: t.string({ validate: { schema: secretName } }),
     value: t.string({ description: '1 byte to 64 KiB of UTF-8.' }),
-    ifExists: t.field({ type: IfExists, defaultValue: 'REPLACE' }),
+    ifExists: t.field({ type: IfExists, required: false, defaultValue: 'REPLACE' }),
     expectedVersion: t.int({
       required: false,
       description: 'Check-and-set: CONFLICT unless the current version is this (0: must not exist).',

@@ -207,7 +207,7 @@ const afresh = (actor: Actor, now: Date) => ({
 
 interface UpsertInput extends OptionalFields {
   value: string;
-  ifExists: 'REPLACE' | 'FAIL';
+  ifExists?: 'REPLACE' | 'FAIL' | null;
   expectedVersion?: number | null;
 }
 
