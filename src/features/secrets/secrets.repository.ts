@@ -391,7 +391,7 @@ export async function revealServedSecrets(
   );
   return rows.map((row) => {
     const { key_id, wrapped_key, iv, tag, ciphertext, version_created_at, ...secret } = row;
-    const served = withEnvironment(ref)(secret as Secret) as ServedSecret;
+    const served = withEnvironment(ref)(secret) as ServedSecret;
     served.version = {
       secretId: secret.id,
       version: secret.currentVersion,
