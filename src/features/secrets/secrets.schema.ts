@@ -24,6 +24,7 @@ import {
   revealValue,
   rollbackSecret,
   SECRET_NAME,
+  type ComparisonStatus,
   type SecretRow,
   updateSecret,
   upsertSecret,
@@ -295,6 +296,8 @@ builder.queryFields((t) => ({
   }),
 }));
 
+type ComparisonEntryShape = { name: string; status: ComparisonStatus; versionInA: number | null; versionInB: number | null };
+
 const ComparisonStatusEnum = builder.enumType('ComparisonStatus', {
   values: {
     ONLY_IN_A: { description: 'The name lives in a only.' },
@@ -304,33 +307,18 @@ const ComparisonStatusEnum = builder.enumType('ComparisonStatus', {
   } as const,
 });
 
-const ComparisonEntry = builder
-  .objectRef<{
-    name: string;
-    status: 'ONLY_IN_A' | 'ONLY_IN_B' | 'SAME' | 'DIFFERENT';
-    versionInA: number | null;
-    versionInB: number | null;
-  }>('EnvironmentComparisonEntry')
-  .implement({
-    fields: (t) => ({
-      name: t.exposeString('name'),
-      status: t.expose('status', { type: ComparisonStatusEnum }),
-      versionInA: t.exposeInt('versionInA', { nullable: true }),
-      versionInB: t.exposeInt('versionInB', { nullable: true }),
-    }),
-  });
+const ComparisonEntry = builder.objectRef<ComparisonEntryShape>('EnvironmentComparisonEntry').implement({
+  description: 'One name: where it lives, and whether the values match. Versions are the current ones.',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    status: t.expose('status', { type: ComparisonStatusEnum }),
+    versionInA: t.exposeInt('versionInA', { nullable: true }),
+    versionInB: t.exposeInt('versionInB', { nullable: true }),
+  }),
+});
 
 const EnvironmentComparison = builder
-  .objectRef<{
-    a: string;
-    b: string;
-    entries: Array<{
-      name: string;
-      status: 'ONLY_IN_A' | 'ONLY_IN_B' | 'SAME' | 'DIFFERENT';
-      versionInA: number | null;
-      versionInB: number | null;
-    }>;
-  }>('EnvironmentComparison')
+  .objectRef<{ a: string; b: string; entries: ComparisonEntryShape[] }>('EnvironmentComparison')
   .implement({
     description: 'Which names two environments share and whether their values match. Never a value, nor a digest of one.',
     fields: (t) => ({

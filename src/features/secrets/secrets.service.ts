@@ -375,6 +375,10 @@ export type { SecretRow } from './secrets.repository.js';
 
 // --- Whole environments: bulk reads, copies and comparisons ---
 
+/** What bulk reads and copies serve: active, not deleted, not expired (reserved or not: an expired credential is never injected). */
+const isServed = (secret: Secret, now: Date) =>
+  secret.deletedAt === null && secret.isActive && (secret.expiresAt === null || secret.expiresAt > now);
+
 /** Secrets one bulk read (`secretValues`) reveals, and one copy writes, at most. */
 export const MAX_BULK_SECRETS = 500;
 
@@ -520,7 +524,7 @@ export function copySecrets({ names, overwrite, expectedVersions, ...copy }: Cop
   const wanted = names === null ? null : [...new Set(names)];
   return keyring.retrying(() =>
     withSecretChanges(copy, async (tx, changes) => {
-      const sources = (await secretsRepository.liveSecretsIn(tx, from, now, wanted)).filter((secret) => secret.isActive);
+      const sources = (await secretsRepository.liveSecretsIn(tx, from, now, wanted)).filter((secret) => isServed(secret, now));
       const found = new Set(sources.map((secret) => secret.name));
       const missing = (wanted ?? []).filter((name) => !found.has(name));
       if (missing.length > 0) {
