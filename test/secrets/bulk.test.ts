@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../support/app.js';
-import { expectError, fieldsOf } from '../support/assertions.js';
+import { errorCodes, expectError, fieldsOf } from '../support/assertions.js';
 import { findTrace } from '../support/leaks.js';
 
 /**
@@ -332,6 +332,27 @@ describe('whole environments', () => {
         fieldsOf(await call(COPY, { p: app.project.id, from, to, expected: [{ name: 'LEFT_OUT', version: 0 }], names: ['PICKED'] })),
       ).toEqual(['expectedVersions']);
       expect((await values({ scope: scopeOf(to) })).map((entry) => [entry.name, entry.version])).toEqual([['PICKED', 2]]);
+    });
+  });
+
+  describe('copySecrets, concurrently', () => {
+    it('two copies into one environment: one wins, the other is a CONFLICT; a write meanwhile is neither lost nor deadlocked', async () => {
+      const [from, to] = [await environment(), await environment()];
+      for (const name of ['P', 'Q', 'R']) await put(from, name, `${name.toLowerCase()} value`);
+      const [first, second, write] = await Promise.all([
+        call(COPY, { p: app.project.id, from, to }),
+        call(COPY, { p: app.project.id, from, to }),
+        call(UPSERT, { input: { name: 'S', value: 's value', scope: scopeOf(to) } }),
+      ]);
+      expect(write.json.errors).toBeUndefined();
+      const outcomes = [first, second].map((answer) => (answer.json.errors ? errorCodes(answer) : 'ok'));
+      expect(outcomes.sort()).toEqual([['CONFLICT'], 'ok']);
+      expect((await values({ scope: scopeOf(to) })).map((entry) => [entry.name, entry.version])).toEqual([
+        ['P', 1],
+        ['Q', 1],
+        ['R', 1],
+        ['S', 1],
+      ]);
     });
   });
 

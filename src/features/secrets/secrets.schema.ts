@@ -280,7 +280,7 @@ builder.queryFields((t) => ({
     args: {
       scope: t.arg({ type: SecretScopeInput, required: true }),
       names: t.arg.stringList({ required: false, validate: { schema: bulkNames } }),
-      raw: t.arg.boolean({ defaultValue: false, description: 'The stored texts: references left as written.' }),
+      raw: t.arg.boolean({ required: false, defaultValue: false, description: 'The stored texts: references left as written.' }),
     },
     resolve: async (_root, args, ctx, info) => {
       const reader = { db: ctx.db, keyring: ctx.keyring, actor: actorOf(ctx), now: ctx.now() };
@@ -372,7 +372,7 @@ builder.mutationFields((t) => ({
       from: t.arg.string(),
       to: t.arg.string(),
       names: t.arg.stringList({ required: false, validate: { schema: bulkNames } }),
-      overwrite: t.arg.boolean({ defaultValue: false }),
+      overwrite: t.arg.boolean({ required: false, defaultValue: false }),
       expectedVersions: t.arg({ type: [ExpectedVersionInput], required: false }),
     },
     resolve: (_root, args, ctx, info) => {
