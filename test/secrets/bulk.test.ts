@@ -101,6 +101,17 @@ describe('whole environments', () => {
       expect(await values({ scope: scopeOf(env), names: [] })).toEqual([]);
     });
 
+    it('an expired reserved secret stays readable on its own, but is never served in bulk', async () => {
+      const env = await environment();
+      const expiresAt = new Date(app.clock.now().getTime() + 60_000).toISOString();
+      await ok(UPSERT, { input: { name: 'KEPT', value: 'kept value', scope: scopeOf(env), isReserved: true, expiresAt } }, app.admin.key);
+      await put(env, 'FRESH', 'fresh value');
+      app.clock.advance(120_000);
+      expect(await ok(REVEAL, { name: 'KEPT', scope: scopeOf(env) })).toEqual({ secret: { value: 'kept value', isActive: true } });
+      expect((await values({ scope: scopeOf(env) })).map((entry) => entry.name)).toEqual(['FRESH']);
+      expect(await values({ scope: scopeOf(env), names: ['KEPT'] })).toEqual([]);
+    });
+
     it('USER and ACCOUNT scopes have no environment', async () => {
       const name = `MINE_${randomUUID().replace(/-/g, '').slice(0, 8).toUpperCase()}`;
       await ok(UPSERT, { input: { name, value: 'my value', scope: { type: 'USER' } } }, app.stranger.key);
