@@ -495,6 +495,45 @@ const rows: Row[] = [
     run: async (app, credential) => app.execute(RollbackSecret, await projectSecret(app), { credential }),
   },
   {
+    operation: 'Query.secretValues',
+    expected: ownerOrAdmin,
+    run: async (app, credential) =>
+      app.request(
+        {
+          query: 'query($scope: SecretScopeInput!, $names: [String!]) { secretValues(scope: $scope, names: $names) { name value } }',
+          variables: { scope: { type: 'PROJECT', projectId: app.project.id }, names: [(await projectSecret(app)).name] },
+        },
+        { credential },
+      ),
+    found: (data) => (data as { secretValues: unknown[] }).secretValues.length === 1,
+  },
+  {
+    operation: 'Mutation.copySecrets',
+    expected: ownerOrAdmin,
+    run: async (app, credential) =>
+      app.request(
+        {
+          query:
+            'mutation($p: ID!, $to: String!, $names: [String!]) { copySecrets(projectId: $p, from: "production", to: $to, names: $names) { name version } }',
+          variables: { p: app.project.id, to: await matrixEnvironment(app), names: [(await projectSecret(app)).name] },
+        },
+        { credential },
+      ),
+    found: (data) => (data as { copySecrets: unknown[] | null }).copySecrets?.length === 1,
+  },
+  {
+    operation: 'Query.compareEnvironments',
+    expected: ownerOrAdmin,
+    run: async (app, credential) =>
+      app.request(
+        {
+          query: 'query($p: ID!, $b: String!) { compareEnvironments(projectId: $p, a: "production", b: $b) { entries { name status } } }',
+          variables: { p: app.project.id, b: await matrixEnvironment(app) },
+        },
+        { credential },
+      ),
+  },
+  {
     operation: 'Mutation.destroySecret',
     expected: adminOnly,
     run: async (app, credential) => app.execute(DestroySecret, await projectSecret(app), { credential }),

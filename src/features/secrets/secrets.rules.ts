@@ -38,6 +38,8 @@ interface Asked {
   setsReserved: boolean;
   /** Where the scope was given (`scope` or `input.scope`), for a BAD_USER_INPUT naming the environment. */
   field: string;
+  /** The environment's own field where it is not `<field>.environment` (copySecrets' `from`). */
+  environmentField?: string;
 }
 
 /**
@@ -48,7 +50,8 @@ interface Asked {
  * (NOT_FOUND, same message): a refusal must not confirm that an id exists. Only the audit record's
  * reason tells the two apart, so the lookup runs for every caller.
  */
-async function refusalOf(db: Database, viewer: Viewer, ref: ScopeRef, { adminOnly, setsReserved, field }: Asked): Promise<Refusal> {
+async function refusalOf(db: Database, viewer: Viewer, ref: ScopeRef, asked: Asked): Promise<Refusal> {
+  const { adminOnly, setsReserved, field } = asked;
   const admin = isAdmin(viewer);
   if (!admin && adminOnly) return refuse(forbidden('Only admins can do this.'), 'needs an admin');
   if (!admin && ref.scope === 'ACCOUNT') return refuse(forbidden('Only admins can use ACCOUNT secrets.'), 'account scope needs an admin');
@@ -62,7 +65,10 @@ async function refusalOf(db: Database, viewer: Viewer, ref: ScopeRef, { adminOnl
     if (!admin && project.ownerId !== viewer.userId) return refuse(notFound('Project'), 'not the project owner');
     // Only someone allowed in the project learns which environments it has.
     if (project.environmentId === null) {
-      const problem = { field: `${field}.environment`, message: `the project has no environment ${ref.environment}` };
+      const problem = {
+        field: asked.environmentField ?? `${field}.environment`,
+        message: `the project has no environment ${ref.environment}`,
+      };
       return refuse(badInput([problem], 'Unknown environment.'), 'no such environment');
     }
     ref.environmentId = project.environmentId;
@@ -123,11 +129,62 @@ export async function visibleSecrets(ctx: Context, ids: string[]) {
 
 export const canUseSecretScope = secretScopeRule({ adminOnly: false });
 
+/** The two environments each rule of `environmentPairRule` let through, for its resolver (as allowedScopes). */
+const allowedPairs = new WeakMap<GraphQLResolveInfo, [ScopeRef, ScopeRef]>();
+
+export function resolvedEnvironments(info: GraphQLResolveInfo): [ScopeRef, ScopeRef] {
+  const pair = allowedPairs.get(info);
+  if (!pair) throw new Error(`${info.parentType.name}.${info.fieldName} ran without its environments rule.`);
+  return pair;
+}
+
+/**
+ * Fields naming a project and two of its environments (`from`/`to`, `a`/`b`): the viewer must be
+ * allowed to use both, as for secrets of each (owner or admin; someone else's project is NOT_FOUND
+ * like an unknown one). Denials are audited.
+ */
+const environmentPairRule = (fields: readonly [string, string]) =>
+  lookupRule({ cache: 'no_cache' })(async (_parent, args: Record<string, unknown>, ctx: Context, info: GraphQLResolveInfo) => {
+    if (!ctx.viewer) return unauthenticated();
+    const refs: ScopeRef[] = [];
+    for (const field of fields) {
+      let ref: ScopeRef;
+      try {
+        ref = resolveScope({ type: 'PROJECT', projectId: args.projectId as string, environment: args[field] as string }, ctx.viewer, field);
+      } catch (error) {
+        if (!isCofferError(error)) throw error;
+        const problem = (error.details.fields as Array<{ field: string; message: string }>)[0]!;
+        return badInput([{ field: problem.field === `${field}.projectId` ? 'projectId' : field, message: problem.message }], error.message);
+      }
+      const refusal = await refusalOf(ctx.db, ctx.viewer, ref, { adminOnly: false, setsReserved: false, field, environmentField: field });
+      if (refusal) {
+        await recordDenial({
+          db: ctx.db,
+          actor: actorOf(ctx),
+          ref,
+          name: null,
+          action: `secret.${info.fieldName}`,
+          reason: refusal.reason,
+        });
+        return refusal.error;
+      }
+      refs.push(ref);
+    }
+    allowedPairs.set(info, [refs[0]!, refs[1]!]);
+    return true;
+  });
+
 /** destroySecret: admins only, and a developer's attempt is audited like any other denial. */
 export const canDestroySecret = secretScopeRule({ adminOnly: true });
 
 export const secretsPermissions: FeaturePermissions = {
-  Query: { secrets: canUseSecretScope, secret: canUseSecretScope, secretVersions: canUseSecretScope },
+  Query: {
+    secrets: canUseSecretScope,
+    secret: canUseSecretScope,
+    secretVersions: canUseSecretScope,
+    secretValues: canUseSecretScope,
+    compareEnvironments: environmentPairRule(['a', 'b']),
+  },
   Mutation: {
     upsertSecret: canUseSecretScope,
     updateSecret: canUseSecretScope,
@@ -135,5 +192,6 @@ export const secretsPermissions: FeaturePermissions = {
     restoreSecret: canUseSecretScope,
     rollbackSecret: canUseSecretScope,
     destroySecret: canDestroySecret,
+    copySecrets: environmentPairRule(['from', 'to']),
   },
 };
