@@ -10,7 +10,7 @@ const features = readdirSync(new URL('./src/features', import.meta.url), { withF
 
 const COMPOSITION = ['./src/cli', './src/app.ts', './src/server.ts', './src/services.ts', './src/schema.ts', './src/print-schema.ts'];
 const INFRASTRUCTURE = ['./src/auth', './src/graphql', './src/events', './src/keyring'];
-const FOUNDATIONS = ['./src/db', './src/crypto', './src/config.ts', './src/logger.ts', './src/errors.ts'];
+const FOUNDATIONS = ['./src/db', './src/crypto', './src/config.ts', './src/logger.ts', './src/errors.ts', './src/metrics.ts'];
 
 /** Dependencies point one way (src/README.md): composition → features → infrastructure → foundations. */
 const layers = [
