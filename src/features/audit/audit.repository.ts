@@ -6,6 +6,7 @@ type Db = PrismaClient | Prisma.TransactionClient;
 
 export interface AuditRow {
   actorId: string | null;
+  actorMachineIdentityId: string | null;
   actorVia: string;
   action: string;
   outcome: AuditOutcome;

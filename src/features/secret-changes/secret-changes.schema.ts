@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { actorOf, requireViewer } from '../../auth/index.js';
+import { actorOf, requireAnyViewer } from '../../auth/index.js';
 import { isCofferError } from '../../errors.js';
 import type { NotificationDelivery, NotificationEndpoint, SecretChangeEvent } from '../../generated/prisma/client.js';
 import { NotificationDeliveryStatus, SecretChangeKind } from '../../generated/prisma/enums.js';
@@ -163,14 +163,16 @@ builder.subscriptionFields((t) => ({
     },
     subscribe: async (_root, args, ctx) => {
       const projectId = String(args.projectId).toLowerCase();
-      await assertProjectAccess(ctx, projectId);
-      const viewer = requireViewer(ctx);
+      const viewer = requireAnyViewer(ctx);
+      const environment = args.environment ?? null;
+      const access = await mayReadChanges(ctx, viewer, projectId, environment);
+      if (access !== true) throw access;
       return secretChangeStream(ctx, {
         viewer,
         projectId,
-        environment: args.environment ?? null,
+        environment,
         afterSequence: args.afterSequence ?? null,
-        mayRead: (current) => mayReadChanges(ctx, current, projectId),
+        mayRead: (current) => mayReadChanges(ctx, current, projectId, environment),
       });
     },
     resolve: (change) => {

@@ -1,4 +1,4 @@
-import type { Actor } from '../../auth/index.js';
+import { userIdOf as userIdOfViewer, type Actor } from '../../auth/index.js';
 import { decryptValue, sealedOf, storedOf } from '../../crypto/index.js';
 import type { Database } from '../../db/database.js';
 import type { EventBus } from '../../events/event-bus.js';
@@ -39,7 +39,7 @@ interface ValueChange extends Change {
   versionsKept: number;
 }
 
-const userIdOf = (actor: Actor) => actor.viewer?.userId ?? null;
+const userIdOf = (actor: Actor) => userIdOfViewer(actor.viewer);
 
 function validateValue(value: string, field: string, ref: ScopeRef): FieldProblem[] {
   const bytes = Buffer.byteLength(value, 'utf8');
