@@ -8,7 +8,8 @@ type Db = PrismaClient | Prisma.TransactionClient;
 export const findApiKeyWithUser = (db: Db, lookupId: string) =>
   db.apiKey.findUnique({ where: { lookupId }, include: { user: true, machineIdentity: true } });
 
-export const findApiKeyById = (db: Db, id: string) => db.apiKey.findUnique({ where: { id }, include: { user: true, machineIdentity: true } });
+export const findApiKeyById = (db: Db, id: string) =>
+  db.apiKey.findUnique({ where: { id }, include: { user: true, machineIdentity: true } });
 
 export const findUser = (db: Db, id: string) => db.user.findUnique({ where: { id } });
 

@@ -32,7 +32,7 @@ const machineAwareRules = new WeakSet<object>();
  * its rule runs: a new operation is closed to machines until its feature says otherwise.
  */
 export function admitsMachines<R extends ShieldRule>(ruleToMark: R): R {
-  machineAwareRules.add(ruleToMark as object);
+  machineAwareRules.add(ruleToMark);
   return ruleToMark;
 }
 
@@ -42,7 +42,7 @@ const refusesMachines = rule({ cache: 'contextual' })((_parent, _args, ctx: { vi
 
 /** The rule shield runs for a root field: machine identities are refused first unless the rule admits them. */
 const guardedForMachines = (fieldRule: ShieldRule): ShieldRule =>
-  machineAwareRules.has(fieldRule as object) ? fieldRule : chain(refusesMachines, fieldRule);
+  machineAwareRules.has(fieldRule) ? fieldRule : chain(refusesMachines, fieldRule);
 
 type RuleOptions = Parameters<typeof rule>[0];
 type RuleFunction = Parameters<ReturnType<typeof rule>>[0];
@@ -81,7 +81,10 @@ export function buildPermissions(schema: GraphQLSchema, features: readonly Featu
   }
   for (const root of ROOTS) {
     const fields = Object.assign({}, ...features.map((feature) => feature[root] ?? {})) as FieldRules;
-    rules[root] = { ...Object.fromEntries(Object.entries(fields).map(([name, fieldRule]) => [name, guardedForMachines(fieldRule)])), '*': deny };
+    rules[root] = {
+      ...Object.fromEntries(Object.entries(fields).map(([name, fieldRule]) => [name, guardedForMachines(fieldRule)])),
+      '*': deny,
+    };
   }
   for (const type of Object.values(schema.getTypeMap())) {
     if (!(type instanceof GraphQLObjectType) || type.name.startsWith('__') || type.name in rules) continue;

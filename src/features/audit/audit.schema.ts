@@ -15,7 +15,14 @@ const AuditEventRef = builder.objectRef<AuditEvent>('AuditEvent').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     at: t.expose('at', { type: 'DateTime' }),
-    actorId: t.exposeID('actorId', { nullable: true }),
+    actorId: t.exposeID('actorId', {
+      nullable: true,
+      description: 'The user who acted; null for a machine identity, an anonymous caller or Coffer.',
+    }),
+    actorMachineIdentityId: t.exposeID('actorMachineIdentityId', {
+      nullable: true,
+      description: 'The machine identity that acted (its key is in actorVia); null for users and Coffer.',
+    }),
     actorVia: t.exposeString('actorVia', { description: '`api-key:<id>`, `token`, `external-token`, `anonymous` or `system`.' }),
     action: t.exposeString('action'),
     targetType: t.exposeString('targetType'),

@@ -5,7 +5,6 @@ import type { NotificationDelivery, NotificationEndpoint, SecretChangeEvent } fr
 import { NotificationDeliveryStatus, SecretChangeKind } from '../../generated/prisma/enums.js';
 import { builder } from '../../graphql/builder.js';
 import type { Context } from '../../graphql/context.js';
-import { assertProjectAccess } from '../projects/index.js';
 import { secretChangeStream } from './change-stream.js';
 import {
   createEndpoint,

@@ -316,7 +316,9 @@ export const secretsInEnvironment = (tx: Tx, environmentId: string) => {
 /** The ids among `projectIds` of projects `userId` owns. */
 /** Environment id → name, for the given ids (a machine identity's grant names environments). */
 export const environmentNames = async (db: Db, ids: string[]) =>
-  new Map((await db.environment.findMany({ where: { id: { in: ids } }, select: { id: true, name: true } })).map((row) => [row.id, row.name]));
+  new Map(
+    (await db.environment.findMany({ where: { id: { in: ids } }, select: { id: true, name: true } })).map((row) => [row.id, row.name]),
+  );
 
 export const projectsOwnedBy = async (db: Db, projectIds: string[], userId: string) =>
   (await db.project.findMany({ where: { id: { in: projectIds }, ownerId: userId }, select: { id: true } })).map((project) => project.id);

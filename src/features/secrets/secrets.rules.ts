@@ -146,7 +146,9 @@ export async function visibleSecrets(ctx: Context, ids: string[]) {
     const candidates = found.filter((secret) => secret.scope === 'PROJECT' && secret.ownerId === viewer.projectId);
     if (candidates.length === 0) return [];
     const names = await secretsRepository.environmentNames(ctx.db.prisma, [...new Set(candidates.map((secret) => secret.environmentId))]);
-    return candidates.filter((secret) => machineMay(viewer, 'SECRETS_READ', secret.ownerId, names.get(secret.environmentId) ?? null) === true);
+    return candidates.filter(
+      (secret) => machineMay(viewer, 'SECRETS_READ', secret.ownerId, names.get(secret.environmentId) ?? null) === true,
+    );
   }
   if (isAdmin(viewer)) return found;
   const projectIds = [...new Set(found.filter((secret) => secret.scope === 'PROJECT').map((secret) => secret.ownerId))];
