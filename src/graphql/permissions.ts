@@ -40,9 +40,12 @@ const refusesMachines = rule({ cache: 'contextual' })((_parent, _args, ctx: { vi
   ctx.viewer?.kind === 'machine' ? forbidden('A machine identity may not do this.') : true,
 );
 
-/** The rule shield runs for a root field: machine identities are refused first unless the rule admits them. */
+/**
+ * The rule shield runs for a root field: machine identities are refused first unless the rule
+ * admits them. A public field (`allow`, anonymous callers included) stays open to everyone.
+ */
 const guardedForMachines = (fieldRule: ShieldRule): ShieldRule =>
-  machineAwareRules.has(fieldRule) ? fieldRule : chain(refusesMachines, fieldRule);
+  fieldRule === allow || machineAwareRules.has(fieldRule) ? fieldRule : chain(refusesMachines, fieldRule);
 
 type RuleOptions = Parameters<typeof rule>[0];
 type RuleFunction = Parameters<ReturnType<typeof rule>>[0];

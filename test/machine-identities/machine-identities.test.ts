@@ -201,27 +201,30 @@ describe('what a machine identity may reach', () => {
       ['USER', () => app.request({ query: SECRET, variables: { name: 'X', scope: { type: 'USER' } } }, { credential: reader.key })],
       [
         'USER of someone',
-        () => app.request(
-          { query: SECRET, variables: { name: 'X', scope: { type: 'USER', userId: app.owner.user.id } } },
-          { credential: reader.key },
-        ),
+        () =>
+          app.request(
+            { query: SECRET, variables: { name: 'X', scope: { type: 'USER', userId: app.owner.user.id } } },
+            { credential: reader.key },
+          ),
       ],
       [
         'a write in another environment',
-        () => app.request(
-          { query: UPSERT, variables: { input: { name: 'Y', value: 'v', scope: scopeOf(app.project.id, 'staging') } } },
-          { credential: reader.key },
-        ),
+        () =>
+          app.request(
+            { query: UPSERT, variables: { input: { name: 'Y', value: 'v', scope: scopeOf(app.project.id, 'staging') } } },
+            { credential: reader.key },
+          ),
       ],
       [
         'destroySecret',
-        () => app.request(
-          {
-            query: 'mutation($n: String!, $s: SecretScopeInput) { destroySecret(name: $n, scope: $s) { id } }',
-            variables: { n: staging, s: scopeOf(app.project.id) },
-          },
-          { credential: reader.key },
-        ),
+        () =>
+          app.request(
+            {
+              query: 'mutation($n: String!, $s: SecretScopeInput) { destroySecret(name: $n, scope: $s) { id } }',
+              variables: { n: staging, s: scopeOf(app.project.id) },
+            },
+            { credential: reader.key },
+          ),
       ],
     ];
     for (const [what, attempt] of attempts) {
