@@ -401,6 +401,45 @@ describe('revocation, disabling, narrowing and expiry take effect at once', () =
   });
 });
 
+describe('grants follow their environments', () => {
+  it('a renamed environment stays granted under its new name; a new one of the old name is not granted; a deleted one leaves the grant', async () => {
+    const project = await projectOwnedBy({ db: app.db, ownerId: app.owner.user.id });
+    const reader = await machine(['SECRETS_READ'], { projectId: project.id, environments: ['staging', 'production'] });
+    const name = await secretIn(project.id, 'staging', 'staged');
+    await ok(readAs(reader.key, name, project.id, 'staging'));
+    const asOwner = { credential: app.owner.key };
+    await ok(
+      app.request(
+        {
+          query: 'mutation($p: ID!) { renameEnvironment(projectId: $p, name: "staging", newName: "preview") { id } }',
+          variables: { p: project.id },
+        },
+        asOwner,
+      ),
+    );
+    expect(await ok(readAs(reader.key, name, project.id, 'preview'))).toEqual({ secret: { value: 'staged' } });
+    await ok(
+      app.request(
+        { query: 'mutation($p: ID!) { createEnvironment(projectId: $p, name: "staging") { id } }', variables: { p: project.id } },
+        asOwner,
+      ),
+    );
+    const newcomer = await secretIn(project.id, 'staging');
+    expect(errorCodes(await readAs(reader.key, newcomer, project.id, 'staging'))).toEqual(['FORBIDDEN']);
+    await ok(
+      app.request(
+        {
+          query: 'mutation($p: ID!) { deleteEnvironment(projectId: $p, name: "preview", force: true) { id } }',
+          variables: { p: project.id },
+        },
+        asOwner,
+      ),
+    );
+    const identity = await app.db.prisma.machineIdentity.findUniqueOrThrow({ where: { id: reader.identity.id } });
+    expect(identity.environments).toEqual(['production']);
+  });
+});
+
 describe('Stripe permissions', () => {
   it("STRIPE_CONFIG_READ reads its own project's (masked) configuration only", async () => {
     const configReader = await machine(['STRIPE_CONFIG_READ']);

@@ -39,6 +39,24 @@ export const projectOfIdentityKey = async (db: Db, apiKeyId: string) =>
 export const existingEnvironments = async (db: Db, projectId: string, names: string[]) =>
   (await db.environment.findMany({ where: { projectId, name: { in: names } }, select: { name: true } })).map((row) => row.name);
 
+/** Renames an environment in every grant of the project that names it; the identities changed. */
+export const renameEnvironmentInGrants = async (db: Db, projectId: string, from: string, to: string) =>
+  (
+    await db.$queryRaw<Array<{ id: string }>>`
+      UPDATE machine_identities SET environments = array_replace(environments, ${from}, ${to}), updated_at = now()
+      WHERE project_id = ${projectId}::uuid AND ${from} = ANY(environments)
+      RETURNING id`
+  ).map((row) => row.id);
+
+/** Removes a deleted environment from every grant of the project; the identities changed. */
+export const removeEnvironmentFromGrants = async (db: Db, projectId: string, name: string) =>
+  (
+    await db.$queryRaw<Array<{ id: string }>>`
+      UPDATE machine_identities SET environments = array_remove(environments, ${name}), updated_at = now()
+      WHERE project_id = ${projectId}::uuid AND ${name} = ANY(environments)
+      RETURNING id`
+  ).map((row) => row.id);
+
 /** For node(id:): `ownerId` given, only identities of that user's projects. */
 export const identitiesByIds = (db: Db, ids: string[], ownerId?: string) =>
   db.machineIdentity.findMany({ where: { id: { in: ids }, ...(ownerId ? { project: { ownerId } } : {}) } });

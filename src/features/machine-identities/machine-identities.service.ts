@@ -3,7 +3,7 @@ import type { Database } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/prisma-errors.js';
 import { badInput, conflict, notFound, type FieldProblem } from '../../errors.js';
 import type { ClusterSignals } from '../../events/signals.js';
-import type { MachineIdentity, MachineIdentityPermission } from '../../generated/prisma/client.js';
+import type { MachineIdentity, MachineIdentityPermission, Prisma } from '../../generated/prisma/client.js';
 import { recordAudit } from '../audit/index.js';
 import * as identitiesRepository from './machine-identities.repository.js';
 
@@ -153,6 +153,22 @@ export async function deleteMachineIdentity(deps: Deps & { id: string }) {
   });
   await announcePrincipalChange(signals, { machineIdentityId: id });
   return deleted;
+}
+
+/**
+ * Grants name environments: a renamed environment is renamed in them and a deleted one removed, in
+ * the environment's own transaction (a later environment of the old name is not granted by
+ * accident). Call `announceGrantChanges` with the answer after commit.
+ */
+export const followEnvironmentRename = (tx: Prisma.TransactionClient, projectId: string, from: string, to: string) =>
+  identitiesRepository.renameEnvironmentInGrants(tx, projectId, from, to);
+
+export const followEnvironmentDeletion = (tx: Prisma.TransactionClient, projectId: string, name: string) =>
+  identitiesRepository.removeEnvironmentFromGrants(tx, projectId, name);
+
+/** Every replica drops what it had verified of these identities' keys. */
+export async function announceGrantChanges(signals: ClusterSignals, identityIds: readonly string[]) {
+  for (const machineIdentityId of identityIds) await announcePrincipalChange(signals, { machineIdentityId });
 }
 
 export const listMachineIdentities = ({ db, projectId }: { db: Database; projectId: string }) =>
