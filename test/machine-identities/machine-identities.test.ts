@@ -6,6 +6,7 @@ import { projectOwnedBy } from '../../src/features/projects/projects.factory.js'
 import type { MachineIdentityPermission } from '../../src/generated/prisma/enums.js';
 import { createTestApp, errorCodes, type TestApp } from '../support/app.js';
 import { fieldsOf } from '../support/assertions.js';
+import { subscribeSse } from '../support/sse.js';
 
 /**
  * Machine identities through GraphQL: managed by a project's owner; their keys authenticate them
@@ -437,6 +438,61 @@ describe('grants follow their environments', () => {
     );
     const identity = await app.db.prisma.machineIdentity.findUniqueOrThrow({ where: { id: reader.identity.id } });
     expect(identity.environments).toEqual(['production']);
+  });
+});
+
+describe('the change stream', () => {
+  const CHANGES = `subscription($projectId: ID!, $environment: String) {
+    secretChanges(projectId: $projectId, environment: $environment) { name environment actorVia }
+  }`;
+  const open = (key: string, variables: Record<string, unknown>) =>
+    subscribeSse<{ secretChanges: { name: string; environment: string; actorVia: string } }>(
+      'http://coffer.test/graphql',
+      { query: CHANGES, variables, credential: key },
+      { fetch: app.yoga.fetch },
+    );
+
+  it('SECRETS_READ follows one environment of its grant; another one, or all of them, is FORBIDDEN', async () => {
+    const reader = await machine(['SECRETS_READ']);
+    for (const variables of [{ projectId: app.project.id }, { projectId: app.project.id, environment: 'staging' }]) {
+      const refused = await open(reader.key, variables);
+      expect(await refused.result(20_000)).toMatchObject({ errors: [{ extensions: { code: 'FORBIDDEN' } }] });
+      await refused.close();
+    }
+    const writer = await machine(['SECRETS_WRITE']);
+    const unpermitted = await open(writer.key, { projectId: app.project.id, environment: 'production' });
+    expect(await unpermitted.result(20_000)).toMatchObject({ errors: [{ extensions: { code: 'FORBIDDEN' } }] });
+    await unpermitted.close();
+  });
+
+  it('streams its environment, and ends with a coded error when the grant is narrowed', async () => {
+    const reader = await machine(['SECRETS_READ']);
+    const stream = await open(reader.key, { projectId: app.project.id, environment: 'production' });
+    await stream.result(300).catch(() => null);
+    await secretIn(app.project.id, 'staging');
+    const name = await secretIn(app.project.id, 'production');
+    const first = await stream.result(20_000);
+    expect(first?.data?.secretChanges).toMatchObject({ name, environment: 'production' });
+    await ok(
+      app.request(
+        { query: UPDATE, variables: { id: reader.identity.id, input: { environments: ['staging'] } } },
+        { credential: app.owner.key },
+      ),
+    );
+    expect(await stream.result(20_000)).toMatchObject({ errors: [{ extensions: { code: 'FORBIDDEN' } }] });
+    expect(await stream.result(20_000)).toBeNull();
+    await stream.close();
+  });
+
+  it('ends with UNAUTHENTICATED when its key is revoked', async () => {
+    const reader = await machine(['SECRETS_READ']);
+    const stream = await open(reader.key, { projectId: app.project.id, environment: 'production' });
+    await stream.result(300).catch(() => null);
+    await ok(
+      app.request({ query: `mutation { revokeMachineIdentityApiKey(id: "${reader.apiKey.id}") { id } }` }, { credential: app.owner.key }),
+    );
+    expect(await stream.result(20_000)).toMatchObject({ errors: [{ extensions: { code: 'UNAUTHENTICATED' } }] });
+    await stream.close();
   });
 });
 
