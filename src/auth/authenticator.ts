@@ -125,7 +125,7 @@ export class Authenticator {
     const cached = this.cache.get(cacheKey, now.getTime());
     if (cached?.secretHash && apiKeyMatches(this.keys.apiKeyHmacKey, key, cached.secretHash)) {
       if (!cached.keyExpiresAt || cached.keyExpiresAt > now) {
-        this.usage.record(cached.viewer.credential.kind === 'api-key' ? cached.viewer.credential.apiKeyId : '', now);
+        if (cached.viewer.credential.kind === 'api-key') this.usage.record(cached.viewer.credential.apiKeyId, now);
         return checkAddress(cached.viewer, clientAddress);
       }
     }
