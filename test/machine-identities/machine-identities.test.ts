@@ -50,8 +50,11 @@ async function secretIn(projectId: string, environment: string, value = 'the-val
   return name;
 }
 
-const machine = (permissions: MachineIdentityPermission[], options: { environments?: string[]; projectId?: string } = {}) =>
-  machineWithKey({
+/** Every machine key the tests used: none may appear in a log line or an audit record. */
+const issuedKeys: string[] = [];
+
+async function machine(permissions: MachineIdentityPermission[], options: { environments?: string[]; projectId?: string } = {}) {
+  const made = await machineWithKey({
     db: app.db,
     keys: app.services.auth.keys,
     signals: app.services.signals,
@@ -59,6 +62,9 @@ const machine = (permissions: MachineIdentityPermission[], options: { environmen
     permissions,
     environments: options.environments ?? ['production'],
   });
+  issuedKeys.push(made.key);
+  return made;
+}
 
 const readAs = (key: string, name: string, projectId = app.project.id, environment = 'production') =>
   app.request({ query: SECRET, variables: { name, scope: scopeOf(projectId, environment) } }, { credential: key });
@@ -602,5 +608,21 @@ describe('allowed address ranges', () => {
     } finally {
       await close();
     }
+  });
+});
+
+describe('no machine key leaks', () => {
+  // Declared last: runs after every other test of the file has used its keys.
+  it('appears in no log line and no audit record', async () => {
+    const logs = JSON.stringify(app.logs);
+    const audit = JSON.stringify(await app.db.prisma.auditEvent.findMany());
+    expect(issuedKeys.length).toBeGreaterThan(10);
+    for (const key of issuedKeys) {
+      expect(logs.includes(key)).toBe(false);
+      expect(audit.includes(key)).toBe(false);
+      // Not even the secret part alone.
+      expect(logs.includes(key.slice(17))).toBe(false);
+    }
+    expect(app.logs.length).toBeGreaterThan(10);
   });
 });
