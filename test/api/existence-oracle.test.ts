@@ -333,6 +333,14 @@ const rows: Row[] = [
     query: 'query($filter: AuditEventFilter) { auditEvents(filter: $filter, first: 5) { edges { node { action } } } }',
     variables: (actorId) => ({ filter: { actorId } }),
   },
+  {
+    field: 'Query.auditEvents',
+    arg: 'filter.actorMachineIdentityId',
+    kind: 'machineIdentity',
+    expected: 'FORBIDDEN',
+    query: 'query($filter: AuditEventFilter) { auditEvents(filter: $filter, first: 5) { edges { node { action } } } }',
+    variables: (actorMachineIdentityId) => ({ filter: { actorMachineIdentityId } }),
+  },
 ];
 
 /** Every ID argument of every root field, as `Query.secret scope.projectId`. */

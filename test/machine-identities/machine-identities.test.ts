@@ -300,9 +300,9 @@ describe('what a machine identity may reach', () => {
     const trail = await ok<{ auditEvents: { edges: Array<{ node: Record<string, unknown> }> } }>(
       app.request(
         {
-          query: `query($name: String) { auditEvents(first: 5, filter: { targetName: $name }) {
+          query: `query($name: String, $machine: ID) { auditEvents(first: 5, filter: { targetName: $name, actorMachineIdentityId: $machine }) {
             edges { node { action outcome actorId actorVia actorMachineIdentityId } } } }`,
-          variables: { name },
+          variables: { name, machine: writer.identity.id },
         },
         { credential: app.admin.key },
       ),

@@ -32,6 +32,9 @@ CREATE INDEX "machine_identities_project_id_created_at_id_idx" ON "machine_ident
 CREATE UNIQUE INDEX "machine_identities_project_id_name_key" ON "machine_identities"("project_id", "name");
 
 -- CreateIndex
+CREATE INDEX "audit_events_actor_machine_identity_id_at_idx" ON "audit_events"("actor_machine_identity_id", "at");
+
+-- CreateIndex
 CREATE INDEX "api_keys_machine_identity_id_created_at_idx" ON "api_keys"("machine_identity_id", "created_at");
 
 -- AddForeignKey

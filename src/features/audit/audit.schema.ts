@@ -43,6 +43,7 @@ const AuditEventFilter = builder.inputType('AuditEventFilter', {
   fields: (t) => ({
     action: t.string({ required: false }),
     actorId: t.id({ required: false }),
+    actorMachineIdentityId: t.id({ required: false, description: 'What one machine identity did.' }),
     targetName: t.string({ required: false }),
     outcome: t.field({ type: AuditOutcomeEnum, required: false }),
     since: t.field({ type: 'DateTime', required: false }),
@@ -58,7 +59,15 @@ builder.queryFields((t) => ({
       args: { filter: t.arg({ type: AuditEventFilter, required: false }) },
       resolve: (_root, args, ctx) => {
         const filter = args.filter ?? {};
-        return listAuditEvents({ db: ctx.db, filter: { ...filter, actorId: filter.actorId ? String(filter.actorId) : null }, page: args });
+        return listAuditEvents({
+          db: ctx.db,
+          filter: {
+            ...filter,
+            actorId: filter.actorId ? String(filter.actorId) : null,
+            actorMachineIdentityId: filter.actorMachineIdentityId ? String(filter.actorMachineIdentityId) : null,
+          },
+          page: args,
+        });
       },
     },
     connectionOf(AuditEventRef),
