@@ -7,6 +7,7 @@ import type { Services } from './services.js';
 import { corsFor, renderGraphiQLPage, useBrowserSurface, useIntrospection } from './graphql/browser.js';
 import { asCofferError, maskError } from './graphql/errors.js';
 import { attachGraphQLWebSocket } from './graphql/websocket.js';
+import { useCompiledExecution } from './graphql/jit.js';
 import { useInputGuard } from './graphql/input-guard.js';
 import { useBodyLimit } from './graphql/body-limit.js';
 import { countAuthFailure, createMetrics, useMetrics } from './graphql/metrics.js';
@@ -83,6 +84,7 @@ export function createApp(deps: AppDeps): CofferYoga {
     useInputGuard(),
     useErrorCodes(),
     useRequestLogging(logger),
+    useCompiledExecution(),
     ...(config.trustedDocuments
       ? useTrustedDocuments<ServerContext>(config.trustedDocuments, (initial) =>
           authenticate(initial).then(

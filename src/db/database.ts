@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -21,6 +22,8 @@ export interface Database {
    * One statement on Prisma's own connections (its pg pool, or the PGlite instance), without
    * Prisma's query engine: for the few hot read paths where that engine cost more than the query
    * itself (README, Benchmarks). Rows come back with snake_case columns unless the SQL aliases them.
+   * On PostgreSQL each distinct text is prepared once per connection: pass values as parameters,
+   * never in the text, and name every column (no `SELECT *`).
    */
   query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
   /** Borrows one dedicated connection for the duration of `work`. */
@@ -102,7 +105,10 @@ function openPostgres(url: string, poolSize = 10): Database {
   return {
     kind: 'postgres',
     prisma,
-    query: traced(async <Row>(sql: string, params: unknown[] = []) => (await pool.query(sql, params)).rows as Row[]),
+    query: traced(
+      async <Row>(sql: string, params: unknown[] = []) =>
+        (await pool.query({ name: statementName(sql), text: sql, values: params })).rows as Row[],
+    ),
     async withSession(work) {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
@@ -128,6 +134,22 @@ function openPostgres(url: string, poolSize = 10): Database {
       if (!pool.ended) await pool.end();
     },
   };
+}
+
+const statementNames = new Map<string, string>();
+
+/**
+ * A prepared-statement name per SQL text: each pooled connection parses and plans a hot statement
+ * once instead of on every request (the texts are a small fixed set: built from code, never from
+ * input). The columns are always named, so a migration never changes a prepared result's shape.
+ */
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (!name) {
+    name = `coffer_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
 }
 
 type Query = Database['query'];

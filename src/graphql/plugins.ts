@@ -186,7 +186,7 @@ function coercionError(error: GraphQLError): GraphQLError {
   const at = error.message.lastIndexOf(` at "${variable}`);
   const field = at >= 0 ? error.message.slice(at + 5, error.message.indexOf('"', at + 5)) : variable;
   const original = rootCause(error);
-  const coded = isCofferError(original) ? original.details : original instanceof GraphQLError ? original.extensions : {};
+  const coded = (isCofferError(original) ? original.details : original instanceof GraphQLError ? original.extensions : undefined) ?? {};
   const fields = coded.fields as Array<{ message?: string }> | undefined;
   const reason = fields?.[0]?.message ?? safeReason((error.originalError ?? error).message);
   return new GraphQLError(`Variable "$${variable}" has an invalid value at "${field}": ${reason}.`, {

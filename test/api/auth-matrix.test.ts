@@ -13,9 +13,9 @@ import type { MachineIdentityPermission } from '../../src/generated/prisma/enums
  * Who may call what. Every root field of the schema must have a row here: the last test fails
  * when an operation is added without deciding (and proving) who may use it.
  *
- * Two columns are machine identities of the row's project (environment production): `machine`
- * holds exactly the row's `permission` (every permission when the row names none), and
- * `machineWithout` holds every permission but that one. A machine may be let in only where the
+ * Two columns are machine identities of the row's project (environments production and staging):
+ * `machine` holds exactly the row's `permission`(s) (every permission when the row names none),
+ * and `machineWithout` holds every permission but those. A machine may be let in only where the
  * row names the permission that lets it in.
  */
 type Caller = 'anonymous' | 'stranger' | 'owner' | 'admin' | 'machine' | 'machineWithout';
@@ -37,8 +37,8 @@ interface Row {
     credential: string | null,
   ) => Promise<{ json: { data?: unknown; errors?: Array<{ extensions?: Record<string, unknown> }> }; status: number }>;
   expected: Record<Caller, Outcome>;
-  /** The permission a machine identity needs for this operation (none: no machine may use it). */
-  permission?: MachineIdentityPermission;
+  /** The permission(s) a machine identity needs for this operation (none: no machine may use it). */
+  permission?: MachineIdentityPermission | MachineIdentityPermission[];
   /** The project the row acts on, which the machine identities belong to (default: the matrix project). */
   machineProject?: (app: TestApp) => Promise<string>;
   /** Rows that can be `hidden`: whether the answer holds the object(s) asked for. */
@@ -319,7 +319,14 @@ function machineKeyOf(app: TestApp, projectId: string, permissions: MachineIdent
   const id = `${projectId}|${permissions.join(',')}`;
   let made = known.get(id);
   if (!made) {
-    made = machineWithKey({ db: app.db, keys: app.services.auth.keys, signals: app.services.signals, projectId, permissions });
+    made = machineWithKey({
+      db: app.db,
+      keys: app.services.auth.keys,
+      signals: app.services.signals,
+      projectId,
+      permissions,
+      environments: ['production', 'staging'],
+    });
     known.set(id, made);
   }
   return made;
@@ -657,6 +664,50 @@ const rows: Row[] = [
     run: async (app, credential) => app.execute(RollbackSecret, await projectSecret(app), { credential }),
   },
   {
+    operation: 'Query.secretValues',
+    expected: ownerAdminOrGranted,
+    permission: 'SECRETS_READ',
+    run: async (app, credential) =>
+      app.request(
+        {
+          query: 'query($scope: SecretScopeInput!, $names: [String!]) { secretValues(scope: $scope, names: $names) { name value } }',
+          variables: { scope: { type: 'PROJECT', projectId: app.project.id }, names: [(await projectSecret(app)).name] },
+        },
+        { credential },
+      ),
+    found: (data) => (data as { secretValues: unknown[] }).secretValues.length === 1,
+  },
+  {
+    operation: 'Mutation.copySecrets',
+    expected: ownerAdminOrGranted,
+    // Reads `from`, writes `to`.
+    permission: ['SECRETS_READ', 'SECRETS_WRITE'],
+    run: async (app, credential) =>
+      app.request(
+        {
+          query:
+            'mutation($p: ID!, $to: String!, $names: [String!]) { copySecrets(projectId: $p, from: "production", to: $to, names: $names) { name version } }',
+          // staging: an environment the matrix's machine identities are granted.
+          variables: { p: app.project.id, to: 'staging', names: [(await projectSecret(app)).name] },
+        },
+        { credential },
+      ),
+    found: (data) => (data as { copySecrets: unknown[] | null }).copySecrets?.length === 1,
+  },
+  {
+    operation: 'Query.compareEnvironments',
+    expected: ownerAdminOrGranted,
+    permission: 'SECRETS_READ',
+    run: async (app, credential) =>
+      app.request(
+        {
+          query: 'query($p: ID!, $b: String!) { compareEnvironments(projectId: $p, a: "production", b: $b) { entries { name status } } }',
+          variables: { p: app.project.id, b: 'staging' },
+        },
+        { credential },
+      ),
+  },
+  {
     operation: 'Mutation.destroySecret',
     expected: adminOnly,
     run: async (app, credential) => app.execute(DestroySecret, await projectSecret(app), { credential }),
@@ -802,8 +853,9 @@ describe('authorization matrix', () => {
   async function credentialOf(row: Row, caller: Caller): Promise<string | null> {
     if (caller === 'machine' || caller === 'machineWithout') {
       const projectId = row.machineProject ? await row.machineProject(app) : app.project.id;
-      const granted = row.permission ? [row.permission] : ALL_PERMISSIONS;
-      const withheld = ALL_PERMISSIONS.filter((permission) => permission !== row.permission);
+      const needed = row.permission === undefined ? [] : [row.permission].flat();
+      const granted = needed.length > 0 ? needed : ALL_PERMISSIONS;
+      const withheld = ALL_PERMISSIONS.filter((permission) => !needed.includes(permission));
       return (await machineKeyOf(app, projectId, caller === 'machine' ? granted : withheld)).key;
     }
     return caller === 'anonymous' ? null : caller === 'stranger' ? app.stranger.key : caller === 'owner' ? app.owner.key : app.admin.key;

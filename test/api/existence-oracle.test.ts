@@ -63,6 +63,10 @@ const secretFields: Array<{ field: string; query: string; input?: boolean; admin
     field: 'Query.secretVersions',
     query: `query($scope: SecretScopeInput) { secretVersions(name: "${LIVE}", scope: $scope) { version } }`,
   },
+  {
+    field: 'Query.secretValues',
+    query: `query($scope: SecretScopeInput!) { secretValues(scope: $scope, names: ["${LIVE}"]) { name value } }`,
+  },
   { field: 'Mutation.upsertSecret', input: true, query: 'mutation($input: UpsertSecretInput!) { upsertSecret(input: $input) { id } }' },
   { field: 'Mutation.updateSecret', input: true, query: 'mutation($input: UpdateSecretInput!) { updateSecret(input: $input) { id } }' },
   { field: 'Mutation.deleteSecret', query: `mutation($scope: SecretScopeInput) { deleteSecret(name: "${LIVE}", scope: $scope) { id } }` },
@@ -230,6 +234,14 @@ const rows: Row[] = [
     variables: (ownerId) => ({ ownerId }),
   },
   ...secretRows,
+  projectRow(
+    'Mutation.copySecrets',
+    'mutation($projectId: ID!) { copySecrets(projectId: $projectId, from: "production", to: "staging", overwrite: true) { name } }',
+  ),
+  projectRow(
+    'Query.compareEnvironments',
+    'query($projectId: ID!) { compareEnvironments(projectId: $projectId, a: "production", b: "staging") { entries { name status } } }',
+  ),
   projectRow('Query.stripeConfig', 'query($projectId: ID!) { stripeConfig(projectId: $projectId) { projectId hasTestCredentials } }'),
   projectRow('Query.stripeWebhookUrls', 'query($projectId: ID!) { stripeWebhookUrls(projectId: $projectId) { url } }'),
   projectRow(

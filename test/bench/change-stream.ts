@@ -23,7 +23,9 @@ import { openServices } from '../../src/services.js';
 import { createScratchDatabase } from '../support/database.js';
 import type { SubscriberResults } from './sse-subscribers.js';
 
-export const CHANGE_STREAM_ROW = 'change-stream fan-out';
+import { CHANGE_STREAM_ROW } from './rows.js';
+
+export { CHANGE_STREAM_ROW };
 
 const positiveInt = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback);

@@ -108,6 +108,25 @@ export const HTTP_ROWS: readonly HttpRow[] = [
     goals: [{ metric: 'vsCeiling', min: 0.6 }],
   },
   {
+    name: 'Coffer `secretValues`, 50 secrets (bulk read, 50 audit records)',
+    server: 'coffer',
+    needs: ['vault'],
+    authenticated: true,
+    body: () => ({
+      query: 'query Values($names: [String!]) { secretValues(scope: { type: ACCOUNT }, names: $names) { name value version } }',
+      variables: { names: Array.from({ length: 50 }, (_, i) => `BENCH_SECRET_${i}`) },
+    }),
+    expect: (data) => {
+      const values = pick(data, ['secretValues']);
+      if (!Array.isArray(values) || values.length !== 50) return `expected 50 values, got ${shown(data)}`;
+      const wrong = (values as Array<{ name: string; value: string }>).find(
+        (entry) => !entry.value.startsWith(`value-${entry.name.slice('BENCH_SECRET_'.length)}-`),
+      );
+      return wrong ? `${wrong.name} holds another value` : null;
+    },
+    compareWith: 'Coffer reveal one value (`secret { value }`, audited)',
+  },
+  {
     name: BULK_FIRST,
     server: 'coffer',
     connections: [10],
@@ -142,6 +161,8 @@ export const STARTUP_ROW = 'Coffer start-up to ready, existing data';
 /** Idle RSS of Coffer and of the references (and Coffer's RSS after the rounds). */
 export const MEMORY_ROW = 'idle memory (RSS)';
 export const STARTUP_GOAL_MS = 2_000;
+/** The secret change-stream fan-out (change-stream.ts), run in-process after the HTTP rows. */
+export const CHANGE_STREAM_ROW = 'change-stream fan-out';
 
 /** The rows to run: those selected, plus the references a selected Coffer row is divided by. */
 export function chooseRows(selected: (name: string) => boolean): HttpRow[] {

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { runPhase, type DatabaseChoice, type PhaseResult } from './phase.js';
 import { runCleanups } from './processes.js';
 import { goalsTable, HOW_TO_READ, httpHeader, httpTable, machineHeader, startupTable } from './report.js';
-import { chooseRows, MEMORY_ROW, STARTUP_ROW } from './rows.js';
+import { CHANGE_STREAM_ROW, chooseRows, MEMORY_ROW, STARTUP_ROW } from './rows.js';
 import { FILTERS, POSTGRES_SERVER_URL, selected } from './settings.js';
 
 const ARTIFACT = fileURLToPath(new URL('../artifacts/bench.md', import.meta.url));
@@ -78,8 +78,9 @@ async function syncSections(): Promise<string[]> {
 }
 
 async function changeStreamSections(): Promise<string[]> {
-  const { BENCH_DATABASE, CHANGE_STREAM_ROW, runChangeStreamBenchmark } = await import('./change-stream.js');
   if (!selected(CHANGE_STREAM_ROW)) return [];
+  // Imported only when wanted, like the sync rows: it loads Coffer's modules into this process.
+  const { BENCH_DATABASE, runChangeStreamBenchmark } = await import('./change-stream.js');
   say(`Secret change stream: Coffer in-process on a fresh ${BENCH_DATABASE}...`);
   const rows = await runChangeStreamBenchmark(say);
   return [

@@ -408,6 +408,60 @@ describe('revocation, disabling, narrowing and expiry take effect at once', () =
   });
 });
 
+describe('bulk reads, copies, comparisons and inactive secrets', () => {
+  const VALUES = 'query($s: SecretScopeInput!) { secretValues(scope: $s) { name value } }';
+  const COPY =
+    'mutation($p: ID!, $from: String!, $to: String!, $names: [String!]) { copySecrets(projectId: $p, from: $from, to: $to, names: $names) { name } }';
+  const COMPARE =
+    'query($p: ID!, $a: String!, $b: String!) { compareEnvironments(projectId: $p, a: $a, b: $b) { entries { name status } } }';
+
+  it('secretValues serves its environment only, and never an inactive secret', async () => {
+    const project = await projectOwnedBy({ db: app.db, ownerId: app.owner.user.id });
+    const reader = await machine(['SECRETS_READ'], { projectId: project.id });
+    const active = await secretIn(project.id, 'production', 'on');
+    const inactive = await secretIn(project.id, 'production', 'off');
+    await ok(
+      app.request(
+        {
+          query: 'mutation($input: UpdateSecretInput!) { updateSecret(input: $input) { id } }',
+          variables: { input: { name: inactive, scope: scopeOf(project.id), isActive: false } },
+        },
+        { credential: app.admin.key },
+      ),
+    );
+    const served = await ok<{ secretValues: Array<{ name: string; value: string }> }>(
+      app.request({ query: VALUES, variables: { s: scopeOf(project.id) } }, { credential: reader.key }),
+    );
+    expect(served.secretValues).toEqual([{ name: active, value: 'on' }]);
+    // One by one: the inactive secret is not served to the machine, while its owner still reads it.
+    expect(errorCodes(await readAs(reader.key, inactive, project.id))).toEqual(['NOT_FOUND']);
+    expect(await ok(readAs(app.owner.key, inactive, project.id))).toEqual({ secret: { value: 'off' } });
+    expect(
+      errorCodes(await app.request({ query: VALUES, variables: { s: scopeOf(project.id, 'staging') } }, { credential: reader.key })),
+    ).toEqual(['FORBIDDEN']);
+  });
+
+  it('copySecrets needs SECRETS_READ on from and SECRETS_WRITE on to, both in its grant; compareEnvironments needs SECRETS_READ on both', async () => {
+    const project = await projectOwnedBy({ db: app.db, ownerId: app.owner.user.id });
+    const name = await secretIn(project.id, 'staging', 'promoted');
+    const both = await machine(['SECRETS_READ', 'SECRETS_WRITE'], { projectId: project.id, environments: ['staging', 'production'] });
+    const readOnly = await machine(['SECRETS_READ'], { projectId: project.id, environments: ['staging', 'production'] });
+    const stagingOnly = await machine(['SECRETS_READ', 'SECRETS_WRITE'], { projectId: project.id, environments: ['staging'] });
+    const copy = (key: string) =>
+      app.request({ query: COPY, variables: { p: project.id, from: 'staging', to: 'production', names: [name] } }, { credential: key });
+    expect(errorCodes(await copy(readOnly.key))).toEqual(['FORBIDDEN']);
+    expect(errorCodes(await copy(stagingOnly.key))).toEqual(['FORBIDDEN']);
+    expect(await ok(copy(both.key))).toEqual({ copySecrets: [{ name }] });
+    expect(await ok(readAs(both.key, name, project.id, 'production'))).toEqual({ secret: { value: 'promoted' } });
+    const compare = (key: string) =>
+      app.request({ query: COMPARE, variables: { p: project.id, a: 'staging', b: 'production' } }, { credential: key });
+    expect(errorCodes(await compare(readOnly.key))).toEqual([]);
+    expect(errorCodes(await compare(stagingOnly.key))).toEqual(['FORBIDDEN']);
+    const writerOnly = await machine(['SECRETS_WRITE'], { projectId: project.id, environments: ['staging', 'production'] });
+    expect(errorCodes(await compare(writerOnly.key))).toEqual(['FORBIDDEN']);
+  });
+});
+
 describe('grants follow their environments', () => {
   it('a renamed environment stays granted under its new name; a new one of the old name is not granted; a deleted one leaves the grant', async () => {
     const project = await projectOwnedBy({ db: app.db, ownerId: app.owner.user.id });

@@ -67,6 +67,43 @@ const operations: Operation[] = [
   { name: 'restoreSecret', needsDeleted: true, run: (app, target, options) => app.execute(VaultRestore, target, options) },
   { name: 'rollbackSecret', run: (app, target, options) => app.execute(VaultRollback, { ...target, version: 1 }, options) },
   { name: 'destroySecret', adminOnly: true, run: (app, target, options) => app.execute(VaultDestroy, target, options) },
+  {
+    name: 'secretValues',
+    run: (app, { name, scope }, options) =>
+      app.request(
+        {
+          query: 'query($scope: SecretScopeInput!, $names: [String!]) { secretValues(scope: $scope, names: $names) { value } }',
+          variables: { scope, names: [name] },
+        },
+        options,
+      ),
+  },
+];
+
+/** Operations on two environments of one project (PROJECT scope only): its owner and admins. */
+const environmentOperations: Array<{ name: string; run: (app: TestApp, projectId: string, options: CallOptions) => Promise<Result> }> = [
+  {
+    name: 'copySecrets',
+    run: (app, projectId, options) =>
+      app.request(
+        {
+          query: 'mutation($p: ID!) { copySecrets(projectId: $p, from: "production", to: "staging", overwrite: true) { name } }',
+          variables: { p: projectId },
+        },
+        options,
+      ),
+  },
+  {
+    name: 'compareEnvironments',
+    run: (app, projectId, options) =>
+      app.request(
+        {
+          query: 'query($p: ID!) { compareEnvironments(projectId: $p, a: "production", b: "staging") { entries { name } } }',
+          variables: { p: projectId },
+        },
+        options,
+      ),
+  },
 ];
 
 describe('secrets authorization', () => {
@@ -137,11 +174,32 @@ describe('secrets authorization', () => {
       }
     }
 
+    for (const operation of environmentOperations) {
+      for (const caller of CALLERS) {
+        it(`${operation.name} as ${caller}: ${ownerOrAdmin[caller]}`, async () => {
+          const { projectId } = (await target(scopesOf(app).PROJECT)).scope;
+          const before = await app.db.prisma.secretVersion.count();
+          const response = await operation.run(app, String(projectId), { credential: credentialOf(caller) });
+          expect(response.status).toBeLessThan(500);
+          if (ownerOrAdmin[caller] === 'ok') expect(response.json.errors ?? [], response.text).toEqual([]);
+          else {
+            expect(errorCodes(response), response.text).toEqual([ownerOrAdmin[caller]]);
+            expect(await app.db.prisma.secretVersion.count()).toBe(before);
+          }
+          expect(response.text).not.toMatch(/first value|second value/);
+        });
+      }
+    }
+
     it('covers every secrets operation of the schema', () => {
       const schema = buildSchema();
       const fields = [schema.getQueryType(), schema.getMutationType()].flatMap((type) => Object.keys(type?.getFields() ?? {}));
       const vault = fields.filter((field) => /secret|audit|masterkey|rootkey/i.test(field));
-      const covered = [...operations.map((operation) => operation.name), ...adminOnlyOperations.map((operation) => operation.name)];
+      const covered = [
+        ...operations.map((operation) => operation.name),
+        ...adminOnlyOperations.map((operation) => operation.name),
+        ...environmentOperations.map((operation) => operation.name),
+      ];
       expect(vault.filter((field) => !covered.includes(field))).toEqual([]);
     });
   });

@@ -62,9 +62,14 @@ export async function lockOrCreate(tx: Tx, ref: ScopeRef, name: string, by: stri
 /** A secret as listed or looked up: with its environment's name (null for ACCOUNT and USER). */
 export type SecretRow = Secret & { environment: string | null };
 
+/** Adds the environment's name to rows the driver just made (no copy: a list is on the hot path). */
 const withEnvironment =
   (ref: ScopeRef) =>
-  (secret: Secret): SecretRow => ({ ...secret, environment: ref.environment });
+  (secret: Secret): SecretRow => {
+    const row = secret as SecretRow;
+    row.environment = ref.environment;
+    return row;
+  };
 
 /** Read on every reveal and lookup: one statement without Prisma's query engine (see listSecrets). */
 export const findSecret = async (db: Database, ref: ScopeRef, name: string): Promise<SecretRow | null> =>
@@ -322,3 +327,113 @@ export const environmentNames = async (db: Db, ids: string[]) =>
 
 export const projectsOwnedBy = async (db: Db, projectIds: string[], userId: string) =>
   (await db.project.findMany({ where: { id: { in: projectIds }, ownerId: userId }, select: { id: true } })).map((project) => project.id);
+
+/** A secret served by a bulk read, with its current version (sealed). */
+export type ServedSecret = SecretRow & { version: SecretVersion };
+
+type ServedRow = Secret & Omit<RevealedRow, 'created_at' | 'created_by_id'> & { version_created_at: Date };
+
+/**
+ * A bulk read's reads and writes in one statement: the ACTIVE, live, unexpired secrets of one
+ * scope (only `names` when given) at their current versions, one audit record per secret revealed
+ * ("version N, bulk read") and last_used_at moved forward (at most once a minute). At most `cap`
+ * secrets are revealed: when more match, `cap + 1` rows come back and nothing is written, so the
+ * caller refuses without any record claiming a reveal. Either all is committed or nothing is.
+ */
+export async function revealServedSecrets(
+  db: Database,
+  {
+    ref,
+    names,
+    now,
+    cap,
+    audit,
+  }: {
+    ref: ScopeRef;
+    names: string[] | null;
+    now: Date;
+    cap: number;
+    audit: Omit<RevealAudit, 'targetId' | 'targetName' | 'reasonFound' | 'reasonMissing'>;
+  },
+): Promise<ServedSecret[]> {
+  const rows = await db.query<ServedRow>(
+    `WITH v AS (
+      SELECT s.id, s.scope, s.owner_id AS "ownerId", s.environment_id AS "environmentId", s.name, s.description,
+             s.current_version AS "currentVersion", s.is_active AS "isActive", s.is_reserved AS "isReserved",
+             s.expires_at AS "expiresAt", s.last_used_at AS "lastUsedAt", s.deleted_at AS "deletedAt",
+             s.created_at AS "createdAt", s.updated_at AS "updatedAt", s.created_by_id AS "createdById", s.updated_by_id AS "updatedById",
+             sv.key_id, sv.wrapped_key, sv.iv, sv.tag, sv.ciphertext, sv.created_at AS version_created_at
+      FROM secrets s JOIN secret_versions sv ON sv.secret_id = s.id AND sv.version = s.current_version
+      WHERE s.scope = $1::"SecretScope" AND s.owner_id = $2::uuid AND s.environment_id = $3::uuid
+        AND s.deleted_at IS NULL AND s.is_active AND (s.expires_at IS NULL OR s.expires_at > $4)
+        AND ($5::text[] IS NULL OR s.name = ANY($5::text[]))
+      ORDER BY s.name LIMIT $6::int + 1
+    ), within AS (
+      SELECT * FROM v WHERE (SELECT count(*) FROM v) <= $6::int
+    ), audit AS (
+      INSERT INTO audit_events (id, actor_id, actor_via, action, target_type, target_id, target_name, scope, scope_owner_id,
+                                environment, outcome, reason, request_id, client_address)
+      SELECT gen_random_uuid(), $7::uuid, $8, $9, $10, w.id::text, w.name, w.scope, w."ownerId", $11,
+             'SUCCESS'::"AuditOutcome", 'version ' || w."currentVersion" || ', bulk read', $12, $13
+      FROM within w
+    ), used AS (
+      UPDATE secrets SET last_used_at = $4
+      WHERE id IN (SELECT id FROM within) AND (last_used_at IS NULL OR last_used_at < $4::timestamptz - interval '1 minute')
+    )
+    SELECT * FROM v ORDER BY name`,
+    [
+      ref.scope,
+      ref.ownerId,
+      environmentIdOf(ref),
+      now,
+      names,
+      cap,
+      audit.actorId,
+      audit.actorVia,
+      audit.action,
+      audit.targetType,
+      audit.environment,
+      audit.requestId,
+      audit.clientAddress,
+    ],
+  );
+  return rows.map((row) => {
+    const { key_id, wrapped_key, iv, tag, ciphertext, version_created_at, ...secret } = row;
+    const served = withEnvironment(ref)(secret) as ServedSecret;
+    served.version = {
+      secretId: secret.id,
+      version: secret.currentVersion,
+      keyId: key_id,
+      wrappedKey: wrapped_key,
+      iv,
+      tag,
+      ciphertext,
+      createdAt: version_created_at,
+      createdById: null,
+    } as SecretVersion;
+    return served;
+  });
+}
+
+/**
+ * The live secrets of one scope (not deleted; expired ones only when reserved, as reads see them),
+ * by name, inactive ones included; only `names` when given.
+ */
+export const liveSecretsIn = (db: Db, ref: ScopeRef, now: Date, names: readonly string[] | null = null) =>
+  db.secret.findMany({
+    where: {
+      scope: ref.scope,
+      ownerId: ref.ownerId,
+      environmentId: environmentIdOf(ref),
+      deletedAt: null,
+      OR: [{ expiresAt: null }, { expiresAt: { gt: now } }, { isReserved: true }],
+      ...(names ? { name: { in: [...names] } } : {}),
+    },
+    orderBy: { name: 'asc' },
+  });
+
+/** The current version (sealed) of each secret. */
+export const currentVersions = (db: Db, secrets: ReadonlyArray<Pick<Secret, 'id' | 'currentVersion'>>) =>
+  secrets.length === 0
+    ? Promise.resolve([])
+    : db.secretVersion.findMany({ where: { OR: secrets.map((secret) => ({ secretId: secret.id, version: secret.currentVersion })) } });

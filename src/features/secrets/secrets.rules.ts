@@ -41,6 +41,8 @@ interface Asked {
   setsReserved: boolean;
   /** Where the scope was given (`scope` or `input.scope`), for a BAD_USER_INPUT naming the environment. */
   field: string;
+  /** The environment's own field where it is not `<field>.environment` (copySecrets' `from`). */
+  environmentField?: string;
 }
 
 /**
@@ -67,7 +69,10 @@ async function refusalOf(db: Database, viewer: Viewer, ref: ScopeRef, asked: Ask
     if (!admin && project.ownerId !== viewer.userId) return refuse(notFound('Project'), 'not the project owner');
     // Only someone allowed in the project learns which environments it has.
     if (project.environmentId === null) {
-      const problem = { field: `${field}.environment`, message: `the project has no environment ${ref.environment}` };
+      const problem = {
+        field: asked.environmentField ?? `${field}.environment`,
+        message: `the project has no environment ${ref.environment}`,
+      };
       return refuse(badInput([problem], 'Unknown environment.'), 'no such environment');
     }
     ref.environmentId = project.environmentId;
@@ -80,7 +85,8 @@ async function refusalOf(db: Database, viewer: Viewer, ref: ScopeRef, asked: Ask
  * A machine identity: PROJECT secrets of its own project, in its environments, with the permission
  * the field needs; FORBIDDEN for anything else (decided from its grant, so probing teaches nothing).
  */
-async function machineRefusalOf(db: Database, viewer: MachineViewer, ref: ScopeRef, { adminOnly, permission, setsReserved, field }: Asked) {
+async function machineRefusalOf(db: Database, viewer: MachineViewer, ref: ScopeRef, asked: Asked) {
+  const { adminOnly, permission, setsReserved, field } = asked;
   if (adminOnly) return refuse(forbidden('Only admins can do this.'), 'machine identity: needs an admin');
   if (ref.scope !== 'PROJECT')
     return refuse(forbidden(`A machine identity may not use ${ref.scope} secrets.`), `machine identity: ${ref.scope} scope`);
@@ -90,7 +96,10 @@ async function machineRefusalOf(db: Database, viewer: MachineViewer, ref: ScopeR
   const project = await secretsRepository.projectAccess(db, ref.ownerId, ref.environment!);
   if (project === null) return refuse(notFound('Project'), 'no such project');
   if (project.environmentId === null) {
-    const problem = { field: `${field}.environment`, message: `the project has no environment ${ref.environment}` };
+    const problem = {
+      field: asked.environmentField ?? `${field}.environment`,
+      message: `the project has no environment ${ref.environment}`,
+    };
     return refuse(badInput([problem], 'Unknown environment.'), 'no such environment');
   }
   ref.environmentId = project.environmentId;
@@ -167,11 +176,76 @@ export const canWriteSecretScope = secretScopeRule({ adminOnly: false, permissio
 /** The read rule under its former name (fields that only read); writes use canWriteSecretScope. */
 export const canUseSecretScope = canReadSecretScope;
 
+/** The two environments each rule of `environmentPairRule` let through, for its resolver (as allowedScopes). */
+const allowedPairs = new WeakMap<GraphQLResolveInfo, [ScopeRef, ScopeRef]>();
+
+export function resolvedEnvironments(info: GraphQLResolveInfo): [ScopeRef, ScopeRef] {
+  const pair = allowedPairs.get(info);
+  if (!pair) throw new Error(`${info.parentType.name}.${info.fieldName} ran without its environments rule.`);
+  return pair;
+}
+
+/**
+ * Fields naming a project and two of its environments (`from`/`to`, `a`/`b`): the viewer must be
+ * allowed to use both, as for secrets of each (owner or admin; someone else's project is NOT_FOUND
+ * like an unknown one; a machine identity needs the permission given for each environment, e.g.
+ * SECRETS_READ on `from` and SECRETS_WRITE on `to`). Denials are audited.
+ */
+const environmentPairRule = (fields: readonly [[string, MachineIdentityPermission], [string, MachineIdentityPermission]]) =>
+  admitsMachines(
+    lookupRule({ cache: 'no_cache' })(async (_parent, args: Record<string, unknown>, ctx: Context, info: GraphQLResolveInfo) => {
+      if (!ctx.viewer) return unauthenticated();
+      const refs: ScopeRef[] = [];
+      for (const [field, permission] of fields) {
+        let ref: ScopeRef;
+        try {
+          ref = resolveScope(
+            { type: 'PROJECT', projectId: args.projectId as string, environment: args[field] as string },
+            ctx.viewer,
+            field,
+          );
+        } catch (error) {
+          if (!isCofferError(error)) throw error;
+          const problem = (error.details.fields as Array<{ field: string; message: string }>)[0]!;
+          return badInput(
+            [{ field: problem.field === `${field}.projectId` ? 'projectId' : field, message: problem.message }],
+            error.message,
+          );
+        }
+        const asked = { adminOnly: false, permission, setsReserved: false, field, environmentField: field };
+        const refusal = await refusalOf(ctx.db, ctx.viewer, ref, asked);
+        if (refusal) {
+          await recordDenial({
+            db: ctx.db,
+            actor: actorOf(ctx),
+            ref,
+            name: null,
+            action: `secret.${info.fieldName}`,
+            reason: refusal.reason,
+          });
+          return refusal.error;
+        }
+        refs.push(ref);
+      }
+      allowedPairs.set(info, [refs[0]!, refs[1]!]);
+      return true;
+    }),
+  );
+
 /** destroySecret: admins only, and a developer's or machine's attempt is audited like any other denial. */
 export const canDestroySecret = secretScopeRule({ adminOnly: true, permission: 'SECRETS_WRITE' });
 
 export const secretsPermissions: FeaturePermissions = {
-  Query: { secrets: canReadSecretScope, secret: canReadSecretScope, secretVersions: canReadSecretScope },
+  Query: {
+    secrets: canReadSecretScope,
+    secret: canReadSecretScope,
+    secretVersions: canReadSecretScope,
+    secretValues: canReadSecretScope,
+    compareEnvironments: environmentPairRule([
+      ['a', 'SECRETS_READ'],
+      ['b', 'SECRETS_READ'],
+    ]),
+  },
   Mutation: {
     upsertSecret: canWriteSecretScope,
     updateSecret: canWriteSecretScope,
@@ -179,5 +253,9 @@ export const secretsPermissions: FeaturePermissions = {
     restoreSecret: canWriteSecretScope,
     rollbackSecret: canWriteSecretScope,
     destroySecret: canDestroySecret,
+    copySecrets: environmentPairRule([
+      ['from', 'SECRETS_READ'],
+      ['to', 'SECRETS_WRITE'],
+    ]),
   },
 };

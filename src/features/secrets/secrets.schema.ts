@@ -8,18 +8,23 @@ import { NodeRef, registerNode } from '../../graphql/node.js';
 import type { Context } from '../../graphql/context.js';
 import { SecretScopeEnum } from '../../graphql/shared-types.js';
 import { expandRevealed } from './references.service.js';
-import { resolvedScope, visibleSecrets } from './secrets.rules.js';
+import { resolvedEnvironments, resolvedScope, visibleSecrets } from './secrets.rules.js';
 import {
+  compareEnvironments,
+  copySecrets,
   deleteSecret,
   destroySecret,
   environmentName,
-  findSecret,
+  findReadableSecret,
   listSecrets,
   listVersions,
+  MAX_BULK_SECRETS,
   restoreSecret,
+  revealServedValues,
   revealValue,
   rollbackSecret,
   SECRET_NAME,
+  type ComparisonStatus,
   type SecretRow,
   updateSecret,
   upsertSecret,
@@ -99,7 +104,7 @@ const SecretVersionInfo = builder.objectRef<VersionInfo>('SecretVersion').implem
 const SecretScopeInput = builder.inputType('SecretScopeInput', {
   description: 'Where a secret lives. Omitted: ACCOUNT. PROJECT needs projectId; USER defaults to you.',
   fields: (t) => ({
-    type: t.field({ type: SecretScopeEnum, defaultValue: 'ACCOUNT' }),
+    type: t.field({ type: SecretScopeEnum, required: false, defaultValue: 'ACCOUNT' }),
     projectId: t.id({ required: false }),
     userId: t.id({ required: false }),
     environment: t.string({
@@ -161,7 +166,7 @@ builder.queryFields((t) => ({
     description: 'One secret with its value (the current version unless `version` is given).',
     args: { ...nameAndScope, version: t.arg.int({ required: false, validate: version(1) }) },
     resolve: async (_root, args, ctx, info) => {
-      const secret = await findSecret(lookup(ctx, info, args.name));
+      const secret = await findReadableSecret(lookup(ctx, info, args.name), ctx.viewer);
       return { ...secret, readVersion: args.version ?? secret.currentVersion };
     },
   }),
@@ -185,7 +190,7 @@ const UpsertSecretInput = builder.inputType('UpsertSecretInput', {
     scope: t.field({ type: SecretScopeInput, required: false }),
     name: t.string({ validate: { schema: secretName } }),
     value: t.string({ description: '1 byte to 64 KiB of UTF-8.' }),
-    ifExists: t.field({ type: IfExists, defaultValue: 'REPLACE' }),
+    ifExists: t.field({ type: IfExists, required: false, defaultValue: 'REPLACE' }),
     expectedVersion: t.int({
       required: false,
       description: 'Check-and-set: CONFLICT unless the current version is this (0: must not exist).',
@@ -246,5 +251,145 @@ builder.mutationFields((t) => ({
     description: 'Deletes a secret and all its versions for good (admins only).',
     args: nameAndScope,
     resolve: (_root, args, ctx, info) => destroySecret(change(ctx, info, args.name)),
+  }),
+}));
+
+// --- Whole environments: bulk reads, copies and comparisons ---
+
+const SecretValue = builder
+  .objectRef<{ name: string; value: string; version: number; environment: string | null }>('SecretValue')
+  .implement({
+    description: 'A secret served by a bulk read: its name, its value and the version the value is.',
+    fields: (t) => ({
+      name: t.exposeString('name'),
+      value: t.exposeString('value'),
+      version: t.exposeInt('version'),
+      environment: t.exposeString('environment', { nullable: true, description: 'null for ACCOUNT and USER secrets.' }),
+    }),
+  });
+
+const bulkNames = z.array(secretName).max(MAX_BULK_SECRETS, `must name at most ${MAX_BULK_SECRETS} secrets`);
+
+builder.queryFields((t) => ({
+  secretValues: t.field({
+    type: [SecretValue],
+    description:
+      `The values of every secret a scope serves (ACTIVE, not deleted, not expired), by name, or of \`names\` only ` +
+      `(names it does not serve are left out). At most ${MAX_BULK_SECRETS} per request: a scope serving more answers ` +
+      'BAD_USER_INPUT unless `names` is given. References are expanded unless `raw`. One audit record per value revealed.',
+    args: {
+      scope: t.arg({ type: SecretScopeInput, required: true }),
+      names: t.arg.stringList({ required: false, validate: { schema: bulkNames } }),
+      raw: t.arg.boolean({ required: false, defaultValue: false, description: 'The stored texts: references left as written.' }),
+    },
+    resolve: async (_root, args, ctx, info) => {
+      const reader = { db: ctx.db, keyring: ctx.keyring, actor: actorOf(ctx), now: ctx.now() };
+      const revealed = await revealServedValues({ ...reader, ref: resolvedScope(info), names: args.names ?? null });
+      const values = args.raw ? revealed.map(({ text }) => text) : await expandRevealed(reader, revealed);
+      return revealed.map(({ secret }, index) => ({
+        name: secret.name,
+        value: values[index]!,
+        version: secret.currentVersion,
+        environment: secret.scope === 'PROJECT' ? secret.environment : null,
+      }));
+    },
+  }),
+}));
+
+type ComparisonEntryShape = { name: string; status: ComparisonStatus; versionInA: number | null; versionInB: number | null };
+
+const ComparisonStatusEnum = builder.enumType('ComparisonStatus', {
+  values: {
+    ONLY_IN_A: { description: 'The name lives in a only.' },
+    ONLY_IN_B: { description: 'The name lives in b only.' },
+    SAME: { description: 'Both hold the same stored text (references as written).' },
+    DIFFERENT: { description: 'Both have the name, with different stored texts.' },
+  } as const,
+});
+
+const ComparisonEntry = builder.objectRef<ComparisonEntryShape>('EnvironmentComparisonEntry').implement({
+  description: 'One name: where it lives, and whether the values match. Versions are the current ones.',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    status: t.expose('status', { type: ComparisonStatusEnum }),
+    versionInA: t.exposeInt('versionInA', { nullable: true }),
+    versionInB: t.exposeInt('versionInB', { nullable: true }),
+  }),
+});
+
+const EnvironmentComparison = builder
+  .objectRef<{ a: string; b: string; entries: ComparisonEntryShape[] }>('EnvironmentComparison')
+  .implement({
+    description: 'Which names two environments share and whether their values match. Never a value, nor a digest of one.',
+    fields: (t) => ({
+      a: t.exposeString('a'),
+      b: t.exposeString('b'),
+      entries: t.field({ type: [ComparisonEntry], description: 'One per name, by name.', resolve: (comparison) => comparison.entries }),
+    }),
+  });
+
+builder.queryFields((t) => ({
+  compareEnvironments: t.field({
+    type: EnvironmentComparison,
+    description:
+      'Compares two environments of a project name by name, on the server. Every live secret counts (inactive ones too); ' +
+      'stored texts are compared, references as written. Audited.',
+    args: { projectId: t.arg.id(), a: t.arg.string(), b: t.arg.string() },
+    resolve: (_root, _args, ctx, info) => {
+      const [a, b] = resolvedEnvironments(info);
+      return compareEnvironments({ db: ctx.db, keyring: ctx.keyring, actor: actorOf(ctx), now: ctx.now(), a, b });
+    },
+  }),
+}));
+
+const CopiedSecret = builder.objectRef<{ name: string; version: number; created: boolean; environment: string }>('CopiedSecret').implement({
+  description: 'A secret a copy wrote: never its value.',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    environment: t.exposeString('environment', { description: 'The environment copied to.' }),
+    version: t.exposeInt('version', { description: 'The new version at the target.' }),
+    created: t.exposeBoolean('created', { description: 'The name did not exist at the target before.' }),
+  }),
+});
+
+const ExpectedVersionInput = builder.inputType('ExpectedVersionInput', {
+  description: 'Check-and-set for one name: CONFLICT unless its current version is this (0: must not exist).',
+  fields: (t) => ({
+    name: t.string({ validate: { schema: secretName } }),
+    version: t.int({ validate: version(0) }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  copySecrets: t.field({
+    type: [CopiedSecret],
+    description:
+      'Copies (promotes) the values `from` serves (ACTIVE, live) into `to`, in one transaction: a new version each ' +
+      `(a new secret where the name is free). Stored texts are copied, references as written. At most ${MAX_BULK_SECRETS}. ` +
+      'Without overwrite, names that exist in `to` are a CONFLICT naming them, and nothing changes.',
+    args: {
+      projectId: t.arg.id(),
+      from: t.arg.string(),
+      to: t.arg.string(),
+      names: t.arg.stringList({ required: false, validate: { schema: bulkNames } }),
+      overwrite: t.arg.boolean({ required: false, defaultValue: false }),
+      expectedVersions: t.arg({ type: [ExpectedVersionInput], required: false }),
+    },
+    resolve: (_root, args, ctx, info) => {
+      const [from, to] = resolvedEnvironments(info);
+      return copySecrets({
+        db: ctx.db,
+        events: ctx.events,
+        keyring: ctx.keyring,
+        actor: actorOf(ctx),
+        now: ctx.now(),
+        versionsKept: ctx.config.secretVersionsKept,
+        from,
+        to,
+        names: args.names ?? null,
+        overwrite: args.overwrite ?? false,
+        expectedVersions: args.expectedVersions ?? [],
+      });
+    },
   }),
 }));

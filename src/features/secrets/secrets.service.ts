@@ -1,4 +1,5 @@
-import { userIdOf as userIdOfViewer, type Actor } from '../../auth/index.js';
+import { timingSafeEqual } from 'node:crypto';
+import { userIdOf as userIdOfViewer, type Actor, type Viewer } from '../../auth/index.js';
 import { decryptValue, sealedOf, storedOf } from '../../crypto/index.js';
 import type { Database } from '../../db/database.js';
 import type { EventBus } from '../../events/event-bus.js';
@@ -207,7 +208,7 @@ const afresh = (actor: Actor, now: Date) => ({
 
 interface UpsertInput extends OptionalFields {
   value: string;
-  ifExists: 'REPLACE' | 'FAIL';
+  ifExists?: 'REPLACE' | 'FAIL' | null;
   expectedVersion?: number | null;
 }
 
@@ -314,6 +315,16 @@ async function findWanted({ db, now, ref, name }: Lookup, want: Wanted) {
 /** Metadata of one live secret, or NOT_FOUND. */
 export const findSecret = (lookup: Lookup) => findWanted(lookup, 'live');
 
+/**
+ * The secret `secret(name:)` answers to `viewer`: an inactive one is not served to a machine
+ * identity (NOT_FOUND, as if it did not exist), while its owners and admins still read it.
+ */
+export async function findReadableSecret(lookup: Lookup, viewer: Viewer | null) {
+  const secret = await findSecret(lookup);
+  if (viewer?.kind === 'machine' && !secret.isActive) throw notFound(`Secret ${lookup.name}`);
+  return secret;
+}
+
 /** The kept versions, newest first; also after a soft delete, so history can be read. */
 export async function listVersions(lookup: Lookup) {
   const secret = await findWanted(lookup, 'live or deleted');
@@ -371,3 +382,206 @@ export async function listSecrets({ db, now, ref, filter, page }: Listing) {
 export const environmentName = (db: Database, environmentId: string) => secretsRepository.environmentName(db.prisma, environmentId);
 
 export type { SecretRow } from './secrets.repository.js';
+
+// --- Whole environments: bulk reads, copies and comparisons ---
+
+/** What bulk reads and copies serve: active, not deleted, not expired (reserved or not: an expired credential is never injected). */
+const isServed = (secret: Secret, now: Date) =>
+  secret.deletedAt === null && secret.isActive && (secret.expiresAt === null || secret.expiresAt > now);
+
+/** Secrets one bulk read (`secretValues`) reveals, and one copy writes, at most. */
+export const MAX_BULK_SECRETS = 500;
+
+interface BulkRead {
+  db: Database;
+  keyring: KeyringStore;
+  actor: Actor;
+  now: Date;
+  ref: ScopeRef;
+  /** Only these names (unknown ones are left out); null: every secret served. */
+  names: readonly string[] | null;
+}
+
+/**
+ * The stored texts of every secret a bulk read serves (ACTIVE, not deleted, not expired), by name.
+ * One statement reads them and audits each reveal; decryption starts once that is committed.
+ * More than MAX_BULK_SECRETS: BAD_USER_INPUT, and nothing is revealed or recorded.
+ */
+export async function revealServedValues({ db, keyring, actor, now, ref, names }: BulkRead) {
+  const wanted = names === null ? null : [...new Set(names)];
+  const {
+    reason: _reason,
+    outcome: _outcome,
+    ...audit
+  } = auditRow(actor, {
+    action: 'secret.reveal',
+    outcome: 'SUCCESS',
+    targetType: 'secret',
+    scope: ref.scope,
+    scopeOwnerId: ref.ownerId,
+    environment: ref.environment,
+  });
+  const served = await secretsRepository.revealServedSecrets(db, { ref, names: wanted, now, cap: MAX_BULK_SECRETS, audit });
+  if (served.length > MAX_BULK_SECRETS) {
+    throw badInput(
+      [{ field: 'names', message: `the scope serves more than ${MAX_BULK_SECRETS} secrets: name at most ${MAX_BULK_SECRETS} per request` }],
+      `secretValues returns at most ${MAX_BULK_SECRETS} secrets per request.`,
+    );
+  }
+  return Promise.all(served.map(async (secret) => ({ secret, text: await decrypt(keyring, secret, secret.version) })));
+}
+
+/** Two environments of one project, as the field's rule resolved them. */
+interface EnvironmentPair {
+  db: Database;
+  keyring: KeyringStore;
+  actor: Actor;
+  now: Date;
+  a: ScopeRef;
+  b: ScopeRef;
+}
+
+function differentEnvironments(a: ScopeRef, b: ScopeRef, field: string) {
+  if (a.environmentId === b.environmentId) throw badInput([{ field, message: `must name another environment than ${a.environment}` }]);
+}
+
+/** The current versions of `rows`, decrypted (in `tx`), keyed by secret id. */
+async function currentTexts(tx: Tx, keyring: KeyringStore, rows: readonly Secret[]) {
+  const versions = await secretsRepository.currentVersions(tx, rows);
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  const texts = new Map<string, string>();
+  for (const version of versions) texts.set(version.secretId, await decrypt(keyring, byId.get(version.secretId)!, version, tx));
+  return texts;
+}
+
+export type ComparisonStatus = 'ONLY_IN_A' | 'ONLY_IN_B' | 'SAME' | 'DIFFERENT';
+
+/**
+ * Per name: in a only, in b only, the same stored text, or different text. Every live secret
+ * counts (inactive ones too: owners see those). Stored texts are compared, references as written:
+ * `${DB_HOST}` is the same text in both even though each environment's DB_HOST may differ (that
+ * name is then compared on its own). Values are decrypted and compared in memory only; the answer
+ * and the audit record hold names and outcomes, never a value or a digest of one.
+ */
+export async function compareEnvironments({ db, keyring, actor, now, a, b }: EnvironmentPair) {
+  differentEnvironments(a, b, 'b');
+  return inTransaction(db, async (tx) => {
+    const [inA, inB] = [await secretsRepository.liveSecretsIn(tx, a, now), await secretsRepository.liveSecretsIn(tx, b, now)];
+    const texts = await currentTexts(tx, keyring, [...inA, ...inB]);
+    const bByName = new Map(inB.map((secret) => [secret.name, secret]));
+    const entries: Array<{ name: string; status: ComparisonStatus; versionInA: number | null; versionInB: number | null }> = [];
+    for (const secret of inA) {
+      const other = bByName.get(secret.name);
+      bByName.delete(secret.name);
+      if (!other) entries.push({ name: secret.name, status: 'ONLY_IN_A', versionInA: secret.currentVersion, versionInB: null });
+      else {
+        const same = sameText(texts.get(secret.id), texts.get(other.id));
+        const status = same ? 'SAME' : 'DIFFERENT';
+        entries.push({ name: secret.name, status, versionInA: secret.currentVersion, versionInB: other.currentVersion });
+      }
+    }
+    for (const other of bByName.values())
+      entries.push({ name: other.name, status: 'ONLY_IN_B', versionInA: null, versionInB: other.currentVersion });
+    entries.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+    const counts = (status: ComparisonStatus) => entries.filter((entry) => entry.status === status).length;
+    await recordAudit(tx, actor, {
+      action: 'secret.compareEnvironments',
+      outcome: 'SUCCESS',
+      targetType: 'environment',
+      targetName: b.environment,
+      scope: 'PROJECT',
+      scopeOwnerId: a.ownerId,
+      environment: a.environment,
+      reason:
+        `${a.environment} vs ${b.environment}: ${counts('SAME')} same, ${counts('DIFFERENT')} different, ` +
+        `${counts('ONLY_IN_A')} only in ${a.environment}, ${counts('ONLY_IN_B')} only in ${b.environment}`,
+    });
+    return { a: a.environment!, b: b.environment!, entries };
+  });
+}
+
+/** Constant-time equality of two texts (their lengths aside). */
+function sameText(x: string | undefined, y: string | undefined) {
+  if (x === undefined || y === undefined) return false;
+  const [left, right] = [Buffer.from(x, 'utf8'), Buffer.from(y, 'utf8')];
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+const inTransaction = <T>(db: Database, work: (tx: Tx) => Promise<T>) => secretsRepository.inTransaction(db.prisma, work);
+
+interface Copy extends Omit<EnvironmentPair, 'a' | 'b'> {
+  from: ScopeRef;
+  to: ScopeRef;
+  /** Only these (each must be served in `from`); null: every secret `from` serves. */
+  names: readonly string[] | null;
+  overwrite: boolean;
+  /** Check-and-set per name: the target's current version (0: must not exist there). */
+  expectedVersions: ReadonlyArray<{ name: string; version: number }>;
+  events?: EventBus;
+  versionsKept: number;
+}
+
+/**
+ * Copies (promotes) the values `from` serves (ACTIVE, live) into `to`, in one transaction: each
+ * becomes a new version there (a new secret where the name is free), audited and announced on the
+ * change stream like any write. The stored text is copied, references as written: promoted to
+ * production, `${DB_HOST}` names production's DB_HOST. Without `overwrite`, names that exist in
+ * `to` are a CONFLICT naming them, and nothing changes; so is a failed check-and-set.
+ */
+export function copySecrets({ names, overwrite, expectedVersions, ...copy }: Copy) {
+  const { from, to, now, actor, keyring } = copy;
+  differentEnvironments(from, to, 'to');
+  const wanted = names === null ? null : [...new Set(names)];
+  return keyring.retrying(() =>
+    withSecretChanges(copy, async (tx, changes) => {
+      const sources = (await secretsRepository.liveSecretsIn(tx, from, now, wanted)).filter((secret) => isServed(secret, now));
+      const found = new Set(sources.map((secret) => secret.name));
+      const missing = (wanted ?? []).filter((name) => !found.has(name));
+      if (missing.length > 0) {
+        throw badInput([
+          { field: 'names', message: `not served in ${from.environment} (missing, deleted, expired or inactive): ${missing.join(', ')}` },
+        ]);
+      }
+      const unknownExpectations = expectedVersions.filter(({ name }) => !found.has(name)).map(({ name }) => name);
+      if (unknownExpectations.length > 0) {
+        throw badInput([{ field: 'expectedVersions', message: `names no secret being copied: ${unknownExpectations.join(', ')}` }]);
+      }
+      if (sources.length > MAX_BULK_SECRETS) {
+        throw badInput([{ field: 'names', message: `at most ${MAX_BULK_SECRETS} secrets per copy: name them` }]);
+      }
+      sources.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+      const texts = await currentTexts(tx, keyring, sources);
+      // Locked in name order, so two copies into one environment cannot deadlock.
+      const targets = [];
+      for (const source of sources) {
+        const { secret, created } = await secretsRepository.lockOrCreate(tx, to, source.name, userIdOf(actor), now);
+        targets.push({ source, secret, created, existed: !created && !isHidden(secret, now) });
+      }
+      const taken = targets.filter((target) => target.existed).map((target) => target.secret.name);
+      if (taken.length > 0 && !overwrite) {
+        throw conflict(`${to.environment} already has ${taken.join(', ')}: pass overwrite: true to replace them.`, { names: taken });
+      }
+      const expected = new Map(expectedVersions.map(({ name, version }) => [name, version]));
+      for (const target of targets) {
+        const current = target.existed ? target.secret.currentVersion : 0;
+        const version = expected.get(target.secret.name);
+        if (version !== undefined && version !== current) {
+          throw conflict(`${target.secret.name} is at version ${current} in ${to.environment}, not ${version}.`, {
+            names: [target.secret.name],
+          });
+        }
+      }
+      const copied = [];
+      for (const { source, secret, existed, created } of targets) {
+        const change = { ...copy, ref: to, name: secret.name };
+        const currentVersion = await writeVersion(tx, change, secret, texts.get(source.id)!);
+        const revived = !existed && !created;
+        const data = { currentVersion, deletedAt: null, ...(revived ? afresh(actor, now) : {}) };
+        const reason = `copied from ${from.environment} (version ${source.currentVersion})`;
+        await save(tx, changes, change, secret, data, { action: existed ? 'secret.replace' : 'secret.create', reason });
+        copied.push({ name: secret.name, version: currentVersion, created: !existed, environment: to.environment! });
+      }
+      return copied;
+    }),
+  );
+}

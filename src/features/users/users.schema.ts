@@ -50,7 +50,7 @@ const CreateUserInput = builder.inputType('CreateUserInput', {
   fields: (t) => ({
     email: t.string({ validate: { schema: z.string().trim().email('must be an email address').max(254) } }),
     name: t.string({ required: false, validate: { schema: z.string().trim().min(1).max(200) } }),
-    role: t.field({ type: RoleEnum, defaultValue: 'DEVELOPER' }),
+    role: t.field({ type: RoleEnum, required: false, defaultValue: 'DEVELOPER' }),
   }),
 });
 
