@@ -10,7 +10,7 @@ import { attachGraphQLWebSocket } from './graphql/websocket.js';
 import { useCompiledExecution } from './graphql/jit.js';
 import { useInputGuard } from './graphql/input-guard.js';
 import { useBodyLimit } from './graphql/body-limit.js';
-import { countAuthFailure, createMetrics, useMetrics } from './graphql/metrics.js';
+import { countAuthFailure, useMetrics } from './graphql/metrics.js';
 import { clientAddressOf, credentialHeaders, type InitialContext, type ServerContext } from './graphql/request.js';
 import { isAdmin } from './auth/index.js';
 import { requestIdFor, useErrorCodes, useRequestLogging, useRequestParseErrors } from './graphql/plugins.js';
@@ -30,7 +30,6 @@ export function createApp(deps: AppDeps): CofferYoga {
   const { config, db, logger, auth, events, keyring, signals } = deps;
   const now = deps.now ?? (() => new Date());
   let migrationsDone = false;
-  const metrics = config.metrics.enabled ? createMetrics() : undefined;
 
   const traced = tracingEnabled();
   // One authentication per request: the trusted-documents check and the context share it.
@@ -46,7 +45,7 @@ export function createApp(deps: AppDeps): CofferYoga {
 
   const plugins: Plugin[] = [
     ...(traced ? [useTracing()] : []),
-    ...(metrics ? [useMetrics(metrics, config.metrics.token)] : []),
+    ...(config.metrics.enabled ? [useMetrics(config.metrics.token)] : []),
     EnvelopArmorPlugin({
       maxDepth: { n: 10 },
       maxAliases: { n: 15 },
@@ -130,7 +129,7 @@ export function createApp(deps: AppDeps): CofferYoga {
       const requestId = requestIdFor(initial.request);
       const clientAddress = clientAddressOf(initial, config.trustProxyHops);
       const viewer = await authenticate(initial).catch((error: unknown) => {
-        countAuthFailure(metrics, error);
+        countAuthFailure(error);
         throw error;
       });
       return {

@@ -5,6 +5,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { observePool } from '../metrics.js';
 import { inSpan, SpanKind, tracingEnabled } from '../tracing.js';
 import { lockDataDir, type DataDirLock, type DataDirRole } from './data-dir-lock.js';
 
@@ -68,6 +69,7 @@ function exitOnLostLock(error: Error): void {
 
 function wrapPGlite(pglite: PGlite, lock?: DataDirLock): Database {
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  observePool(() => ({ total: 1 }));
   const session: SqlSession = {
     async query<Row>(sql: string, params: unknown[] = []) {
       return (await pglite.query<Row>(sql, params)).rows;
@@ -101,6 +103,7 @@ function openPostgres(url: string, poolSize = 10): Database {
   // An idle connection dropped by the server (restart, failover) is replaced on the next checkout;
   // without a listener the pool's 'error' event would end the process.
   pool.on('error', () => {});
+  observePool(() => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     kind: 'postgres',

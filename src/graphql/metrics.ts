@@ -1,61 +1,25 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { getOperationAST, type ExecutionArgs } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Kind, getOperationAST, type ExecutionArgs } from 'graphql';
 import { isCofferError } from '../errors.js';
+import {
+  authFailures,
+  collectProcessMetrics,
+  graphqlDuration,
+  graphqlRequests,
+  registry,
+  subscriptionsActive,
+  webhookRequests,
+} from '../metrics.js';
 
-/**
- * Prometheus metrics (METRICS=on). Label values are never user input, except an operation name
- * that looks like one (anything else is "other"), so a client cannot grow the series count.
- */
-export interface Metrics {
-  registry: Registry;
-  graphqlRequests: Counter<'operation' | 'outcome'>;
-  graphqlDuration: Histogram<'operation' | 'outcome'>;
-  authFailures: Counter<'code'>;
-  webhookEvents: Counter<'status'>;
-}
-
+/** Operation names that look like one become labels; anything else is "other". */
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const WEBHOOK_PATH = /^\/webhooks\/stripe\//;
 
-export function createMetrics(): Metrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  return {
-    registry,
-    graphqlRequests: new Counter({
-      name: 'coffer_graphql_requests_total',
-      help: 'GraphQL operations answered, by operation name and outcome (OK or the first error code).',
-      labelNames: ['operation', 'outcome'],
-      registers: [registry],
-    }),
-    graphqlDuration: new Histogram({
-      name: 'coffer_graphql_request_duration_seconds',
-      help: 'Time from the GraphQL parameters to the processed result.',
-      labelNames: ['operation', 'outcome'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry],
-    }),
-    authFailures: new Counter({
-      name: 'coffer_auth_failures_total',
-      help: 'Credentials refused (UNAUTHENTICATED) or throttled (RATE_LIMITED).',
-      labelNames: ['code'],
-      registers: [registry],
-    }),
-    webhookEvents: new Counter({
-      name: 'coffer_stripe_webhook_requests_total',
-      help: 'Stripe webhook deliveries, by the HTTP status Coffer answered.',
-      labelNames: ['status'],
-      registers: [registry],
-    }),
-  };
-}
-
 /** Counts a credential refusal; other errors (an outage) are not authentication failures. */
-export function countAuthFailure(metrics: Metrics | undefined, error: unknown): void {
-  if (metrics && isCofferError(error) && (error.code === 'UNAUTHENTICATED' || error.code === 'RATE_LIMITED')) {
-    metrics.authFailures.inc({ code: error.code });
+export function countAuthFailure(error: unknown): void {
+  if (isCofferError(error) && (error.code === 'UNAUTHENTICATED' || error.code === 'RATE_LIMITED')) {
+    authFailures.inc({ code: error.code });
   }
 }
 
@@ -66,7 +30,8 @@ function digest(value: string) {
 }
 
 /** Serves GET /metrics (behind `Bearer <token>` when one is set) and records every GraphQL answer. */
-export function useMetrics(metrics: Metrics, token: string | undefined): Plugin {
+export function useMetrics(token: string | undefined): Plugin {
+  collectProcessMetrics();
   const started = new WeakMap<Request, { at: number; operation: string | undefined }>();
   const expected = token === undefined ? undefined : digest(`Bearer ${token}`);
   return {
@@ -77,7 +42,7 @@ export function useMetrics(metrics: Metrics, token: string | undefined): Plugin 
         return payload.endResponse(new Response('Unauthorized\n', { status: 401, headers: { 'www-authenticate': 'Bearer' } }));
       }
       if (request.method !== 'GET') return payload.endResponse(new Response('GET only\n', { status: 405, headers: { allow: 'GET' } }));
-      payload.endResponse(new Response(await metrics.registry.metrics(), { headers: { 'content-type': metrics.registry.contentType } }));
+      payload.endResponse(new Response(await registry.metrics(), { headers: { 'content-type': registry.contentType } }));
     },
     onParams({ request, params }) {
       started.set(request, { at: performance.now(), operation: params.operationName ?? undefined });
@@ -95,15 +60,38 @@ export function useMetrics(metrics: Metrics, token: string | undefined): Plugin 
       const errors = first && 'errors' in first ? first.errors : undefined;
       const code = errors?.length ? (errors[0]?.extensions?.code ?? 'ERROR') : 'OK';
       const labels = { operation: label(state.operation), outcome: label(code) };
-      metrics.graphqlRequests.inc(labels);
-      metrics.graphqlDuration.observe(labels, (performance.now() - state.at) / 1000);
+      graphqlRequests.inc(labels);
+      graphqlDuration.observe(labels, (performance.now() - state.at) / 1000);
     },
     onResponse({ request, response }) {
       // The cheap test first: most responses are not webhooks.
       if (request.url.includes('/webhooks/stripe/') && WEBHOOK_PATH.test(new URL(request.url).pathname))
-        metrics.webhookEvents.inc({ status: String(response.status) });
+        webhookRequests.inc({ status: String(response.status) });
+    },
+    onSubscribe({ args }) {
+      const field = rootFieldOf(args);
+      return {
+        onSubscribeResult({ result }) {
+          if (!(Symbol.asyncIterator in result)) return;
+          subscriptionsActive.inc({ field });
+          let ended = false;
+          return {
+            onEnd() {
+              if (ended) return;
+              ended = true;
+              subscriptionsActive.dec({ field });
+            },
+          };
+        },
+      };
     },
   };
+}
+
+/** The subscription's root field: a name from the schema (the document was validated), so a bounded label. */
+function rootFieldOf(args: ExecutionArgs): string {
+  const selection = getOperationAST(args.document, args.operationName)?.selectionSet.selections[0];
+  return selection?.kind === Kind.FIELD ? selection.name.value : 'other';
 }
 
 function operationNameOf(args: ExecutionArgs): string | undefined {

@@ -6,6 +6,7 @@ import type { KeyringStore } from '../../keyring/index.js';
 import type { Logger } from '../../logger.js';
 import * as changesRepository from './secret-changes.repository.js';
 import { toSecretChange, type SecretChange } from './secret-changes.service.js';
+import { notificationDeliveries } from '../../metrics.js';
 
 export interface DeliverySettings {
   maxAttempts: number;
@@ -154,6 +155,7 @@ export class NotificationWorker {
           lastError: outcome.error,
         };
     await changesRepository.finishAttempt(this.deps.db.prisma, delivery, data);
+    notificationDeliveries.inc({ outcome: outcome.ok ? 'delivered' : exhausted ? 'failed' : 'retry' });
     if (!outcome.ok) {
       logger.warn(
         { deliveryId: delivery.id, endpointId: delivery.endpointId, attempts: delivery.attempts, error: outcome.error, gaveUp: exhausted },

@@ -5,6 +5,7 @@ import type { SecretChangeKind } from '../../generated/prisma/enums.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { auditRow } from '../audit/index.js';
 import * as changesRepository from './secret-changes.repository.js';
+import { secretChangeEvents } from '../../metrics.js';
 
 type Tx = Prisma.TransactionClient;
 
@@ -68,6 +69,7 @@ export class SecretChangeLog {
 
   /** After commit. Subscribers that miss a message (or a process that dies first) catch up from the stored events. */
   publish(events: EventBus | undefined): void {
+    for (const change of this.recorded) secretChangeEvents.inc({ kind: change.kind });
     if (!events) return;
     for (const change of this.recorded) secretChangesTopic.publish(events, change.projectId, change);
   }

@@ -18,6 +18,7 @@ import { readRefusal } from './secrets.rules.js';
 import type { SecretRow } from './secrets.repository.js';
 import { environmentIdOf, type ScopeRef } from './secrets.scope.js';
 import { decrypt, isHidden, recordDenial } from './secrets.service.js';
+import { secretReveals } from '../../metrics.js';
 
 const NO_VIEWER = { error: forbidden(), reason: 'no viewer' };
 
@@ -148,7 +149,10 @@ async function loadReferenced(expansion: Expansion, home: ScopeRef, requests: Lo
     const version = versions.get(secret.id);
     // Deleted between the two statements (a concurrent destroy): as good as missing.
     if (!version) refused(request, { refused: 'MISSING' });
-    else outcomes.set(addressKey(request.address), { value: await decrypt(keyring, secret, version) });
+    else {
+      outcomes.set(addressKey(request.address), { value: await decrypt(keyring, secret, version) });
+      secretReveals.inc({ kind: 'reference' });
+    }
   }
   return outcomes;
 }

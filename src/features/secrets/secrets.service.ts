@@ -12,6 +12,7 @@ import { referenceSyntaxProblem } from './references.js';
 import { withSecretChanges, type ChangeNote, type SecretChangeLog } from '../secret-changes/index.js';
 import * as secretsRepository from './secrets.repository.js';
 import type { ScopeRef } from './secrets.scope.js';
+import { secretReveals } from '../../metrics.js';
 
 type Tx = Prisma.TransactionClient;
 
@@ -362,7 +363,9 @@ export async function revealValue({ db, keyring, actor, now, secret, version }: 
     audit: { ...audit, reasonFound: `version ${version}`, reasonMissing: `version ${version} is not kept` },
   });
   if (!row) throw notFound(`Version ${version} of ${secret.name}`);
-  return decrypt(keyring, secret, row);
+  const value = await decrypt(keyring, secret, row);
+  secretReveals.inc({ kind: 'single' });
+  return value;
 }
 
 interface Listing extends Omit<Lookup, 'name'> {
@@ -428,7 +431,9 @@ export async function revealServedValues({ db, keyring, actor, now, ref, names }
       `secretValues returns at most ${MAX_BULK_SECRETS} secrets per request.`,
     );
   }
-  return Promise.all(served.map(async (secret) => ({ secret, text: await decrypt(keyring, secret, secret.version) })));
+  const texts = await Promise.all(served.map(async (secret) => ({ secret, text: await decrypt(keyring, secret, secret.version) })));
+  secretReveals.inc({ kind: 'bulk' }, texts.length);
+  return texts;
 }
 
 /** Two environments of one project, as the field's rule resolved them. */

@@ -1,6 +1,7 @@
 import type { Prisma, PrismaClient } from '../../../generated/prisma/client.js';
 import type { StripeEnvironment, StripeSyncObjectStatus, StripeSyncStatus } from '../../../generated/prisma/enums.js';
 import { defineTopic, withDateAt, type EventBus } from '../../../events/event-bus.js';
+import { syncObjects, syncRuns } from '../../../metrics.js';
 import * as syncRepository from './sync.repository.js';
 
 type Db = PrismaClient | Prisma.TransactionClient;
@@ -117,6 +118,20 @@ export async function storedEvents(db: Db, runId: string, afterSequence = 0, lim
   return (await syncRepository.eventsAfter(db, runId, afterSequence, limit)).map(eventFromRow);
 }
 
+/** After commit: streamed to subscribers, and a finished run counted once (by the process that ended it). */
 export function publishSyncEvents(events: EventBus, list: SyncProgressEvent[]): void {
-  for (const event of list) syncProgressTopic.publish(events, progressTopicId(event.projectId, event.environment), event);
+  for (const event of list) {
+    syncProgressTopic.publish(events, progressTopicId(event.projectId, event.environment), event);
+    if (event.kind === 'RUN_FINISHED') countFinishedRun(event);
+  }
+}
+
+function countFinishedRun(event: SyncProgressEvent): void {
+  syncRuns.inc({ status: event.runStatus });
+  for (const objectType of event.summary?.objectTypes ?? []) {
+    const labels = { object_type: objectType.objectType };
+    if (objectType.objects > 0) syncObjects.inc({ ...labels, outcome: 'listed' }, objectType.objects);
+    if (objectType.verifiedInserted > 0) syncObjects.inc({ ...labels, outcome: 'verification_inserted' }, objectType.verifiedInserted);
+    if (objectType.verifiedDeleted > 0) syncObjects.inc({ ...labels, outcome: 'marked_deleted' }, objectType.verifiedDeleted);
+  }
 }

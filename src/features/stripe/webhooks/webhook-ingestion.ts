@@ -16,6 +16,7 @@ import * as mirrorRepository from '../mirror/mirror.repository.js';
 import { specForStripeObject } from '../mirror/object-types.js';
 import { completeSubscriptionItems } from '../sync/stripe-pages.js';
 import * as webhooksRepository from './webhooks.repository.js';
+import { webhookEvents } from '../../../metrics.js';
 
 const PATH = /^\/webhooks\/stripe\/([^/]+)\/(test|live)$/;
 /** Stripe's events are far smaller; the cap is counted as bytes arrive, chunked or not. */
@@ -35,6 +36,11 @@ const reply = (status: number, body: Record<string, unknown>, headers: Record<st
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 
 /** A failure on Coffer's side that will pass: Stripe retries a 503. */
+/** Every answer is counted by outcome (README, Observability). */
+const counted = (outcome: string, response: Response) => {
+  webhookEvents.inc({ outcome });
+  return response;
+};
 const unavailable = () => reply(503, { error: 'temporarily unavailable; Stripe will retry' }, { 'retry-after': '5' });
 
 /**
@@ -115,14 +121,14 @@ async function receive(deps: IngestionDeps, request: Request, projectId: string,
   const log = deps.logger.child({ webhook: 'stripe', projectId: isUuid(projectId) ? projectId : '(invalid)', environment });
   try {
     const signature = request.headers.get('stripe-signature');
-    if (!signature) return reply(400, { error: 'missing Stripe-Signature header' });
+    if (!signature) return counted('missing_signature', reply(400, { error: 'missing Stripe-Signature header' }));
     const secretRow = isUuid(projectId) ? await configRepository.webhookSecretOf(deps.db.prisma, projectId, environment) : null;
-    if (!secretRow) return reply(404, { error: 'no webhook is configured for this project and environment' });
+    if (!secretRow) return counted('unknown_endpoint', reply(404, { error: 'no webhook is configured for this project and environment' }));
 
     const body = await readBody(request, MAX_EVENT_BYTES);
     if (body.kind === 'too-large') {
       log.warn({ limitBytes: MAX_EVENT_BYTES }, 'stripe webhook refused: body too large');
-      return reply(413, { error: `event larger than ${MAX_EVENT_BYTES} bytes` });
+      return counted('too_large', reply(413, { error: `event larger than ${MAX_EVENT_BYTES} bytes` }));
     }
     const now = deps.now();
     const verifies = async (row: typeof secretRow) => {
@@ -139,12 +145,12 @@ async function receive(deps: IngestionDeps, request: Request, projectId: string,
       const previous = await configRepository.previousWebhookSecretOf(deps.db.prisma, projectId, environment, now);
       if (!previous || !(await verifies(previous))) {
         log.warn('stripe webhook refused: signature verification failed');
-        return reply(400, { error: 'signature verification failed' });
+        return counted('bad_signature', reply(400, { error: 'signature verification failed' }));
       }
     }
     if (signedAt(signature) - now.getTime() / 1000 > TOLERANCE_SECONDS) {
       log.warn('stripe webhook refused: signature timestamp in the future');
-      return reply(400, { error: 'signature timestamp outside the tolerance' });
+      return counted('bad_signature', reply(400, { error: 'signature timestamp outside the tolerance' }));
     }
     let parsed: unknown;
     try {
@@ -156,30 +162,33 @@ async function receive(deps: IngestionDeps, request: Request, projectId: string,
     if (!event) {
       // Signed by Stripe (or with its secret) but unusable: acknowledged, or Stripe retries it for days.
       log.warn('stripe webhook ignored: signed, but not a Stripe event');
-      return reply(200, { received: true, ignored: 'not a Stripe event' });
+      return counted('not_an_event', reply(200, { received: true, ignored: 'not a Stripe event' }));
     }
     if (event.livemode !== (environment === 'LIVE')) {
       log.warn({ eventId: event.id }, 'stripe webhook refused: livemode does not match the environment');
-      return reply(400, { error: `livemode ${event.livemode} does not match the ${environment.toLowerCase()} environment` });
+      return counted(
+        'livemode_mismatch',
+        reply(400, { error: `livemode ${event.livemode} does not match the ${environment.toLowerCase()} environment` }),
+      );
     }
     const outcome = await applyEvent(deps, { projectId, environment, event, now }, log);
     log.info({ eventId: event.id, type: event.type, outcome }, 'stripe webhook');
-    return reply(200, { received: true, duplicate: outcome === 'duplicate' });
+    return counted(outcome, reply(200, { received: true, duplicate: outcome === 'duplicate' }));
   } catch (error) {
     const coded = asCofferError(error);
     if (error instanceof StripeUnreachable) {
       log.warn({ reason: error.message }, 'stripe webhook deferred: the rest of an inline list could not be read from Stripe');
-      return unavailable();
+      return counted('unavailable', unavailable());
     }
     if (coded?.code === 'SERVICE_UNAVAILABLE' || isDatabaseOutage(error)) {
       log.warn(
         { code: 'SERVICE_UNAVAILABLE', reason: coded?.details.reason ?? 'DATABASE_UNAVAILABLE' },
         'stripe webhook deferred: unavailable',
       );
-      return unavailable();
+      return counted('unavailable', unavailable());
     }
     log.error({ err: error instanceof Error ? { type: error.name, message: error.message } : String(error) }, 'stripe webhook failed');
-    return unavailable();
+    return counted('unavailable', unavailable());
   }
 }
 
