@@ -12,6 +12,7 @@ import { useInputGuard } from './graphql/input-guard.js';
 import { useBodyLimit } from './graphql/body-limit.js';
 import { countAuthFailure, useMetrics } from './graphql/metrics.js';
 import { clientAddressOf, credentialHeaders, type InitialContext, type ServerContext } from './graphql/request.js';
+import { isAdmin } from './auth/index.js';
 import { requestIdFor, useErrorCodes, useRequestLogging, useRequestParseErrors } from './graphql/plugins.js';
 import { buildGuardedSchema } from './schema.js';
 import { useTracing } from './graphql/tracing.js';
@@ -86,7 +87,7 @@ export function createApp(deps: AppDeps): CofferYoga {
     ...(config.trustedDocuments
       ? useTrustedDocuments<ServerContext>(config.trustedDocuments, (initial) =>
           authenticate(initial).then(
-            (viewer) => viewer?.role === 'ADMIN',
+            (viewer) => isAdmin(viewer),
             () => false,
           ),
         )

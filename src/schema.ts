@@ -3,6 +3,7 @@ import { applyMiddleware } from 'graphql-middleware';
 import { auditPermissions } from './features/audit/index.js';
 import { credentialsPermissions } from './features/credentials/index.js';
 import { environmentsPermissions } from './features/environments/index.js';
+import { machineIdentitiesPermissions } from './features/machine-identities/index.js';
 import { masterKeysPermissions } from './features/master-keys/index.js';
 import { projectsPermissions } from './features/projects/index.js';
 import { secretsPermissions } from './features/secrets/index.js';
@@ -26,6 +27,7 @@ const PERMISSIONS = [
   stripePermissions,
   nodePermissions,
   secretChangesPermissions,
+  machineIdentitiesPermissions,
 ];
 
 let cached: GraphQLSchema | null = null;

@@ -4,9 +4,12 @@ import type { Prisma, PrismaClient, Role } from '../generated/prisma/client.js';
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
-export const findApiKeyWithUser = (db: Db, lookupId: string) => db.apiKey.findUnique({ where: { lookupId }, include: { user: true } });
+/** A key with the principal it authenticates: its user, or its machine identity. */
+export const findApiKeyWithUser = (db: Db, lookupId: string) =>
+  db.apiKey.findUnique({ where: { lookupId }, include: { user: true, machineIdentity: true } });
 
-export const findApiKeyById = (db: Db, id: string) => db.apiKey.findUnique({ where: { id }, include: { user: true } });
+export const findApiKeyById = (db: Db, id: string) =>
+  db.apiKey.findUnique({ where: { id }, include: { user: true, machineIdentity: true } });
 
 export const findUser = (db: Db, id: string) => db.user.findUnique({ where: { id } });
 

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import { isUniqueViolation } from '../db/prisma-errors.js';
-import { isCofferError, unauthenticated } from '../errors.js';
+import { forbidden, isCofferError, unauthenticated } from '../errors.js';
 import type { ClusterSignals } from '../events/signals.js';
 import type { Logger } from '../logger.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
@@ -11,7 +11,10 @@ import type { ServerKeys } from './server-secret.js';
 import { CredentialThrottle } from './throttle.js';
 import { createExternalVerifier, verifyCofferToken, type ExternalIdentity } from './tokens.js';
 import { ApiKeyUsageTracker } from './usage-tracker.js';
-import type { Viewer } from './viewer.js';
+import { addressAllowed } from './machine.js';
+import type { MachineViewer, UserViewer, Viewer } from './viewer.js';
+
+type KeyRow = NonNullable<Awaited<ReturnType<typeof authRepository.findApiKeyById>>>;
 
 export interface CredentialHeaders {
   authorization?: string | null;
@@ -68,7 +71,7 @@ export class Authenticator {
     await this.guarded(() => this.throttle.checkAddress(clientAddress, now.getTime()));
     try {
       if (!credential) throw unauthenticated('The Authorization header must be "Bearer <token or API key>".');
-      if (looksLikeApiKey(credential)) return await this.authenticateApiKey(credential, now);
+      if (looksLikeApiKey(credential)) return await this.authenticateApiKey(credential, now, clientAddress);
       return await this.authenticateToken(credential, now);
     } catch (error) {
       if (!isCofferError(error) || error.code !== 'UNAUTHENTICATED') throw error;
@@ -87,10 +90,9 @@ export class Authenticator {
     if (credential.kind === 'api-key') {
       const row = await authRepository.findApiKeyById(this.prisma, credential.apiKeyId);
       if (!row || row.revokedAt) throw unauthenticated('The API key has been revoked.');
-      if (row.expiresAt && row.expiresAt <= now) throw unauthenticated('The API key has expired.');
-      if (row.user.disabledAt) throw unauthenticated('The user of this API key is disabled.');
-      return { ...viewer, role: row.user.role, user: row.user };
+      return this.principalOf(row, now);
     }
+    if (viewer.kind !== 'user') throw unauthenticated();
     const user = await authRepository.findUser(this.prisma, viewer.userId);
     if (!user || user.disabledAt) throw unauthenticated('The user of this token no longer exists or is disabled.');
     return { ...viewer, role: user.role, user };
@@ -115,7 +117,7 @@ export class Authenticator {
     }
   }
 
-  private async authenticateApiKey(key: string, now: Date): Promise<Viewer> {
+  private async authenticateApiKey(key: string, now: Date, clientAddress: string | null): Promise<Viewer> {
     const parsed = parseApiKey(key);
     // Same answer for "no such key" and "wrong secret": nothing to learn by probing lookup ids.
     if (!parsed) throw unauthenticated('The API key is not valid.');
@@ -123,20 +125,47 @@ export class Authenticator {
     const cached = this.cache.get(cacheKey, now.getTime());
     if (cached?.secretHash && apiKeyMatches(this.keys.apiKeyHmacKey, key, cached.secretHash)) {
       if (!cached.keyExpiresAt || cached.keyExpiresAt > now) {
-        this.usage.record((cached.viewer.credential as { apiKeyId: string }).apiKeyId, now);
-        return cached.viewer;
+        if (cached.viewer.credential.kind === 'api-key') this.usage.record(cached.viewer.credential.apiKeyId, now);
+        return checkAddress(cached.viewer, clientAddress);
       }
     }
     const snapshot = this.cache.snapshot();
     const row = await authRepository.findApiKeyWithUser(this.prisma, parsed.lookupId);
     if (!row || !apiKeyMatches(this.keys.apiKeyHmacKey, key, row.secretHash)) throw unauthenticated('The API key is not valid.');
     if (row.revokedAt) throw unauthenticated('The API key has been revoked.');
-    if (row.expiresAt && row.expiresAt <= now) throw unauthenticated('The API key has expired.');
-    if (row.user.disabledAt) throw unauthenticated('The user of this API key is disabled.');
+    const viewer = this.principalOf(row, now);
     this.usage.record(row.id, now);
-    const viewer: Viewer = { userId: row.userId, role: row.user.role, user: row.user, credential: { kind: 'api-key', apiKeyId: row.id } };
-    this.cache.set(cacheKey, { viewer, secretHash: row.secretHash, keyExpiresAt: row.expiresAt }, now.getTime(), snapshot);
-    return viewer;
+    // A cached machine key expires with its identity too.
+    const identityExpiresAt = row.machineIdentity?.expiresAt ?? null;
+    const keyExpiresAt = [row.expiresAt, identityExpiresAt].filter((at): at is Date => at !== null).sort((a, b) => +a - +b)[0] ?? null;
+    this.cache.set(cacheKey, { viewer, secretHash: row.secretHash, keyExpiresAt }, now.getTime(), snapshot);
+    return checkAddress(viewer, clientAddress);
+  }
+
+  /** The principal an unrevoked key authenticates now: its user, or its machine identity. UNAUTHENTICATED when it no longer holds. */
+  private principalOf(row: KeyRow, now: Date): Viewer {
+    if (row.expiresAt && row.expiresAt <= now) throw unauthenticated('The API key has expired.');
+    const credential = { kind: 'api-key' as const, apiKeyId: row.id };
+    if (row.machineIdentity) {
+      const identity = row.machineIdentity;
+      if (identity.disabledAt) throw unauthenticated('The machine identity of this API key is disabled.');
+      if (identity.expiresAt && identity.expiresAt <= now) throw unauthenticated('The machine identity of this API key has expired.');
+      const machine: MachineViewer = {
+        kind: 'machine',
+        identityId: identity.id,
+        name: identity.name,
+        projectId: identity.projectId,
+        environments: identity.environments,
+        permissions: identity.permissions,
+        allowedCidrs: identity.allowedCidrs,
+        credential,
+      };
+      return machine;
+    }
+    if (!row.user) throw unauthenticated('The API key is not valid.');
+    if (row.user.disabledAt) throw unauthenticated('The user of this API key is disabled.');
+    const user: UserViewer = { kind: 'user', userId: row.user.id, role: row.user.role, user: row.user, credential };
+    return user;
   }
 
   private async authenticateToken(token: string, now: Date): Promise<Viewer> {
@@ -145,10 +174,16 @@ export class Authenticator {
       const cacheKey = `external:${identity.issuer}|${identity.subject}`;
       const cached = this.cache.get(cacheKey, now.getTime());
       // The role follows the claim of each token: a token claiming another role goes to the database.
-      if (cached && cached.viewer.role === (identity.isAdmin ? 'ADMIN' : 'DEVELOPER')) return cached.viewer;
+      if (cached?.viewer.kind === 'user' && cached.viewer.role === (identity.isAdmin ? 'ADMIN' : 'DEVELOPER')) return cached.viewer;
       const snapshot = this.cache.snapshot();
       const user = await this.provisionExternalUser(identity);
-      const viewer: Viewer = { userId: user.id, role: user.role, user, credential: { kind: 'external-token', issuer: identity.issuer } };
+      const viewer: Viewer = {
+        kind: 'user',
+        userId: user.id,
+        role: user.role,
+        user,
+        credential: { kind: 'external-token', issuer: identity.issuer },
+      };
       this.cache.set(cacheKey, { viewer }, now.getTime(), snapshot);
       return viewer;
     }
@@ -160,7 +195,7 @@ export class Authenticator {
     const snapshot = this.cache.snapshot();
     const user = await authRepository.findUser(this.prisma, userId);
     if (!user || user.disabledAt) throw unauthenticated('The user of this token no longer exists or is disabled.');
-    const viewer: Viewer = { userId: user.id, role: user.role, user, credential: { kind: 'token' } };
+    const viewer: Viewer = { kind: 'user', userId: user.id, role: user.role, user, credential: { kind: 'token' } };
     this.cache.set(cacheKey, { viewer }, now.getTime(), snapshot);
     return viewer;
   }
@@ -188,6 +223,16 @@ export class Authenticator {
       throw error;
     }
   }
+}
+
+/**
+ * A machine identity's key used from outside its allowed ranges: FORBIDDEN (the key is genuine, so
+ * this is no failed sign-in for the throttle to count). Checked on cache hits as well.
+ */
+function checkAddress(viewer: Viewer, clientAddress: string | null): Viewer {
+  if (viewer.kind === 'machine' && !addressAllowed(viewer.allowedCidrs, clientAddress))
+    throw forbidden('This machine identity may not be used from this address.');
+  return viewer;
 }
 
 function isCofferToken(token: string): boolean {

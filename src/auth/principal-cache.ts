@@ -22,16 +22,23 @@ interface Entry extends CachedPrincipal {
   until: number;
 }
 
-/** What a change affects: one API key, every credential of one user, or everything. */
-export type PrincipalChange = { apiKeyId: string } | { userId: string } | 'all';
+/** What a change affects: one API key, every credential of one user or machine identity, or everything. */
+export type PrincipalChange = { apiKeyId: string } | { userId: string } | { machineIdentityId: string } | 'all';
 
 /** The message on the `credentials` signal topic for a change; `parsePrincipalChange` reads it back. */
 export const principalChangeMessage = (change: PrincipalChange): string =>
-  change === 'all' ? 'all' : 'apiKeyId' in change ? `api-key:${change.apiKeyId}` : `user:${change.userId}`;
+  change === 'all'
+    ? 'all'
+    : 'apiKeyId' in change
+      ? `api-key:${change.apiKeyId}`
+      : 'userId' in change
+        ? `user:${change.userId}`
+        : `machine:${change.machineIdentityId}`;
 
 export function parsePrincipalChange(message: string): PrincipalChange {
   if (message.startsWith('api-key:')) return { apiKeyId: message.slice('api-key:'.length) };
   if (message.startsWith('user:')) return { userId: message.slice('user:'.length) };
+  if (message.startsWith('machine:')) return { machineIdentityId: message.slice('machine:'.length) };
   // RESYNC, or anything unknown: forgetting everything is always safe.
   return 'all';
 }
@@ -82,16 +89,19 @@ export class PrincipalCache {
       return;
     }
     for (const [key, entry] of this.entries) {
-      const credential = entry.viewer.credential;
-      const matches =
-        'apiKeyId' in change
-          ? credential.kind === 'api-key' && credential.apiKeyId === change.apiKeyId
-          : entry.viewer.userId === change.userId;
-      if (matches) this.entries.delete(key);
+      if (principalChangeConcerns(change, entry.viewer)) this.entries.delete(key);
     }
   }
 
   get size(): number {
     return this.entries.size;
   }
+}
+
+/** Whether a change touches this viewer's credential or principal (caches and open streams drop or recheck it). */
+export function principalChangeConcerns(change: PrincipalChange, viewer: Viewer): boolean {
+  if (change === 'all') return true;
+  if ('apiKeyId' in change) return viewer.credential.kind === 'api-key' && viewer.credential.apiKeyId === change.apiKeyId;
+  if ('userId' in change) return viewer.kind === 'user' && viewer.userId === change.userId;
+  return viewer.kind === 'machine' && viewer.identityId === change.machineIdentityId;
 }

@@ -1,10 +1,11 @@
 import type { ObjectRef } from '@pothos/core';
+import { chain } from 'graphql-shield';
 import { z } from 'zod';
 import { signedIn } from '../auth/index.js';
 import { isUuid } from '../db/ids.js';
 import { builder } from './builder.js';
 import type { Context } from './context.js';
-import type { FeaturePermissions } from './permissions.js';
+import { admitsMachines, type FeaturePermissions } from './permissions.js';
 
 type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
 
@@ -74,5 +75,10 @@ builder.queryFields((t) => ({
   }),
 }));
 
-/** Signed in: what each object is visible to is decided per type (registerNode). */
-export const nodePermissions: FeaturePermissions = { Query: { node: signedIn, nodes: signedIn } };
+/**
+ * Signed in (machine identities too): what each object is visible to is decided per type
+ * (registerNode), and every type's visible function answers for machines from their grant.
+ */
+const signedInAsAnyone = admitsMachines(chain(signedIn));
+
+export const nodePermissions: FeaturePermissions = { Query: { node: signedInAsAnyone, nodes: signedInAsAnyone } };

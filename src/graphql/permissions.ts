@@ -1,6 +1,6 @@
 import { GraphQLObjectType, type GraphQLSchema } from 'graphql';
 import type { IMiddlewareFieldMap, IMiddlewareTypeMap } from 'graphql-middleware';
-import { allow, and, deny, rule, shield, type IRules } from 'graphql-shield';
+import { allow, and, chain, deny, rule, shield, type IRules } from 'graphql-shield';
 import { forbidden } from '../errors.js';
 import { asCofferError } from './errors.js';
 
@@ -22,6 +22,30 @@ export interface FeaturePermissions {
 }
 
 const ROOTS = ['Query', 'Mutation', 'Subscription'] as const;
+
+/** Rules that decide for machine identities themselves (their grant); see admitsMachines. */
+const machineAwareRules = new WeakSet<object>();
+
+/**
+ * Marks a rule as deciding for machine identities too (checking their project, environments and
+ * permissions, e.g. with `machineMay`). Every other root field refuses a machine identity before
+ * its rule runs: a new operation is closed to machines until its feature says otherwise.
+ */
+export function admitsMachines<R extends ShieldRule>(ruleToMark: R): R {
+  machineAwareRules.add(ruleToMark);
+  return ruleToMark;
+}
+
+const refusesMachines = rule({ cache: 'contextual' })((_parent, _args, ctx: { viewer?: { kind: string } | null }) =>
+  ctx.viewer?.kind === 'machine' ? forbidden('A machine identity may not do this.') : true,
+);
+
+/**
+ * The rule shield runs for a root field: machine identities are refused first unless the rule
+ * admits them. A public field (`allow`, anonymous callers included) stays open to everyone.
+ */
+const guardedForMachines = (fieldRule: ShieldRule): ShieldRule =>
+  fieldRule === allow || machineAwareRules.has(fieldRule) ? fieldRule : chain(refusesMachines, fieldRule);
 
 type RuleOptions = Parameters<typeof rule>[0];
 type RuleFunction = Parameters<ReturnType<typeof rule>>[0];
@@ -60,7 +84,10 @@ export function buildPermissions(schema: GraphQLSchema, features: readonly Featu
   }
   for (const root of ROOTS) {
     const fields = Object.assign({}, ...features.map((feature) => feature[root] ?? {})) as FieldRules;
-    rules[root] = { ...fields, '*': deny };
+    rules[root] = {
+      ...Object.fromEntries(Object.entries(fields).map(([name, fieldRule]) => [name, guardedForMachines(fieldRule)])),
+      '*': deny,
+    };
   }
   for (const type of Object.values(schema.getTypeMap())) {
     if (!(type instanceof GraphQLObjectType) || type.name.startsWith('__') || type.name in rules) continue;

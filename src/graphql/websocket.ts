@@ -11,6 +11,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { Context } from './context.js';
+import { isAdmin } from '../auth/index.js';
 import { asCofferError, rootCause, toGraphQLError } from './errors.js';
 import { codedErrors } from './plugins.js';
 import type { ServerContext } from './request.js';
@@ -71,7 +72,7 @@ export function attachGraphQLWebSocket(server: Server, yoga: YogaServerInstance<
           // graphql-ws bypasses yoga's onParams: trusted documents are enforced here for non-admins.
           const trusted = contextValue.config.trustedDocuments;
           let query = params.query;
-          if (trusted && contextValue.viewer?.role !== 'ADMIN') {
+          if (trusted && !isAdmin(contextValue.viewer)) {
             const text = trusted.byHash.get(trustedHashOf(trusted, params) ?? '');
             if (text === undefined) return codedErrors([persistedQueryOnly()]);
             query = text;

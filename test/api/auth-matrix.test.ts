@@ -6,12 +6,27 @@ import { createTestApp, errorCodes, type TestApp } from '../support/app.js';
 import { startFakeStripe, type FakeStripe } from '../support/fake-stripe.js';
 import { SseTimeout, subscribeSse } from '../support/sse.js';
 import { createApiKey } from '../../src/features/credentials/index.js';
+import { machineWithKey } from '../../src/features/machine-identities/machine-identities.factory.js';
+import type { MachineIdentityPermission } from '../../src/generated/prisma/enums.js';
 
 /**
  * Who may call what. Every root field of the schema must have a row here: the last test fails
  * when an operation is added without deciding (and proving) who may use it.
+ *
+ * Two columns are machine identities of the row's project (environments production and staging):
+ * `machine` holds exactly the row's `permission`(s) (every permission when the row names none),
+ * and `machineWithout` holds every permission but those. A machine may be let in only where the
+ * row names the permission that lets it in.
  */
-type Caller = 'anonymous' | 'stranger' | 'owner' | 'admin';
+type Caller = 'anonymous' | 'stranger' | 'owner' | 'admin' | 'machine' | 'machineWithout';
+const CALLERS = ['anonymous', 'stranger', 'owner', 'admin', 'machine', 'machineWithout'] as const satisfies readonly Caller[];
+const ALL_PERMISSIONS: MachineIdentityPermission[] = [
+  'SECRETS_READ',
+  'SECRETS_WRITE',
+  'STRIPE_CONFIG_READ',
+  'STRIPE_SYNC_RUN',
+  'STRIPE_MIRROR_READ',
+];
 /** `hidden`: no error, and no object either (node(id:) answers null, as for an id that names nothing). */
 type Outcome = 'ok' | 'hidden' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT';
 
@@ -22,6 +37,10 @@ interface Row {
     credential: string | null,
   ) => Promise<{ json: { data?: unknown; errors?: Array<{ extensions?: Record<string, unknown> }> }; status: number }>;
   expected: Record<Caller, Outcome>;
+  /** The permission(s) a machine identity needs for this operation (none: no machine may use it). */
+  permission?: MachineIdentityPermission | MachineIdentityPermission[];
+  /** The project the row acts on, which the machine identities belong to (default: the matrix project). */
+  machineProject?: (app: TestApp) => Promise<string>;
   /** Rows that can be `hidden`: whether the answer holds the object(s) asked for. */
   found?: (data: unknown) => boolean;
 }
@@ -129,10 +148,14 @@ async function matrixEnvironment(app: TestApp): Promise<string> {
   return name;
 }
 
-const everyone = { anonymous: 'UNAUTHENTICATED', stranger: 'ok', owner: 'ok', admin: 'ok' } as const;
-const adminOnly = { anonymous: 'UNAUTHENTICATED', stranger: 'FORBIDDEN', owner: 'FORBIDDEN', admin: 'ok' } as const;
+/** A machine identity is refused whatever its permissions: user, account and management operations. */
+const noMachines = { machine: 'FORBIDDEN', machineWithout: 'FORBIDDEN' } as const;
+const everyone = { anonymous: 'UNAUTHENTICATED', stranger: 'ok', owner: 'ok', admin: 'ok', ...noMachines } as const;
+const adminOnly = { anonymous: 'UNAUTHENTICATED', stranger: 'FORBIDDEN', owner: 'FORBIDDEN', admin: 'ok', ...noMachines } as const;
 // Someone else's project (or run) is NOT_FOUND to a stranger, as if it did not exist: test/api/existence-oracle.test.ts.
-const ownerOrAdmin = { anonymous: 'UNAUTHENTICATED', stranger: 'NOT_FOUND', owner: 'ok', admin: 'ok' } as const;
+const ownerOrAdmin = { anonymous: 'UNAUTHENTICATED', stranger: 'NOT_FOUND', owner: 'ok', admin: 'ok', ...noMachines } as const;
+/** ownerOrAdmin, and a machine identity of the project holding the row's permission. */
+const ownerAdminOrGranted = { ...ownerOrAdmin, machine: 'ok', machineWithout: 'FORBIDDEN' } as const;
 
 /** A fresh secret in the owner's project, written directly so every caller's attempt starts equal. */
 async function projectSecret(app: TestApp, { deleted = false } = {}) {
@@ -182,7 +205,9 @@ async function firstFrame(app: TestApp, credential: string | null, query: string
 const CreateEndpoint = `mutation MatrixCreateEndpoint($projectId: ID!) {
   createNotificationEndpoint(projectId: $projectId, input: { url: "https://hooks.example.com/coffer" }) { endpoint { id } signingSecret }
 }`;
-const SecretChanges = `subscription MatrixSecretChanges($projectId: ID!) { secretChanges(projectId: $projectId, afterSequence: 0) { sequence kind } }`;
+const SecretChanges = `subscription MatrixSecretChanges($projectId: ID!) {
+  secretChanges(projectId: $projectId, environment: "production", afterSequence: 0) { sequence kind }
+}`;
 
 /** A notification endpoint on the owner's project, created by the admin. */
 async function notificationEndpoint(app: TestApp) {
@@ -209,7 +234,8 @@ async function notificationDelivery(app: TestApp) {
 const changeStreamRows: Row[] = [
   {
     operation: 'Subscription.secretChanges',
-    expected: ownerOrAdmin,
+    expected: ownerAdminOrGranted,
+    permission: 'SECRETS_READ',
     run: (app, credential) => firstFrame(app, credential, SecretChanges, { projectId: app.project.id }),
   },
   {
@@ -285,6 +311,27 @@ const changeStreamRows: Row[] = [
 const stripeProjects = new WeakMap<TestApp, Promise<{ projectId: string; firstRunId: string }>>();
 let fake: FakeStripe;
 
+/** One machine identity (with one key) per project and set of permissions, made on first use. */
+const machineKeys = new WeakMap<TestApp, Map<string, ReturnType<typeof machineWithKey>>>();
+function machineKeyOf(app: TestApp, projectId: string, permissions: MachineIdentityPermission[]) {
+  let known = machineKeys.get(app);
+  if (!known) machineKeys.set(app, (known = new Map()));
+  const id = `${projectId}|${permissions.join(',')}`;
+  let made = known.get(id);
+  if (!made) {
+    made = machineWithKey({
+      db: app.db,
+      keys: app.services.auth.keys,
+      signals: app.services.signals,
+      projectId,
+      permissions,
+      environments: ['production', 'staging'],
+    });
+    known.set(id, made);
+  }
+  return made;
+}
+
 function stripeProject(app: TestApp) {
   let ready = stripeProjects.get(app);
   if (!ready) {
@@ -320,20 +367,38 @@ async function cancelActiveRun(app: TestApp, projectId: string): Promise<string 
 const mirrorRow = (
   operation: string,
   run: (app: TestApp, credential: string | null, projectId: string) => ReturnType<Row['run']>,
+  permission: MachineIdentityPermission = 'STRIPE_MIRROR_READ',
 ): Row => ({
   operation,
-  expected: ownerOrAdmin,
+  expected: ownerAdminOrGranted,
+  permission,
+  machineProject: async (app) => (await stripeProject(app)).projectId,
   run: async (app, credential) => run(app, credential, (await stripeProject(app)).projectId),
 });
 
 /** node(id:) on one object: visible to exactly whom the object's own fields are. */
-const nodeRow = (typename: string, expected: Record<Caller, Outcome>, idOf: (app: TestApp) => Promise<string>): Row => ({
+const nodeRow = (
+  typename: string,
+  expected: Record<Caller, Outcome>,
+  idOf: (app: TestApp) => Promise<string>,
+  machine: Pick<Row, 'permission' | 'machineProject'> = {},
+): Row => ({
   operation: `Query.node (${typename})`,
   expected,
+  ...machine,
   found: (data) => (data as { node: { __typename: string } | null }).node?.__typename === typename,
   run: async (app, credential) => app.execute(NodeQuery, { id: await idOf(app) }, { credential }),
 });
-const ownerOrAdminNode = { anonymous: 'UNAUTHENTICATED', stranger: 'hidden', owner: 'ok', admin: 'ok' } as const;
+const ownerOrAdminNode = {
+  anonymous: 'UNAUTHENTICATED',
+  stranger: 'hidden',
+  owner: 'ok',
+  admin: 'ok',
+  machine: 'hidden',
+  machineWithout: 'hidden',
+} as const;
+/** Also visible to a machine identity of its project with the row's permission. */
+const grantedNode = { ...ownerOrAdminNode, machine: 'ok' } as const;
 
 async function projectSecretId(app: TestApp) {
   const { name } = await projectSecret(app);
@@ -342,17 +407,25 @@ async function projectSecretId(app: TestApp) {
 
 const nodeRows: Row[] = [
   nodeRow('Project', ownerOrAdminNode, (app) => Promise.resolve(app.project.id)),
-  nodeRow('SecretMetadata', ownerOrAdminNode, projectSecretId),
-  nodeRow('StripeSyncRun', ownerOrAdminNode, async (app) => (await stripeProject(app)).firstRunId),
+  nodeRow('SecretMetadata', grantedNode, projectSecretId, { permission: 'SECRETS_READ' }),
+  nodeRow('StripeSyncRun', grantedNode, async (app) => (await stripeProject(app)).firstRunId, {
+    permission: 'STRIPE_SYNC_RUN',
+    machineProject: async (app) => (await stripeProject(app)).projectId,
+  }),
+  nodeRow('MachineIdentity', ownerOrAdminNode, async (app) => (await machineKeyOf(app, app.project.id, ['SECRETS_READ'])).identity.id),
   nodeRow('User', ownerOrAdminNode, (app) => Promise.resolve(app.owner.user.id)),
   nodeRow('ApiKey', ownerOrAdminNode, async (app) => {
     const { apiKey } = await createApiKey({ db: app.db, keys: app.services.auth.keys, userId: app.owner.user.id, name: 'node' });
     return apiKey.id;
   }),
-  nodeRow('AuditEvent', { anonymous: 'UNAUTHENTICATED', stranger: 'hidden', owner: 'hidden', admin: 'ok' }, async (app) => {
-    const event = await app.db.prisma.auditEvent.findFirstOrThrow({ orderBy: { at: 'desc' } });
-    return event.id;
-  }),
+  nodeRow(
+    'AuditEvent',
+    { anonymous: 'UNAUTHENTICATED', stranger: 'hidden', owner: 'hidden', admin: 'ok', machine: 'hidden', machineWithout: 'hidden' },
+    async (app) => {
+      const event = await app.db.prisma.auditEvent.findFirstOrThrow({ orderBy: { at: 'desc' } });
+      return event.id;
+    },
+  ),
   {
     operation: 'Query.nodes',
     expected: ownerOrAdminNode,
@@ -362,8 +435,96 @@ const nodeRows: Row[] = [
   },
 ];
 
+/** A fresh machine identity of the matrix project (made directly), for one row to act on. */
+const freshIdentity = async (app: TestApp) =>
+  (
+    await machineWithKey({
+      db: app.db,
+      keys: app.services.auth.keys,
+      signals: app.services.signals,
+      projectId: app.project.id,
+      permissions: ['SECRETS_READ'],
+    })
+  ).identity.id;
+
+// Machine identities are managed by the project's owner and admins; never by a machine identity.
+const machineIdentityRows: Row[] = [
+  {
+    operation: 'Query.machineIdentities',
+    expected: ownerOrAdmin,
+    run: (app, credential) =>
+      app.request(
+        { query: 'query($p: ID!) { machineIdentities(projectId: $p) { id } }', variables: { p: app.project.id } },
+        { credential },
+      ),
+  },
+  {
+    operation: 'Mutation.createMachineIdentity',
+    expected: ownerOrAdmin,
+    run: (app, credential) =>
+      app.request(
+        {
+          query: `mutation($p: ID!, $input: CreateMachineIdentityInput!) { createMachineIdentity(projectId: $p, input: $input) { id } }`,
+          variables: { p: app.project.id, input: { name: `m-${next()}`, environments: ['production'], permissions: ['SECRETS_READ'] } },
+        },
+        { credential },
+      ),
+  },
+  {
+    operation: 'Mutation.updateMachineIdentity',
+    expected: ownerOrAdmin,
+    run: async (app, credential) =>
+      app.request(
+        {
+          query: 'mutation($id: ID!) { updateMachineIdentity(id: $id, input: { permissions: [SECRETS_WRITE] }) { id } }',
+          variables: { id: await freshIdentity(app) },
+        },
+        { credential },
+      ),
+  },
+  {
+    operation: 'Mutation.deleteMachineIdentity',
+    expected: ownerOrAdmin,
+    run: async (app, credential) =>
+      app.request(
+        { query: 'mutation($id: ID!) { deleteMachineIdentity(id: $id) { id } }', variables: { id: await freshIdentity(app) } },
+        { credential },
+      ),
+  },
+  {
+    operation: 'Mutation.createMachineIdentityApiKey',
+    expected: ownerOrAdmin,
+    run: async (app, credential) =>
+      app.request(
+        {
+          query: 'mutation($id: ID!) { createMachineIdentityApiKey(machineIdentityId: $id, input: { name: "k" }) { key } }',
+          variables: { id: await freshIdentity(app) },
+        },
+        { credential },
+      ),
+  },
+  {
+    operation: 'Mutation.revokeMachineIdentityApiKey',
+    expected: ownerOrAdmin,
+    run: async (app, credential) => {
+      const { apiKey } = await machineWithKey({
+        db: app.db,
+        keys: app.services.auth.keys,
+        signals: app.services.signals,
+        projectId: app.project.id,
+        permissions: ['SECRETS_READ'],
+      });
+      return app.request(
+        { query: 'mutation($id: ID!) { revokeMachineIdentityApiKey(id: $id) { id revokedAt } }', variables: { id: apiKey.id } },
+        { credential },
+      );
+    },
+  },
+];
+
 const rows: Row[] = [
   ...nodeRows,
+  ...machineIdentityRows,
   { operation: 'Query.me', expected: everyone, run: (app, credential) => app.execute(Me, {}, { credential }) },
   { operation: 'Query.users', expected: adminOnly, run: (app, credential) => app.execute(Users, {}, { credential }) },
   { operation: 'Query.projects', expected: everyone, run: (app, credential) => app.execute(Projects, {}, { credential }) },
@@ -384,13 +545,13 @@ const rows: Row[] = [
   },
   {
     operation: 'Mutation.createApiKey (for another user)',
-    expected: { anonymous: 'UNAUTHENTICATED', stranger: 'FORBIDDEN', owner: 'FORBIDDEN', admin: 'ok' },
+    expected: { anonymous: 'UNAUTHENTICATED', stranger: 'FORBIDDEN', owner: 'FORBIDDEN', admin: 'ok', ...noMachines },
     run: (app, credential) => app.execute(CreateApiKey, { input: { name: 'matrix', userId: app.admin.user.id } }, { credential }),
   },
   {
     operation: 'Mutation.revokeApiKey',
     // Someone else's key is reported as not found: its existence is not confirmed.
-    expected: { anonymous: 'UNAUTHENTICATED', stranger: 'NOT_FOUND', owner: 'ok', admin: 'ok' },
+    expected: { anonymous: 'UNAUTHENTICATED', stranger: 'NOT_FOUND', owner: 'ok', admin: 'ok', ...noMachines },
     run: async (app, credential) => {
       const { apiKey } = await createApiKey({ db: app.db, keys: app.services.auth.keys, userId: app.owner.user.id, name: 'to revoke' });
       return app.execute(RevokeApiKey, { id: apiKey.id }, { credential });
@@ -450,22 +611,26 @@ const rows: Row[] = [
   // Secrets: per-scope matrices live in test/secrets/authorization.test.ts; here PROJECT scope stands for all.
   {
     operation: 'Query.secrets',
-    expected: ownerOrAdmin,
+    expected: ownerAdminOrGranted,
+    permission: 'SECRETS_READ',
     run: (app, credential) => app.execute(Secrets, { scope: { type: 'PROJECT', projectId: app.project.id } }, { credential }),
   },
   {
     operation: 'Query.secret',
-    expected: ownerOrAdmin,
+    expected: ownerAdminOrGranted,
+    permission: 'SECRETS_READ',
     run: async (app, credential) => app.execute(Secret, await projectSecret(app), { credential }),
   },
   {
     operation: 'Query.secretVersions',
-    expected: ownerOrAdmin,
+    expected: ownerAdminOrGranted,
+    permission: 'SECRETS_READ',
     run: async (app, credential) => app.execute(SecretVersions, await projectSecret(app), { credential }),
   },
   {
     operation: 'Mutation.upsertSecret',
-    expected: ownerOrAdmin,
+    expected: ownerAdminOrGranted,
+    permission: 'SECRETS_WRITE',
     run: (app, credential) =>
       app.execute(
         UpsertSecret,
@@ -475,28 +640,33 @@ const rows: Row[] = [
   },
   {
     operation: 'Mutation.updateSecret',
-    expected: ownerOrAdmin,
+    expected: ownerAdminOrGranted,
+    permission: 'SECRETS_WRITE',
     run: async (app, credential) =>
       app.execute(UpdateSecret, { input: { ...(await projectSecret(app)), isActive: false } }, { credential }),
   },
   {
     operation: 'Mutation.deleteSecret',
-    expected: ownerOrAdmin,
+    expected: ownerAdminOrGranted,
+    permission: 'SECRETS_WRITE',
     run: async (app, credential) => app.execute(DeleteSecret, await projectSecret(app), { credential }),
   },
   {
     operation: 'Mutation.restoreSecret',
-    expected: ownerOrAdmin,
+    expected: ownerAdminOrGranted,
+    permission: 'SECRETS_WRITE',
     run: async (app, credential) => app.execute(RestoreSecret, await projectSecret(app, { deleted: true }), { credential }),
   },
   {
     operation: 'Mutation.rollbackSecret',
-    expected: ownerOrAdmin,
+    expected: ownerAdminOrGranted,
+    permission: 'SECRETS_WRITE',
     run: async (app, credential) => app.execute(RollbackSecret, await projectSecret(app), { credential }),
   },
   {
     operation: 'Query.secretValues',
-    expected: ownerOrAdmin,
+    expected: ownerAdminOrGranted,
+    permission: 'SECRETS_READ',
     run: async (app, credential) =>
       app.request(
         {
@@ -509,13 +679,16 @@ const rows: Row[] = [
   },
   {
     operation: 'Mutation.copySecrets',
-    expected: ownerOrAdmin,
+    expected: ownerAdminOrGranted,
+    // Reads `from`, writes `to`.
+    permission: ['SECRETS_READ', 'SECRETS_WRITE'],
     run: async (app, credential) =>
       app.request(
         {
           query:
             'mutation($p: ID!, $to: String!, $names: [String!]) { copySecrets(projectId: $p, from: "production", to: $to, names: $names) { name version } }',
-          variables: { p: app.project.id, to: await matrixEnvironment(app), names: [(await projectSecret(app)).name] },
+          // staging: an environment the matrix's machine identities are granted.
+          variables: { p: app.project.id, to: 'staging', names: [(await projectSecret(app)).name] },
         },
         { credential },
       ),
@@ -523,12 +696,13 @@ const rows: Row[] = [
   },
   {
     operation: 'Query.compareEnvironments',
-    expected: ownerOrAdmin,
+    expected: ownerAdminOrGranted,
+    permission: 'SECRETS_READ',
     run: async (app, credential) =>
       app.request(
         {
           query: 'query($p: ID!, $b: String!) { compareEnvironments(projectId: $p, a: "production", b: $b) { entries { name status } } }',
-          variables: { p: app.project.id, b: await matrixEnvironment(app) },
+          variables: { p: app.project.id, b: 'staging' },
         },
         { credential },
       ),
@@ -554,7 +728,8 @@ const rows: Row[] = [
   // Stripe: publishable keys need no call to Stripe, so these rows test authorization alone.
   {
     operation: 'Query.stripeConfig',
-    expected: ownerOrAdmin,
+    expected: ownerAdminOrGranted,
+    permission: 'STRIPE_CONFIG_READ',
     run: (app, credential) => app.execute(StripeConfigQuery, { projectId: app.project.id }, { credential }),
   },
   {
@@ -597,7 +772,7 @@ const rows: Row[] = [
   {
     operation: 'Mutation.retryStripeWebhookSetup',
     // Allowed callers get past authorization to the next check: no secret key is configured.
-    expected: { anonymous: 'UNAUTHENTICATED', stranger: 'NOT_FOUND', owner: 'BAD_USER_INPUT', admin: 'BAD_USER_INPUT' },
+    expected: { anonymous: 'UNAUTHENTICATED', stranger: 'NOT_FOUND', owner: 'BAD_USER_INPUT', admin: 'BAD_USER_INPUT', ...noMachines },
     run: (app, credential) => app.execute(RetryStripeWebhook, { projectId: app.project.id }, { credential }),
   },
   {
@@ -606,15 +781,23 @@ const rows: Row[] = [
     run: (app, credential) => firstFrame(app, credential, ProjectEvents, { projectId: app.project.id }),
   },
   // Stripe sync: every operation names a project (or a run of one), so owner or admin.
-  mirrorRow('Query.stripeSyncRuns', (app, credential, projectId) => app.execute(StripeSyncRuns, { projectId }, { credential })),
+  mirrorRow(
+    'Query.stripeSyncRuns',
+    (app, credential, projectId) => app.execute(StripeSyncRuns, { projectId }, { credential }),
+    'STRIPE_SYNC_RUN',
+  ),
   {
     operation: 'Query.stripeSyncRun',
-    expected: ownerOrAdmin,
+    expected: ownerAdminOrGranted,
+    permission: 'STRIPE_SYNC_RUN',
+    machineProject: async (app) => (await stripeProject(app)).projectId,
     run: async (app, credential) => app.execute(StripeSyncRunQuery, { id: (await stripeProject(app)).firstRunId }, { credential }),
   },
   {
     operation: 'Mutation.startStripeSync',
-    expected: ownerOrAdmin,
+    expected: ownerAdminOrGranted,
+    permission: 'STRIPE_SYNC_RUN',
+    machineProject: async (app) => (await stripeProject(app)).projectId,
     run: async (app, credential) => {
       const { projectId } = await stripeProject(app);
       const response = await app.execute(StartStripeSync, { projectId }, { credential });
@@ -627,7 +810,9 @@ const rows: Row[] = [
   },
   {
     operation: 'Mutation.cancelStripeSync',
-    expected: ownerOrAdmin,
+    expected: ownerAdminOrGranted,
+    permission: 'STRIPE_SYNC_RUN',
+    machineProject: async (app) => (await stripeProject(app)).projectId,
     run: async (app, credential) => {
       const { projectId } = await stripeProject(app);
       const started = await app.execute(StartStripeSync, { projectId }, { credential: app.admin.key });
@@ -646,8 +831,10 @@ const rows: Row[] = [
   mirrorRow('Query.stripeInvoices', (app, credential, projectId) => app.execute(StripeInvoices, { projectId }, { credential })),
   mirrorRow('Query.stripePaymentIntents', (app, credential, projectId) => app.execute(StripePaymentIntents, { projectId }, { credential })),
   mirrorRow('Query.stripeWebhookEvents', (app, credential, projectId) => app.execute(StripeWebhookEvents, { projectId }, { credential })),
-  mirrorRow('Subscription.stripeSyncProgress', (app, credential, projectId) =>
-    firstFrame(app, credential, StripeSyncProgress, { projectId }),
+  mirrorRow(
+    'Subscription.stripeSyncProgress',
+    (app, credential, projectId) => firstFrame(app, credential, StripeSyncProgress, { projectId }),
+    'STRIPE_SYNC_RUN',
   ),
   ...changeStreamRows,
 ];
@@ -663,14 +850,22 @@ describe('authorization matrix', () => {
     await fake.close();
   });
 
-  const credentialOf = (caller: Caller): string | null =>
-    caller === 'anonymous' ? null : caller === 'stranger' ? app.stranger.key : caller === 'owner' ? app.owner.key : app.admin.key;
+  async function credentialOf(row: Row, caller: Caller): Promise<string | null> {
+    if (caller === 'machine' || caller === 'machineWithout') {
+      const projectId = row.machineProject ? await row.machineProject(app) : app.project.id;
+      const needed = row.permission === undefined ? [] : [row.permission].flat();
+      const granted = needed.length > 0 ? needed : ALL_PERMISSIONS;
+      const withheld = ALL_PERMISSIONS.filter((permission) => !needed.includes(permission));
+      return (await machineKeyOf(app, projectId, caller === 'machine' ? granted : withheld)).key;
+    }
+    return caller === 'anonymous' ? null : caller === 'stranger' ? app.stranger.key : caller === 'owner' ? app.owner.key : app.admin.key;
+  }
 
   for (const row of rows) {
-    for (const caller of ['anonymous', 'stranger', 'owner', 'admin'] as const) {
+    for (const caller of CALLERS) {
       const expected = row.expected[caller];
       it(`${row.operation} as ${caller}: ${expected}`, async () => {
-        const response = await row.run(app, credentialOf(caller));
+        const response = await row.run(app, await credentialOf(row, caller));
         if (expected === 'ok' || expected === 'hidden') {
           expect(response.json.errors ?? []).toEqual([]);
           if (row.found) expect(row.found(response.json.data), JSON.stringify(response.json.data)).toBe(expected === 'ok');
@@ -687,5 +882,15 @@ describe('authorization matrix', () => {
     );
     const covered = new Set(rows.map((row) => row.operation.split(' ')[0]));
     expect(fields.filter((field) => !covered.has(field))).toEqual([]);
+  });
+
+  it('gives every row both machine-identity columns, and lets a machine in only through a named permission', () => {
+    const incomplete = rows.filter((row) => CALLERS.some((caller) => !(caller in row.expected))).map((row) => row.operation);
+    expect(incomplete).toEqual([]);
+    const unexplained = rows.filter((row) => !row.permission && row.expected.machine === 'ok').map((row) => row.operation);
+    expect(unexplained).toEqual([]);
+    // A machine lacking the permission never gets what one holding it gets.
+    const leaky = rows.filter((row) => row.permission && row.expected.machineWithout === 'ok').map((row) => row.operation);
+    expect(leaky).toEqual([]);
   });
 });

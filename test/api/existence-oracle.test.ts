@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createHttpServer } from '../../src/app.js';
 import { createApiKey } from '../../src/features/credentials/index.js';
+import { machineWithKey } from '../../src/features/machine-identities/machine-identities.factory.js';
 import { buildSchema } from '../../src/schema.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { errorCodes } from '../support/assertions.js';
@@ -22,7 +23,7 @@ import { SseTimeout, subscribeSse } from '../support/sse.js';
  * input objects, must have a row, so a new field cannot be forgotten.
  */
 
-type Kind = 'project' | 'run' | 'user' | 'apiKey' | 'secret' | 'endpoint' | 'delivery';
+type Kind = 'project' | 'run' | 'user' | 'apiKey' | 'secret' | 'endpoint' | 'delivery' | 'machineIdentity' | 'machineKey';
 
 /** What a stranger gets with either id: NOT_FOUND for the kind, FORBIDDEN (admins only), or ok (the id is ignored). */
 type Expected = 'NOT_FOUND' | 'FORBIDDEN' | 'ok';
@@ -46,6 +47,8 @@ const NOT_FOUND_MESSAGE: Record<Kind, string> = {
   secret: 'Secret was not found.',
   endpoint: 'Notification endpoint was not found.',
   delivery: 'Notification delivery was not found.',
+  machineIdentity: 'Machine identity was not found.',
+  machineKey: 'Machine identity API key was not found.',
 };
 
 /** A secret with two versions, and a deleted one, in both the owner's project and the owner's USER scope. */
@@ -152,8 +155,35 @@ const notificationRows: Row[] = [
   ).map(([field, arg, kind, query]) => ({ field, arg, kind, expected: 'NOT_FOUND' as const, query, variables: (id: string) => ({ id }) })),
 ];
 
+const machineIdentityRows: Row[] = [
+  projectRow('Query.machineIdentities', 'query($projectId: ID!) { machineIdentities(projectId: $projectId) { id } }'),
+  projectRow(
+    'Mutation.createMachineIdentity',
+    'mutation($projectId: ID!) { createMachineIdentity(projectId: $projectId, input: { name: "probe", environments: [], permissions: [SECRETS_READ] }) { id } }',
+  ),
+  ...(
+    [
+      [
+        'Mutation.updateMachineIdentity',
+        'id',
+        'machineIdentity',
+        'mutation($id: ID!) { updateMachineIdentity(id: $id, input: { disabled: true }) { id } }',
+      ],
+      ['Mutation.deleteMachineIdentity', 'id', 'machineIdentity', 'mutation($id: ID!) { deleteMachineIdentity(id: $id) { id } }'],
+      [
+        'Mutation.createMachineIdentityApiKey',
+        'machineIdentityId',
+        'machineIdentity',
+        'mutation($id: ID!) { createMachineIdentityApiKey(machineIdentityId: $id, input: { name: "probe" }) { key } }',
+      ],
+      ['Mutation.revokeMachineIdentityApiKey', 'id', 'machineKey', 'mutation($id: ID!) { revokeMachineIdentityApiKey(id: $id) { id } }'],
+    ] as const
+  ).map(([field, arg, kind, query]) => ({ field, arg, kind, expected: 'NOT_FOUND' as const, query, variables: (id: string) => ({ id }) })),
+];
+
 const rows: Row[] = [
   ...notificationRows,
+  ...machineIdentityRows,
   {
     field: 'Query.project',
     arg: 'id',
@@ -291,7 +321,7 @@ const rows: Row[] = [
     variables: (userId) => ({ input: { userId } }),
   },
   // node(id:)/nodes(ids:) answer null for what the viewer may not see, exactly as for an unknown id.
-  ...(['project', 'run', 'user', 'apiKey', 'secret'] as const).map((kind): Row => ({
+  ...(['project', 'run', 'user', 'apiKey', 'secret', 'machineIdentity'] as const).map((kind): Row => ({
     field: 'Query.node',
     arg: 'id',
     kind,
@@ -314,6 +344,14 @@ const rows: Row[] = [
     expected: 'FORBIDDEN',
     query: 'query($filter: AuditEventFilter) { auditEvents(filter: $filter, first: 5) { edges { node { action } } } }',
     variables: (actorId) => ({ filter: { actorId } }),
+  },
+  {
+    field: 'Query.auditEvents',
+    arg: 'filter.actorMachineIdentityId',
+    kind: 'machineIdentity',
+    expected: 'FORBIDDEN',
+    query: 'query($filter: AuditEventFilter) { auditEvents(filter: $filter, first: 5) { edges { node { action } } } }',
+    variables: (actorMachineIdentityId) => ({ filter: { actorMachineIdentityId } }),
   },
 ];
 
@@ -385,6 +423,13 @@ describe('no existence oracle: a stranger cannot tell what exists', () => {
     }
     const { apiKey } = await createApiKey({ db: app.db, keys: app.services.auth.keys, userId: app.owner.user.id, name: 'not yours' });
     const secret = await app.db.prisma.secret.findFirstOrThrow({ where: { name: LIVE, scope: 'PROJECT', ownerId: app.project.id } });
+    const machine = await machineWithKey({
+      db: app.db,
+      keys: app.services.auth.keys,
+      signals: app.services.signals,
+      projectId: app.project.id,
+      permissions: ['SECRETS_READ'],
+    });
     // A notification endpoint of the owner's project, with a delivery queued by a change after it.
     const createEndpoint = `mutation($p: ID!) { createNotificationEndpoint(projectId: $p, input: { url: "https://hooks.example.com/coffer" }) { endpoint { id } } }`;
     const endpoint = await app.request({ query: createEndpoint, variables: { p: app.project.id } }, asOwner);
@@ -401,6 +446,8 @@ describe('no existence oracle: a stranger cannot tell what exists', () => {
       secret: secret.id,
       endpoint: delivery.endpointId,
       delivery: delivery.id,
+      machineIdentity: machine.identity.id,
+      machineKey: machine.apiKey.id,
     };
   });
 
@@ -419,6 +466,7 @@ describe('no existence oracle: a stranger cannot tell what exists', () => {
       projects: await prisma.project.findMany(byId),
       // Not lastUsedAt: the stranger's own key is being used meanwhile.
       apiKeys: await prisma.apiKey.findMany({ ...byId, omit: { lastUsedAt: true } }),
+      machineIdentities: await prisma.machineIdentity.findMany(byId),
       secrets: await prisma.secret.findMany(byId),
       secretVersions: await prisma.secretVersion.findMany({ orderBy: [{ secretId: 'asc' }, { version: 'asc' }] }),
       stripeEnvironments: await prisma.stripeEnvironmentState.findMany({ orderBy: [{ projectId: 'asc' }, { environment: 'asc' }] }),

@@ -2,7 +2,7 @@ import { buildSchema, graphql } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { allow, rule } from 'graphql-shield';
 import { describe, expect, it } from 'vitest';
-import { buildPermissions } from '../../src/graphql/permissions.js';
+import { admitsMachines, buildPermissions } from '../../src/graphql/permissions.js';
 
 /**
  * Shield wraps only fields whose rule decides something; `allow` fields run unwrapped. A field
@@ -48,5 +48,36 @@ describe('buildPermissions', () => {
     const mutation = await run('mutation { forgottenToo }', true);
     expect(mutation.data).toEqual({ forgottenToo: null });
     expect(mutation.errors?.map((error) => (error.originalError as { code?: string } | undefined)?.code)).toEqual(['FORBIDDEN']);
+  });
+
+  it('refuses a machine identity on every root field whose rule does not admit machines, before the rule runs', async () => {
+    let ran = 0;
+    const counted = rule({ cache: 'no_cache' })(() => {
+      ran += 1;
+      return true;
+    });
+    const machineAware = admitsMachines(
+      rule({ cache: 'no_cache' })((_parent, _args, ctx: { viewer: { kind: string } }) => ctx.viewer.kind === 'machine'),
+    );
+    const guarded = applyMiddleware(
+      schema,
+      buildPermissions(schema, [{ Query: { open: allow, guarded: counted, forgotten: machineAware } }]),
+    );
+    const run = (kind: 'user' | 'machine') =>
+      graphql({
+        schema: guarded,
+        source: '{ open { id } guarded { id } forgotten }',
+        rootValue: { open: { id: 'o' }, guarded: { id: 'g' }, forgotten: 'f' },
+        contextValue: { viewer: { kind } },
+      });
+    const machine = await run('machine');
+    expect(machine.data).toEqual({ open: { id: 'o' }, guarded: null, forgotten: 'f' });
+    expect(machine.errors?.map((error) => [error.path?.join('.'), (error.originalError as { code?: string } | undefined)?.code])).toEqual([
+      ['guarded', 'FORBIDDEN'],
+    ]);
+    expect(ran).toBe(0);
+    const user = await run('user');
+    expect(user.data).toEqual({ open: { id: 'o' }, guarded: { id: 'g' }, forgotten: null });
+    expect(ran).toBe(1);
   });
 });

@@ -53,7 +53,15 @@ describe('Relay conventions of the schema', () => {
     expect(String(query.nodes?.type)).toBe('[Node]!');
     expect(String(query.node?.args[0]?.type)).toBe('ID!');
     const implementations = schema.getImplementations(schema.getType('Node') as never).objects.map((type) => type.name);
-    expect(implementations.sort()).toEqual(['ApiKey', 'AuditEvent', 'Project', 'SecretMetadata', 'StripeSyncRun', 'User']);
+    expect(implementations.sort()).toEqual([
+      'ApiKey',
+      'AuditEvent',
+      'MachineIdentity',
+      'Project',
+      'SecretMetadata',
+      'StripeSyncRun',
+      'User',
+    ]);
   });
 
   it('maps every custom scalar in codegen.ts, so generated types hold no unknown', async () => {

@@ -1,25 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePrincipalChange, PrincipalCache, principalChangeMessage } from '../../src/auth/principal-cache.js';
-import type { Viewer } from '../../src/auth/index.js';
+import type { UserViewer } from '../../src/auth/index.js';
 import { RESYNC } from '../../src/events/signals.js';
 import { userWithApiKey } from '../../src/features/credentials/credentials.factory.js';
 import { issueToken } from '../../src/features/credentials/index.js';
 import { deleteUser, setUserDisabled, setUserRole } from '../../src/features/users/index.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 
-const viewerOf = (userId: string, apiKeyId?: string): Viewer =>
+const viewerOf = (userId: string, apiKeyId?: string): UserViewer =>
   ({
+    kind: 'user',
     userId,
     role: 'DEVELOPER',
-    user: { id: userId } as Viewer['user'],
+    user: { id: userId } as UserViewer['user'],
     credential: apiKeyId ? { kind: 'api-key', apiKeyId } : { kind: 'token' },
-  }) as Viewer;
+  }) as UserViewer;
 
 describe('PrincipalCache', () => {
   it('answers within its lifetime, then forgets', () => {
     const cache = new PrincipalCache(30_000);
     cache.set('api-key:a', { viewer: viewerOf('u1', 'k1') }, 1_000, cache.snapshot());
-    expect(cache.get('api-key:a', 30_999)?.viewer.userId).toBe('u1');
+    expect(cache.get('api-key:a', 30_999)?.viewer).toMatchObject({ userId: 'u1' });
     expect(cache.get('api-key:a', 31_000)).toBeNull();
     expect(cache.size).toBe(0);
   });

@@ -103,7 +103,13 @@ describe('secret references', () => {
       keyring: app.services.keyring,
       now: app.clock.now(),
       actor: {
-        viewer: { userId: person.user.id, role: person.user.role, user: person.user, credential: { kind: 'token' as const } },
+        viewer: {
+          kind: 'user' as const,
+          userId: person.user.id,
+          role: person.user.role,
+          user: person.user,
+          credential: { kind: 'token' as const },
+        },
         requestId: null,
         clientAddress: null,
       },

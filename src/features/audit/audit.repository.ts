@@ -6,6 +6,7 @@ type Db = PrismaClient | Prisma.TransactionClient;
 
 export interface AuditRow {
   actorId: string | null;
+  actorMachineIdentityId: string | null;
   actorVia: string;
   action: string;
   outcome: AuditOutcome;
@@ -25,6 +26,7 @@ export const insertAuditEvent = (db: Db, row: AuditRow) => db.auditEvent.create(
 export interface AuditFilter {
   action?: string | null;
   actorId?: string | null;
+  actorMachineIdentityId?: string | null;
   targetName?: string | null;
   outcome?: AuditOutcome | null;
   since?: Date | null;
@@ -34,6 +36,7 @@ export interface AuditFilter {
 const auditWhere = (filter: AuditFilter) => ({
   ...(filter.action ? { action: filter.action } : {}),
   ...(filter.actorId ? { actorId: filter.actorId } : {}),
+  ...(filter.actorMachineIdentityId ? { actorMachineIdentityId: filter.actorMachineIdentityId } : {}),
   ...(filter.targetName ? { targetName: filter.targetName } : {}),
   ...(filter.outcome ? { outcome: filter.outcome } : {}),
   at: { ...(filter.since ? { gte: filter.since } : {}), ...(filter.until ? { lt: filter.until } : {}) },

@@ -15,7 +15,14 @@ const AuditEventRef = builder.objectRef<AuditEvent>('AuditEvent').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     at: t.expose('at', { type: 'DateTime' }),
-    actorId: t.exposeID('actorId', { nullable: true }),
+    actorId: t.exposeID('actorId', {
+      nullable: true,
+      description: 'The user who acted; null for a machine identity, an anonymous caller or Coffer.',
+    }),
+    actorMachineIdentityId: t.exposeID('actorMachineIdentityId', {
+      nullable: true,
+      description: 'The machine identity that acted (its key is in actorVia); null for users and Coffer.',
+    }),
     actorVia: t.exposeString('actorVia', { description: '`api-key:<id>`, `token`, `external-token`, `anonymous` or `system`.' }),
     action: t.exposeString('action'),
     targetType: t.exposeString('targetType'),
@@ -36,6 +43,7 @@ const AuditEventFilter = builder.inputType('AuditEventFilter', {
   fields: (t) => ({
     action: t.string({ required: false }),
     actorId: t.id({ required: false }),
+    actorMachineIdentityId: t.id({ required: false, description: 'What one machine identity did.' }),
     targetName: t.string({ required: false }),
     outcome: t.field({ type: AuditOutcomeEnum, required: false }),
     since: t.field({ type: 'DateTime', required: false }),
@@ -51,7 +59,15 @@ builder.queryFields((t) => ({
       args: { filter: t.arg({ type: AuditEventFilter, required: false }) },
       resolve: (_root, args, ctx) => {
         const filter = args.filter ?? {};
-        return listAuditEvents({ db: ctx.db, filter: { ...filter, actorId: filter.actorId ? String(filter.actorId) : null }, page: args });
+        return listAuditEvents({
+          db: ctx.db,
+          filter: {
+            ...filter,
+            actorId: filter.actorId ? String(filter.actorId) : null,
+            actorMachineIdentityId: filter.actorMachineIdentityId ? String(filter.actorMachineIdentityId) : null,
+          },
+          page: args,
+        });
       },
     },
     connectionOf(AuditEventRef),

@@ -1,4 +1,4 @@
-import { SYSTEM_ACTOR, type Actor } from '../../auth/index.js';
+import { SYSTEM_ACTOR, userIdOf, type Actor } from '../../auth/index.js';
 import type { Database } from '../../db/database.js';
 import { planPage, toConnection, type PageArgs } from '../../db/pagination.js';
 import { badInput } from '../../errors.js';
@@ -37,7 +37,8 @@ function actorVia(actor: Actor): string {
 /** The row an audit record becomes; for a feature that writes it inside one statement of its own. */
 export function auditRow(actor: Actor, entry: AuditEntry): auditRepository.AuditRow {
   return {
-    actorId: actor.viewer?.userId ?? null,
+    actorId: userIdOf(actor.viewer),
+    actorMachineIdentityId: actor.viewer?.kind === 'machine' ? actor.viewer.identityId : null,
     actorVia: actorVia(actor),
     action: entry.action,
     outcome: entry.outcome,

@@ -38,4 +38,4 @@ export const replaceNamedKey = (
 
 /** `userId`: only that user's. */
 export const apiKeysByIds = (db: Db, ids: string[], userId?: string) =>
-  db.apiKey.findMany({ where: { id: { in: ids }, ...(userId ? { userId } : {}) } });
+  db.apiKey.findMany({ where: { id: { in: ids }, userId: userId ?? { not: null } } });

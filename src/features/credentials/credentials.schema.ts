@@ -14,7 +14,8 @@ export const ApiKeyRef = builder.objectRef<ApiKey>('ApiKey').implement({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
     prefix: t.string({ description: 'The public start of the key, to recognise it.', resolve: (key) => `cof_${key.lookupId}_…` }),
-    userId: t.exposeID('userId'),
+    // Only users' keys are ApiKeys (a machine identity's are MachineIdentityApiKeys).
+    userId: t.id({ resolve: (key) => key.userId ?? '' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
     lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true, description: 'Updated in batches, at most a minute late.' }),

@@ -64,7 +64,9 @@ export async function revokeApiKey({
 }) {
   const apiKey = isUuid(id) ? await credentialsRepository.findApiKey(db.prisma, id) : null;
   // Do not confirm that someone else's key exists.
-  if (!apiKey || (viewer && apiKey.userId !== viewer.userId && !isAdmin(viewer))) throw notFound('API key');
+  // A machine identity's keys are revoked through revokeMachineIdentityApiKey (its project's owner).
+  if (!apiKey || !apiKey.userId || (viewer && (viewer.kind !== 'user' || apiKey.userId !== viewer.userId) && !isAdmin(viewer)))
+    throw notFound('API key');
   if (apiKey.revokedAt) return apiKey;
   const revoked = await credentialsRepository.revokeApiKey(db.prisma, id, now);
   // Every process that holds the key verified in memory drops it now, not when its cache expires.

@@ -34,7 +34,14 @@ builder.mutationFields((t) => ({
     description: 'Its secrets stay in it (they belong to the environment, not to its name).',
     args: { projectId: t.arg.id(), name: t.arg.string({ validate: name }), newName: t.arg.string({ validate: name }) },
     resolve: (_root, args, ctx) =>
-      renameEnvironment({ db: ctx.db, actor: actorOf(ctx), projectId: String(args.projectId), name: args.name, newName: args.newName }),
+      renameEnvironment({
+        db: ctx.db,
+        actor: actorOf(ctx),
+        signals: ctx.signals,
+        projectId: String(args.projectId),
+        name: args.name,
+        newName: args.newName,
+      }),
   }),
   deleteEnvironment: t.field({
     type: EnvironmentRef,
@@ -48,6 +55,7 @@ builder.mutationFields((t) => ({
       deleteEnvironment({
         db: ctx.db,
         actor: actorOf(ctx),
+        signals: ctx.signals,
         projectId: String(args.projectId),
         name: args.name,
         force: args.force ?? false,

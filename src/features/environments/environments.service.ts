@@ -1,8 +1,10 @@
 import type { Actor } from '../../auth/index.js';
+import type { ClusterSignals } from '../../events/signals.js';
 import type { Database } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/prisma-errors.js';
 import { badInput, conflict, notFound } from '../../errors.js';
 import { recordAudit } from '../audit/index.js';
+import { announceGrantChanges, followEnvironmentDeletion, followEnvironmentRename } from '../machine-identities/index.js';
 import { ENVIRONMENT_NAME, secretsInEnvironment } from '../secrets/index.js';
 import * as environmentsRepository from './environments.repository.js';
 
@@ -53,26 +55,29 @@ export function createEnvironment(deps: Deps & { name: string }) {
   );
 }
 
-/** Renaming keeps the environment's id, so its secrets (and grants naming it) stay with it. */
-export function renameEnvironment(deps: Deps & { name: string; newName: string }) {
+/** Renaming keeps the environment's id, so its secrets (and machine identities' grants naming it) stay with it. */
+export async function renameEnvironment(deps: Deps & { signals: ClusterSignals; name: string; newName: string }) {
   checkName(deps.newName, 'newName');
-  return unique(deps.newName, () =>
+  const { renamed, regranted } = await unique(deps.newName, () =>
     environmentsRepository.inTransaction(deps.db.prisma, async (tx) => {
       const environment = await environmentsRepository.findEnvironment(tx, deps.projectId, deps.name);
       if (!environment) throw notFound(`Environment ${deps.name}`);
       const renamed = await environmentsRepository.renameEnvironment(tx, environment.id, deps.newName);
+      const regranted = await followEnvironmentRename(tx, deps.projectId, deps.name, deps.newName);
       await recordAudit(tx, deps.actor, audited(deps, 'environment.rename', deps.newName, `renamed from ${deps.name}`));
-      return renamed;
+      return { renamed, regranted };
     }),
   );
+  await announceGrantChanges(deps.signals, regranted);
+  return renamed;
 }
 
 /**
  * An environment holding secrets (deleted ones included: they can still be restored) is deleted
  * only with `force`, and then its secrets go with it, in the same transaction.
  */
-export function deleteEnvironment(deps: Deps & { name: string; force: boolean }) {
-  return environmentsRepository.inTransaction(deps.db.prisma, async (tx) => {
+export async function deleteEnvironment(deps: Deps & { signals: ClusterSignals; name: string; force: boolean }) {
+  const { environment, regranted } = await environmentsRepository.inTransaction(deps.db.prisma, async (tx) => {
     const environment = await environmentsRepository.findEnvironment(tx, deps.projectId, deps.name);
     if (!environment) throw notFound(`Environment ${deps.name}`);
     const secrets = secretsInEnvironment(tx, environment.id);
@@ -82,7 +87,10 @@ export function deleteEnvironment(deps: Deps & { name: string; force: boolean })
     }
     const destroyed = held > 0 ? await secrets.destroyAll() : 0;
     await environmentsRepository.deleteEnvironment(tx, environment.id);
+    const regranted = await followEnvironmentDeletion(tx, deps.projectId, deps.name);
     await recordAudit(tx, deps.actor, audited(deps, 'environment.delete', deps.name, destroyed > 0 ? `with ${destroyed} secret(s)` : null));
-    return environment;
+    return { environment, regranted };
   });
+  await announceGrantChanges(deps.signals, regranted);
+  return environment;
 }

@@ -1,3 +1,13 @@
 export { ProjectRef } from './projects.schema.js';
-export { assertProjectAccess, isProjectOwner, projectAccess, projectsPermissions, subscriberOwnsProject } from './projects.rules.js';
+export {
+  assertProjectAccess,
+  assertProjectAccessFor,
+  isProjectOwner,
+  isProjectOwnerOrMachineWith,
+  projectAccess,
+  projectAccessFor,
+  projectsPermissions,
+  subscriberOwnsProject,
+  subscriberOwnsProjectOrMachineWith,
+} from './projects.rules.js';
 export { projectEventsTopic, projectExists, type ProjectEvent } from './projects.service.js';

@@ -1,8 +1,9 @@
-import { isAdmin, signedIn, type Viewer } from '../../auth/index.js';
+import { isAdmin, machineMay, signedIn, type Viewer } from '../../auth/index.js';
 import type { Database } from '../../db/database.js';
 import { isUuid } from '../../db/ids.js';
 import { forbidden, notFound, unauthenticated, type CofferError } from '../../errors.js';
-import { lookupRule, type FeaturePermissions } from '../../graphql/permissions.js';
+import { admitsMachines, lookupRule, type FeaturePermissions } from '../../graphql/permissions.js';
+import type { MachineIdentityPermission } from '../../generated/prisma/enums.js';
 import * as projectsRepository from './projects.repository.js';
 
 type Ctx = { viewer: Viewer | null; db: Database };
@@ -14,6 +15,8 @@ type Ctx = { viewer: Viewer | null; db: Database };
  */
 export async function projectAccess(ctx: Ctx, projectId: string | undefined): Promise<true | CofferError> {
   if (!ctx.viewer) return unauthenticated();
+  // A machine identity reaches its project only through a permission (projectAccessFor).
+  if (ctx.viewer.kind !== 'user') return forbidden('A machine identity may not do this.');
   if (!projectId) return forbidden();
   // Not a UUID: no such project (and no database error swallowed into a misleading FORBIDDEN).
   if (!isUuid(projectId)) return notFound('Project');
@@ -24,9 +27,45 @@ export async function projectAccess(ctx: Ctx, projectId: string | undefined): Pr
 
 /** For node(id:): the projects `project(id:)` would answer (owner or admin). */
 export async function visibleProjects(ctx: Ctx, ids: string[]) {
-  if (!ctx.viewer) return [];
+  if (ctx.viewer?.kind !== 'user') return [];
   return projectsRepository.projectsByIds(ctx.db.prisma, ids, isAdmin(ctx.viewer) ? undefined : ctx.viewer.userId);
 }
+
+/**
+ * projectAccess, where a machine identity of the project holding `permission` is let in too.
+ * Machines are refused with FORBIDDEN, decided from their grant alone (see machineMay).
+ */
+export async function projectAccessFor(
+  ctx: Ctx,
+  projectId: string | undefined,
+  permission: MachineIdentityPermission,
+): Promise<true | CofferError> {
+  if (ctx.viewer?.kind === 'machine') return machineMay(ctx.viewer, permission, projectId);
+  return projectAccess(ctx, projectId);
+}
+
+/** Throws what projectAccessFor answers when it is not true (subscribe steps). */
+export async function assertProjectAccessFor(ctx: Ctx, projectId: string, permission: MachineIdentityPermission): Promise<void> {
+  const access = await projectAccessFor(ctx, projectId, permission);
+  if (access !== true) throw access;
+}
+
+/** isProjectOwner, or a machine identity of the project holding `permission`. */
+export const isProjectOwnerOrMachineWith = (permission: MachineIdentityPermission) =>
+  admitsMachines(
+    lookupRule({ cache: 'strict' })((_parent, args: { projectId?: string; id?: string }, ctx: Ctx) => {
+      const projectId = args.projectId ?? args.id;
+      return projectAccessFor(ctx, projectId === undefined ? undefined : String(projectId), permission);
+    }),
+  );
+
+/** subscriberOwnsProject, or a machine identity of the project holding `permission`. */
+export const subscriberOwnsProjectOrMachineWith = (permission: MachineIdentityPermission) =>
+  admitsMachines(
+    lookupRule({ cache: 'contextual' })((_parent, args: { projectId?: string }, ctx: Ctx) =>
+      projectAccessFor(ctx, args.projectId === undefined ? undefined : String(args.projectId), permission),
+    ),
+  );
 
 /**
  * The same check for subscriptions: graphql-shield does not guard their subscribe step, so it is

@@ -1,4 +1,4 @@
-import { isAdmin, type Viewer } from '../../auth/index.js';
+import { isAdmin, type UserViewer } from '../../auth/index.js';
 import type { Database } from '../../db/database.js';
 import { planPage, toConnection, type PageArgs } from '../../db/pagination.js';
 import { isMissingRecord, isUniqueViolation } from '../../db/prisma-errors.js';
@@ -23,7 +23,7 @@ export async function listProjects({
   ownerId,
 }: {
   db: Database;
-  viewer: Viewer;
+  viewer: UserViewer;
   page: PageArgs;
   ownerId?: string | null;
 }) {
@@ -46,7 +46,7 @@ export async function ownerOfProject({ db, ownerId }: { db: Database; ownerId: s
   return owner;
 }
 
-export function createProject({ db, viewer, name }: { db: Database; viewer: Viewer; name: string }) {
+export function createProject({ db, viewer, name }: { db: Database; viewer: UserViewer; name: string }) {
   return withUniqueName(() => projectsRepository.createProject(db.prisma, { name: name.trim(), ownerId: viewer.userId }));
 }
 

@@ -1,4 +1,4 @@
-import { parsePrincipalChange, type Authenticator, type Viewer } from '../../auth/index.js';
+import { parsePrincipalChange, principalChangeConcerns, type Authenticator, type Viewer } from '../../auth/index.js';
 import type { Database } from '../../db/database.js';
 import { forbidden, isCofferError, type CofferError } from '../../errors.js';
 import type { EventBus } from '../../events/event-bus.js';
@@ -44,13 +44,7 @@ function watchAccess(deps: StreamDeps, request: StreamRequest) {
     }
   };
   const unsubscribe = deps.signals.subscribe('credentials', (message) => {
-    const change = parsePrincipalChange(message);
-    const credential = request.viewer.credential;
-    const concernsViewer =
-      change === 'all' ||
-      ('userId' in change && change.userId === request.viewer.userId) ||
-      ('apiKeyId' in change && credential.kind === 'api-key' && credential.apiKeyId === change.apiKeyId);
-    if (concernsViewer) checking ??= recheck().finally(() => (checking = null));
+    if (principalChangeConcerns(parsePrincipalChange(message), request.viewer)) checking ??= recheck().finally(() => (checking = null));
   });
   return { ended, stop: unsubscribe };
 }

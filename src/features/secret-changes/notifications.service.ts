@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Actor } from '../../auth/index.js';
+import { userIdOf, type Actor } from '../../auth/index.js';
 import { storedOf } from '../../crypto/index.js';
 import type { Database } from '../../db/database.js';
 import { badInput, notFound } from '../../errors.js';
@@ -66,7 +66,7 @@ export async function createEndpoint(
         description: input.description ?? null,
         ...storedOf(sealed),
         createdAt: now,
-        createdById: actor.viewer?.userId ?? null,
+        createdById: userIdOf(actor.viewer),
       });
       await recordAudit(tx, actor, { action: 'notification-endpoint.create', outcome: 'SUCCESS', ...auditEndpoint(created) });
       return created;

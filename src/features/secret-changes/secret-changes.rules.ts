@@ -1,17 +1,32 @@
-import type { Viewer } from '../../auth/index.js';
+import { machineMay, type Viewer } from '../../auth/index.js';
 import { isUuid } from '../../db/ids.js';
 import { notFound, unauthenticated, type CofferError } from '../../errors.js';
 import type { Context } from '../../graphql/context.js';
-import { lookupRule, type FeaturePermissions } from '../../graphql/permissions.js';
-import { isProjectOwner, projectAccess, subscriberOwnsProject } from '../projects/index.js';
+import { admitsMachines, lookupRule, type FeaturePermissions } from '../../graphql/permissions.js';
+import { isProjectOwner, projectAccess } from '../projects/index.js';
 import * as changesRepository from './secret-changes.repository.js';
 
 /**
- * Who may read a project's change stream: its owner, an admin. Checked when the subscription
- * starts (shield does not guard `subscribe`) and again when the subscriber's credentials change.
+ * Who may read a project's change stream: its owner, an admin, or a machine identity of the
+ * project with SECRETS_READ, for one environment of its grant (it must name it: a stream of every
+ * environment would show it names outside its grant). Checked when the subscription starts
+ * (shield does not guard `subscribe`) and again when the subscriber's credentials change.
  */
-export const mayReadChanges = (ctx: Pick<Context, 'db'>, viewer: Viewer, projectId: string): Promise<true | CofferError> =>
-  projectAccess({ db: ctx.db, viewer }, projectId);
+export const mayReadChanges = async (
+  ctx: Pick<Context, 'db'>,
+  viewer: Viewer,
+  projectId: string,
+  environment: string | null,
+): Promise<true | CofferError> =>
+  viewer.kind === 'machine' ? machineMay(viewer, 'SECRETS_READ', projectId, environment) : projectAccess({ db: ctx.db, viewer }, projectId);
+
+/** secretChanges, once per subscription (shield runs a subscription's rule for every event; see subscriberOwnsProject). */
+const mayReadChangeStream = admitsMachines(
+  lookupRule({ cache: 'contextual' })((_parent, args: { projectId?: string; environment?: string | null }, ctx: Context) => {
+    if (!ctx.viewer) return unauthenticated();
+    return mayReadChanges(ctx, ctx.viewer, String(args.projectId ?? '').toLowerCase(), args.environment ?? null);
+  }),
+);
 
 /** For an id of a row that belongs to a project: its owner or an admin; anyone else is told it does not exist. */
 const ownerOfProjectOf = (what: string, projectOf: (ctx: Context, id: string) => Promise<string | null>, arg: 'id' | 'endpointId') =>
@@ -36,5 +51,5 @@ export const secretChangesPermissions: FeaturePermissions = {
     setNotificationEndpointEnabled: endpointOwner('id'),
     retryNotificationDelivery: deliveryOwner,
   },
-  Subscription: { secretChanges: subscriberOwnsProject },
+  Subscription: { secretChanges: mayReadChangeStream },
 };

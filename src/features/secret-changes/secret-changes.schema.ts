@@ -1,11 +1,10 @@
 import { z } from 'zod';
-import { actorOf, requireViewer } from '../../auth/index.js';
+import { actorOf, requireAnyViewer } from '../../auth/index.js';
 import { isCofferError } from '../../errors.js';
 import type { NotificationDelivery, NotificationEndpoint, SecretChangeEvent } from '../../generated/prisma/client.js';
 import { NotificationDeliveryStatus, SecretChangeKind } from '../../generated/prisma/enums.js';
 import { builder } from '../../graphql/builder.js';
 import type { Context } from '../../graphql/context.js';
-import { assertProjectAccess } from '../projects/index.js';
 import { secretChangeStream } from './change-stream.js';
 import {
   createEndpoint,
@@ -163,14 +162,16 @@ builder.subscriptionFields((t) => ({
     },
     subscribe: async (_root, args, ctx) => {
       const projectId = String(args.projectId).toLowerCase();
-      await assertProjectAccess(ctx, projectId);
-      const viewer = requireViewer(ctx);
+      const viewer = requireAnyViewer(ctx);
+      const environment = args.environment ?? null;
+      const access = await mayReadChanges(ctx, viewer, projectId, environment);
+      if (access !== true) throw access;
       return secretChangeStream(ctx, {
         viewer,
         projectId,
-        environment: args.environment ?? null,
+        environment,
         afterSequence: args.afterSequence ?? null,
-        mayRead: (current) => mayReadChanges(ctx, current, projectId),
+        mayRead: (current) => mayReadChanges(ctx, current, projectId, environment),
       });
     },
     resolve: (change) => {

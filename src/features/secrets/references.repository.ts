@@ -63,10 +63,11 @@ export async function revealCurrentVersions(
       JOIN secret_versions sv ON sv.secret_id = s.id AND sv.version = s.current_version
     ), audit AS (
       INSERT INTO audit_events (id, actor_id, actor_via, action, target_type, target_id, target_name, scope, scope_owner_id,
-                                environment, outcome, reason, request_id, client_address)
+                                environment, outcome, reason, request_id, client_address, actor_machine_identity_id)
       SELECT gen_random_uuid(), ${audit.actorId}::uuid, ${audit.actorVia}, ${audit.action}, ${audit.targetType},
              v.secret_id::text, v.name, v.scope, v.owner_id, v.environment, 'SUCCESS'::"AuditOutcome",
-             'version ' || v.version || ', through a reference from ' || v.referrer, ${audit.requestId}, ${audit.clientAddress}
+             'version ' || v.version || ', through a reference from ' || v.referrer, ${audit.requestId}, ${audit.clientAddress},
+             ${audit.actorMachineIdentityId}::uuid
       FROM v
     ), used AS (
       UPDATE secrets SET last_used_at = ${now}

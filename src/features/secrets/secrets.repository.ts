@@ -97,6 +97,7 @@ export const findVersion = (db: Db, secretId: string, version: number) =>
 /** The audit record of a reveal, as `revealVersion` writes it; `reason` is per outcome. */
 export interface RevealAudit {
   actorId: string | null;
+  actorMachineIdentityId: string | null;
   actorVia: string;
   action: string;
   targetType: string;
@@ -138,11 +139,11 @@ export async function revealVersion(
       FROM secret_versions WHERE secret_id = $1::uuid AND version = $2
     ), audit AS (
       INSERT INTO audit_events (id, actor_id, actor_via, action, target_type, target_id, target_name, scope, scope_owner_id,
-                                environment, outcome, reason, request_id, client_address)
+                                environment, outcome, reason, request_id, client_address, actor_machine_identity_id)
       SELECT gen_random_uuid(), $3::uuid, $4, $5, $6, $7, $8, $9::"SecretScope", $10::uuid, $16,
              CASE WHEN EXISTS (SELECT 1 FROM v) THEN 'SUCCESS' ELSE 'FAILED' END::"AuditOutcome",
              CASE WHEN EXISTS (SELECT 1 FROM v) THEN $11 ELSE $12 END,
-             $13, $14
+             $13, $14, $17::uuid
     ), used AS (
       UPDATE secrets SET last_used_at = $15
       WHERE id = $1::uuid AND EXISTS (SELECT 1 FROM v)
@@ -166,6 +167,7 @@ export async function revealVersion(
       audit.clientAddress,
       now,
       audit.environment,
+      audit.actorMachineIdentityId,
     ],
   );
   const row = rows[0];
@@ -317,6 +319,12 @@ export const secretsInEnvironment = (tx: Tx, environmentId: string) => {
 };
 
 /** The ids among `projectIds` of projects `userId` owns. */
+/** Environment id → name, for the given ids (a machine identity's grant names environments). */
+export const environmentNames = async (db: Db, ids: string[]) =>
+  new Map(
+    (await db.environment.findMany({ where: { id: { in: ids } }, select: { id: true, name: true } })).map((row) => [row.id, row.name]),
+  );
+
 export const projectsOwnedBy = async (db: Db, projectIds: string[], userId: string) =>
   (await db.project.findMany({ where: { id: { in: projectIds }, ownerId: userId }, select: { id: true } })).map((project) => project.id);
 

@@ -15,7 +15,7 @@ import {
   deleteSecret,
   destroySecret,
   environmentName,
-  findSecret,
+  findReadableSecret,
   listSecrets,
   listVersions,
   MAX_BULK_SECRETS,
@@ -166,7 +166,7 @@ builder.queryFields((t) => ({
     description: 'One secret with its value (the current version unless `version` is given).',
     args: { ...nameAndScope, version: t.arg.int({ required: false, validate: version(1) }) },
     resolve: async (_root, args, ctx, info) => {
-      const secret = await findSecret(lookup(ctx, info, args.name));
+      const secret = await findReadableSecret(lookup(ctx, info, args.name), ctx.viewer);
       return { ...secret, readVersion: args.version ?? secret.currentVersion };
     },
   }),

@@ -56,7 +56,8 @@ export function resolveScope(input: ScopeInputShape | null | undefined, viewer: 
     return { scope: 'PROJECT', ownerId: String(input.projectId).toLowerCase(), environment, environmentId: null };
   }
   if (input?.projectId != null) throw problem('projectId', 'is only for PROJECT');
-  const userId = input?.userId == null ? viewer.userId : String(input.userId);
+  // A machine identity has no user: its USER scope names nobody (and its rule refuses it).
+  const userId = input?.userId == null ? (viewer.kind === 'user' ? viewer.userId : ACCOUNT_OWNER_ID) : String(input.userId);
   if (!isUuid(userId)) throw problem('userId', 'is not a user id');
   return { scope: 'USER', ownerId: userId.toLowerCase(), ...none };
 }

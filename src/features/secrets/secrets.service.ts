@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { Actor } from '../../auth/index.js';
+import { userIdOf as userIdOfViewer, type Actor, type Viewer } from '../../auth/index.js';
 import { decryptValue, sealedOf, storedOf } from '../../crypto/index.js';
 import type { Database } from '../../db/database.js';
 import type { EventBus } from '../../events/event-bus.js';
@@ -41,7 +41,7 @@ interface ValueChange extends Change {
   versionsKept: number;
 }
 
-const userIdOf = (actor: Actor) => actor.viewer?.userId ?? null;
+const userIdOf = (actor: Actor) => userIdOfViewer(actor.viewer);
 
 function validateValue(value: string, field: string, ref: ScopeRef): FieldProblem[] {
   const bytes = Buffer.byteLength(value, 'utf8');
@@ -315,6 +315,16 @@ async function findWanted({ db, now, ref, name }: Lookup, want: Wanted) {
 
 /** Metadata of one live secret, or NOT_FOUND. */
 export const findSecret = (lookup: Lookup) => findWanted(lookup, 'live');
+
+/**
+ * The secret `secret(name:)` answers to `viewer`: an inactive one is not served to a machine
+ * identity (NOT_FOUND, as if it did not exist), while its owners and admins still read it.
+ */
+export async function findReadableSecret(lookup: Lookup, viewer: Viewer | null) {
+  const secret = await findSecret(lookup);
+  if (viewer?.kind === 'machine' && !secret.isActive) throw notFound(`Secret ${lookup.name}`);
+  return secret;
+}
 
 /** The kept versions, newest first; also after a soft delete, so history can be read. */
 export async function listVersions(lookup: Lookup) {

@@ -1,4 +1,4 @@
-import type { Actor } from '../../../auth/index.js';
+import { userIdOf, type Actor } from '../../../auth/index.js';
 import type { Config } from '../../../config.js';
 import type { Database } from '../../../db/database.js';
 import { withExclusiveLocks } from '../../../db/locks.js';
@@ -244,7 +244,7 @@ async function queueFirstSync(deps: StripeConfigDeps, projectId: string, outcome
     stopOnWorkers(deps.events, active.id);
   }
   try {
-    const requestedById = deps.actor.viewer?.userId ?? null;
+    const requestedById = userIdOf(deps.actor.viewer);
     const run = await createSyncRun(deps, { projectId, environment, trigger: 'CONFIGURE', requestedById });
     wakeWorkers(deps.events);
     return run.id;

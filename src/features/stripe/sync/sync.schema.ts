@@ -5,7 +5,7 @@ import { visibleSyncRuns } from '../stripe.rules.js';
 import { builder } from '../../../graphql/builder.js';
 import { NodeRef, registerNode } from '../../../graphql/node.js';
 import { connectionOf } from '../../../graphql/connections.js';
-import { assertProjectAccess } from '../../projects/index.js';
+import { assertProjectAccessFor } from '../../projects/index.js';
 import { SYNC_OBJECT_TYPES, type SyncObjectType } from '../mirror/object-types.js';
 import { actingDeps, StripeEnvironmentEnum } from '../shared.schema.js';
 import { SYNC_EVENT_KINDS, type SyncObjectSummary, type SyncProgressEvent, type SyncSummary } from './progress.js';
@@ -207,7 +207,7 @@ builder.subscriptionFields((t) => ({
     args: { projectId: t.arg.id(), environment: t.arg({ type: StripeEnvironmentEnum }) },
     subscribe: async (_root, { projectId, environment }, ctx) => {
       const id = String(projectId);
-      await assertProjectAccess(ctx, id);
+      await assertProjectAccessFor(ctx, id, 'STRIPE_SYNC_RUN');
       return projectProgress(ctx, id, environment);
     },
     resolve: (event) => event,

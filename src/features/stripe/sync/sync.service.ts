@@ -1,4 +1,4 @@
-import type { Actor } from '../../../auth/index.js';
+import { userIdOf, type Actor } from '../../../auth/index.js';
 import type { Database } from '../../../db/database.js';
 import { isUniqueViolation } from '../../../db/prisma-errors.js';
 import type { PagePlan } from '../../../db/pagination.js';
@@ -172,7 +172,7 @@ export async function startSync(
   }: { projectId: string; environment: StripeEnvironment; objects?: readonly string[] | null; trigger: StripeSyncTrigger },
   { wake = true }: { wake?: boolean } = {},
 ): Promise<StripeSyncRun> {
-  const run = await createSyncRun(deps, { projectId, environment, objects, trigger, requestedById: deps.actor.viewer?.userId ?? null });
+  const run = await createSyncRun(deps, { projectId, environment, objects, trigger, requestedById: userIdOf(deps.actor.viewer) });
   await recordAudit(deps.db.prisma, deps.actor, {
     action: 'stripe.sync.start',
     outcome: 'SUCCESS',
