@@ -124,3 +124,9 @@ export const PurgeRetiredMasterKeysDocument = graphql(`
 export const RotateRootKeyDocument = graphql(`
   mutation CofferClientRotateRootKey($generate: Boolean) { rotateRootKey(generate: $generate) { rootKeyId previousRootKeyIds resealedTerms } }
 `);
+
+export const DestroySecretDocument = graphql(`
+  mutation CofferClientDestroySecret($name: String!, $scope: SecretScopeInput) {
+    destroySecret(name: $name, scope: $scope) { id name }
+  }
+`);
