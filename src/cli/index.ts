@@ -25,7 +25,8 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
  */
 const program = new Command('coffer')
   .description('Coffer operator commands (exit codes: 0 success, 1 failure, 2 usage or could not start)')
-  .version(version, '-V, --version')
+  // Not .version(): program options are read anywhere in the line, and `secrets get --version N` is a secret's version.
+  .addHelpText('after', '\n  -V, --version (first argument only) prints the version.')
   .option('--url <url>', 'the Coffer GraphQL URL (default $COFFER_URL, else the profile)')
   .option('--api-key <key>', 'API key or token (default $COFFER_API_KEY, else the profile; prefer those: arguments stay in shell history)')
   .option('--profile <name>', 'a profile saved by coffer login (default $COFFER_PROFILE, else the current one)')
@@ -82,6 +83,12 @@ program
   });
 
 registerStripeCommands(program);
+
+const first = process.argv[2];
+if (first === '--version' || first === '-V') {
+  process.stdout.write(`${version}\n`);
+  process.exit(0);
+}
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof CommanderError) {

@@ -182,6 +182,9 @@ export function registerSecretCommands(program: Command) {
         const named = parsed.duplicates.map((entry) => `${entry.name} (lines ${entry.lines.join(', ')})`).join(', ');
         throw new CommandFailure(`${file} gives names more than once: ${named}. Nothing imported.`, 1);
       }
+      // Coffer stores no empty value: refused here, before any write, rather than half way through.
+      const empty = Object.entries(parsed.values).filter(([, value]) => value === '').map(([name]) => name);
+      if (empty.length > 0) throw new CommandFailure(`${file} has empty values, which Coffer does not store: ${empty.join(', ')}. Nothing imported.`, 1);
       const client = await connect(command);
       const plan = await importPlan(client, scope, parsed.values);
       const json = globalsOf(command).json;
@@ -273,14 +276,19 @@ async function importPlan(client: CofferClient, scope: SecretScopeInput, values:
  */
 async function applyPlan(client: CofferClient, scope: SecretScopeInput, plan: ImportPlan): Promise<void> {
   const done: PlannedEntry[] = [];
+  let current = '';
   try {
     for (const entry of [...plan.created, ...plan.changed]) {
+      current = entry.name;
       await client.request(UpsertSecretDocument, { input: { name: entry.name, scope, value: entry.value, expectedVersion: entry.currentVersion } });
       done.push(entry);
     }
   } catch (error) {
     const undone = await undo(client, scope, done);
-    const reason = error instanceof CofferClientError ? `${error.code}: ${error.reason}` : 'an unexpected error';
+    const reason =
+      error instanceof CofferClientError
+        ? `${current}: ${error.code}: ${error.reason}${error.fields.map((field) => ` ${field.field}: ${field.message}`).join(';')}`
+        : `${current}: an unexpected error`;
     throw new CommandFailure(
       undone
         ? `Import stopped (${reason}); the ${done.length} write(s) already made were undone. Nothing imported.`
