@@ -64,7 +64,9 @@ export function registerAdminCommands(program: Command) {
     .option('--role <role>', 'ADMIN or DEVELOPER', parseRole, 'DEVELOPER' as Role)
     .action(async (options: { email: string; name?: string; role: Role }, command: Command) => {
       const client = await connect(command);
-      const { createUser } = await client.request(CreateUserDocument, { input: { email: options.email, name: options.name ?? null, role: options.role } });
+      const { createUser } = await client.request(CreateUserDocument, {
+        input: { email: options.email, name: options.name ?? null, role: options.role },
+      });
       output(command, createUser, `${createUser!.id}\t${createUser!.email}\t${createUser!.role}`);
     });
   user
@@ -72,7 +74,11 @@ export function registerAdminCommands(program: Command) {
     .description('every user')
     .action(async (_options: unknown, command: Command) => {
       const users = await allUsers(await connect(command));
-      output(command, users, users.map((each) => `${each.id}\t${each.email}\t${each.role}${each.disabledAt ? '\tdisabled' : ''}`).join('\n'));
+      output(
+        command,
+        users,
+        users.map((each) => `${each.id}\t${each.email}\t${each.role}${each.disabledAt ? '\tdisabled' : ''}`).join('\n'),
+      );
     });
 
   const token = program.command('token').description('JWTs');
@@ -146,19 +152,26 @@ export function registerAdminCommands(program: Command) {
       output(
         command,
         projects,
-        projects.map((each) => `${each.id}\t${each.name}\t${each.environments.map((environment) => environment.name).join(',')}`).join('\n'),
+        projects
+          .map((each) => `${each.id}\t${each.name}\t${each.environments.map((environment) => environment.name).join(',')}`)
+          .join('\n'),
       );
     });
 
   const masterKey = program.command('master-key').description('the keyring (admins)');
   masterKey
     .command('rotate')
-    .description('re-wrap every data key under the active master key term, a batch per request with progress (resumable); --generate adds a new active term first')
+    .description(
+      're-wrap every data key under the active master key term, a batch per request with progress (resumable); ' +
+        '--generate adds a new active term first',
+    )
     .option('--generate', 'generate a new master key and make it active first')
     .action(async (options: { generate?: boolean }, command: Command) => {
       const client = await connect(command);
       const terminal = process.stderr.isTTY;
-      const bar = terminal ? new SingleBar({ format: 'rotating {bar} {value}/{total} data keys', stream: process.stderr }, Presets.shades_classic) : null;
+      const bar = terminal
+        ? new SingleBar({ format: 'rotating {bar} {value}/{total} data keys', stream: process.stderr }, Presets.shades_classic)
+        : null;
       let rewrapped = 0;
       let generate = options.generate ?? false;
       let last;
@@ -176,18 +189,28 @@ export function registerAdminCommands(program: Command) {
         if (last.remaining === 0 || last.rewrapped === 0) break;
       }
       bar?.stop();
-      output(command, { ...last, rewrapped }, `Active master key ${last.activeKeyId}; ${rewrapped} data keys re-wrapped, ${last.remaining} remaining.`);
+      output(
+        command,
+        { ...last, rewrapped },
+        `Active master key ${last.activeKeyId}; ${rewrapped} data keys re-wrapped, ${last.remaining} remaining.`,
+      );
     });
   masterKey
     .command('purge-retired')
     .description('delete retired master key terms for good (refused while any data key uses one; older backups keep them)')
     .action(async (_options: unknown, command: Command) => {
       const { purgeRetiredMasterKeys } = await (await connect(command)).request(PurgeRetiredMasterKeysDocument);
-      output(command, purgeRetiredMasterKeys, `Purged: ${purgeRetiredMasterKeys!.purgedKeyIds.join(', ') || 'none'}. ${purgeRetiredMasterKeys!.note}`);
+      output(
+        command,
+        purgeRetiredMasterKeys,
+        `Purged: ${purgeRetiredMasterKeys!.purgedKeyIds.join(', ') || 'none'}. ${purgeRetiredMasterKeys!.note}`,
+      );
     });
   program
     .command('rotate-root-key')
-    .description('re-seal the keyring under a new root key: --generate with the generated DATA_DIR/root-key, else the first configured root key')
+    .description(
+      're-seal the keyring under a new root key: --generate with the generated DATA_DIR/root-key, else the first configured root key',
+    )
     .option('--generate', 'generate the new root key (generated DATA_DIR/root-key only)')
     .action(async (options: { generate?: boolean }, command: Command) => {
       const { rotateRootKey } = await (await connect(command)).request(RotateRootKeyDocument, { generate: options.generate ?? false });

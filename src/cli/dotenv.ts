@@ -9,6 +9,7 @@ import { stringify as toYaml } from 'yaml';
 // dotenv's line grammar (dotenv/lib/main.js), used only to find names and their lines for the
 // duplicate report; the values always come from dotenv.parse.
 const LINE =
+  // eslint-disable-next-line max-len -- verbatim
   /(?:^|^)\s*(?:export\s+)?([\w.-]+)(?:\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/gm;
 
 export interface ParsedDotenv {
@@ -53,7 +54,8 @@ export function formatDotenv(values: Record<string, string>): string {
     .join('');
   // Entries that parse alone could still run into each other; check the file as a whole.
   const back = parse(text);
-  const same = Object.keys(values).length === Object.keys(back).length && Object.entries(values).every(([name, value]) => back[name] === value);
+  const same =
+    Object.keys(values).length === Object.keys(back).length && Object.entries(values).every(([name, value]) => back[name] === value);
   if (!same) throw new UnwritableValue('the values cannot be written as one .env file that reads back the same (use --format json)');
   return text;
 }

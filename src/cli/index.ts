@@ -49,7 +49,9 @@ program.commands
 
 program
   .command('migrate')
-  .description('local: apply pending database migrations (also done at start-up) and print the status; refused while a server holds DATA_DIR')
+  .description(
+    'local: apply pending database migrations (also done at start-up) and print the status; refused while a server holds DATA_DIR',
+  )
   .action(async () => {
     // Opening the services applies pending migrations; report what the database now holds.
     await withServices(async (services) => print(await migrationStatus(services.db)));
@@ -64,7 +66,8 @@ program
   .option('--key-file <path>', 'write the key to this new file (mode 0600)')
   .action(async (options: { keyFile?: string }, command: Command) => {
     const globals = globalsOf(command);
-    if (!options.keyFile && !globals.url) throw new CommandFailure('bootstrap-admin needs --key-file <path> or --url (to save a profile).', EXIT_USAGE);
+    if (!options.keyFile && !globals.url)
+      throw new CommandFailure('bootstrap-admin needs --key-file <path> or --url (to save a profile).', EXIT_USAGE);
     await withServices(async (services) => {
       const result = await ensureBootstrapAdmin({ db: services.db, signals: services.signals, keys: services.auth.keys });
       if (result.kind !== 'created') throw new CommandFailure('An admin exists already: nothing done.', 1);

@@ -33,7 +33,8 @@ export function registerRunCommand(program: Command) {
     program
       .command('run')
       .description(
-        'run a command with the secrets of a scope as environment variables (one bulk read); passes signals and stdin, exits with its exit code; ' +
+        'run a command with the secrets of a scope as environment variables (one bulk read); ' +
+          'passes signals and stdin, exits with its exit code; ' +
           '--watch restarts it when one of the secrets changes (project scope)',
       ),
   )
@@ -42,7 +43,8 @@ export function registerRunCommand(program: Command) {
     .option('--restart-signal <signal>', 'the signal that stops the command for a restart', 'SIGTERM')
     .action(async (argv: string[], options: ScopeOptions & { watch?: boolean; restartSignal: string }, command: Command) => {
       const scope = scopeOf(options);
-      if (options.watch && scope.type !== 'PROJECT') throw new CommandFailure('--watch follows a project environment: give --project.', EXIT_USAGE);
+      if (options.watch && scope.type !== 'PROJECT')
+        throw new CommandFailure('--watch follows a project environment: give --project.', EXIT_USAGE);
       const client = await connect(command);
       let secrets = await secretEnvironment(client, scope);
 
@@ -58,7 +60,9 @@ export function registerRunCommand(program: Command) {
       const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
         const attach = (current: ChildProcess) => {
           current.once('error', (error: NodeJS.ErrnoException) => {
-            reject(new CommandFailure(`Cannot run ${argv[0]} (${error.code ?? error.message}).`, error.code === 'ENOENT' ? 127 : EXIT_USAGE));
+            reject(
+              new CommandFailure(`Cannot run ${argv[0]} (${error.code ?? error.message}).`, error.code === 'ENOENT' ? 127 : EXIT_USAGE),
+            );
           });
           current.once('exit', (code, signal) => {
             if (restarting && current === child) return;
@@ -84,7 +88,9 @@ export function registerRunCommand(program: Command) {
             const fresh = await secretEnvironment(client, scope);
             restarting = true;
             const old = child;
-            const stopped = new Promise<void>((resolve) => (old.exitCode !== null || old.signalCode !== null ? resolve() : old.once('exit', () => resolve())));
+            const stopped = new Promise<void>((resolve) =>
+              old.exitCode !== null || old.signalCode !== null ? resolve() : old.once('exit', () => resolve()),
+            );
             old.kill(options.restartSignal as NodeJS.Signals);
             await stopped;
             secrets = fresh;

@@ -29,7 +29,13 @@ export function addScopeOptions(command: Command): Command {
   return command
     .option('--project <id>', 'project id (PROJECT scope; default $COFFER_PROJECT)')
     .option('--environment <name>', 'environment of the project (default $COFFER_ENVIRONMENT, else production)')
-    .addOption(new Option('--scope <scope>', 'account, user or project (default: project when a project is given, else account)').choices(['account', 'user', 'project']))
+    .addOption(
+      new Option('--scope <scope>', 'account, user or project (default: project when a project is given, else account)').choices([
+        'account',
+        'user',
+        'project',
+      ]),
+    )
     .option('--user <id>', 'the user whose USER secrets (admins; default yourself)');
 }
 
@@ -41,7 +47,8 @@ export function scopeOf(options: ScopeOptions): SecretScopeInput {
     if (!project) throw new CommandFailure('PROJECT scope needs --project <id> (or COFFER_PROJECT).', EXIT_USAGE);
     return { type: 'PROJECT', projectId: project, environment: environment ?? null };
   }
-  if (options.project || options.environment) throw new CommandFailure(`--project/--environment do not go with --scope ${scope}.`, EXIT_USAGE);
+  if (options.project || options.environment)
+    throw new CommandFailure(`--project/--environment do not go with --scope ${scope}.`, EXIT_USAGE);
   return scope === 'user' ? { type: 'USER', userId: options.user ?? null } : { type: 'ACCOUNT' };
 }
 
@@ -55,17 +62,26 @@ const parseFormat = (value: string): ExportFormat => {
   return value;
 };
 
-function table(rows: Array<Record<string, unknown>>, columns: string[]): string {
-  const text = rows.map((row) => columns.map((column) => (row[column] === null || row[column] === undefined ? '' : String(row[column]))));
+type Cell = string | number | boolean | null | undefined;
+
+function table(rows: Array<Record<string, Cell>>, columns: string[]): string {
+  const text = rows.map((row) => columns.map((column) => String(row[column] ?? '')));
   const widths = columns.map((column, index) => Math.max(column.length, ...text.map((cells) => cells[index]!.length)));
-  const line = (cells: string[]) => `${cells.map((cell, index) => cell.padEnd(widths[index]!)).join('  ').trimEnd()}\n`;
+  const line = (cells: string[]) =>
+    `${cells
+      .map((cell, index) => cell.padEnd(widths[index]!))
+      .join('  ')
+      .trimEnd()}\n`;
   return line(columns.map((column) => column.toUpperCase())) + text.map(line).join('');
 }
 
 /** Where a value comes from: --value (warned), stdin when piped, else a prompt without echo. */
 async function valueToSet(explicit: string | undefined): Promise<string> {
   if (explicit !== undefined) {
-    process.stderr.write('Warning: a value given with --value stays in your shell history and is visible to other local users in the process list; pipe it on stdin instead.\n');
+    process.stderr.write(
+      'Warning: a value given with --value stays in your shell history and is visible to other local users in the process list; ' +
+        'pipe it on stdin instead.\n',
+    );
     return explicit;
   }
   if (process.stdin.isTTY) return promptHidden('Value: ');
@@ -82,7 +98,8 @@ export function registerSecretCommands(program: Command) {
     .action(async (name: string, options: ScopeOptions & { version?: number; raw?: boolean }, command: Command) => {
       const client = await connect(command);
       const data = await client.request(SecretDocument, { name, scope: scopeOf(options), version: options.version ?? null });
-      if (globalsOf(command).json) print({ name: data.secret.name, version: data.secret.version, environment: data.secret.environment, value: data.secret.value });
+      if (globalsOf(command).json)
+        print({ name: data.secret.name, version: data.secret.version, environment: data.secret.environment, value: data.secret.value });
       else process.stdout.write(process.stdout.isTTY ? `${data.secret.value}\n` : data.secret.value);
     });
 
@@ -98,17 +115,23 @@ export function registerSecretCommands(program: Command) {
       if (!/^\d{1,9}$/.test(value)) throw new InvalidArgumentError('must be a version number (0 for "must not exist")');
       return Number(value);
     })
-    .action(async (name: string, options: ScopeOptions & { value?: string; description?: string; expectedVersion?: number }, command: Command) => {
-      const scope = scopeOf(options);
-      const client = await connect(command);
-      const value = await valueToSet(options.value);
-      const { upsertSecret } = await client.request(UpsertSecretDocument, {
-        input: { name, scope, value, description: options.description ?? null, expectedVersion: options.expectedVersion ?? null },
-      });
-      if (!upsertSecret) throw new CommandFailure(`${name} was not saved.`, 1);
-      if (globalsOf(command).json) print(upsertSecret);
-      else process.stderr.write(`${upsertSecret.name} is at version ${upsertSecret.currentVersion}.\n`);
-    });
+    .action(
+      async (
+        name: string,
+        options: ScopeOptions & { value?: string; description?: string; expectedVersion?: number },
+        command: Command,
+      ) => {
+        const scope = scopeOf(options);
+        const client = await connect(command);
+        const value = await valueToSet(options.value);
+        const { upsertSecret } = await client.request(UpsertSecretDocument, {
+          input: { name, scope, value, description: options.description ?? null, expectedVersion: options.expectedVersion ?? null },
+        });
+        if (!upsertSecret) throw new CommandFailure(`${name} was not saved.`, 1);
+        if (globalsOf(command).json) print(upsertSecret);
+        else process.stderr.write(`${upsertSecret.name} is at version ${upsertSecret.currentVersion}.\n`);
+      },
+    );
 
   addScopeOptions(secrets.command('list').description('the secrets of a scope (names and metadata, never values)'))
     .option('--prefix <prefix>', 'names starting with this')
@@ -145,8 +168,17 @@ export function registerSecretCommands(program: Command) {
     .requiredOption('--to <version>', 'the version to bring back', parseVersion)
     .action(async (name: string, options: ScopeOptions & { to: number }, command: Command) => {
       const client = await connect(command);
-      const { rollbackSecret } = await client.request(RollbackSecretDocument, { name, scope: scopeOf(options), version: options.to, expectedVersion: null });
-      report(command, rollbackSecret, (secret) => `${secret.name} is at version ${secret.currentVersion} (the value of version ${options.to}).`);
+      const { rollbackSecret } = await client.request(RollbackSecretDocument, {
+        name,
+        scope: scopeOf(options),
+        version: options.to,
+        expectedVersion: null,
+      });
+      report(
+        command,
+        rollbackSecret,
+        (secret) => `${secret.name} is at version ${secret.currentVersion} (the value of version ${options.to}).`,
+      );
     });
 
   addScopeOptions(secrets.command('delete').description('soft delete (restore brings it back)'))
@@ -174,17 +206,23 @@ export function registerSecretCommands(program: Command) {
     .option('--yes', 'apply the plan')
     .action(async (file: string, options: ScopeOptions & { yes?: boolean }, command: Command) => {
       const scope = scopeOf(options);
-      const text = file === '-' ? await readStdin() : await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-        throw new CommandFailure(`Cannot read ${file} (${error.code ?? 'error'}).`, EXIT_USAGE);
-      });
+      const text =
+        file === '-'
+          ? await readStdin()
+          : await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+              throw new CommandFailure(`Cannot read ${file} (${error.code ?? 'error'}).`, EXIT_USAGE);
+            });
       const parsed = parseDotenv(text);
       if (parsed.duplicates.length > 0) {
         const named = parsed.duplicates.map((entry) => `${entry.name} (lines ${entry.lines.join(', ')})`).join(', ');
         throw new CommandFailure(`${file} gives names more than once: ${named}. Nothing imported.`, 1);
       }
       // Coffer stores no empty value: refused here, before any write, rather than half way through.
-      const empty = Object.entries(parsed.values).filter(([, value]) => value === '').map(([name]) => name);
-      if (empty.length > 0) throw new CommandFailure(`${file} has empty values, which Coffer does not store: ${empty.join(', ')}. Nothing imported.`, 1);
+      const empty = Object.entries(parsed.values)
+        .filter(([, value]) => value === '')
+        .map(([name]) => name);
+      if (empty.length > 0)
+        throw new CommandFailure(`${file} has empty values, which Coffer does not store: ${empty.join(', ')}. Nothing imported.`, 1);
       const client = await connect(command);
       const plan = await importPlan(client, scope, parsed.values);
       const json = globalsOf(command).json;
@@ -198,7 +236,9 @@ export function registerSecretCommands(program: Command) {
       else process.stderr.write(`${describePlan(plan)}Applied.\n`);
     });
 
-  addScopeOptions(secrets.command('export').description('every value the scope serves, as dotenv, json or yaml, on stdout (or --output FILE, mode 0600)'))
+  addScopeOptions(
+    secrets.command('export').description('every value the scope serves, as dotenv, json or yaml, on stdout (or --output FILE, mode 0600)'),
+  )
     .option('--format <format>', 'dotenv, json or yaml', parseFormat, 'dotenv' as ExportFormat)
     .option('--output <file>', 'write to this file (mode 0600) instead of stdout')
     .option('--raw', 'stored texts, references not expanded')
@@ -246,7 +286,8 @@ function describePlan(plan: ImportPlan): string {
     ...plan.created.map((entry) => `  + ${entry.name} (new)`),
     ...plan.changed.map((entry) => `  ~ ${entry.name} (changed, now version ${entry.currentVersion})`),
   ];
-  return `Plan: ${plan.created.length} to create, ${plan.changed.length} to change, ${plan.unchanged.length} unchanged.\n${lines.map((line) => `${line}\n`).join('')}`;
+  const counts = `${plan.created.length} to create, ${plan.changed.length} to change, ${plan.unchanged.length} unchanged`;
+  return `Plan: ${counts}.\n${lines.map((line) => `${line}\n`).join('')}`;
 }
 
 async function importPlan(client: CofferClient, scope: SecretScopeInput, values: Record<string, string>): Promise<ImportPlan> {
@@ -280,7 +321,9 @@ async function applyPlan(client: CofferClient, scope: SecretScopeInput, plan: Im
   try {
     for (const entry of [...plan.created, ...plan.changed]) {
       current = entry.name;
-      await client.request(UpsertSecretDocument, { input: { name: entry.name, scope, value: entry.value, expectedVersion: entry.currentVersion } });
+      await client.request(UpsertSecretDocument, {
+        input: { name: entry.name, scope, value: entry.value, expectedVersion: entry.currentVersion },
+      });
       done.push(entry);
     }
   } catch (error) {
@@ -292,7 +335,8 @@ async function applyPlan(client: CofferClient, scope: SecretScopeInput, plan: Im
     throw new CommandFailure(
       undone
         ? `Import stopped (${reason}); the ${done.length} write(s) already made were undone. Nothing imported.`
-        : `Import stopped (${reason}) and undoing the ${done.length} write(s) already made failed too: check ${done.map((entry) => entry.name).join(', ')}.`,
+        : `Import stopped (${reason}) and undoing the ${done.length} write(s) already made failed too: ` +
+            `check ${done.map((entry) => entry.name).join(', ')}.`,
       1,
     );
   }

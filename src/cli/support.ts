@@ -64,4 +64,4 @@ export function describeFailure(error: unknown): string {
 }
 
 /** Control characters (a newline in a server message) never split the one line. */
-const oneLine = (text: string) => text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+const oneLine = (text: string) => [...text].map((char) => (char < ' ' || char === '\u007f' ? ' ' : char)).join('');

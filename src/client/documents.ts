@@ -2,9 +2,6 @@ import { graphql } from '../generated/graphql/index.js';
 
 // The operations the client (and the CLI) send, typed by codegen against schema.graphql.
 
-
-
-
 export const MeDocument = graphql(`query CofferClientMe { me { id email name role } }`);
 
 export const SecretDocument = graphql(`
@@ -18,7 +15,10 @@ export const SecretsDocument = graphql(`
     secrets(scope: $scope, filter: $filter, first: $first, after: $after) {
       totalCount
       pageInfo { hasNextPage endCursor }
-      nodes { id name scope projectId environment currentVersion description isActive isReserved isExpired expiresAt deletedAt createdAt updatedAt }
+      nodes {
+        id name scope projectId environment currentVersion description
+        isActive isReserved isExpired expiresAt deletedAt createdAt updatedAt
+      }
     }
   }
 `);
@@ -122,7 +122,9 @@ export const PurgeRetiredMasterKeysDocument = graphql(`
 `);
 
 export const RotateRootKeyDocument = graphql(`
-  mutation CofferClientRotateRootKey($generate: Boolean) { rotateRootKey(generate: $generate) { rootKeyId previousRootKeyIds resealedTerms } }
+  mutation CofferClientRotateRootKey($generate: Boolean) {
+    rotateRootKey(generate: $generate) { rootKeyId previousRootKeyIds resealedTerms }
+  }
 `);
 
 export const DestroySecretDocument = graphql(`

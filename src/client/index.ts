@@ -1,5 +1,5 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { print, type OperationDefinitionNode } from 'graphql';
+import { Kind, OperationTypeNode, print, type OperationDefinitionNode } from 'graphql';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import type {
@@ -107,7 +107,7 @@ function retryAfterOf(header: string | null, extension: unknown): number | null 
 }
 
 const operationOf = (document: TypedDocumentNode<unknown, unknown>) =>
-  document.definitions.find((definition): definition is OperationDefinitionNode => definition.kind === 'OperationDefinition');
+  document.definitions.find((definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION);
 
 export class CofferClient {
   readonly url: string;
@@ -131,8 +131,9 @@ export class CofferClient {
   /** Any typed document (see `documents`): queries are retried on retryable errors, mutations never. */
   async request<Result, Variables>(document: TypedDocumentNode<Result, Variables>, variables?: Variables): Promise<Result> {
     const operation = operationOf(document as TypedDocumentNode<unknown, unknown>);
-    if (operation?.operation === 'subscription') throw new CofferClientError('BAD_REQUEST', 'use subscribe() for subscriptions');
-    const idempotent = operation?.operation === 'query';
+    if (operation?.operation === OperationTypeNode.SUBSCRIPTION)
+      throw new CofferClientError('BAD_REQUEST', 'use subscribe() for subscriptions');
+    const idempotent = operation?.operation === OperationTypeNode.QUERY;
     for (let attempt = 0; ; attempt++) {
       try {
         return (await this.send(document, variables)) as Result;
@@ -284,7 +285,7 @@ export class CofferClient {
 }
 
 const isCloseEvent = (value: unknown): value is { code: number; reason: string } =>
-  !!value && typeof value === 'object' && 'code' in value && typeof (value as { code: unknown }).code === 'number';
+  !!value && typeof value === 'object' && 'code' in value && typeof value.code === 'number';
 
 function wsError(error: unknown): CofferClientError {
   if (isCloseEvent(error)) {
