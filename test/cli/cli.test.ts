@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'dotenv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES } from '../../src/config.js';
+import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-database.js';
 import {
   CLI_ENTRY,
   cleanUpProcesses,
@@ -33,6 +34,9 @@ let adminKey: string;
 let dataDir: string;
 let configHome: string;
 let projectId: string;
+/** With TEST_DATABASE_URL the server runs on a scratch PostgreSQL database, else on the embedded one. */
+const postgresUrl = process.env.TEST_DATABASE_URL;
+let scratch: ScratchDatabase | null = null;
 /** Every value this file stores, to check none leaks where it must not. */
 const storedValues: string[] = [];
 
@@ -72,7 +76,15 @@ beforeAll(async () => {
   dataDir = await tempDir('coffer-cli-data-');
   configHome = await tempDir('coffer-cli-config-');
   adminKey = operatorChosenKey();
-  server = startCoffer({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', COFFER_ADMIN_API_KEY: adminKey });
+  scratch = postgresUrl ? await createScratchDatabase(postgresUrl) : null;
+  server = startCoffer({
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    COFFER_ADMIN_API_KEY: adminKey,
+    ...(scratch ? { DATABASE_URL: scratch.url } : {}),
+  });
   url = await server.ready(60_000);
   const created = await cli(['project', 'create', '--name', 'cli-tests', '--json'], { env: asAdmin() });
   expect(created.code, created.stderr).toBe(0);
@@ -81,6 +93,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cleanUpProcesses();
+  await scratch?.drop();
 });
 
 describe('coffer login and profiles', () => {
@@ -395,7 +408,7 @@ describe('users, keys, tokens, projects and the keyring over the API', () => {
 });
 
 describe('local commands', () => {
-  it('migrate is refused while the server holds the data directory, naming it', { timeout: 60_000 }, async () => {
+  it.skipIf(postgresUrl)('migrate is refused while the server holds the data directory, naming it', { timeout: 60_000 }, async () => {
     const result = await cli(['migrate'], { env: { DATA_DIR: dataDir, DATABASE_URL: '' } });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(String(server.child.pid));
