@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { globalsOf } from '../connection.js';
 import { SYSTEM_ACTOR } from '../../auth/index.js';
 import { activeSyncRun, cancelSync, latestSyncRunId, SYNC_OBJECT_TYPES, type SyncRunReport } from '../../features/stripe/index.js';
 import type { StripeEnvironment } from '../../generated/prisma/enums.js';
@@ -30,13 +31,13 @@ export function registerStripeCommands(program: Command) {
     .requiredOption('--project <id>', 'project id', parseId('project'))
     .requiredOption('--environment <environment>', 'test or live', parseEnvironment)
     .option('--objects <types>', `comma-separated object types, default all: ${SYNC_OBJECT_TYPES.join(',')}`, parseObjects)
-    .option('--json', 'print the final report as JSON instead of a table')
-    .action(async (options: { project: string; environment: StripeEnvironment; objects?: string[]; json?: boolean }) => {
+    .action(async (options: { project: string; environment: StripeEnvironment; objects?: string[] }, command: Command) => {
+      const json = globalsOf(command).json ?? false;
       await withServices(
         async (services) => {
           const request = { projectId: options.project, environment: options.environment, objects: options.objects };
           const run = await foregroundSync(services, request);
-          printRun(run, options.json ?? false);
+          printRun(run, json);
           if (run.status !== 'SUCCEEDED') throw endedBadly(run);
         },
         // Retries and failures are shown as progress; warnings would only interleave with the bar.
@@ -50,8 +51,8 @@ export function registerStripeCommands(program: Command) {
     .option('--project <id>', 'project id (its latest run)', parseId('project'))
     .option('--environment <environment>', 'test or live (with --project)', parseEnvironment)
     .option('--follow', 'while the run is active, show its progress until it ends; then exit as `stripe sync` does')
-    .option('--json', 'print JSON instead of a table')
-    .action(async (options: { run?: string; project?: string; environment?: StripeEnvironment; follow?: boolean; json?: boolean }) => {
+    .action(async (options: { run?: string; project?: string; environment?: StripeEnvironment; follow?: boolean }, command: Command) => {
+      const json = globalsOf(command).json ?? false;
       if (!options.run && !options.project) throw new InvalidArgumentError('give --run <id>, or --project <id> [--environment test|live]');
       await withServices(
         async (services) => {
@@ -72,7 +73,7 @@ export function registerStripeCommands(program: Command) {
             }
             run = await loadRun(services.db, run.id);
           }
-          printRun(run, options.json ?? false);
+          printRun(run, json);
           if (options.follow && run.status !== 'SUCCEEDED') throw endedBadly(run);
         },
         { logLevel: 'error' },
