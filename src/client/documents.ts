@@ -132,3 +132,21 @@ export const DestroySecretDocument = graphql(`
     destroySecret(name: $name, scope: $scope) { id name }
   }
 `);
+
+export const StripeConfigDocument = graphql(`
+  query CofferClientStripeConfig($projectId: ID!) {
+    stripeConfig(projectId: $projectId) {
+      projectId isActive hasTestCredentials hasLiveCredentials
+      testSecretKey testPublishableKey testConfiguredAt liveSecretKey livePublishableKey liveConfiguredAt
+    }
+  }
+`);
+
+export const ConfigureStripeDocument = graphql(`
+  mutation CofferClientConfigureStripe($projectId: ID!, $input: StripeCredentialsInput!) {
+    configureStripe(projectId: $projectId, input: $input) {
+      results { environment changedFields accountChanged }
+      config { projectId hasTestCredentials hasLiveCredentials testSecretKey liveSecretKey }
+    }
+  }
+`);

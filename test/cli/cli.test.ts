@@ -397,6 +397,22 @@ describe('users, keys, tokens, projects and the keyring over the API', () => {
     expect((await cli(['project', 'list'], { env: asDev })).code).toBe(2);
   });
 
+  it(
+    'stripe status and configure go through the API; a bad key is refused in one line without echoing it',
+    { timeout: 60_000 },
+    async () => {
+      const env = asAdmin();
+      const status = await cli(['stripe', 'status', '--project', projectId], { env });
+      expect(status).toMatchObject({ code: 0, stdout: 'Stripe is not configured for this project.\n' });
+      const badKey = 'sk_test_not-a-real-key-but-secret-0123456789';
+      const refused = await cli(['stripe', 'configure', '--project', projectId, '--environment', 'test'], { env, input: badKey });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^coffer: BAD_USER_INPUT: [^\n]*\n$/);
+      expect(refused.stdout + refused.stderr).not.toContain(badKey);
+      expect(server.stdout() + server.stderr()).not.toContain(badKey);
+    },
+  );
+
   it('rotates the master key with progress lines when stderr is not a terminal', { timeout: 60_000 }, async () => {
     const result = await cli(['master-key', 'rotate', '--generate', '--json'], { env: asAdmin() });
     expect(result.code, result.stderr).toBe(0);
