@@ -4,7 +4,7 @@ import type { CodegenConfig } from '@graphql-codegen/cli';
 // in a test, run `npm run codegen`, and results and variables are typed against schema.graphql.
 const config: CodegenConfig = {
   schema: 'schema.graphql',
-  documents: ['test/**/*.ts', '!src/generated/**'],
+  documents: ['test/**/*.ts', 'src/client/**/*.ts', '!src/generated/**'],
   ignoreNoDocuments: true,
   generates: {
     'src/generated/graphql/': {

@@ -1,154 +1,103 @@
 #!/usr/bin/env node
-import { SingleBar, Presets } from 'cli-progress';
-import { Command, InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { Command, CommanderError, Option } from 'commander';
 import { generateApiKey } from '../auth/index.js';
 import { migrationStatus } from '../db/migrate.js';
-import { SYSTEM_ACTOR } from '../auth/index.js';
-import { DataDirLockedError } from '../db/data-dir-lock.js';
-import { purgeRetiredMasterKeys, rotateMasterKey, rotateRootKey } from '../features/master-keys/index.js';
-import { createApiKey, issueToken, revokeApiKey } from '../features/credentials/index.js';
-import { createUser, findUser as findUserByIdOrEmail } from '../features/users/index.js';
-import { Role } from '../generated/prisma/enums.js';
-import type { Services } from '../services.js';
+import { ensureBootstrapAdmin } from '../features/credentials/index.js';
+import { registerAdminCommands } from './admin.js';
+import { globalsOf, normalizeUrl, registerLoginCommands } from './connection.js';
+import { DEFAULT_PROFILE, readProfiles, writeProfiles } from './profiles.js';
+import { registerRunCommand } from './run.js';
+import { registerSecretCommands } from './secrets.js';
 import { registerStripeCommands } from './stripe/index.js';
-import { CommandFailure, describeFailure, print, withServices } from './support.js';
+import { CommandFailure, describeFailure, EXIT_USAGE, exitCodeOf, print, withServices } from './support.js';
 
-/** Operator commands: the same services the server uses, against the configured database. */
-const program = new Command('coffer').description('Coffer operator commands').showHelpAfterError();
+// The key may have come as --api-key: keep it out of `ps` (the process title replaces argv on Linux).
+process.title = 'coffer';
 
-async function findUser(services: Services, idOrEmail: string) {
-  const user = await findUserByIdOrEmail({ db: services.db, idOrEmail });
-  if (!user) throw new CommandFailure(`No user ${idOrEmail}.`, 1);
-  return user;
-}
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-const parseRole = (value: string) => {
-  const role = value.toUpperCase();
-  if (!(role in Role)) throw new InvalidArgumentError('must be ADMIN or DEVELOPER');
-  return role as Role;
-};
+/**
+ * Operator commands. Everything with an API goes through it (a running Coffer, --url/--api-key,
+ * COFFER_URL/COFFER_API_KEY or a `coffer login` profile); only `migrate` and `bootstrap-admin`
+ * open the database, and they respect the data-directory lock of a running server.
+ */
+const program = new Command('coffer')
+  .description('Coffer operator commands (exit codes: 0 success, 1 failure, 2 usage or could not start)')
+  // Not .version(): program options are read anywhere in the line, and `secrets get --version N` is a secret's version.
+  .addHelpText('after', '\n  -V, --version (first argument only) prints the version.')
+  .option('--url <url>', 'the Coffer GraphQL URL (default $COFFER_URL, else the profile)')
+  .option('--api-key <key>', 'API key or token (default $COFFER_API_KEY, else the profile; prefer those: arguments stay in shell history)')
+  .option('--profile <name>', 'a profile saved by coffer login (default $COFFER_PROFILE, else the current one)')
+  .addOption(new Option('--timeout <ms>', 'per request').argParser((value) => Number.parseInt(value, 10)).default(30_000))
+  .option('--json', 'machine output as JSON')
+  .showHelpAfterError()
+  .exitOverride();
 
-program
-  .command('migrate')
-  .description('apply pending database migrations (also done at start-up) and print the status')
-  .action(async () => {
-    // Opening the services applies pending migrations; report what the database now holds.
-    await withServices(async (services) => print(await migrationStatus(services.db)));
-  });
-
-const user = program.command('user').description('manage users');
-user
-  .command('create')
-  .requiredOption('--email <email>', 'email address')
-  .option('--name <name>', 'display name')
-  .option('--role <role>', 'ADMIN or DEVELOPER', parseRole, 'DEVELOPER' as Role)
-  .action(async (options: { email: string; name?: string; role: Role }) => {
-    await withServices(async ({ db }) => {
-      const created = await createUser({ db, input: { email: options.email, name: options.name ?? null, role: options.role } });
-      print({ id: created.id, email: created.email, role: created.role });
-    });
-  });
-
-const token = program.command('token').description('JWTs');
-token
-  .command('issue')
-  .requiredOption('--user <idOrEmail>', 'the user the token is for')
-  .action(async (options: { user: string }) => {
-    await withServices(async (services) => {
-      const target = await findUser(services, options.user);
-      print(
-        await issueToken({
-          db: services.db,
-          keys: services.auth.keys,
-          ttlSeconds: services.config.tokenTtlSeconds,
-          userId: target.id,
-          now: new Date(),
-        }),
-      );
-    });
-  });
-
-const apiKey = program.command('api-key').description('API keys');
-apiKey
-  .command('create')
-  .requiredOption('--user <idOrEmail>', 'the user the key is for')
-  .requiredOption('--name <name>', 'what the key is for')
-  .action(async (options: { user: string; name: string }) => {
-    await withServices(async (services) => {
-      const target = await findUser(services, options.user);
-      const { apiKey: created, key } = await createApiKey({
-        db: services.db,
-        keys: services.auth.keys,
-        userId: target.id,
-        name: options.name,
-      });
-      print({ id: created.id, name: created.name, key });
-    });
-  });
-apiKey
-  .command('revoke')
-  .argument('<id>', 'API key id')
-  .action(async (id: string) => {
-    await withServices(async (services) => {
-      const revoked = await revokeApiKey({ db: services.db, signals: services.signals, viewer: null, id, now: new Date() });
-      print({ id: revoked.id, revokedAt: revoked.revokedAt });
-    });
-  });
-apiKey
+registerLoginCommands(program);
+registerSecretCommands(program);
+registerRunCommand(program);
+registerAdminCommands(program);
+program.commands
+  .find((command) => command.name() === 'api-key')!
   .command('generate')
-  .description('print a new random key, e.g. for COFFER_ADMIN_API_KEY (touches no database)')
+  .description('print a new random key, e.g. for COFFER_ADMIN_API_KEY (local: touches no server and no database)')
   .action(() => {
     process.stdout.write(`${generateApiKey().key}\n`);
   });
 
 program
-  .command('rotate-master-key')
-  .description('re-wrap every data key under the active master key term (resumable); --generate adds a new active term first')
-  .option('--generate', 'generate a new master key and make it active first')
-  .option('--batch-size <n>', 'data keys per committed batch', (value) => Number.parseInt(value, 10), 500)
-  .action(async (options: { generate?: boolean; batchSize: number }) => {
-    await withServices(async (services) => {
-      const bar = new SingleBar({ format: 'rotating {bar} {value}/{total} data keys', stream: process.stderr }, Presets.shades_classic);
-      let started = false;
-      const result = await rotateMasterKey({
-        db: services.db,
-        keyring: services.keyring,
-        actor: SYSTEM_ACTOR,
-        generateNewKey: options.generate ?? false,
-        batchSize: options.batchSize,
-        onProgress: ({ rewrapped, total }) => {
-          if (!started) bar.start(total, 0);
-          started = true;
-          bar.update(rewrapped);
-        },
-      });
-      if (started) bar.stop();
-      print(result);
-    });
-  });
-
-program
-  .command('purge-retired-master-keys')
-  .description('delete retired master key terms for good (refused while any data key uses one; older backups keep them)')
-  .action(async () => {
-    await withServices(async ({ db, keyring }) => print(await purgeRetiredMasterKeys({ db, keyring, actor: SYSTEM_ACTOR })));
-  });
-
-program
-  .command('rotate-root-key')
+  .command('migrate')
   .description(
-    're-seal the keyring under a new root key: --generate with the generated DATA_DIR/root-key, else the first configured root key',
+    'local: apply pending database migrations (also done at start-up) and print the status; refused while a server holds DATA_DIR',
   )
-  .option('--generate', 'generate the new root key (generated DATA_DIR/root-key only)')
-  .action(async (options: { generate?: boolean }) => {
-    await withServices(async ({ db, keyring }) => {
-      print(await rotateRootKey({ db, keyring, actor: SYSTEM_ACTOR, generate: options.generate ?? false }));
+  .action(async () => {
+    // Opening the services applies pending migrations; report what the database now holds.
+    await withServices(async (services) => print(await migrationStatus(services.db)));
+  });
+
+program
+  .command('bootstrap-admin')
+  .description(
+    'local: create the first admin and an API key for it when there is no admin yet (refused while a server holds DATA_DIR); ' +
+      'the key goes into --key-file (mode 0600) or, with --url, into a profile, never on the screen',
+  )
+  .option('--key-file <path>', 'write the key to this new file (mode 0600)')
+  .action(async (options: { keyFile?: string }, command: Command) => {
+    const globals = globalsOf(command);
+    if (!options.keyFile && !globals.url)
+      throw new CommandFailure('bootstrap-admin needs --key-file <path> or --url (to save a profile).', EXIT_USAGE);
+    await withServices(async (services) => {
+      const result = await ensureBootstrapAdmin({ db: services.db, signals: services.signals, keys: services.auth.keys });
+      if (result.kind !== 'created') throw new CommandFailure('An admin exists already: nothing done.', 1);
+      if (options.keyFile) await writeFile(options.keyFile, `${result.apiKey}\n`, { mode: 0o600, flag: 'wx' });
+      if (globals.url) {
+        const name = globals.profile ?? DEFAULT_PROFILE;
+        const file = await readProfiles();
+        file.profiles[name] = { url: normalizeUrl(globals.url), apiKey: result.apiKey };
+        file.current = name;
+        await writeProfiles(file);
+      }
+      const where = [options.keyFile, globals.url && `profile "${globals.profile ?? DEFAULT_PROFILE}"`].filter(Boolean).join(' and ');
+      if (globals.json) print({ email: result.email, savedIn: where });
+      else process.stderr.write(`Created the first admin (${result.email}); its API key is in ${where}.\n`);
     });
   });
 
 registerStripeCommands(program);
 
+const first = process.argv[2];
+if (first === '--version' || first === '-V') {
+  process.stdout.write(`${version}\n`);
+  process.exit(0);
+}
+
 program.parseAsync().catch((error: unknown) => {
-  process.stderr.write(`${describeFailure(error)}\n`);
-  process.exit(error instanceof CommandFailure || error instanceof DataDirLockedError ? error.exitCode : 1);
+  if (error instanceof CommanderError) {
+    // --help and --version end here with exit 0; a usage error was already printed by commander.
+    process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
+  }
+  process.stderr.write(`coffer: ${describeFailure(error)}\n`);
+  process.exit(exitCodeOf(error));
 });

@@ -1,4 +1,5 @@
 import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   cleanUpProcesses,
@@ -39,12 +40,7 @@ describe('one process owns an embedded DATA_DIR', () => {
       const filesBefore = (await readdir(dataDir)).sort();
 
       const cliEnv = { DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
-      for (const args of [
-        ['user', 'create', '--email', 'dev@example.com'],
-        ['migrate'],
-        ['rotate-master-key', '--generate'],
-        ['api-key', 'create', '--user', 'admin@coffer.local', '--name', 'ci'],
-      ]) {
+      for (const args of [['migrate'], ['bootstrap-admin', '--key-file', join(dataDir, 'admin.key')]]) {
         const refused = await runCli(args, cliEnv);
         expect(refused.code, `${args.join(' ')}: ${refused.stderr}`).toBe(2);
         expect(refused.stderr).toContain(`pid ${server.child.pid}`);
@@ -64,12 +60,15 @@ describe('one process owns an embedded DATA_DIR', () => {
 
       expect(await server.stop()).toEqual({ code: 0, signal: null });
 
-      // Once the server has stopped, the CLI owns the directory, and what it writes lasts.
-      const created = await runCli(['user', 'create', '--email', 'dev@example.com'], cliEnv);
-      expect(created.code, created.stderr).toBe(0);
+      // Once the server has stopped, the CLI owns the directory (the admin exists: bootstrap does nothing).
+      const migrated = await runCli(['migrate'], cliEnv);
+      expect(migrated.code, migrated.stderr).toBe(0);
+      const bootstrap = await runCli(['bootstrap-admin', '--key-file', join(dataDir, 'admin.key')], cliEnv);
+      expect(bootstrap.code, bootstrap.stderr).toBe(1);
+      expect(bootstrap.stderr).toContain('An admin exists already');
       const restarted = startCoffer(env);
       const again = await restarted.listening();
-      expect(emailsOf(await graphqlAt(again, USERS, { key }))).toEqual([...before, 'dev@example.com'].sort());
+      expect(emailsOf(await graphqlAt(again, USERS, { key }))).toEqual(before);
       expect(await restarted.stop()).toEqual({ code: 0, signal: null });
     },
   );
@@ -84,13 +83,13 @@ describe('one process owns an embedded DATA_DIR', () => {
     await server.exited;
 
     const started = Date.now();
-    const created = await runCli(['user', 'create', '--email', 'after-crash@example.com'], { DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
-    expect(created.code, created.stderr).toBe(0);
+    const migrated = await runCli(['migrate'], { DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+    expect(migrated.code, migrated.stderr).toBe(0);
     expect(Date.now() - started).toBeLessThan(30_000);
 
     const next = startCoffer(env);
     const url = await next.listening();
-    expect(emailsOf(await graphqlAt(url, USERS, { key }))).toContain('after-crash@example.com');
+    expect(emailsOf(await graphqlAt(url, USERS, { key }))).toContain('admin@coffer.local');
     // Frozen (SIGSTOP) for longer than the lock's staleness, it is still alive: never taken over.
     next.child.kill('SIGSTOP');
     await new Promise((resolve) => setTimeout(resolve, 12_000));

@@ -1,4 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { ConfigureStripeDocument, StripeConfigDocument } from '../../client/documents.js';
+import { connect, globalsOf } from '../connection.js';
+import { promptHidden, readStdin, withoutFinalNewline } from '../prompt.js';
 import { SYSTEM_ACTOR } from '../../auth/index.js';
 import { activeSyncRun, cancelSync, latestSyncRunId, SYNC_OBJECT_TYPES, type SyncRunReport } from '../../features/stripe/index.js';
 import type { StripeEnvironment } from '../../generated/prisma/enums.js';
@@ -21,6 +24,46 @@ const endedBadly = (run: SyncRunReport) =>
 export function registerStripeCommands(program: Command) {
   const stripe = program.command('stripe').description("a project's Stripe data");
   stripe
+    .command('configure')
+    .description(
+      "save a project environment's Stripe secret key through the API (format and live checks on the server); " +
+        'the key from stdin when piped, else a prompt without echo',
+    )
+    .requiredOption('--project <id>', 'project id', parseId('project'))
+    .requiredOption('--environment <environment>', 'test or live', parseEnvironment)
+    .option('--publishable-key <key>', 'the publishable key (pk_...) to store with it')
+    .action(async (options: { project: string; environment: StripeEnvironment; publishableKey?: string }, command: Command) => {
+      const client = await connect(command);
+      const secretKey = process.stdin.isTTY ? await promptHidden('Stripe secret key: ') : withoutFinalNewline(await readStdin()).trim();
+      if (!secretKey) throw new CommandFailure('No secret key given.', 2);
+      const prefix = options.environment === 'LIVE' ? 'live' : 'test';
+      const input = {
+        [`${prefix}SecretKey`]: secretKey,
+        ...(options.publishableKey ? { [`${prefix}PublishableKey`]: options.publishableKey } : {}),
+      };
+      const { configureStripe } = await client.request(ConfigureStripeDocument, { projectId: options.project, input });
+      if (globalsOf(command).json) print(configureStripe);
+      else {
+        const masked = options.environment === 'LIVE' ? configureStripe?.config?.liveSecretKey : configureStripe?.config?.testSecretKey;
+        process.stderr.write(`Stripe ${prefix} configured for project ${options.project} (${masked ?? 'saved'}).\n`);
+      }
+    });
+  stripe
+    .command('status')
+    .description("a project's Stripe set-up through the API (keys masked)")
+    .requiredOption('--project <id>', 'project id', parseId('project'))
+    .action(async (options: { project: string }, command: Command) => {
+      const { stripeConfig } = await (await connect(command)).request(StripeConfigDocument, { projectId: options.project });
+      if (globalsOf(command).json) return void print(stripeConfig);
+      if (!stripeConfig) return void process.stdout.write('Stripe is not configured for this project.\n');
+      for (const [label, key, at] of [
+        ['test', stripeConfig.testSecretKey, stripeConfig.testConfiguredAt],
+        ['live', stripeConfig.liveSecretKey, stripeConfig.liveConfiguredAt],
+      ] as const) {
+        process.stdout.write(`${label}\t${key ?? 'not configured'}${at ? `\tsince ${at}` : ''}\n`);
+      }
+    });
+  stripe
     .command('sync')
     .description(
       'sync a project environment from Stripe now, in this process, showing progress; ' +
@@ -30,13 +73,13 @@ export function registerStripeCommands(program: Command) {
     .requiredOption('--project <id>', 'project id', parseId('project'))
     .requiredOption('--environment <environment>', 'test or live', parseEnvironment)
     .option('--objects <types>', `comma-separated object types, default all: ${SYNC_OBJECT_TYPES.join(',')}`, parseObjects)
-    .option('--json', 'print the final report as JSON instead of a table')
-    .action(async (options: { project: string; environment: StripeEnvironment; objects?: string[]; json?: boolean }) => {
+    .action(async (options: { project: string; environment: StripeEnvironment; objects?: string[] }, command: Command) => {
+      const json = globalsOf(command).json ?? false;
       await withServices(
         async (services) => {
           const request = { projectId: options.project, environment: options.environment, objects: options.objects };
           const run = await foregroundSync(services, request);
-          printRun(run, options.json ?? false);
+          printRun(run, json);
           if (run.status !== 'SUCCEEDED') throw endedBadly(run);
         },
         // Retries and failures are shown as progress; warnings would only interleave with the bar.
@@ -50,8 +93,8 @@ export function registerStripeCommands(program: Command) {
     .option('--project <id>', 'project id (its latest run)', parseId('project'))
     .option('--environment <environment>', 'test or live (with --project)', parseEnvironment)
     .option('--follow', 'while the run is active, show its progress until it ends; then exit as `stripe sync` does')
-    .option('--json', 'print JSON instead of a table')
-    .action(async (options: { run?: string; project?: string; environment?: StripeEnvironment; follow?: boolean; json?: boolean }) => {
+    .action(async (options: { run?: string; project?: string; environment?: StripeEnvironment; follow?: boolean }, command: Command) => {
+      const json = globalsOf(command).json ?? false;
       if (!options.run && !options.project) throw new InvalidArgumentError('give --run <id>, or --project <id> [--environment test|live]');
       await withServices(
         async (services) => {
@@ -72,7 +115,7 @@ export function registerStripeCommands(program: Command) {
             }
             run = await loadRun(services.db, run.id);
           }
-          printRun(run, options.json ?? false);
+          printRun(run, json);
           if (options.follow && run.status !== 'SUCCEEDED') throw endedBadly(run);
         },
         { logLevel: 'error' },
