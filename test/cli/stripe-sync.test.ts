@@ -23,6 +23,16 @@ const COUNTS: Record<CollectionName, number> = {
   payment_intents: 20,
   charges: 21,
   refunds: 5,
+  checkout_sessions: 11,
+  setup_intents: 2,
+  payment_methods: 6,
+  disputes: 1,
+  credit_notes: 1,
+  coupons: 2,
+  promotion_codes: 2,
+  tax_ids: 1,
+  subscription_schedules: 1,
+  balance_transactions: 24,
 };
 const TOTAL = Object.values(COUNTS).reduce((sum, count) => sum + count, 0);
 

@@ -4,6 +4,7 @@ import { notFound, unauthenticated } from '../../errors.js';
 import type { Context } from '../../graphql/context.js';
 import { lookupRule, type FeaturePermissions } from '../../graphql/permissions.js';
 import { isProjectOwner, projectAccess, subscriberOwnsProject } from '../projects/index.js';
+import { OBJECT_TYPES } from './mirror/object-types.js';
 import * as syncRepository from './sync/sync.repository.js';
 
 /**
@@ -37,6 +38,8 @@ export const stripePermissions: FeaturePermissions = {
     stripeSubscriptions: isProjectOwner,
     stripeInvoices: isProjectOwner,
     stripePaymentIntents: isProjectOwner,
+    // Every object type declared with a query: owner or admin, like the ones above.
+    ...Object.fromEntries(Object.values(OBJECT_TYPES).flatMap((spec) => (spec.query ? [[spec.query.field, isProjectOwner]] : []))),
     stripeWebhookEvents: isProjectOwner,
   },
   Mutation: {

@@ -12,7 +12,7 @@ import * as configRepository from '../config/config.repository.js';
 import { revealCredential } from '../config/credentials.repository.js';
 import * as mirrorRepository from '../mirror/mirror.repository.js';
 import { isSyncObjectType, OBJECT_TYPES, type ObjectTypeSpec } from '../mirror/object-types.js';
-import { abortable, completeSubscriptionItems, listPage } from './stripe-pages.js';
+import { abortable, completeInlineLists, listPage } from './stripe-pages.js';
 import { publishSyncEvents, recordSyncEvent, storedEventRow, type SyncEventInput, type SyncProgressEvent } from './progress.js';
 import * as syncRepository from './sync.repository.js';
 import { endRun, KeyRejected, startLeaseHeartbeat, Stopped, type Ending, type RunOutcome, type StopReason } from './run-ending.js';
@@ -229,10 +229,7 @@ export class SyncRunExecution {
           }),
         );
         const missing = page.data.filter((object) => !stored.has(object.id));
-        if (spec.type === 'subscriptions' && missing.length > 0)
-          await this.withRetries(spec, signal, () =>
-            completeSubscriptionItems(stripe, missing as unknown as Stripe.Subscription[], pageSize),
-          );
+        if (missing.length > 0) await this.withRetries(spec, signal, () => completeInlineLists(stripe, spec, missing, pageSize));
         for (const object of page.data) listed.add(object.id);
         if (missing.length > 0) inserted += (await this.storeRepairs(spec, missing, requestedAt)).length;
       } catch (error) {
