@@ -67,6 +67,8 @@ export interface ObjectTypeSpec {
   list(stripe: Stripe, params: { limit: number; starting_after?: string }): Promise<Stripe.ApiList<{ id: string }>>;
   /** One object by id (verification confirms a deletion with it: Stripe answers `resource_missing`). */
   retrieve(stripe: Stripe, id: string): Promise<{ id: string; deleted?: unknown }>;
+  /** One cheap call that needs the same permission as `list` (restricted keys are checked with it); default: list with limit 1. */
+  probe?(stripe: Stripe): Promise<unknown>;
   /** Every event that changes an object of this type: the managed endpoint subscribes to them all. */
   events: readonly WebhookEvent[];
   /** Inline lists completed in the sync and in webhooks alike. */
@@ -375,6 +377,7 @@ export const OBJECT_TYPES: Record<SyncObjectType, ObjectTypeSpec> = {
         () => stripe.paymentMethods.list({ limit }),
         (customer) => stripe.customers.listPaymentMethods(customer, { limit }),
       ),
+    probe: (stripe) => stripe.paymentMethods.list({ limit: 1 }),
     retrieve: (stripe, id) => stripe.paymentMethods.retrieve(id),
     events: ['payment_method.attached', 'payment_method.detached', 'payment_method.updated', 'payment_method.automatically_updated'],
     query: {
@@ -529,6 +532,7 @@ export const OBJECT_TYPES: Record<SyncObjectType, ObjectTypeSpec> = {
         () => stripe.taxIds.list({ limit }),
         (customer) => stripe.taxIds.list({ limit, owner: { type: 'customer', customer } }),
       ),
+    probe: (stripe) => stripe.taxIds.list({ limit: 1 }),
     retrieve: (stripe, id) => stripe.taxIds.retrieve(id),
     events: ['customer.tax_id.created', 'customer.tax_id.updated', 'customer.tax_id.deleted'],
     query: {
@@ -624,3 +628,11 @@ export const isSyncObjectType = (value: string): value is SyncObjectType => (SYN
 
 /** Every table holding a project environment's mirrored Stripe data (cleared when the account changes). */
 export const MIRROR_TABLES = [...Object.values(OBJECT_TYPES).map((spec) => spec.table), 'stripe_subscription_items', 'stripe_objects'];
+
+/** Whether a key may read one object type, as found by its probe when the key was saved. */
+export interface ObjectPermission {
+  objectType: SyncObjectType;
+  readable: boolean;
+  /** Why not (Stripe's refusal, in words that name no key); null when readable. */
+  reason: string | null;
+}

@@ -8,6 +8,9 @@ import type { Logger } from '../../../logger.js';
 import { describeStripeFailure, withBackoff } from '../client/backoff.js';
 import { createStripeClient, STRIPE_API_VERSION } from '../client/stripe-client.js';
 import { classifyStripeError } from '../client/stripe-errors.js';
+
+/** Stripe refused the key this type (403): a restricted key without the permission. */
+const isPermissionRefusal = (error: unknown) => (error as { statusCode?: unknown }).statusCode === 403;
 import * as configRepository from '../config/config.repository.js';
 import { revealCredential } from '../config/credentials.repository.js';
 import * as mirrorRepository from '../mirror/mirror.repository.js';
@@ -177,6 +180,11 @@ export class SyncRunExecution {
           if (error instanceof Stopped) throw error;
           this.throwIfStopped();
           const reason = describeStripeFailure(error);
+          if (isPermissionRefusal(error)) {
+            // A restricted key that may not read this type: left out with the reason, the run goes on.
+            await this.skipObject(objectState, `skipped: the key may not read ${spec.type.replaceAll('_', ' ')} (${reason})`);
+            return;
+          }
           await this.failObject(objectState, reason);
           // A rejected key fails every other object type the same way: no point asking Stripe again.
           if (classifyStripeError(error) === 'INVALID_API_KEY') throw new KeyRejected(reason);
@@ -380,6 +388,18 @@ export class SyncRunExecution {
         );
       },
     });
+  }
+
+  private async skipObject(objectState: StripeSyncObjectState, reason: string) {
+    await this.transaction(async (tx, events) => {
+      const updated = await syncRepository.updateObjectState(tx, this.run.id, objectState.objectType, {
+        status: 'SKIPPED',
+        error: reason,
+        finishedAt: new Date(),
+      });
+      events.push(await this.record(tx, updated, { kind: 'OBJECT_COMPLETED', message: reason }));
+    });
+    this.log.info({ objectType: objectState.objectType }, 'stripe sync: object type skipped (no permission)');
   }
 
   private async failObject(objectState: StripeSyncObjectState, error: string) {

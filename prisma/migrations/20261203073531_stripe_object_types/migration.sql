@@ -1,3 +1,9 @@
+-- AlterEnum
+ALTER TYPE "StripeSyncObjectStatus" ADD VALUE 'SKIPPED';
+
+-- AlterTable
+ALTER TABLE "stripe_environments" ADD COLUMN     "key_permissions" JSONB;
+
 -- CreateTable
 CREATE TABLE "stripe_checkout_sessions" (
     "project_id" UUID NOT NULL,
