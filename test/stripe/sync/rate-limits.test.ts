@@ -177,7 +177,9 @@ describe('failures not worth a retry', () => {
     const { projectId, account, firstRunId } = await h.seededProject(COUNTS);
     const run = await h.waitForRun(firstRunId!);
 
-    expect(requestsTo('/v1/customers', mark).map((request) => request.status)).toEqual([500]);
+    // (The customers type's own listing: the walk for payment methods and tax ids asks 100 a page.)
+    const listing = requestsTo('/v1/customers', mark).filter((request) => String(request.query.limit) !== '100');
+    expect(listing.map((request) => request.status)).toEqual([500]);
     expect(retryEvents(run)).toEqual([]);
     const customers = progressOf(run, 'CUSTOMERS');
     expect(customers).toMatchObject({ status: 'FAILED', retries: 0, objects: 0 });
