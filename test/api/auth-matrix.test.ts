@@ -124,6 +124,42 @@ const StripeInvoices = graphql(
 const StripePaymentIntents = graphql(
   `query MatrixStripePaymentIntents($projectId: ID!) { stripePaymentIntents(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`,
 );
+const StripeCharges = graphql(
+  `query MatrixStripeCharges($projectId: ID!) { stripeCharges(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`,
+);
+const StripeRefunds = graphql(
+  `query MatrixStripeRefunds($projectId: ID!) { stripeRefunds(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`,
+);
+const StripeCheckoutSessions = graphql(
+  `query MatrixStripeCheckoutSessions($projectId: ID!) { stripeCheckoutSessions(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`,
+);
+const StripeSetupIntents = graphql(
+  `query MatrixStripeSetupIntents($projectId: ID!) { stripeSetupIntents(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`,
+);
+const StripePaymentMethods = graphql(
+  `query MatrixStripePaymentMethods($projectId: ID!) { stripePaymentMethods(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`,
+);
+const StripeDisputes = graphql(
+  `query MatrixStripeDisputes($projectId: ID!) { stripeDisputes(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`,
+);
+const StripeCreditNotes = graphql(
+  `query MatrixStripeCreditNotes($projectId: ID!) { stripeCreditNotes(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`,
+);
+const StripeCoupons = graphql(
+  `query MatrixStripeCoupons($projectId: ID!) { stripeCoupons(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`,
+);
+const StripePromotionCodes = graphql(
+  `query MatrixStripePromotionCodes($projectId: ID!) { stripePromotionCodes(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`,
+);
+const StripeTaxIds = graphql(
+  `query MatrixStripeTaxIds($projectId: ID!) { stripeTaxIds(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`,
+);
+const StripeSubscriptionSchedules = graphql(
+  `query MatrixStripeSubscriptionSchedules($projectId: ID!) { stripeSubscriptionSchedules(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`,
+);
+const StripeBalanceTransactions = graphql(
+  `query MatrixStripeBalanceTransactions($projectId: ID!) { stripeBalanceTransactions(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`,
+);
 const StripeWebhookEvents = graphql(
   `query MatrixStripeWebhookEvents($projectId: ID!) { stripeWebhookEvents(projectId: $projectId, environment: TEST, first: 5) { totalCount edges { node { id } } } }`,
 );
@@ -830,6 +866,24 @@ const rows: Row[] = [
   mirrorRow('Query.stripeSubscriptions', (app, credential, projectId) => app.execute(StripeSubscriptions, { projectId }, { credential })),
   mirrorRow('Query.stripeInvoices', (app, credential, projectId) => app.execute(StripeInvoices, { projectId }, { credential })),
   mirrorRow('Query.stripePaymentIntents', (app, credential, projectId) => app.execute(StripePaymentIntents, { projectId }, { credential })),
+  mirrorRow('Query.stripeCharges', (app, credential, projectId) => app.execute(StripeCharges, { projectId }, { credential })),
+  mirrorRow('Query.stripeRefunds', (app, credential, projectId) => app.execute(StripeRefunds, { projectId }, { credential })),
+  mirrorRow('Query.stripeCheckoutSessions', (app, credential, projectId) =>
+    app.execute(StripeCheckoutSessions, { projectId }, { credential }),
+  ),
+  mirrorRow('Query.stripeSetupIntents', (app, credential, projectId) => app.execute(StripeSetupIntents, { projectId }, { credential })),
+  mirrorRow('Query.stripePaymentMethods', (app, credential, projectId) => app.execute(StripePaymentMethods, { projectId }, { credential })),
+  mirrorRow('Query.stripeDisputes', (app, credential, projectId) => app.execute(StripeDisputes, { projectId }, { credential })),
+  mirrorRow('Query.stripeCreditNotes', (app, credential, projectId) => app.execute(StripeCreditNotes, { projectId }, { credential })),
+  mirrorRow('Query.stripeCoupons', (app, credential, projectId) => app.execute(StripeCoupons, { projectId }, { credential })),
+  mirrorRow('Query.stripePromotionCodes', (app, credential, projectId) => app.execute(StripePromotionCodes, { projectId }, { credential })),
+  mirrorRow('Query.stripeTaxIds', (app, credential, projectId) => app.execute(StripeTaxIds, { projectId }, { credential })),
+  mirrorRow('Query.stripeSubscriptionSchedules', (app, credential, projectId) =>
+    app.execute(StripeSubscriptionSchedules, { projectId }, { credential }),
+  ),
+  mirrorRow('Query.stripeBalanceTransactions', (app, credential, projectId) =>
+    app.execute(StripeBalanceTransactions, { projectId }, { credential }),
+  ),
   mirrorRow('Query.stripeWebhookEvents', (app, credential, projectId) => app.execute(StripeWebhookEvents, { projectId }, { credential })),
   mirrorRow(
     'Subscription.stripeSyncProgress',

@@ -65,6 +65,16 @@ const MIX: Record<CollectionName, number> = {
   payment_intents: 2,
   charges: 1.5,
   refunds: 0.5,
+  checkout_sessions: 0,
+  setup_intents: 0,
+  payment_methods: 0,
+  disputes: 0,
+  credit_notes: 0,
+  coupons: 0,
+  promotion_codes: 0,
+  tax_ids: 0,
+  subscription_schedules: 0,
+  balance_transactions: 0,
 };
 
 function mixOf(total: number): Record<CollectionName, number> {

@@ -23,6 +23,16 @@ const COUNTS: Record<CollectionName, number> = {
   payment_intents: 20,
   charges: 21,
   refunds: 5,
+  checkout_sessions: 11,
+  setup_intents: 2,
+  payment_methods: 6,
+  disputes: 1,
+  credit_notes: 1,
+  coupons: 2,
+  promotion_codes: 2,
+  tax_ids: 1,
+  subscription_schedules: 1,
+  balance_transactions: 24,
 };
 const TOTAL = Object.values(COUNTS).reduce((sum, count) => sum + count, 0);
 
@@ -263,13 +273,13 @@ describe('coffer stripe sync', () => {
         error: string;
         objectTypes: Array<{ objectType: string; status: string; retries: number; error: string | null }>;
       };
-      expect(report).toMatchObject({ status: 'FAILED', error: '1 of 8 object types failed: invoices' });
+      expect(report).toMatchObject({ status: 'FAILED', error: `1 of ${ALL_COLLECTIONS.length} object types failed: invoices` });
       const invoices = report.objectTypes.find((entry) => entry.objectType === 'invoices');
       expect(invoices).toMatchObject({ status: 'FAILED', retries: 2, error: expect.stringContaining('HTTP 500') });
       expect(report.objectTypes.filter((entry) => entry.status !== 'SUCCEEDED').map((entry) => entry.objectType)).toEqual(['invoices']);
       expect(result.stderr).toContain('invoices: FAILED');
       expect(result.stderr).toMatch(/invoices: .*Retry 1 of 2/);
-      expect(result.stderr).toContain(`Sync run ${report.id} FAILED: 1 of 8 object types failed: invoices`);
+      expect(result.stderr).toContain(`Sync run ${report.id} FAILED: 1 of ${ALL_COLLECTIONS.length} object types failed: invoices`);
       expect(fake.requests.filter((request) => request.path === '/v1/invoices' && request.status === 500)).toHaveLength(3);
     },
     TIMEOUT,
@@ -323,10 +333,10 @@ describe('coffer stripe sync', () => {
         '--environment',
         'test',
         '--objects',
-        'customers,coupons',
+        'customers,payouts',
       );
       expect(badObjects.code).not.toBe(0);
-      expect(badObjects.stderr).toContain('unknown: coupons');
+      expect(badObjects.stderr).toContain('unknown: payouts');
     },
     TIMEOUT,
   );

@@ -4,6 +4,7 @@ import { notFound, unauthenticated } from '../../errors.js';
 import type { Context } from '../../graphql/context.js';
 import { admitsMachines, lookupRule, type FeaturePermissions } from '../../graphql/permissions.js';
 import { isProjectOwner, isProjectOwnerOrMachineWith, projectAccessFor, subscriberOwnsProjectOrMachineWith } from '../projects/index.js';
+import { OBJECT_TYPES } from './mirror/object-types.js';
 import * as syncRepository from './sync/sync.repository.js';
 
 /**
@@ -48,6 +49,8 @@ export const stripePermissions: FeaturePermissions = {
     stripeSubscriptions: mirrorReader,
     stripeInvoices: mirrorReader,
     stripePaymentIntents: mirrorReader,
+    // Every object type declared with a query: like the ones above.
+    ...Object.fromEntries(Object.values(OBJECT_TYPES).flatMap((spec) => (spec.query ? [[spec.query.field, mirrorReader]] : []))),
     stripeWebhookEvents: mirrorReader,
   },
   Mutation: {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StripeSyncWorker } from '../../../src/features/stripe/sync/sync-worker.js';
+import { SYNC_OBJECT_TYPES } from '../../../src/features/stripe/mirror/object-types.js';
 import { expectError } from '../../support/assertions.js';
 import { NO_LEAKS } from '../support.js';
 import { CancelSync, startSyncHarness, StartSync, type SyncHarness } from './support.js';
@@ -76,6 +77,16 @@ async function expectCanceledMidway(h: SyncHarness, runId: string, projectId: st
     PAYMENT_INTENTS: 'CANCELED',
     CHARGES: 'CANCELED',
     REFUNDS: 'CANCELED',
+    CHECKOUT_SESSIONS: 'CANCELED',
+    SETUP_INTENTS: 'CANCELED',
+    PAYMENT_METHODS: 'CANCELED',
+    DISPUTES: 'CANCELED',
+    CREDIT_NOTES: 'CANCELED',
+    COUPONS: 'CANCELED',
+    PROMOTION_CODES: 'CANCELED',
+    TAX_IDS: 'CANCELED',
+    SUBSCRIPTION_SCHEDULES: 'CANCELED',
+    BALANCE_TRANSACTIONS: 'CANCELED',
   });
   expect(run.progress.find((entry) => entry.objectType === 'CUSTOMERS')).toMatchObject({ pages: 1, objects: 50, error: null });
   expect(run.progress.every((entry) => entry.error === null)).toBe(true);
@@ -170,7 +181,7 @@ describe('without a worker in this process', () => {
       cancelRequestedAt: expect.any(String),
       error: null,
     });
-    expect(run!.progress).toHaveLength(8);
+    expect(run!.progress).toHaveLength(SYNC_OBJECT_TYPES.length);
     expect(run!.progress.every((entry) => entry.status === 'CANCELED' && entry.pages === 0)).toBe(true);
     expect(run!.summary).toMatchObject({ status: 'CANCELED', objects: 0, pages: 0, durationMs: null });
     const stored = await h.readRun(firstRunId!);

@@ -16,6 +16,8 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
+const LISTED_PER_CUSTOMER = new Set<string>(['payment_methods', 'tax_ids']);
+
 describe('a full sync', () => {
   it('starts on its own after the first configureStripe and mirrors every object type completely', async () => {
     const counts = {
@@ -27,6 +29,16 @@ describe('a full sync', () => {
       payment_intents: 210,
       charges: 199,
       refunds: 51,
+      checkout_sessions: 55,
+      setup_intents: 12,
+      payment_methods: 30,
+      disputes: 7,
+      credit_notes: 9,
+      coupons: 11,
+      promotion_codes: 13,
+      tax_ids: 6,
+      subscription_schedules: 8,
+      balance_transactions: 120,
     };
     const { projectId, account, firstRunId } = await h.seededProject(counts);
     expect(firstRunId).toEqual(expect.any(String));
@@ -41,7 +53,8 @@ describe('a full sync', () => {
         status: 'SUCCEEDED',
         objects: counts[collection],
         total: counts[collection],
-        pages: Math.max(1, Math.ceil(counts[collection] / 50)),
+        // Payment methods and tax ids are listed per customer, as one page.
+        pages: LISTED_PER_CUSTOMER.has(collection) ? 1 : Math.max(1, Math.ceil(counts[collection] / 50)),
       });
       expect(await h.storedIds(collection, projectId), collection).toEqual(h.fakeIds(account.id, collection));
     }
@@ -161,6 +174,16 @@ describe('object types in parallel lanes', () => {
       payment_intents: 55,
       charges: 130,
       refunds: 20,
+      checkout_sessions: 60,
+      setup_intents: 10,
+      payment_methods: 25,
+      disputes: 5,
+      credit_notes: 12,
+      coupons: 9,
+      promotion_codes: 14,
+      tax_ids: 4,
+      subscription_schedules: 6,
+      balance_transactions: 75,
     };
     const { projectId, account, firstRunId } = await parallel.seededProject(counts);
     const run = await parallel.waitForRun(firstRunId!);
@@ -176,12 +199,14 @@ describe('object types in parallel lanes', () => {
       const pages = run.events
         .filter((event) => event.kind === 'PAGE' && event.objectType === collection.toUpperCase())
         .map((event) => event.objects);
-      expect(pages, collection).toEqual(pages.map((_, index) => Math.min((index + 1) * 50, counts[collection])));
+      const pageSize = LISTED_PER_CUSTOMER.has(collection) ? counts[collection] : 50;
+      expect(pages, collection).toEqual(pages.map((_, index) => Math.min((index + 1) * pageSize, counts[collection])));
     }
     // Within each type, every page asked for the one after the page before it (the listing, then
     // the verification's walk from the top again).
     const customerCursors = parallel.fake.requests
-      .filter((request) => request.path === '/v1/customers')
+      // (100 a page: the walk of payment methods and tax ids over the customers)
+      .filter((request) => request.path === '/v1/customers' && String(request.query.limit) !== '100')
       .map((request) => request.query.starting_after ?? null);
     const walks = [customerCursors.slice(0, customerCursors.length / 2), customerCursors.slice(customerCursors.length / 2)];
     expect(walks[0]).toEqual(walks[1]);

@@ -67,29 +67,29 @@ describe('POST /webhooks/stripe/:projectId/test', () => {
     ]);
   });
 
-  it('an object type without a table of its own (checkout.session) is stored in stripe_objects', async () => {
+  it('an object type without a table of its own (payout) is stored in stripe_objects', async () => {
     const { projectId, secret } = await configuredProject();
     const created = h.clockSeconds() - 5;
-    const session = { id: 'cs_test_generic', object: 'checkout.session', status: 'complete', customer: 'cus_generic' };
-    const payload = h.eventPayload({ id: 'evt_session', type: 'checkout.session.completed', created, object: session });
+    const payout = { id: 'po_generic', object: 'payout', status: 'paid', amount: 1200 };
+    const payload = h.eventPayload({ id: 'evt_payout', type: 'payout.paid', created, object: payout });
 
     expect(await h.sendWebhook(projectId, payload, { secret })).toEqual({ status: 200, json: { received: true, duplicate: false } });
-    expect(await storedObject(projectId, 'cs_test_generic')).toMatchObject({
-      objectType: 'checkout.session',
-      data: session,
+    expect(await storedObject(projectId, 'po_generic')).toMatchObject({
+      objectType: 'payout',
+      data: payout,
       eventCreatedAt: new Date(created * 1000),
     });
     expect(await h.app.db.prisma.stripeCustomer.count({ where: { projectId } })).toBe(0);
 
     // The same out-of-order guard: an older event arriving later does not overwrite it.
     const older = h.eventPayload({
-      id: 'evt_session_older',
-      type: 'checkout.session.completed',
+      id: 'evt_payout_older',
+      type: 'payout.updated',
       created: created - 1,
-      object: { ...session, status: 'open' },
+      object: { ...payout, status: 'in_transit' },
     });
     expect((await h.sendWebhook(projectId, older, { secret })).status).toBe(200);
-    expect((await storedObject(projectId, 'cs_test_generic'))?.data).toEqual(session);
+    expect((await storedObject(projectId, 'po_generic'))?.data).toEqual(payout);
   });
 
   it('customer.deleted with only { id, object, deleted } flags the customer deleted and keeps its last email and name', async () => {

@@ -8,7 +8,11 @@ import { isIP } from 'node:net';
 export type Mode = 'test' | 'live';
 export type KeyKind = 'secret' | 'restricted' | 'publishable';
 /** 'read' is an extension: GETs allowed, writes refused with 403. */
-export type KeyPermissions = 'all' | 'read' | 'none';
+/**
+ * What a restricted key may do: everything, read everything, nothing, or read only the listed
+ * collections (any other collection answers 403, the account and other resources stay readable).
+ */
+export type KeyPermissions = 'all' | 'read' | 'none' | { read: readonly string[] };
 export type FormValue = string | FormValue[] | { [key: string]: FormValue };
 export type FormObject = { [key: string]: FormValue };
 /** An object of the API as JSON. Most have `livemode`; refunds, balance transactions and items do not. */

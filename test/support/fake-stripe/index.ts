@@ -26,11 +26,8 @@ export type { DelayOptions, FailOptions, Hold, LoggedRequest, RequestMatch } fro
 export type { KeyKind, KeyPermissions, Mode, StripeObject } from './http.js';
 export { INLINE_LIMIT, inlineList, type ApiList } from './lists.js';
 export type { CollectionName as FakeCollectionName } from './objects/context.js';
-/**
- * The eight collections the fake had first (and Coffer mirrors today); kept narrow so that
- * `Record<CollectionName, …>` in the suites stays complete. FakeCollectionName has all of them.
- */
-export type CollectionName = 'products' | 'prices' | 'customers' | 'subscriptions' | 'invoices' | 'payment_intents' | 'charges' | 'refunds';
+/** Every collection the fake serves; Coffer mirrors each of them. */
+export type { CollectionName } from './objects/context.js';
 export { COLLECTION_NAMES, COLLECTIONS, REMOVED_FIELDS } from './objects/index.js';
 export { generatedItem, generatedItems } from './objects/billing.js';
 export { lineId, subscriptionLine, subscriptionOf, subscriptionParent } from './objects/invoices.js';

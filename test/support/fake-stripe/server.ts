@@ -405,7 +405,16 @@ export class FakeStripe {
     if (record.kind === 'publishable') {
       throw new StripeHttpError(403, { type: 'invalid_request_error', code: 'secret_key_required', message: PUBLISHABLE_KEY_MESSAGE });
     }
-    if (record.permissions === 'none' || (record.permissions === 'read' && method !== 'GET')) {
+    const { permissions } = record;
+    if (typeof permissions === 'object') {
+      const collection = COLLECTION_NAMES.find((name) => COLLECTIONS[name].path.split('/')[0] === resource);
+      if (collection && (method !== 'GET' || !permissions.read.includes(collection))) {
+        const area = collection ? COLLECTIONS[collection].object.replace('.', '_') : resource.replace(/s$/, '');
+        const permission = `rak_${area}_${method === 'GET' ? 'read' : 'write'}`;
+        throw new StripeHttpError(403, { type: 'invalid_request_error', message: permissionMessage(key, record.accountId, permission) });
+      }
+    }
+    if (permissions === 'none' || (permissions === 'read' && method !== 'GET')) {
       const area = resource.startsWith('account') ? 'accounts_kyc_basic' : resource.replace(/s$/, '');
       const permission = `rak_${area}_${method === 'GET' ? 'read' : 'write'}`;
       throw new StripeHttpError(403, { type: 'invalid_request_error', message: permissionMessage(key, record.accountId, permission) });

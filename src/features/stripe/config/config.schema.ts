@@ -2,7 +2,9 @@ import type { Database } from '../../../db/database.js';
 import type { StripeCredentialKind, StripeEnvironment } from '../../../generated/prisma/enums.js';
 import { StripeWebhookMode } from '../../../generated/prisma/enums.js';
 import { builder } from '../../../graphql/builder.js';
+import type { ObjectPermission } from '../mirror/object-types.js';
 import { actingDeps, StripeEnvironmentEnum } from '../shared.schema.js';
+import { StripeSyncObjectEnum } from '../sync/sync.schema.js';
 import { webhookUrl, type WebhookSetupResult } from '../webhooks/managed-webhooks.js';
 import type { EnvironmentWithCredentials } from './config.repository.js';
 import {
@@ -58,6 +60,15 @@ const StripeWebhookStatus = builder.objectRef<EnvironmentWithCredentials>('Strip
   }),
 });
 
+const StripeObjectPermission = builder.objectRef<ObjectPermission>('StripeObjectPermission').implement({
+  description: 'Whether the restricted key may read one object type (checked with one list call when the key was saved).',
+  fields: (t) => ({
+    objectType: t.field({ type: StripeSyncObjectEnum, resolve: (entry) => entry.objectType }),
+    readable: t.exposeBoolean('readable'),
+    reason: t.exposeString('reason', { nullable: true, description: 'Why the key may not read it; the sync skips the type with it.' }),
+  }),
+});
+
 const StripeEnvironmentStatus = builder.objectRef<EnvironmentWithCredentials>('StripeEnvironmentStatus').implement({
   fields: (t) => ({
     environment: t.expose('environment', { type: StripeEnvironmentEnum }),
@@ -72,6 +83,12 @@ const StripeEnvironmentStatus = builder.objectRef<EnvironmentWithCredentials>('S
     }),
     syncRequestedAt: t.expose('syncRequestedAt', { type: 'DateTime', nullable: true }),
     lastSyncSummary: t.field({ type: 'JSON', nullable: true, resolve: (state) => state.lastSyncSummary ?? null }),
+    keyPermissions: t.field({
+      type: [StripeObjectPermission],
+      nullable: true,
+      description: 'For a restricted key: per object type, whether it may read it. Null for a secret key.',
+      resolve: (state) => (state.keyPermissions as ObjectPermission[] | null) ?? null,
+    }),
   }),
 });
 
@@ -203,6 +220,12 @@ const StripeAccountCheck = builder.objectRef<AccountCheck>('StripeAccountCheck')
     accountName: t.exposeString('accountName', { nullable: true }),
     livemode: t.exposeBoolean('livemode'),
     restrictedKey: t.exposeBoolean('restrictedKey'),
+    permissions: t.field({
+      type: [StripeObjectPermission],
+      nullable: true,
+      description: 'For a restricted key: per object type, whether it may read it.',
+      resolve: (check) => check.permissions,
+    }),
   }),
 });
 

@@ -4,12 +4,15 @@ import type { Database } from '../../../db/database.js';
 import { withExclusiveLocks } from '../../../db/locks.js';
 import { badInput, conflict, notFound } from '../../../errors.js';
 import type { EventBus } from '../../../events/event-bus.js';
+import type Stripe from 'stripe';
+import { Prisma } from '../../../generated/prisma/client.js';
 import type { StripeEnvironment } from '../../../generated/prisma/enums.js';
 import type { KeyringStore } from '../../../keyring/index.js';
 import { recordAudit } from '../../audit/index.js';
 import { createStripeClient } from '../client/stripe-client.js';
 import { classifyStripeError, stripeError } from '../client/stripe-errors.js';
 import * as mirrorRepository from '../mirror/mirror.repository.js';
+import { OBJECT_TYPES, type ObjectPermission } from '../mirror/object-types.js';
 import { ActiveSyncConflict, cancelSyncRun, createSyncRun, stopOnWorkers, wakeWorkers } from '../sync/sync.service.js';
 import * as syncRepository from '../sync/sync.repository.js';
 import { removeManagedWebhook, setUpManagedWebhook, type WebhookSetupResult } from '../webhooks/managed-webhooks.js';
@@ -36,6 +39,33 @@ export interface AccountCheck {
   accountName: string | null;
   livemode: boolean;
   restrictedKey: boolean;
+  /** A restricted key's permission per object type (one `limit=1` list each); null for a secret key. */
+  permissions: ObjectPermission[] | null;
+}
+
+/**
+ * A restricted key may read some object types and not others: one cheap list call per type says
+ * which (403 means not). Any other failure is reported as it is: the key is still saved.
+ */
+async function probePermissions(stripe: Stripe): Promise<ObjectPermission[]> {
+  const report: ObjectPermission[] = [];
+  for (const spec of Object.values(OBJECT_TYPES)) {
+    try {
+      await (spec.probe ? spec.probe(stripe) : spec.list(stripe, { limit: 1 }));
+      report.push({ objectType: spec.type, readable: true, reason: null });
+    } catch (error) {
+      const failure = classifyStripeError(error, { restrictedKey: true });
+      const denied = failure === 'RESTRICTED_KEY_MISSING_PERMISSION' || failure === 'PERMISSION_DENIED';
+      report.push({
+        objectType: spec.type,
+        readable: false,
+        reason: denied
+          ? `the restricted key lacks the permission to read ${spec.type.replaceAll('_', ' ')} (Stripe answered 403)`
+          : `could not be checked: ${failure}`,
+      });
+    }
+  }
+  return report;
 }
 
 const fieldsOf = (environment: StripeEnvironment) => CREDENTIAL_FIELDS.filter((entry) => entry.environment === environment);
@@ -53,13 +83,15 @@ async function checkAccount(
 ): Promise<AccountCheck> {
   const restrictedKey = isRestrictedKey(key);
   try {
-    const account = await createStripeClient(key, config, { maxNetworkRetries: 1 }).accounts.retrieveCurrent();
+    const stripe = createStripeClient(key, config, { maxNetworkRetries: 1 });
+    const account = await stripe.accounts.retrieveCurrent();
     return {
       environment,
       accountId: account.id,
       accountName: account.settings?.dashboard?.display_name ?? account.business_profile?.name ?? null,
       livemode: environment === 'LIVE',
       restrictedKey,
+      permissions: restrictedKey ? await probePermissions(stripe) : null,
     };
   } catch (error) {
     throw stripeError(classifyStripeError(error, { restrictedKey }), `input.${field}`, (error as { statusCode?: number }).statusCode);
@@ -170,8 +202,15 @@ export async function configureStripe(deps: StripeConfigDeps, projectId: string,
             const secretRemoved = plan.newSecretKey === null;
             await configRepository.updateEnvironment(tx, state.id, {
               updatedAt: now,
-              ...(account ? { accountId: account.accountId, accountName: account.accountName, configuredAt: now } : {}),
-              ...(secretRemoved ? { configuredAt: null } : {}),
+              ...(account
+                ? {
+                    accountId: account.accountId,
+                    accountName: account.accountName,
+                    configuredAt: now,
+                    keyPermissions: account.permissions ? (account.permissions as unknown as Prisma.InputJsonValue) : Prisma.DbNull,
+                  }
+                : {}),
+              ...(secretRemoved ? { configuredAt: null, keyPermissions: Prisma.DbNull } : {}),
               ...(newAccount ? { syncRequestedAt: now, lastSyncSummary: undefined } : {}),
             });
             await recordAudit(tx, deps.actor, {

@@ -1,7 +1,7 @@
 import { keysetOrder, keysetWhere, toConnection, type PagePlan } from '../../../db/pagination.js';
 import type { PrismaClient } from '../../../generated/prisma/client.js';
 import type { StripeEnvironment } from '../../../generated/prisma/enums.js';
-import { MIRROR_TABLES, OBJECT_TYPES, type ObjectTypeSpec, type SyncObjectType } from './object-types.js';
+import { hasTruncatedList, MIRROR_TABLES, OBJECT_TYPES, type ObjectTypeSpec, type SyncObjectType } from './object-types.js';
 
 type Sql = Pick<PrismaClient, '$executeRawUnsafe' | '$queryRawUnsafe'>;
 
@@ -100,7 +100,7 @@ export async function upsertObjects(sql: Sql, spec: ObjectTypeSpec, write: Mirro
   );
   const ids = written.map((row) => row.stripe_id);
   // Items are replaced only from a complete list: a truncated one (`has_more`) would drop the rest.
-  const truncated = new Set(write.objects.filter((object) => hasMoreItems(object)).map((object) => object.id));
+  const truncated = new Set(write.objects.filter((object) => hasTruncatedList(spec, object)).map((object) => object.id));
   const replaced = ids.filter((id) => !truncated.has(id));
   if (spec.type === 'subscriptions' && replaced.length > 0) {
     await sql.$executeRawUnsafe(REPLACE_ITEMS_DELETE, write.projectId, write.environment, replaced);
@@ -117,9 +117,6 @@ export async function upsertObjects(sql: Sql, spec: ObjectTypeSpec, write: Mirro
   }
   return ids;
 }
-
-/** Whether a subscription's inline item list is cut short (Stripe sends at most 10 inline). */
-export const hasMoreItems = (object: object): boolean => (object as { items?: { has_more?: unknown } }).items?.has_more === true;
 
 /** Forgets everything mirrored for a project environment (another account, or Stripe removed). */
 export async function clearMirror(sql: Sql, projectId: string, environment: StripeEnvironment): Promise<void> {
@@ -147,25 +144,13 @@ interface MirrorDelegate {
   count(args: unknown): Promise<number>;
 }
 
-/** The object types the API lists (refunds and charges are mirrored, not listed yet). */
-export type ListedObjectType = Exclude<SyncObjectType, 'charges' | 'refunds'>;
-
-const delegates: Record<ListedObjectType, (prisma: PrismaClient) => unknown> = {
-  products: (prisma) => prisma.stripeProduct,
-  prices: (prisma) => prisma.stripePrice,
-  customers: (prisma) => prisma.stripeCustomer,
-  subscriptions: (prisma) => prisma.stripeSubscription,
-  invoices: (prisma) => prisma.stripeInvoice,
-  payment_intents: (prisma) => prisma.stripePaymentIntent,
-};
-
 /** Newest first by (created, Stripe id); `totalCount` counts every match of the filter. */
 export async function listMirrored<Row extends { created: Date; stripeId: string }>(
   prisma: PrismaClient,
-  type: ListedObjectType,
+  spec: ObjectTypeSpec,
   query: MirrorQuery,
 ) {
-  const delegate = delegates[type](prisma) as MirrorDelegate;
+  const delegate = (prisma as unknown as Record<string, MirrorDelegate>)[spec.model]!;
   const where: Record<string, unknown> = { projectId: query.projectId, environment: query.environment };
   if (!query.includeDeleted) where.deleted = false;
   if (query.created && Object.keys(query.created).length > 0) where.created = query.created;

@@ -12,8 +12,8 @@ import type { StripeEnvironment } from '../../../generated/prisma/enums.js';
 import { builder } from '../../../graphql/builder.js';
 import { connectionOf } from '../../../graphql/connections.js';
 import { StripeEnvironmentEnum } from '../shared.schema.js';
-import type { ListedObjectType } from './mirror.repository.js';
 import { listMirrored, subscriptionItems, type FilterColumns, type MirrorListArgs } from './mirror.service.js';
+import { OBJECT_TYPES, type ObjectTypeSpec } from './object-types.js';
 
 /** Columns every mirrored object has. */
 interface MirroredRow {
@@ -104,6 +104,43 @@ const StripeSubscriptionRef = builder.objectRef<StripeSubscription>('StripeSubsc
   }),
 });
 
+interface InvoiceLine {
+  id: string;
+  amount?: number | null;
+  currency?: string | null;
+  description?: string | null;
+  quantity?: number | null;
+  period?: { start?: number; end?: number } | null;
+  pricing?: { price_details?: { price?: string | { id: string } | null } | null } | null;
+  parent?: { subscription_item_details?: { subscription?: string | null } | null } | null;
+}
+
+const idOf = (value: string | { id: string } | null | undefined) =>
+  typeof value === 'object' && value !== null ? value.id : (value ?? null);
+
+const StripeInvoiceLineItemRef = builder.objectRef<InvoiceLine>('StripeInvoiceLineItem').implement({
+  description: 'A line of an invoice, as mirrored with it (complete: the lines Stripe leaves out inline are fetched).',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    amount: t.int({ nullable: true, resolve: (line) => line.amount ?? null }),
+    currency: t.string({ nullable: true, resolve: (line) => line.currency ?? null }),
+    description: t.string({ nullable: true, resolve: (line) => line.description ?? null }),
+    quantity: t.int({ nullable: true, resolve: (line) => line.quantity ?? null }),
+    priceId: t.string({ nullable: true, resolve: (line) => idOf(line.pricing?.price_details?.price) }),
+    subscriptionId: t.string({ nullable: true, resolve: (line) => line.parent?.subscription_item_details?.subscription ?? null }),
+    periodStart: t.field({
+      type: 'DateTime',
+      nullable: true,
+      resolve: (line) => (line.period?.start ? new Date(line.period.start * 1000) : null),
+    }),
+    periodEnd: t.field({
+      type: 'DateTime',
+      nullable: true,
+      resolve: (line) => (line.period?.end ? new Date(line.period.end * 1000) : null),
+    }),
+  }),
+});
+
 const StripeInvoiceRef = builder.objectRef<StripeInvoice>('StripeInvoice').implement({
   description: 'An invoice mirrored from Stripe.',
   fields: (t) => ({
@@ -114,6 +151,11 @@ const StripeInvoiceRef = builder.objectRef<StripeInvoice>('StripeInvoice').imple
     currency: t.exposeString('currency', { nullable: true }),
     amountDue: t.int({ nullable: true, resolve: (row) => amount(row.amountDue) }),
     amountPaid: t.int({ nullable: true, resolve: (row) => amount(row.amountPaid) }),
+    lines: t.field({
+      type: [StripeInvoiceLineItemRef],
+      description: "Every line of the invoice, in Stripe's order.",
+      resolve: (row) => (dataField(row, 'lines') as { data?: InvoiceLine[] } | undefined)?.data ?? [],
+    }),
   }),
 });
 
@@ -156,7 +198,7 @@ const filterInput = (
 
 function mirrorQuery(
   name: string,
-  objectType: ListedObjectType,
+  spec: ObjectTypeSpec,
   type: ObjectRef<PothosSchemaTypes.ExtendDefaultTypes<never>, MirroredRow>,
   description: string,
   filter: ReturnType<typeof filterInput>,
@@ -175,7 +217,7 @@ function mirrorQuery(
         resolve: (_root, args, ctx) =>
           listMirrored<MirroredRow>(
             ctx.db,
-            objectType,
+            spec,
             { ...(args as Omit<MirrorListArgs, 'projectId'>), projectId: String(args.projectId) },
             columns,
           ) as never,
@@ -209,35 +251,97 @@ const PaymentIntentFilter = filterInput('StripePaymentIntentFilter', (t) => ({
 const asRef = <Row extends MirroredRow>(ref: ObjectRef<PothosSchemaTypes.ExtendDefaultTypes<never>, Row>) =>
   ref as unknown as ObjectRef<PothosSchemaTypes.ExtendDefaultTypes<never>, MirroredRow>;
 
-mirrorQuery('stripeProducts', 'products', asRef(StripeProductRef as never), "The project's mirrored Stripe products.", ProductFilter, {
-  active: 'active',
-});
-mirrorQuery('stripePrices', 'prices', asRef(StripePriceRef as never), "The project's mirrored Stripe prices.", PriceFilter, {
+mirrorQuery(
+  'stripeProducts',
+  OBJECT_TYPES.products,
+  asRef(StripeProductRef as never),
+  "The project's mirrored Stripe products.",
+  ProductFilter,
+  {
+    active: 'active',
+  },
+);
+mirrorQuery('stripePrices', OBJECT_TYPES.prices, asRef(StripePriceRef as never), "The project's mirrored Stripe prices.", PriceFilter, {
   active: 'active',
   productId: 'productId',
   type: 'type',
 });
-mirrorQuery('stripeCustomers', 'customers', asRef(StripeCustomerRef as never), "The project's mirrored Stripe customers.", CustomerFilter, {
-  email: 'email',
-});
+mirrorQuery(
+  'stripeCustomers',
+  OBJECT_TYPES.customers,
+  asRef(StripeCustomerRef as never),
+  "The project's mirrored Stripe customers.",
+  CustomerFilter,
+  {
+    email: 'email',
+  },
+);
 mirrorQuery(
   'stripeSubscriptions',
-  'subscriptions',
+  OBJECT_TYPES.subscriptions,
   asRef(StripeSubscriptionRef as never),
   "The project's mirrored Stripe subscriptions.",
   SubscriptionFilter,
   { customerId: 'customerId', status: 'status' },
 );
-mirrorQuery('stripeInvoices', 'invoices', asRef(StripeInvoiceRef as never), "The project's mirrored Stripe invoices.", InvoiceFilter, {
-  customerId: 'customerId',
-  subscriptionId: 'subscriptionId',
-  status: 'status',
-});
+mirrorQuery(
+  'stripeInvoices',
+  OBJECT_TYPES.invoices,
+  asRef(StripeInvoiceRef as never),
+  "The project's mirrored Stripe invoices.",
+  InvoiceFilter,
+  {
+    customerId: 'customerId',
+    subscriptionId: 'subscriptionId',
+    status: 'status',
+  },
+);
 mirrorQuery(
   'stripePaymentIntents',
-  'payment_intents',
+  OBJECT_TYPES.payment_intents,
   asRef(StripePaymentIntentRef as never),
   "The project's mirrored Stripe payment intents.",
   PaymentIntentFilter,
   { customerId: 'customerId', status: 'status' },
 );
+
+const camel = (column: string) => column.replace(/_([a-z0-9])/g, (_match, letter: string) => letter.toUpperCase());
+
+/** The types declared with a `query` in OBJECT_TYPES: object type, filter and root query follow from the entry. */
+for (const spec of Object.values(OBJECT_TYPES)) {
+  const query = spec.query;
+  if (!query) continue;
+  const ref = builder.objectRef<MirroredRow & Record<string, unknown>>(query.typeName).implement({
+    description: `A ${query.noun.replace(/s$/, '')} mirrored from Stripe.`.replace(/^A ([aeiou])/, 'An $1'),
+    fields: (t) => ({
+      ...commonFields(t),
+      ...Object.fromEntries(
+        Object.entries(query.columns).map(([column, { kind }]) => {
+          const field = camel(column);
+          const value = (row: Record<string, unknown>) => {
+            const raw = row[field];
+            return typeof raw === 'bigint' ? Number(raw) : (raw ?? null);
+          };
+          return [field, t.field({ type: kind, nullable: kind !== 'Boolean', resolve: value as never })];
+        }),
+      ),
+    }),
+  });
+  const filters = Object.entries(query.columns).filter(([, column]) => column.filter);
+  const filter = filterInput(`${query.typeName}Filter`, (t) =>
+    Object.fromEntries(
+      filters.map(([column, { kind, filter: how }]) => [
+        camel(column),
+        how === 'in' ? t.field({ type: [kind as 'String'], required: false }) : t.field({ type: kind as 'String', required: false }),
+      ]),
+    ),
+  );
+  mirrorQuery(
+    query.field,
+    spec,
+    asRef(ref as never),
+    `The project's mirrored Stripe ${query.noun}.`,
+    filter,
+    Object.fromEntries(filters.map(([column]) => [camel(column), camel(column)])),
+  );
+}

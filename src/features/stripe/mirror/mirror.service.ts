@@ -3,6 +3,7 @@ import { planPage, STRIPE_ID, type PageArgs } from '../../../db/pagination.js';
 import { badInput } from '../../../errors.js';
 import type { StripeEnvironment } from '../../../generated/prisma/enums.js';
 import * as mirrorRepository from './mirror.repository.js';
+import type { ObjectTypeSpec } from './object-types.js';
 
 export type MirrorFilter = {
   created?: { gte?: Date | null; gt?: Date | null; lte?: Date | null; lt?: Date | null } | null;
@@ -21,7 +22,7 @@ export interface MirrorListArgs extends PageArgs {
 /** One page of a mirrored object type, newest first; BAD_USER_INPUT for an empty "one of" list. */
 export function listMirrored<Row extends { created: Date; stripeId: string }>(
   db: Database,
-  type: mirrorRepository.ListedObjectType,
+  spec: ObjectTypeSpec,
   args: MirrorListArgs,
   filterColumns: FilterColumns,
 ) {
@@ -34,7 +35,7 @@ export function listMirrored<Row extends { created: Date; stripeId: string }>(
     columns[column] = value;
   }
   const created = Object.fromEntries(Object.entries(filter?.created ?? {}).filter(([, value]) => value != null)) as { gte?: Date };
-  return mirrorRepository.listMirrored<Row>(db.prisma, type, {
+  return mirrorRepository.listMirrored<Row>(db.prisma, spec, {
     projectId: args.projectId,
     environment: args.environment,
     created,

@@ -47,7 +47,7 @@ export async function endRun(
     ...(canceled ? {} : { error: objectError ?? (error ? `not completed: ${error}` : 'not completed') }),
   });
   const objectStates = await syncRepository.objectStatesOf(tx, run.id);
-  const completed = !error && objectStates.every((state) => state.status === 'SUCCEEDED');
+  const completed = !error && objectStates.every((state) => state.status === 'SUCCEEDED' || state.status === 'SKIPPED');
   const status: StripeSyncStatus = canceled ? 'CANCELED' : completed ? 'SUCCEEDED' : 'FAILED';
   const summary = summarize(status, objectStates, run.startedAt, now);
   const failed = objectStates.filter((state) => state.status === 'FAILED').map((state) => state.objectType);

@@ -8,11 +8,14 @@ import type { Logger } from '../../../logger.js';
 import { describeStripeFailure, withBackoff } from '../client/backoff.js';
 import { createStripeClient, STRIPE_API_VERSION } from '../client/stripe-client.js';
 import { classifyStripeError } from '../client/stripe-errors.js';
+
+/** Stripe refused the key this type (403): a restricted key without the permission. */
+const isPermissionRefusal = (error: unknown) => (error as { statusCode?: unknown }).statusCode === 403;
 import * as configRepository from '../config/config.repository.js';
 import { revealCredential } from '../config/credentials.repository.js';
 import * as mirrorRepository from '../mirror/mirror.repository.js';
 import { isSyncObjectType, OBJECT_TYPES, type ObjectTypeSpec } from '../mirror/object-types.js';
-import { abortable, completeSubscriptionItems, listPage } from './stripe-pages.js';
+import { abortable, completeInlineLists, listPage } from './stripe-pages.js';
 import { publishSyncEvents, recordSyncEvent, storedEventRow, type SyncEventInput, type SyncProgressEvent } from './progress.js';
 import * as syncRepository from './sync.repository.js';
 import { endRun, KeyRejected, startLeaseHeartbeat, Stopped, type Ending, type RunOutcome, type StopReason } from './run-ending.js';
@@ -177,6 +180,11 @@ export class SyncRunExecution {
           if (error instanceof Stopped) throw error;
           this.throwIfStopped();
           const reason = describeStripeFailure(error);
+          if (isPermissionRefusal(error)) {
+            // A restricted key that may not read this type: left out with the reason, the run goes on.
+            await this.skipObject(objectState, `skipped: the key may not read ${spec.type.replaceAll('_', ' ')} (${reason})`);
+            return;
+          }
           await this.failObject(objectState, reason);
           // A rejected key fails every other object type the same way: no point asking Stripe again.
           if (classifyStripeError(error) === 'INVALID_API_KEY') throw new KeyRejected(reason);
@@ -229,10 +237,7 @@ export class SyncRunExecution {
           }),
         );
         const missing = page.data.filter((object) => !stored.has(object.id));
-        if (spec.type === 'subscriptions' && missing.length > 0)
-          await this.withRetries(spec, signal, () =>
-            completeSubscriptionItems(stripe, missing as unknown as Stripe.Subscription[], pageSize),
-          );
+        if (missing.length > 0) await this.withRetries(spec, signal, () => completeInlineLists(stripe, spec, missing, pageSize));
         for (const object of page.data) listed.add(object.id);
         if (missing.length > 0) inserted += (await this.storeRepairs(spec, missing, requestedAt)).length;
       } catch (error) {
@@ -383,6 +388,18 @@ export class SyncRunExecution {
         );
       },
     });
+  }
+
+  private async skipObject(objectState: StripeSyncObjectState, reason: string) {
+    await this.transaction(async (tx, events) => {
+      const updated = await syncRepository.updateObjectState(tx, this.run.id, objectState.objectType, {
+        status: 'SKIPPED',
+        error: reason,
+        finishedAt: new Date(),
+      });
+      events.push(await this.record(tx, updated, { kind: 'OBJECT_COMPLETED', message: reason }));
+    });
+    this.log.info({ objectType: objectState.objectType }, 'stripe sync: object type skipped (no permission)');
   }
 
   private async failObject(objectState: StripeSyncObjectState, error: string) {

@@ -2,24 +2,27 @@ import type Stripe from 'stripe';
 import type { ObjectTypeSpec } from '../mirror/object-types.js';
 
 /**
- * One page of a list, complete: subscriptions carry only their first items inline, so the rest
- * are fetched and the mirror gets them all.
+ * One page of a list, complete: inline lists Stripe cuts at 10 (subscription items, invoice and
+ * credit note lines, a charge's refunds) are completed so the mirror gets them all.
  */
 export async function listPage(stripe: Stripe, spec: ObjectTypeSpec, { pageSize, cursor }: { pageSize: number; cursor: string | null }) {
   const page = await spec.list(stripe, { limit: pageSize, ...(cursor ? { starting_after: cursor } : {}) });
-  if (spec.type === 'subscriptions') await completeSubscriptionItems(stripe, page.data as unknown as Stripe.Subscription[], pageSize);
+  await completeInlineLists(stripe, spec, page.data, pageSize);
   return page;
 }
 
-/** Fetches the items Stripe left out of each subscription's inline list (`has_more`), in place. */
-export async function completeSubscriptionItems(stripe: Stripe, subscriptions: Stripe.Subscription[], pageSize: number) {
-  for (const subscription of subscriptions) {
-    const items = subscription.items as Stripe.ApiList<Stripe.SubscriptionItem> | undefined;
-    if (!items?.has_more) continue;
-    const all = [...items.data];
-    const rest = stripe.subscriptionItems.list({ subscription: subscription.id, limit: pageSize, starting_after: all.at(-1)?.id });
-    for await (const item of rest) all.push(item);
-    subscription.items = { ...items, data: all, has_more: false };
+/** Fetches what Stripe left out of each object's truncated inline lists (`has_more`), in place. */
+export async function completeInlineLists(stripe: Stripe, spec: ObjectTypeSpec, objects: ReadonlyArray<{ id: string }>, pageSize: number) {
+  for (const inline of spec.inlineLists ?? []) {
+    for (const object of objects as Array<Record<string, unknown> & { id: string }>) {
+      const list = object[inline.field] as { data: Array<{ id: string }>; has_more?: boolean } | null | undefined;
+      if (!list?.has_more) continue;
+      const all = [...list.data];
+      const lastId = all.at(-1)?.id;
+      for await (const entry of inline.rest(stripe, object.id, { limit: pageSize, ...(lastId ? { starting_after: lastId } : {}) }))
+        all.push(entry);
+      object[inline.field] = { ...list, data: all, has_more: false };
+    }
   }
 }
 

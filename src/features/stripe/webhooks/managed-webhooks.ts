@@ -1,40 +1,11 @@
 import type { Config } from '../../../config.js';
 import type { StripeEnvironment } from '../../../generated/prisma/enums.js';
 import { createStripeClient, STRIPE_API_VERSION } from '../client/stripe-client.js';
+import { MIRRORED_EVENTS } from '../mirror/object-types.js';
 import { classifyStripeError, explainStripeFailure, redactCredentials } from '../client/stripe-errors.js';
 
-/** The events the mirror (and the sync) needs to stay current between syncs. */
-export const MANAGED_WEBHOOK_EVENTS = [
-  'product.created',
-  'product.updated',
-  'product.deleted',
-  'price.created',
-  'price.updated',
-  'price.deleted',
-  'customer.created',
-  'customer.updated',
-  'customer.deleted',
-  'customer.subscription.created',
-  'customer.subscription.updated',
-  'customer.subscription.deleted',
-  'invoice.created',
-  'invoice.updated',
-  'invoice.finalized',
-  'invoice.paid',
-  'invoice.payment_failed',
-  'invoice.voided',
-  'invoice.deleted',
-  'payment_intent.created',
-  'payment_intent.succeeded',
-  'payment_intent.payment_failed',
-  'payment_intent.canceled',
-  'charge.succeeded',
-  'charge.failed',
-  'charge.refunded',
-  'charge.updated',
-  'refund.created',
-  'refund.updated',
-] as const;
+/** Every event that changes a mirrored object (declared per object type), so the mirror stays current between syncs. */
+export const MANAGED_WEBHOOK_EVENTS = MIRRORED_EVENTS;
 
 export const webhookUrl = (config: Pick<Config, 'publicUrl'>, projectId: string, environment: StripeEnvironment) =>
   `${config.publicUrl}/webhooks/stripe/${projectId}/${environment.toLowerCase()}`;

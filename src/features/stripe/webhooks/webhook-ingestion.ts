@@ -13,8 +13,8 @@ import { createStripeClient, STRIPE_API_VERSION } from '../client/stripe-client.
 import * as configRepository from '../config/config.repository.js';
 import { revealCredential } from '../config/credentials.repository.js';
 import * as mirrorRepository from '../mirror/mirror.repository.js';
-import { specForStripeObject } from '../mirror/object-types.js';
-import { completeSubscriptionItems } from '../sync/stripe-pages.js';
+import { hasTruncatedList, specForStripeObject } from '../mirror/object-types.js';
+import { completeInlineLists } from '../sync/stripe-pages.js';
 import * as webhooksRepository from './webhooks.repository.js';
 import { webhookEvents } from '../../../metrics.js';
 
@@ -267,9 +267,9 @@ async function withStripeRetries<T>(deps: IngestionDeps, call: () => Promise<T>)
  *   by retrieving the object from Stripe (bounded by the sync's retry policy): the retrieved state
  *   is written, stamped with the second it was fetched, in the pinned version. An object Stripe no
  *   longer has (`resource_missing`) is written as deleted.
- * - A subscription's truncated inline items (Stripe sends at most 10) are completed from Stripe,
- *   exactly as the sync does; without a key they are left as they are (never replaced by a
- *   partial list).
+ * - Truncated inline lists (subscription items, invoice and credit note lines, a charge's refunds:
+ *   Stripe sends at most 10) are completed from Stripe, exactly as the sync does; without a key
+ *   they are left as they are (never replaced by a partial list).
  * When Stripe cannot be reached the event waits for Stripe's retry (503). Without a key (or when
  * Stripe refuses the key) the event's own object is written.
  */
@@ -287,7 +287,7 @@ async function settle(deps: IngestionDeps, received: Received): Promise<Settled>
   const otherVersion = event.apiVersion !== null && event.apiVersion !== STRIPE_API_VERSION;
   const stored = otherVersion ? null : await mirrorRepository.changedAtOf(deps.db.prisma, spec, { projectId, environment, id: objectId });
   const tie = stored !== null && Math.floor(stored.getTime() / 1000) === event.created;
-  const truncated = mirrorRepository.hasMoreItems(event.object);
+  const truncated = hasTruncatedList(spec, event.object);
   if (!otherVersion && !tie && !truncated) return asSent;
   const stripe = await stripeFor(deps, projectId, environment);
   if (!stripe) return asSent;
@@ -306,11 +306,11 @@ async function settle(deps: IngestionDeps, received: Received): Promise<Settled>
       });
       const object = { ...(retrieved as Record<string, unknown>) };
       delete object.lastResponse;
-      if (mirrorRepository.hasMoreItems(object))
-        await withStripeRetries(deps, () => completeSubscriptionItems(stripe, [object as unknown as Stripe.Subscription], pageSize));
+      if (hasTruncatedList(spec, object))
+        await withStripeRetries(deps, () => completeInlineLists(stripe, spec, [object as { id: string }], pageSize));
       return { ...received, object, changedAt: fetchedAt, apiVersion: STRIPE_API_VERSION };
     }
-    await withStripeRetries(deps, () => completeSubscriptionItems(stripe, [event.object as unknown as Stripe.Subscription], pageSize));
+    await withStripeRetries(deps, () => completeInlineLists(stripe, spec, [event.object as { id: string }], pageSize));
   } catch (error) {
     if (error instanceof StripeUnreachable) throw error;
     // A refusal that waiting will not fix (a rolled key): the event's own object is written.
