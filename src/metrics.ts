@@ -87,7 +87,7 @@ export const secretChangeEvents = new Counter({
   registers: [registry],
 });
 
-/** What a database reports about its connections; PGlite is one connection, its queue not observable. */
+/** What a database reports about its connections (PGlite: one connection and the statements queued behind it). */
 export interface PoolStats {
   total: number;
   idle?: number;
@@ -98,7 +98,7 @@ let poolStats: (() => PoolStats) | null = null;
 
 new Gauge({
   name: 'coffer_db_pool_connections',
-  help: 'Database connections: total and idle in the pool, requests waiting for one (PostgreSQL); PGlite reports its one connection.',
+  help: 'Database connections: total and idle, and statements waiting for one (PGlite: its one connection and its queue).',
   labelNames: ['state'] as const,
   registers: [registry],
   collect() {

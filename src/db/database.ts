@@ -5,7 +5,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
-import { observePool } from '../metrics.js';
+import { observePool, type PoolStats } from '../metrics.js';
 import { inSpan, SpanKind, tracingEnabled } from '../tracing.js';
 import { lockDataDir, type DataDirLock, type DataDirRole } from './data-dir-lock.js';
 
@@ -30,6 +30,8 @@ export interface Database {
   /** Borrows one dedicated connection for the duration of `work`. */
   withSession<T>(work: (session: SqlSession) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
+  /** The connections Prisma and `query` share, and who waits for one (read by /metrics at scrape time). */
+  poolStats(): PoolStats & { max: number; idle: number; waiting: number };
   /** Embedded only: tells processes refused the data directory where this server listens. */
   advertise(url: string): Promise<void>;
   close(): Promise<void>;
@@ -67,9 +69,40 @@ function exitOnLostLock(error: Error): void {
   process.exit(70);
 }
 
+/**
+ * PGlite runs one statement or transaction at a time: `query`, `exec` and `transaction` (Prisma's
+ * adapter uses these) each wait for its `_runExclusiveTransaction` lock. Counting around that lock
+ * tells whether the connection is held and how many wait (PGlite is pinned; a test checks it).
+ */
+function watchQueue(pglite: PGlite): { readonly holding: number; readonly waiting: number } {
+  const counts = { holding: 0, waiting: 0 };
+  const exclusive = pglite._runExclusiveTransaction.bind(pglite);
+  pglite._runExclusiveTransaction = async <T>(work: () => Promise<T>): Promise<T> => {
+    counts.waiting += 1;
+    let granted = false;
+    try {
+      return await exclusive(async () => {
+        granted = true;
+        counts.waiting -= 1;
+        counts.holding += 1;
+        try {
+          return await work();
+        } finally {
+          counts.holding -= 1;
+        }
+      });
+    } finally {
+      if (!granted) counts.waiting -= 1;
+    }
+  };
+  return counts;
+}
+
 function wrapPGlite(pglite: PGlite, lock?: DataDirLock): Database {
+  const queue = watchQueue(pglite);
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
-  observePool(() => ({ total: 1 }));
+  const poolStats = () => ({ max: 1, total: 1, idle: queue.holding > 0 ? 0 : 1, waiting: queue.waiting });
+  observePool(poolStats);
   const session: SqlSession = {
     async query<Row>(sql: string, params: unknown[] = []) {
       return (await pglite.query<Row>(sql, params)).rows;
@@ -87,6 +120,7 @@ function wrapPGlite(pglite: PGlite, lock?: DataDirLock): Database {
     async ping() {
       await pglite.query('SELECT 1');
     },
+    poolStats,
     async advertise(url: string) {
       await lock?.advertise(url);
     },
@@ -103,7 +137,8 @@ function openPostgres(url: string, poolSize = 10): Database {
   // An idle connection dropped by the server (restart, failover) is replaced on the next checkout;
   // without a listener the pool's 'error' event would end the process.
   pool.on('error', () => {});
-  observePool(() => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }));
+  const poolStats = () => ({ max: poolSize, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
+  observePool(poolStats);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     kind: 'postgres',
@@ -131,6 +166,7 @@ function openPostgres(url: string, poolSize = 10): Database {
     async ping() {
       await prisma.$queryRawUnsafe('SELECT 1');
     },
+    poolStats,
     async advertise() {},
     async close() {
       await prisma.$disconnect();

@@ -96,9 +96,13 @@ async function writePreviousVersion(legacy: Keyring): Promise<Written> {
     }
     const owner = await db.prisma.user.create({ data: { email: `owner-${randomUUID()}@example.test` } });
     const project = await db.prisma.project.create({ data: { name: 'legacy shop', ownerId: owner.id } });
-    const environment = await db.prisma.stripeEnvironmentState.create({
-      data: { projectId: project.id, environment: 'TEST', livemode: false },
-    });
+    // Raw SQL too: the client knows stripe_environments columns added since (key_permissions).
+    const environment = { id: randomUUID() };
+    await db.prisma.$executeRawUnsafe(
+      `INSERT INTO stripe_environments (id, project_id, environment, livemode) VALUES ($1::uuid, $2::uuid, 'TEST'::"StripeEnvironment", false)`,
+      environment.id,
+      project.id,
+    );
     const value = `whsec_${randomUUID().replaceAll('-', '')}`;
     const sealed = storedOf(encryptValue(legacy, value, credentialAad(project.id, 'TEST', 'WEBHOOK_SECRET')));
     // Raw SQL, as for the secrets: the client knows columns added since (stripe_credentials.expires_at).
