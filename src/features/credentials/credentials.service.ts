@@ -1,3 +1,4 @@
+import { isUniqueViolation } from '../../db/prisma-errors.js';
 import {
   announcePrincipalChange,
   apiKeyMatches,
@@ -120,7 +121,15 @@ async function registerApiKey({
   const existing = await credentialsRepository.findApiKeyByLookupId(db.prisma, parsed.lookupId);
   if (existing && apiKeyMatches(keys.apiKeyHmacKey, key, existing.secretHash) && !existing.revokedAt) return { registered: false };
   const row = { name, userId, lookupId: parsed.lookupId, secretHash: hashApiKey(keys.apiKeyHmacKey, key), expiresAt: null };
-  await credentialsRepository.replaceNamedKey(db.prisma, { userId, name, existingId: existing?.id ?? null, row });
+  try {
+    await credentialsRepository.replaceNamedKey(db.prisma, { userId, name, existingId: existing?.id ?? null, row });
+  } catch (error) {
+    // Replicas starting at once with the same COFFER_ADMIN_API_KEY: the first one registered it.
+    if (!isUniqueViolation(error)) throw error;
+    const registered = await credentialsRepository.findApiKeyByLookupId(db.prisma, parsed.lookupId);
+    if (registered && apiKeyMatches(keys.apiKeyHmacKey, key, registered.secretHash) && !registered.revokedAt) return { registered: false };
+    throw error;
+  }
   // The replaced keys are revoked: drop this user's cached credentials everywhere.
   if (signals) await announcePrincipalChange(signals, { userId });
   return { registered: true };
