@@ -4,6 +4,7 @@ export {
   assertProjectAccessFor,
   isProjectOwner,
   isProjectOwnerOrMachineWith,
+  ownerOfProjectOf,
   projectAccess,
   projectAccessFor,
   projectsPermissions,

@@ -32,6 +32,20 @@ export async function visibleProjects(ctx: Ctx, ids: string[]) {
 }
 
 /**
+ * For an id of a row that belongs to a project (read from the argument `arg`): the project's owner
+ * or an admin; anyone else, and an id that names nothing, is told `what` does not exist.
+ */
+export const ownerOfProjectOf = <Arg extends string>(what: string, projectOf: (ctx: Ctx, id: string) => Promise<string | null>, arg: Arg) =>
+  lookupRule({ cache: 'strict' })(async (_parent, args: Partial<Record<Arg, string>>, ctx: Ctx): Promise<true | CofferError> => {
+    if (!ctx.viewer) return unauthenticated();
+    const id = String(args[arg] ?? '');
+    const projectId = isUuid(id) ? await projectOf(ctx, id) : null;
+    if (!projectId) return notFound(what);
+    const access = await projectAccess(ctx, projectId);
+    return access === true || access.code !== 'NOT_FOUND' ? access : notFound(what);
+  });
+
+/**
  * projectAccess, where a machine identity of the project holding `permission` is let in too.
  * Machines are refused with FORBIDDEN, decided from their grant alone (see machineMay).
  */

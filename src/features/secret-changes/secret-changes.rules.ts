@@ -1,9 +1,8 @@
 import { machineMay, type Viewer } from '../../auth/index.js';
-import { isUuid } from '../../db/ids.js';
-import { notFound, unauthenticated, type CofferError } from '../../errors.js';
+import { unauthenticated, type CofferError } from '../../errors.js';
 import type { Context } from '../../graphql/context.js';
 import { admitsMachines, lookupRule, type FeaturePermissions } from '../../graphql/permissions.js';
-import { isProjectOwner, projectAccess } from '../projects/index.js';
+import { isProjectOwner, ownerOfProjectOf, projectAccess } from '../projects/index.js';
 import * as changesRepository from './secret-changes.repository.js';
 
 /**
@@ -27,17 +26,6 @@ const mayReadChangeStream = admitsMachines(
     return mayReadChanges(ctx, ctx.viewer, String(args.projectId ?? '').toLowerCase(), args.environment ?? null);
   }),
 );
-
-/** For an id of a row that belongs to a project: its owner or an admin; anyone else is told it does not exist. */
-const ownerOfProjectOf = (what: string, projectOf: (ctx: Context, id: string) => Promise<string | null>, arg: 'id' | 'endpointId') =>
-  lookupRule({ cache: 'strict' })(async (_parent, args: { id?: string; endpointId?: string }, ctx: Context) => {
-    if (!ctx.viewer) return unauthenticated();
-    const id = String(args[arg] ?? '');
-    const projectId = isUuid(id) ? await projectOf(ctx, id) : null;
-    if (!projectId) return notFound(what);
-    const access = await projectAccess(ctx, projectId);
-    return access === true || access.code !== 'NOT_FOUND' ? access : notFound(what);
-  });
 
 const endpointOwner = (arg: 'id' | 'endpointId') =>
   ownerOfProjectOf('Notification endpoint', (ctx, id) => changesRepository.projectOfEndpoint(ctx.db.prisma, id), arg);

@@ -341,21 +341,19 @@ interface Reveal {
   version: number;
 }
 
+/** The columns of a reveal's audit records; the statement that reveals writes each outcome and reason itself. */
+function revealAuditOf(actor: Actor, target: Omit<Parameters<typeof auditRow>[1], 'action' | 'outcome'>) {
+  const { reason: _reason, outcome: _outcome, ...audit } = auditRow(actor, { ...target, action: 'secret.reveal', outcome: 'SUCCESS' });
+  return audit;
+}
+
 /**
  * Decrypts one version. The audit record and last-used time are written first, in one
  * statement, and decryption starts only once that is committed: a reveal that cannot be audited
  * does not happen.
  */
 export async function revealValue({ db, keyring, actor, now, secret, version }: Reveal) {
-  const {
-    reason: _reason,
-    outcome: _outcome,
-    ...audit
-  } = auditRow(actor, {
-    action: 'secret.reveal',
-    outcome: 'SUCCESS',
-    ...targetOf(secret, secret),
-  });
+  const audit = revealAuditOf(actor, targetOf(secret, secret));
   const row = await secretsRepository.revealVersion(db, {
     secretId: secret.id,
     version,
@@ -412,18 +410,7 @@ interface BulkRead {
  */
 export async function revealServedValues({ db, keyring, actor, now, ref, names }: BulkRead) {
   const wanted = names === null ? null : [...new Set(names)];
-  const {
-    reason: _reason,
-    outcome: _outcome,
-    ...audit
-  } = auditRow(actor, {
-    action: 'secret.reveal',
-    outcome: 'SUCCESS',
-    targetType: 'secret',
-    scope: ref.scope,
-    scopeOwnerId: ref.ownerId,
-    environment: ref.environment,
-  });
+  const audit = revealAuditOf(actor, { targetType: 'secret', scope: ref.scope, scopeOwnerId: ref.ownerId, environment: ref.environment });
   const served = await secretsRepository.revealServedSecrets(db, { ref, names: wanted, now, cap: MAX_BULK_SECRETS, audit });
   if (served.length > MAX_BULK_SECRETS) {
     throw badInput(
