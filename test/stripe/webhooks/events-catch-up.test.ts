@@ -67,7 +67,11 @@ describe('the events catch-up', () => {
     expect((await h.waitForRun(firstRunId!)).status).toBe('SUCCEEDED');
     const longAgo = new Date(Date.now() - 31 * 24 * 3600 * 1000);
     await h.app.db.prisma.stripeSyncRun.updateMany({ where: { projectId }, data: { startedAt: longAgo } });
-    h.fake.store(account.id).delete('customers', h.fake.seed(account.id, 'test', 'customers', 0).idAt(1));
+    // Deleted during the outage, so long ago that Stripe no longer lists its event: only a full sync
+    // can find it. (With a fresh event, a catch-up round already under way could apply it first.)
+    h.fake.store(account.id).delete('customers', h.fake.seed(account.id, 'test', 'customers', 0).idAt(1), {
+      eventCreated: Math.floor(longAgo.getTime() / 1000) + 60,
+    });
 
     const runs = async () =>
       expectOk(await h.execute(ListSyncRuns, { projectId, environment: 'TEST', first: 10 })).stripeSyncRuns.edges.map((edge) => edge.node);
