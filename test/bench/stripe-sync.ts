@@ -24,7 +24,7 @@ import { pino } from 'pino';
 import { createApp, createHttpServer } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createStripeClient } from '../../src/features/stripe/client/stripe-client.js';
-import { OBJECT_TYPES, SYNC_OBJECT_TYPES } from '../../src/features/stripe/mirror/object-types.js';
+import { nextCursorOf, OBJECT_TYPES, SYNC_OBJECT_TYPES } from '../../src/features/stripe/mirror/object-types.js';
 import { publishSyncEvents, type SyncProgressEvent } from '../../src/features/stripe/sync/progress.js';
 import { ensureBootstrapAdmin } from '../../src/features/credentials/index.js';
 import { createLogger } from '../../src/logger.js';
@@ -324,8 +324,8 @@ async function fetchOnly(coffer: SyncCoffer, key: string, counts: Record<Collect
       const page = await OBJECT_TYPES[type].list(stripe, { limit: pageSize, ...(cursor ? { starting_after: cursor } : {}) });
       pages += 1;
       objects += page.data.length;
-      cursor = page.data.at(-1)?.id;
-      if (!page.has_more || !cursor) break;
+      cursor = nextCursorOf(page) ?? undefined;
+      if (!cursor) break;
     }
   }
   const ms = performance.now() - started;

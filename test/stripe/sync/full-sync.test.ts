@@ -53,8 +53,8 @@ describe('a full sync', () => {
         status: 'SUCCEEDED',
         objects: counts[collection],
         total: counts[collection],
-        // Payment methods and tax ids are listed per customer, as one page.
-        pages: LISTED_PER_CUSTOMER.has(collection) ? 1 : Math.max(1, Math.ceil(counts[collection] / 50)),
+        // Payment methods and tax ids are listed per customer: a page per 100 customers.
+        pages: Math.max(1, Math.ceil((LISTED_PER_CUSTOMER.has(collection) ? counts.customers / 100 : counts[collection] / 50))),
       });
       expect(await h.storedIds(collection, projectId), collection).toEqual(h.fakeIds(account.id, collection));
     }
@@ -157,6 +157,21 @@ describe('subscriptions with more items than Stripe sends inline', () => {
   });
 });
 
+describe('customers with more tax ids than Stripe expands inline', () => {
+  it('come with the customers (expanded), and only past the first 10 is a customer asked for the rest', async () => {
+    // 25 tax ids over 2 customers: 13 and 12, so each has 3 or 2 beyond Stripe's inline 10.
+    const mark = h.fake.requests.length;
+    const { projectId, account, firstRunId } = await h.seededProject({ customers: 2, tax_ids: 25 });
+    const run = await h.waitForRun(firstRunId!);
+    expect(run.status).toBe('SUCCEEDED');
+    expect(await h.storedIds('tax_ids', projectId)).toEqual(h.fakeIds(account.id, 'tax_ids'));
+    const customers = h.fakeIds(account.id, 'customers');
+    const rest = h.fake.requests.slice(mark).filter((request) => /^\/v1\/customers\/[^/]+\/tax_ids$/.test(request.path));
+    expect(rest.map((request) => request.path).sort()).toEqual(customers.map((id) => `/v1/customers/${id}/tax_ids`).sort());
+    for (const request of rest) expect(request.query.starting_after).toEqual(expect.stringMatching(/^txi_/));
+  });
+});
+
 describe('object types in parallel lanes', () => {
   let parallel: SyncHarness;
   beforeAll(async () => {
@@ -199,9 +214,22 @@ describe('object types in parallel lanes', () => {
       const pages = run.events
         .filter((event) => event.kind === 'PAGE' && event.objectType === collection.toUpperCase())
         .map((event) => event.objects);
-      const pageSize = LISTED_PER_CUSTOMER.has(collection) ? counts[collection] : 50;
-      expect(pages, collection).toEqual(pages.map((_, index) => Math.min((index + 1) * pageSize, counts[collection])));
+      if (LISTED_PER_CUSTOMER.has(collection)) {
+        // A page per 100 customers, each holding what those customers have.
+        expect(pages, collection).toHaveLength(Math.ceil(counts.customers / 100));
+        expect(pages, collection).toEqual(pages.toSorted((a, b) => a - b));
+        expect(pages.at(-1), collection).toBe(counts[collection]);
+      } else expect(pages, collection).toEqual(pages.map((_, index) => Math.min((index + 1) * 50, counts[collection])));
     }
+    // The walks over customers are not walked again to verify them: each customer is asked for its
+    // payment methods once, and the customers (with their tax ids) once per walk page.
+    const paymentMethodCalls = parallel.fake.requests.filter((request) => /^\/v1\/customers\/[^/]+\/payment_methods$/.test(request.path));
+    expect(paymentMethodCalls).toHaveLength(counts.customers);
+    expect(new Set(paymentMethodCalls.map((request) => request.path)).size).toBe(counts.customers);
+    const taxIdWalk = parallel.fake.requests.filter(
+      (request) => request.path === '/v1/customers' && JSON.stringify(request.query.expand ?? []).includes('data.tax_ids'),
+    );
+    expect(taxIdWalk).toHaveLength(Math.ceil(counts.customers / 100));
     // Within each type, every page asked for the one after the page before it (the listing, then
     // the verification's walk from the top again).
     const customerCursors = parallel.fake.requests

@@ -1,7 +1,8 @@
 /**
  * The read API over an account's data: `GET /v1/<collection>[/:id]` for every collection, the child
  * lists (`/v1/subscription_items?subscription=`, `/v1/invoices/:id/lines`, `/v1/credit_notes/:id/lines`,
- * `/v1/charges/:id/refunds`, `/v1/customers/:id/payment_methods`) and `/v1/events[/:id]`.
+ * `/v1/charges/:id/refunds`, `/v1/customers/:id/payment_methods`, `/v1/customers/:id/tax_ids`; a customer's
+ * `tax_ids` when expanded) and `/v1/events[/:id]`.
  */
 import { EVENT_RETENTION_SECONDS, typeMatcher, type FakeEvent } from './events.js';
 import { listPredicate, filterParams } from './filters.js';
@@ -33,12 +34,31 @@ export function listCollection(store: AccountStore, name: CollectionName, query:
   rejectUnknownParams(query, [...LIST_PARAMS, 'created', ...filterParams(name)]);
   const collection = store.collection(name);
   const range = positionsWithin(collection.count, collection.createdAt, rangeBounds(query.created, 'created'));
-  return paginate(collection, query, `/v1/${COLLECTIONS[name].path}`, { range, match: listPredicate(name, query) });
+  const list = paginate(collection, query, `/v1/${COLLECTIONS[name].path}`, { range, match: listPredicate(name, query) });
+  const includable = INCLUDABLE[name];
+  if (!includable || !stringArrayParam(query, 'expand')?.includes(`data.${includable.field}`)) return list;
+  return { ...list, data: list.data.map((object) => ({ ...object, [includable.field]: includable.list(store, object.id, { limit: '10' }) })) };
 }
+
+/** A customer's tax ids, newest first (`/v1/customers/:id/tax_ids`, and `tax_ids` when expanded). */
+export function listCustomerTaxIds(store: AccountStore, customerId: string, query: FormObject): ApiList {
+  rejectUnknownParams(query, LIST_PARAMS);
+  if (!store.retrieve('customers', customerId)) throw notFound('customer', customerId);
+  const list = listCollection(store, 'tax_ids', { ...query, owner: { type: 'customer', customer: customerId } });
+  return { ...list, url: `/v1/customers/${customerId}/tax_ids` };
+}
+
+/** Lists Stripe leaves out of an object unless expanded (`expand[]=tax_ids`, `expand[]=data.tax_ids` in lists): 10 at most, `has_more`. */
+const INCLUDABLE: Partial<Record<CollectionName, { field: string; list: (store: AccountStore, id: string, query: FormObject) => ApiList }>> = {
+  customers: { field: 'tax_ids', list: listCustomerTaxIds },
+};
 
 export function retrieveObject(store: AccountStore, name: CollectionName, id: string, query: FormObject): StripeObject | object {
   rejectUnknownParams(query, ['expand']);
   const object = store.retrieve(name, id);
+  const includable = INCLUDABLE[name];
+  if (object && includable && stringArrayParam(query, 'expand')?.includes(includable.field))
+    return { ...object, [includable.field]: includable.list(store, id, { limit: '10' }) };
   if (object) return object;
   // Stripe keeps a deleted customer retrievable as a stub; every other deleted object is gone.
   if (name === 'customers' && store.wasDeleted(name, id)) return { id, object: 'customer', deleted: true };

@@ -383,6 +383,7 @@ export class FakeStripe {
       ['GET', 'credit_notes/:id/lines', (a, p, [id]) => read.listLines(a.store, 'credit_notes', id!, p)],
       ['GET', 'charges/:id/refunds', (a, p, [id]) => read.listChargeRefunds(a.store, id!, p)],
       ['GET', 'customers/:id/payment_methods', (a, p, [id]) => read.listCustomerPaymentMethods(a.store, id!, p)],
+      ['GET', 'customers/:id/tax_ids', (a, p, [id]) => read.listCustomerTaxIds(a.store, id!, p)],
       ...COLLECTION_NAMES.flatMap((name): Array<[string, string, Handler]> => [
         ['GET', COLLECTIONS[name].path, (a, p) => read.listCollection(a.store, name, p)],
         ['GET', `${COLLECTIONS[name].path}/:id`, (a, p, [id]) => read.retrieveObject(a.store, name, id!, p)],

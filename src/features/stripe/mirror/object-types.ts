@@ -64,7 +64,9 @@ export interface ObjectTypeSpec {
   model: string;
   /** Column name to SQL expression over `o`, the object's JSON. */
   columns: Record<string, string>;
-  list(stripe: Stripe, params: { limit: number; starting_after?: string }): Promise<Stripe.ApiList<{ id: string }>>;
+  list(stripe: Stripe, params: { limit: number; starting_after?: string }): Promise<ListPage>;
+  /** Listed by walking the customers (`perCustomer`): pages follow the customers, cursors are customer ids. */
+  walksCustomers?: true;
   /** One object by id (verification confirms a deletion with it: Stripe answers `resource_missing`). */
   retrieve(stripe: Stripe, id: string): Promise<{ id: string; deleted?: unknown }>;
   /** One cheap call that needs the same permission as `list` (restricted keys are checked with it); default: list with limit 1. */
@@ -80,24 +82,75 @@ export interface ObjectTypeSpec {
   query?: { field: string; typeName: string; noun: string; columns: Record<string, QueryColumn> };
 }
 
+/** A page of a list; `nextCursor` when the next page does not start after the last object (walks over customers). */
+export type ListPage = Stripe.ApiList<{ id: string }> & { nextCursor?: string };
+
+/** Where the page after `page` starts, or null when `page` was the last. */
+export function nextCursorOf(page: ListPage): string | null {
+  const cursor = page.nextCursor ?? page.data.at(-1)?.id;
+  return page.has_more && cursor ? cursor : null;
+}
+
+/** Customers whose objects are fetched at once while walking a page of them. */
+const CUSTOMERS_IN_FLIGHT = 8;
+
+async function eachConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
 /**
  * Stripe lists payment methods and tax ids per customer only (the account-wide list holds the
- * detached or the account's own): one page made of every customer's, plus the account-wide ones.
- * The whole walk is repeated on resume (writes are idempotent); it costs one list per customer.
+ * detached or the account's own). Their listing walks the customers, a page of them at a time:
+ * one page of this type is what a page of 100 customers has (the first page adds the account-wide
+ * ones), and its cursor is the last customer's id, so a resumed run goes on after the last page
+ * stored. A page's customers are asked `CUSTOMERS_IN_FLIGHT` at a time: against Stripe's latency
+ * one request after the other would take a call's round trip per customer.
  */
 async function perCustomer<T extends { id: string }>(
   stripe: Stripe,
-  pageSize: number,
-  accountWide: () => AsyncIterable<T>,
-  ofCustomer: (customer: string) => AsyncIterable<T>,
-): Promise<Stripe.ApiList<T>> {
+  { starting_after }: { limit: number; starting_after?: string },
+  walk: {
+    accountWide: () => AsyncIterable<T>;
+    customerParams?: Stripe.CustomerListParams;
+    ofCustomer: (customer: Stripe.Customer) => AsyncIterable<T> | Iterable<T>;
+  },
+): Promise<ListPage> {
   const byId = new Map<string, T>();
-  for await (const object of accountWide()) byId.set(object.id, object);
-  // Customers 100 a page (Stripe's maximum): only their ids are needed.
-  for await (const customer of stripe.customers.list({ limit: 100 })) {
-    for await (const object of ofCustomer(customer.id)) byId.set(object.id, object);
+  if (!starting_after) for await (const object of walk.accountWide()) byId.set(object.id, object);
+  // Customers 100 a page, Stripe's maximum, whatever the sync's page size: fewer calls.
+  const customers = await stripe.customers.list({ ...walk.customerParams, limit: 100, ...(starting_after ? { starting_after } : {}) });
+  const ofEach = new Map<string, T[]>();
+  await eachConcurrently(customers.data, CUSTOMERS_IN_FLIGHT, async (customer) => {
+    const objects: T[] = [];
+    for await (const object of walk.ofCustomer(customer)) objects.push(object);
+    ofEach.set(customer.id, objects);
+  });
+  // In the customers' order, whatever order the answers came in.
+  for (const customer of customers.data) for (const object of ofEach.get(customer.id) ?? []) byId.set(object.id, object);
+  const lastCustomer = customers.data.at(-1)?.id;
+  return {
+    object: 'list',
+    data: [...byId.values()],
+    has_more: customers.has_more,
+    url: '',
+    ...(lastCustomer ? { nextCursor: lastCustomer } : {}),
+  };
+}
+
+/** A customer's tax ids from its expanded `tax_ids` (Stripe's first 10), the rest asked for only when it has more. */
+async function* taxIdsOf(stripe: Stripe, customer: Stripe.Customer, limit: number): AsyncIterable<Stripe.TaxId> {
+  const inline = customer.tax_ids;
+  if (!inline) {
+    yield* stripe.taxIds.list({ limit, owner: { type: 'customer', customer: customer.id } });
+    return;
   }
-  return { object: 'list', data: [...byId.values()], has_more: false, url: '' };
+  yield* inline.data;
+  const last = inline.data.at(-1)?.id;
+  if (inline.has_more) yield* stripe.customers.listTaxIds(customer.id, { limit, ...(last ? { starting_after: last } : {}) });
 }
 
 const deleted = (stripeObject: string) =>
@@ -370,13 +423,12 @@ export const OBJECT_TYPES: Record<SyncObjectType, ObjectTypeSpec> = {
       card_brand: `(o->'card'->>'brand')`,
       card_last4: `(o->'card'->>'last4')`,
     },
-    list: (stripe, { limit }) =>
-      perCustomer(
-        stripe,
-        limit,
-        () => stripe.paymentMethods.list({ limit }),
-        (customer) => stripe.customers.listPaymentMethods(customer, { limit }),
-      ),
+    walksCustomers: true,
+    list: (stripe, params) =>
+      perCustomer(stripe, params, {
+        accountWide: () => stripe.paymentMethods.list({ limit: params.limit }),
+        ofCustomer: (customer) => stripe.customers.listPaymentMethods(customer.id, { limit: params.limit }),
+      }),
     probe: (stripe) => stripe.paymentMethods.list({ limit: 1 }),
     retrieve: (stripe, id) => stripe.paymentMethods.retrieve(id),
     events: ['payment_method.attached', 'payment_method.detached', 'payment_method.updated', 'payment_method.automatically_updated'],
@@ -525,13 +577,14 @@ export const OBJECT_TYPES: Record<SyncObjectType, ObjectTypeSpec> = {
       value: text('value'),
       country: text('country'),
     },
-    list: (stripe, { limit }) =>
-      perCustomer(
-        stripe,
-        limit,
-        () => stripe.taxIds.list({ limit }),
-        (customer) => stripe.taxIds.list({ limit, owner: { type: 'customer', customer } }),
-      ),
+    walksCustomers: true,
+    // A customer's tax ids come expanded with the customers: a call per customer only past 10 of them.
+    list: (stripe, params) =>
+      perCustomer(stripe, params, {
+        accountWide: () => stripe.taxIds.list({ limit: params.limit }),
+        customerParams: { expand: ['data.tax_ids'] },
+        ofCustomer: (customer) => taxIdsOf(stripe, customer, params.limit),
+      }),
     probe: (stripe) => stripe.taxIds.list({ limit: 1 }),
     retrieve: (stripe, id) => stripe.taxIds.retrieve(id),
     events: ['customer.tax_id.created', 'customer.tax_id.updated', 'customer.tax_id.deleted'],

@@ -14,7 +14,7 @@ const isPermissionRefusal = (error: unknown) => (error as { statusCode?: unknown
 import * as configRepository from '../config/config.repository.js';
 import { revealCredential } from '../config/credentials.repository.js';
 import * as mirrorRepository from '../mirror/mirror.repository.js';
-import { isSyncObjectType, OBJECT_TYPES, type ObjectTypeSpec } from '../mirror/object-types.js';
+import { isSyncObjectType, nextCursorOf, OBJECT_TYPES, type ListPage, type ObjectTypeSpec } from '../mirror/object-types.js';
 import { abortable, completeInlineLists, listPage } from './stripe-pages.js';
 import { publishSyncEvents, recordSyncEvent, storedEventRow, type SyncEventInput, type SyncProgressEvent } from './progress.js';
 import * as syncRepository from './sync.repository.js';
@@ -169,6 +169,8 @@ export class SyncRunExecution {
       fetched.catch(() => undefined);
       return fetched;
     };
+    // A walk over customers listed from its start in this process is not walked again to verify it.
+    const listedHere = spec.walksCustomers && objectState.pages === 0 ? new Set<string>() : null;
     let next = fetchPage(objectState.cursor);
     try {
       for (;;) {
@@ -191,18 +193,18 @@ export class SyncRunExecution {
           return;
         }
         const { page, requestedAt } = fetched;
-        const last = page.data.at(-1);
-        const done = !page.has_more || !last;
-        if (!done) next = fetchPage(last.id);
-        objectState = await this.commitPage(spec, objectState, page.data, { requestedAt, done });
-        if (done) break;
+        const cursor = nextCursorOf(page);
+        if (cursor) next = fetchPage(cursor);
+        if (listedHere) for (const object of page.data) listedHere.add(object.id);
+        objectState = await this.commitPage(spec, objectState, page.data, { requestedAt, cursor });
+        if (!cursor) break;
       }
     } finally {
       // A page fetched ahead that will not be stored (stop, failure): abandoned before moving on.
       prefetch.abort(new Stopped('shutdown'));
       await next.catch(() => undefined);
     }
-    await this.verifyObjectType(stripe, spec, objectState);
+    await this.verifyObjectType(stripe, spec, objectState, listedHere ?? undefined);
   }
 
   /**
@@ -213,22 +215,23 @@ export class SyncRunExecution {
    * deleted stub). The type SUCCEEDS only when the re-check after these repairs finds the mirror
    * equal (see `mirrorRepository.recheck` for exactly what that compares).
    */
-  private async verifyObjectType(stripe: Stripe, spec: ObjectTypeSpec, listedState: StripeSyncObjectState) {
+  private async verifyObjectType(stripe: Stripe, spec: ObjectTypeSpec, listedState: StripeSyncObjectState, listedByWalk?: Set<string>) {
     const { projectId, environment } = this.run;
     const { pageSize } = this.deps.config.stripeSync;
     const signal = this.controller.signal;
     const since = new Date();
-    const listed = new Set<string>();
+    const listed = listedByWalk ?? new Set<string>();
     let inserted = 0;
     let cursor: string | null = null;
-    for (;;) {
+    while (!listedByWalk) {
       this.throwIfStopped();
       const requestedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
-      let page: Stripe.ApiList<{ id: string }>;
+      let page: ListPage;
       try {
         page = await this.withRetries(spec, signal, () =>
           spec.list(stripe, { limit: pageSize, ...(cursor ? { starting_after: cursor } : {}) }),
         );
+        cursor = nextCursorOf(page);
         const stored = new Set(
           await mirrorRepository.storedIds(this.deps.db.prisma, spec, {
             projectId,
@@ -249,9 +252,7 @@ export class SyncRunExecution {
         if (classifyStripeError(error) === 'INVALID_API_KEY') throw new KeyRejected(reason);
         return;
       }
-      const last = page.data.at(-1);
-      if (!page.has_more || !last) break;
-      cursor = last.id;
+      if (!cursor) break;
     }
 
     // Mirrored but not listed: deleted at Stripe, or created after the listing passed that point.
@@ -324,8 +325,9 @@ export class SyncRunExecution {
     spec: ObjectTypeSpec,
     before: StripeSyncObjectState,
     objects: ReadonlyArray<{ id: string }>,
-    { requestedAt, done }: { requestedAt: Date; done: boolean },
+    { requestedAt, cursor }: { requestedAt: Date; cursor: string | null },
   ) {
+    const done = cursor === null;
     const { leaseMs } = this.deps.config.stripeSync;
     const kinds: SyncEventInput['kind'][] = done ? ['PAGE', 'VERIFICATION_STARTED'] : ['PAGE'];
     return this.transaction(async (tx, events) => {
@@ -346,7 +348,7 @@ export class SyncRunExecution {
       const now = new Date();
       const after: StripeSyncObjectState = {
         ...before,
-        cursor: objects.at(-1)?.id ?? before.cursor,
+        cursor: cursor ?? objects.at(-1)?.id ?? before.cursor,
         pages: before.pages + 1,
         objects: before.objects + objects.length,
         // Listed to the end; the type completes after its verification.
