@@ -97,7 +97,8 @@ export function registerStripeCommands(program: Command) {
     .option('--environment <environment>', 'test or live (with --project)', parseEnvironment)
     .option('--follow', 'while the run is active, show its progress until it ends; then exit as `stripe sync` does')
     .action(async (options: { run?: string; project?: string; environment?: StripeEnvironment; follow?: boolean }, command: Command) => {
-      if (!options.run && !options.project) throw new CommandFailure('Give --run <id>, or --project <id> [--environment test|live].', EXIT_USAGE);
+      if (!options.run && !options.project)
+        throw new CommandFailure('Give --run <id>, or --project <id> [--environment test|live].', EXIT_USAGE);
       const client = await connect(command);
       try {
         let run = options.run ? await loadRun(client, options.run) : await latestRun(client, options.project!, options.environment);
