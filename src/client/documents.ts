@@ -150,3 +150,51 @@ export const ConfigureStripeDocument = graphql(`
     }
   }
 `);
+
+export const StripeSyncRunFieldsFragment = graphql(`
+  fragment CofferClientStripeSyncRunFields on StripeSyncRun {
+    id projectId environment accountId status trigger objects attempts error
+    createdAt startedAt finishedAt cancelRequestedAt
+    progress { objectType status objects pages retries error listed insertedByVerification markedDeleted }
+  }
+`);
+
+export const StripeSyncEventFieldsFragment = graphql(`
+  fragment CofferClientStripeSyncEventFields on StripeSyncProgressEvent {
+    runId sequence kind runStatus objectType objectStatus pages objects runObjects total retries message at
+  }
+`);
+
+export const StartStripeSyncDocument = graphql(`
+  mutation CofferClientStartStripeSync($projectId: ID!, $environment: StripeEnvironment!, $objects: [StripeSyncObject!]) {
+    startStripeSync(projectId: $projectId, environment: $environment, objects: $objects) { ...CofferClientStripeSyncRunFields }
+  }
+`);
+
+export const CancelStripeSyncDocument = graphql(`
+  mutation CofferClientCancelStripeSync($runId: ID!) {
+    cancelStripeSync(runId: $runId) { ...CofferClientStripeSyncRunFields }
+  }
+`);
+
+export const StripeSyncRunDocument = graphql(`
+  query CofferClientStripeSyncRun($id: ID!) { stripeSyncRun(id: $id) { ...CofferClientStripeSyncRunFields } }
+`);
+
+export const StripeSyncRunsDocument = graphql(`
+  query CofferClientStripeSyncRuns($projectId: ID!, $environment: StripeEnvironment, $first: Int) {
+    stripeSyncRuns(projectId: $projectId, environment: $environment, first: $first) { nodes { ...CofferClientStripeSyncRunFields } }
+  }
+`);
+
+export const StripeSyncRunEventsDocument = graphql(`
+  query CofferClientStripeSyncRunEvents($id: ID!, $afterSequence: Int, $first: Int) {
+    stripeSyncRun(id: $id) { id status events(afterSequence: $afterSequence, first: $first) { ...CofferClientStripeSyncEventFields } }
+  }
+`);
+
+export const StripeSyncProgressDocument = graphql(`
+  subscription CofferClientStripeSyncProgress($projectId: ID!, $environment: StripeEnvironment!) {
+    stripeSyncProgress(projectId: $projectId, environment: $environment) { ...CofferClientStripeSyncEventFields }
+  }
+`);

@@ -6,6 +6,8 @@ import type {
   CofferClientSecretChangesSubscription as SecretChangesSubscription,
   CofferClientSecretsQuery as SecretsQuery,
   CofferClientSecretValuesQuery as SecretValuesQuery,
+  CofferClientStripeSyncEventFieldsFragment,
+  CofferClientStripeSyncRunFieldsFragment,
   SecretFilter,
   SecretScopeInput,
 } from '../generated/graphql/graphql.js';
@@ -22,6 +24,10 @@ export type { SecretScopeInput, SecretFilter } from '../generated/graphql/graphq
 export type SecretMetadata = SecretsQuery['secrets']['nodes'][number];
 export type SecretValue = SecretValuesQuery['secretValues'][number];
 export type SecretChange = SecretChangesSubscription['secretChanges'];
+/** A Stripe sync run with its progress per object type (`documents.StripeSyncRunDocument` and friends). */
+export type StripeSyncRun = CofferClientStripeSyncRunFieldsFragment;
+/** One step of a sync run, as `stripeSyncProgress` and `stripeSyncRun { events }` give it. */
+export type StripeSyncEvent = CofferClientStripeSyncEventFieldsFragment;
 
 /** A field error from Coffer's BAD_USER_INPUT answers: which input field, and why. */
 export interface FieldError {
@@ -44,6 +50,8 @@ export class CofferClientError extends Error {
     readonly retryable = false,
     /** Seconds the server asked to wait (Retry-After), when it said. */
     readonly retryAfterSeconds: number | null = null,
+    /** The error's other extensions (e.g. `activeRunId` on a sync CONFLICT). */
+    readonly extensions: Record<string, unknown> = {},
   ) {
     super(`${code}: ${reason}`);
   }
@@ -65,9 +73,28 @@ export interface CofferClientOptions {
   fetch?: typeof fetch;
 }
 
+interface GraphQLErrorShape {
+  message?: string;
+  extensions?: { code?: string; fields?: unknown; field?: unknown; retryAfter?: unknown } & Record<string, unknown>;
+}
+
 interface GraphQLResponse {
   data?: unknown;
-  errors?: Array<{ message?: string; extensions?: { code?: string; fields?: unknown; field?: unknown; retryAfter?: unknown } }>;
+  errors?: GraphQLErrorShape[];
+}
+
+/** A GraphQL error as a CofferClientError (the HTTP Retry-After header, when there was one). */
+function clientErrorOf(first: GraphQLErrorShape | undefined, retryAfterHeader: string | null = null): CofferClientError {
+  const { code: rawCode, fields: _fields, field: _field, retryAfter, ...rest } = first?.extensions ?? {};
+  const code = typeof rawCode === 'string' ? rawCode : 'INTERNAL_SERVER_ERROR';
+  return new CofferClientError(
+    code,
+    first?.message ?? 'failed',
+    fieldErrors(first?.extensions),
+    RETRYABLE_CODES.has(code),
+    retryAfterOf(retryAfterHeader, retryAfter),
+    rest,
+  );
 }
 
 export type Scope = SecretScopeInput;
@@ -179,16 +206,7 @@ export class CofferClient {
       throw new CofferClientError(code, `${this.url} answered HTTP ${response.status}, not GraphQL`, [], response.status >= 500);
     }
     const first = body.errors?.[0];
-    if (first) {
-      const code = typeof first.extensions?.code === 'string' ? first.extensions.code : 'INTERNAL_SERVER_ERROR';
-      throw new CofferClientError(
-        code,
-        first.message ?? 'failed',
-        fieldErrors(first.extensions),
-        RETRYABLE_CODES.has(code),
-        retryAfterOf(response.headers.get('retry-after'), first.extensions?.retryAfter),
-      );
-    }
+    if (first) throw clientErrorOf(first, response.headers.get('retry-after'));
     if (!response.ok || body.data === undefined || body.data === null) {
       throw new CofferClientError('BAD_RESPONSE', `${this.url} answered HTTP ${response.status} without data`, [], response.status >= 500);
     }
@@ -239,24 +257,32 @@ export class CofferClient {
     onChange: (change: SecretChange) => void,
     onError: (error: CofferClientError) => void = () => {},
   ): () => void {
-    let lastSequence = options.afterSequence ?? null;
-    return this.websocket().subscribe<SecretChangesSubscription>(
-      {
-        query: this.textOf(SecretChangesDocument),
-        variables: { projectId: options.projectId, environment: options.environment ?? null, afterSequence: lastSequence },
-      },
+    return this.subscribe(
+      SecretChangesDocument,
+      { projectId: options.projectId, environment: options.environment ?? null, afterSequence: options.afterSequence ?? null },
+      (data) => onChange(data.secretChanges),
+      onError,
+    );
+  }
+
+  /**
+   * Any typed subscription document (graphql-ws, one shared connection): `onData` gets each result,
+   * `onError` the end (an error result, access revoked, connection lost for good) as a
+   * CofferClientError. Returns a function that stops following.
+   */
+  subscribe<Result, Variables>(
+    document: TypedDocumentNode<Result, Variables>,
+    variables: Variables,
+    onData: (data: Result) => void,
+    onError: (error: CofferClientError) => void = () => {},
+  ): () => void {
+    return this.websocket().subscribe<Result>(
+      { query: this.textOf(document), variables: variables ?? {} },
       {
         next: (result) => {
-          const first = result.errors?.[0] as { message?: string; extensions?: { code?: string } } | undefined;
-          if (first) {
-            const code = first.extensions?.code ?? 'INTERNAL_SERVER_ERROR';
-            onError(new CofferClientError(code, first.message ?? 'failed', [], RETRYABLE_CODES.has(code)));
-            return;
-          }
-          if (result.data?.secretChanges) {
-            lastSequence = result.data.secretChanges.sequence;
-            onChange(result.data.secretChanges);
-          }
+          const first = result.errors?.[0];
+          if (first) return onError(clientErrorOf(first));
+          if (result.data) onData(result.data);
         },
         error: (error) => onError(wsError(error)),
         complete: () => {},
@@ -279,8 +305,14 @@ export class CofferClient {
 
   /** Closes the subscription connection, if one was opened. */
   async close(): Promise<void> {
-    await this.ws?.dispose();
+    const ws = this.ws;
     this.ws = null;
+    try {
+      await ws?.dispose();
+    } catch {
+      // A connection that never opened (refused credential, server gone) has nothing to close; its
+      // subscribers were told through their onError.
+    }
   }
 }
 
@@ -293,11 +325,7 @@ function wsError(error: unknown): CofferClientError {
     if (error.code === 4403) return new CofferClientError('FORBIDDEN', error.reason || 'forbidden');
     return new CofferClientError('NETWORK_ERROR', `the subscription connection closed (${error.code} ${error.reason})`, [], true);
   }
-  if (Array.isArray(error)) {
-    const first = error[0] as { message?: string; extensions?: { code?: string } } | undefined;
-    const code = first?.extensions?.code ?? 'INTERNAL_SERVER_ERROR';
-    return new CofferClientError(code, first?.message ?? 'failed', [], RETRYABLE_CODES.has(code));
-  }
+  if (Array.isArray(error)) return clientErrorOf(error[0] as GraphQLErrorShape | undefined);
   return new CofferClientError('NETWORK_ERROR', 'the subscription connection failed', [], true);
 }
 

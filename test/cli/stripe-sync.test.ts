@@ -1,19 +1,29 @@
-import { CLI_ENTRY } from '../support/processes.js';
-import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { openServices, type Services } from '../../src/services.js';
-import { ALL_COLLECTIONS, tableOf } from '../stripe/sync/support.js';
+import { SYNC_OBJECT_TYPES } from '../../src/features/stripe/mirror/object-types.js';
+import { CONFIG_VARIABLES } from '../../src/config.js';
 import { startFakeStripe, type CollectionName, type FakeStripe } from '../support/fake-stripe.js';
+import {
+  CLI_ENTRY,
+  cleanUpProcesses,
+  graphqlAt,
+  operatorChosenKey,
+  REPO_ROOT,
+  startCoffer,
+  tempDir,
+  type CofferProcess,
+} from '../support/processes.js';
+import { createScratchDatabase, type ScratchDatabase } from '../support/scratch-database.js';
 
-const BIN = CLI_ENTRY;
-const TIMEOUT = 90_000;
+/**
+ * `coffer stripe sync | sync-status | sync-cancel` as an operator runs them: the package bin in a
+ * child process against a real, running Coffer (dist/server.js) whose worker executes the runs
+ * against the fake Stripe (STRIPE_API_BASE). Everything goes through the API, beside the server:
+ * the server keeps its embedded database (or, with TEST_DATABASE_URL, a scratch PostgreSQL one).
+ * One server for the file; the projects are configured with the CLI itself.
+ */
 
+const ALL_COLLECTIONS: CollectionName[] = [...SYNC_OBJECT_TYPES];
 const COUNTS: Record<CollectionName, number> = {
   products: 40,
   prices: 60,
@@ -35,356 +45,353 @@ const COUNTS: Record<CollectionName, number> = {
   balance_transactions: 24,
 };
 const TOTAL = Object.values(COUNTS).reduce((sum, count) => sum + count, 0);
+const RUN_ID = '[0-9a-f-]{36}';
 
 /** Anything shaped like a whole Stripe credential (a masked one has `...` after the prefix). */
 const FULL_CREDENTIAL = /\b(?:(?:sk|rk|pk)_(?:test|live)_|whsec_)[A-Za-z0-9]{5,}/g;
 
 interface CliResult {
-  code: number;
+  code: number | null;
   stdout: string;
   stderr: string;
 }
 
-/**
- * `coffer stripe sync` end to end: the package bin in a child process, on an embedded PGlite
- * DATA_DIR, against the fake Stripe (the child gets STRIPE_API_BASE=<fake>).
- *
- * The CLI cannot configure Stripe, so the data is prepared the way an operator would get there:
- * the CLI itself creates the owner and their API key; then, between CLI runs (PGlite allows one
- * process at a time on a DATA_DIR), the test opens the same DATA_DIR in-process with the real
- * services and calls the real GraphQL API as that owner (createProject, configureStripe), closing
- * it before the next CLI run. configureStripe queues the account's first sync (trigger CONFIGURE);
- * no worker runs in between, so that run stays QUEUED: it is cancelled through the API for the
- * project the CLI syncs, and left active for the one that shows the "already active" refusal.
- */
-describe('coffer stripe sync', () => {
-  let fake: FakeStripe;
-  let dataDir: string;
-  const outputs: string[] = [];
-  const stripeKeys: string[] = [];
-  let ownerKey: string;
-  /** Configured, seeded, its first (CONFIGURE) run cancelled: free to sync. */
-  let synced: { projectId: string; accountId: string };
-  /** Configured; its CONFIGURE run still QUEUED. */
-  let busy: { projectId: string; queuedRunId: string };
-  /** No Stripe at all. */
-  let bare: { projectId: string };
+interface RunReport {
+  id: string;
+  status: string;
+  trigger: string;
+  error: string | null;
+  objects: number;
+  cancelRequestedAt: string | null;
+  objectTypes: Array<{ objectType: string; status: string; objects: number; retries: number; error: string | null }>;
+}
 
-  const env = (): NodeJS.ProcessEnv => ({
-    ...process.env,
-    DATA_DIR: dataDir,
-    DATABASE_URL: '',
-    REDIS_URL: '',
-    COFFER_TOKEN_SECRET: 'cli-test-secret-long-enough-0123456789abc',
-    LOG_LEVEL: 'warn',
-    STRIPE_API_BASE: fake.url,
+let fake: FakeStripe;
+let server: CofferProcess;
+let url: string;
+let adminKey: string;
+let configHome: string;
+const postgresUrl = process.env.TEST_DATABASE_URL;
+let scratch: ScratchDatabase | null = null;
+const outputs: string[] = [];
+const stripeKeys: string[] = [];
+/** Configured and seeded with COUNTS; its first (CONFIGURE) run has ended. */
+let synced: { projectId: string; accountId: string };
+/** Configured, a few pages of customers: for runs held in flight. */
+let busy: { projectId: string };
+/** No Stripe at all. */
+let bare: { projectId: string };
+
+function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const result: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of [...CONFIG_VARIABLES, 'NODE_OPTIONS', 'COFFER_URL', 'COFFER_API_KEY', 'COFFER_PROFILE']) delete result[name];
+  return Object.assign(result, { XDG_CONFIG_HOME: configHome, COFFER_URL: url, COFFER_API_KEY: adminKey }, env);
+}
+
+/** The CLI running in the background: its output so far, a wait for a line, its exit. */
+function startCli(args: string[], { env = {}, input }: { env?: Record<string, string>; input?: string } = {}) {
+  const child = spawn(process.execPath, [CLI_ENTRY, ...args], { cwd: REPO_ROOT, env: childEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const waiters = new Set<() => void>();
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    waiters.forEach((check) => check());
+  });
+  child.stdin.end(input ?? '');
+  const done = new Promise<CliResult>((resolve) =>
+    child.once('close', (code) => {
+      outputs.push(stdout, stderr);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+  return {
+    child,
+    done,
+    stderrShows: (text: string) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (!stderr.includes(text)) return;
+          waiters.delete(check);
+          resolve();
+        };
+        waiters.add(check);
+        void done.then(() => reject(new Error(`exited before "${text}" on stderr:\n${stderr}`)));
+        check();
+      }),
+  };
+}
+
+const cli = (args: string[], options: { env?: Record<string, string>; input?: string } = {}) => startCli(args, options).done;
+
+function seededAccount(name: string, counts: Partial<Record<CollectionName, number>>) {
+  const account = fake.addAccount({ name });
+  for (const collection of ALL_COLLECTIONS) fake.seed(account.id, 'test', collection, counts[collection] ?? 0);
+  const key = fake.addKey(account.id, { mode: 'test' });
+  stripeKeys.push(key);
+  return { accountId: account.id, key };
+}
+
+async function createProject(name: string): Promise<string> {
+  const created = await cli(['project', 'create', '--name', name, '--json']);
+  expect(created.code, created.stderr).toBe(0);
+  return (JSON.parse(created.stdout) as { id: string }).id;
+}
+
+/** `stripe configure`, then waits (sync-status --follow) for the first sync it queues to end. */
+async function configure(projectId: string, key: string) {
+  const configured = await cli(['stripe', 'configure', '--project', projectId, '--environment', 'test'], { input: key });
+  expect(configured.code, configured.stderr).toBe(0);
+  const first = await cli(['stripe', 'sync-status', '--project', projectId, '--environment', 'test', '--follow', '--json']);
+  expect(first.code, first.stderr).toBe(0);
+  expect(JSON.parse(first.stdout)).toMatchObject({ status: 'SUCCEEDED', trigger: 'CONFIGURE' });
+}
+
+const syncArgs = (projectId: string, ...more: string[]) => ['stripe', 'sync', '--project', projectId, '--environment', 'test', ...more];
+
+beforeAll(async () => {
+  fake = await startFakeStripe();
+  configHome = await tempDir('coffer-cli-sync-config-');
+  adminKey = operatorChosenKey();
+  scratch = postgresUrl ? await createScratchDatabase(postgresUrl) : null;
+  server = startCoffer({
+    DATA_DIR: await tempDir('coffer-cli-sync-data-'),
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    COFFER_ADMIN_API_KEY: adminKey,
     PUBLIC_URL: 'https://coffer.example.com',
+    STRIPE_API_BASE: fake.url,
     STRIPE_SYNC_PAGE_SIZE: '50',
     STRIPE_SYNC_MAX_RETRIES: '2',
     STRIPE_SYNC_RETRY_BASE_MS: '5',
     STRIPE_SYNC_RETRY_MAX_MS: '20',
+    STRIPE_SYNC_POLL_SECONDS: '0.2',
+    ...(scratch ? { DATABASE_URL: scratch.url } : {}),
   });
+  url = await server.ready(60_000);
 
-  /** Runs the CLI to its end; never throws on a non-zero exit. */
-  const coffer = (...args: string[]) =>
-    new Promise<CliResult>((resolve) => {
-      execFile(process.execPath, [BIN, ...args], { env: env(), timeout: 60_000 }, (error, stdout, stderr) => {
-        outputs.push(stdout, stderr);
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-      });
-    });
+  const first = seededAccount('CLI Sync Books', COUNTS);
+  const second = seededAccount('CLI Busy Books', { customers: 120 });
+  synced = { projectId: await createProject('cli sync'), accountId: first.accountId };
+  busy = { projectId: await createProject('cli busy') };
+  bare = { projectId: await createProject('cli bare') };
+  await Promise.all([configure(synced.projectId, first.key), configure(busy.projectId, second.key)]);
+}, 120_000);
 
-  /** The same DATA_DIR opened in-process, with the real app on it, for set-up and checks. */
-  async function withApp<T>(
-    work: (ctx: {
-      services: Services;
-      gql: (query: string, variables?: Record<string, unknown>) => Promise<Record<string, unknown>>;
-    }) => Promise<T>,
-  ): Promise<T> {
-    const config = loadConfig(env());
-    const services = await openServices(config, createLogger('silent', process.stderr));
-    const yoga = createApp(services);
-    const gql = async (query: string, variables: Record<string, unknown> = {}) => {
-      const response = await yoga.fetch('http://coffer.test/graphql', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', 'x-api-key': ownerKey },
-        body: JSON.stringify({ query, variables }),
-      });
-      const json = (await response.json()) as { data?: Record<string, unknown>; errors?: unknown[] };
-      if (json.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(json.errors)}`);
-      return json.data!;
-    };
-    try {
-      return await work({ services, gql });
-    } finally {
-      await yoga.dispose();
-      await services.close();
-    }
-  }
+afterAll(async () => {
+  await cleanUpProcesses();
+  await fake?.close();
+  await scratch?.drop();
+});
 
-  const createProject = async (
-    gql: (query: string, variables?: Record<string, unknown>) => Promise<Record<string, unknown>>,
-    name: string,
-  ) =>
-    (
-      (await gql('mutation($input: CreateProjectInput!) { createProject(input: $input) { id } }', { input: { name } })) as {
-        createProject: { id: string };
-      }
-    ).createProject.id;
-
-  async function configure(
-    gql: (query: string, variables?: Record<string, unknown>) => Promise<Record<string, unknown>>,
-    projectId: string,
-    key: string,
-  ) {
-    const data = (await gql(
-      'mutation($projectId: ID!, $input: StripeCredentialsInput!) { configureStripe(projectId: $projectId, input: $input) { results { environment syncRunId } } }',
-      { projectId, input: { testSecretKey: key } },
-    )) as { configureStripe: { results: Array<{ syncRunId: string | null }> } };
-    const runId = data.configureStripe.results[0]?.syncRunId;
-    if (!runId) throw new Error('configureStripe queued no first sync');
-    return runId;
-  }
-
-  const seededAccount = (name: string, counts: Partial<Record<CollectionName, number>>) => {
-    const account = fake.addAccount({ name });
-    for (const collection of ALL_COLLECTIONS) fake.seed(account.id, 'test', collection, counts[collection] ?? 0);
-    const key = fake.addKey(account.id, { mode: 'test' });
-    stripeKeys.push(key);
-    return { accountId: account.id, key };
-  };
-
-  const fakeIds = (accountId: string, collection: CollectionName) => {
-    const seeded = fake.seed(accountId, 'test', collection, 0);
-    return Array.from({ length: seeded.count }, (_, index) => seeded.idAt(index)).sort();
-  };
-
-  beforeAll(async () => {
-    fake = await startFakeStripe();
-    dataDir = await mkdtemp(join(tmpdir(), 'coffer-cli-sync-'));
-    // The local way in: the first admin, its key in a 0600 file (the projects below are its own).
-    const keyFile = join(dataDir, 'admin.key');
-    const bootstrap = await coffer('bootstrap-admin', '--key-file', keyFile);
-    expect(bootstrap.code, bootstrap.stderr).toBe(0);
-    ownerKey = (await readFile(keyFile, 'utf8')).trim();
-
-    const first = seededAccount('CLI Sync Books', COUNTS);
-    const second = seededAccount('CLI Busy Books', { customers: 3 });
-    await withApp(async ({ gql }) => {
-      const syncedId = await createProject(gql, 'cli sync');
-      const firstRun = await configure(gql, syncedId, first.key);
-      const cancelled = (await gql('mutation($runId: ID!) { cancelStripeSync(runId: $runId) { status } }', { runId: firstRun })) as {
-        cancelStripeSync: { status: string };
-      };
-      expect(cancelled.cancelStripeSync.status).toBe('CANCELED');
-      synced = { projectId: syncedId, accountId: first.accountId };
-
-      const busyId = await createProject(gql, 'cli busy');
-      busy = { projectId: busyId, queuedRunId: await configure(gql, busyId, second.key) };
-      bare = { projectId: await createProject(gql, 'cli bare') };
-    });
-  }, TIMEOUT);
-
-  afterAll(async () => {
-    await fake?.close();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  });
-
+describe('coffer stripe sync through the API', () => {
   it(
-    'syncs every object type in the foreground, shows progress lines and a summary, exits 0, and the mirror holds what Stripe has',
+    "starts a run on the server, shows its progress as plain lines, prints the table, exits 0; the mirror holds Stripe's objects",
+    { timeout: 60_000 },
     async () => {
-      const result = await coffer('stripe', 'sync', '--project', synced.projectId, '--environment', 'test');
+      const result = await cli(syncArgs(synced.projectId));
       expect(result.code, result.stderr).toBe(0);
-      const runId = /^Stripe sync ([0-9a-f-]{36}): SUCCEEDED$/m.exec(result.stdout)?.[1];
+      const runId = new RegExp(`^Stripe sync (${RUN_ID}): SUCCEEDED$`, 'm').exec(result.stdout)?.[1];
       expect(runId, result.stdout).toBeDefined();
-      expect(result.stdout).toContain(`account ${synced.accountId}, trigger CLI`);
+      // The server's worker ran it: startStripeSync records trigger API.
+      expect(result.stdout).toContain(`account ${synced.accountId}, trigger API`);
       for (const collection of ALL_COLLECTIONS) {
         const pages = Math.max(1, Math.ceil(COUNTS[collection] / 50));
         expect(result.stdout).toMatch(new RegExp(`^${collection} +SUCCEEDED +${COUNTS[collection]} +${pages} +0$`, 'm'));
         expect(result.stderr).toContain(`${collection}: done, ${COUNTS[collection]} objects in ${pages} page${pages === 1 ? '' : 's'}`);
       }
       expect(result.stdout).toMatch(new RegExp(`^total +${TOTAL} +\\d+ +0$`, 'm'));
-      expect(result.stderr).toMatch(/\] run [0-9a-f-]{36} SUCCEEDED: synced \d+ objects/);
+      expect(result.stderr).toMatch(new RegExp(`\\] run ${runId} SUCCEEDED: synced \\d+ objects`));
+      // Each event once: one "started" line per object type.
+      expect(result.stderr.match(/\] [a-z_]+: started$/gm)).toHaveLength(ALL_COLLECTIONS.length);
       // Not a terminal: plain lines, no redrawn bar.
       expect(result.stderr).not.toContain('\u001b[');
       expect(result.stderr).not.toContain('\r');
 
-      await withApp(async ({ services }) => {
-        const { prisma } = services.db;
-        for (const collection of ALL_COLLECTIONS) {
-          const rows = await prisma.$queryRawUnsafe<Array<{ stripe_id: string }>>(
-            `SELECT stripe_id FROM ${tableOf(collection)} WHERE project_id = $1::uuid AND environment = 'TEST' ORDER BY stripe_id`,
-            synced.projectId,
-          );
-          expect(
-            rows.map((row) => row.stripe_id),
-            collection,
-          ).toEqual(fakeIds(synced.accountId, collection));
-        }
-        const run = await prisma.stripeSyncRun.findUniqueOrThrow({ where: { id: runId! } });
-        expect(run).toMatchObject({ status: 'SUCCEEDED', trigger: 'CLI', activeSlot: null, attempts: 1 });
-        const audit = await prisma.auditEvent.findFirst({ where: { action: 'stripe.sync.start', targetId: runId! } });
-        expect(audit).toMatchObject({ actorVia: 'system', outcome: 'SUCCESS' });
+      const mirror = await graphqlAt(
+        url,
+        `query($projectId: ID!) {
+          stripeCustomers(projectId: $projectId, environment: TEST) { totalCount }
+          stripeInvoices(projectId: $projectId, environment: TEST) { totalCount }
+          stripeSyncRun(id: "${runId}") { status trigger }
+        }`,
+        { key: adminKey, variables: { projectId: synced.projectId } },
+      );
+      expect(mirror.errors).toBeUndefined();
+      expect(mirror.data).toMatchObject({
+        stripeCustomers: { totalCount: COUNTS.customers },
+        stripeInvoices: { totalCount: COUNTS.invoices },
+        stripeSyncRun: { status: 'SUCCEEDED', trigger: 'API' },
       });
     },
-    TIMEOUT,
   );
 
+  it('syncs only --objects, in Coffer order, and prints the run as JSON with --json', { timeout: 60_000 }, async () => {
+    const result = await cli(syncArgs(synced.projectId, '--objects', 'customers,products', '--json'));
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as RunReport;
+    expect(report).toMatchObject({ status: 'SUCCEEDED', trigger: 'API', objects: COUNTS.customers + COUNTS.products });
+    expect(report.objectTypes.map((entry) => [entry.objectType, entry.status, entry.objects])).toEqual([
+      ['products', 'SUCCEEDED', COUNTS.products],
+      ['customers', 'SUCCEEDED', COUNTS.customers],
+    ]);
+  });
+
+  it('exits 1 naming the object type when Stripe keeps failing one collection', { timeout: 60_000 }, async () => {
+    // The first page of invoices and both retries (STRIPE_SYNC_MAX_RETRIES=2) get a 500.
+    fake.failNext(3, { status: 500, path: /^\/v1\/invoices$/ });
+    const result = await cli(syncArgs(synced.projectId, '--json'));
+    expect(result.code, result.stderr).toBe(1);
+    const report = JSON.parse(result.stdout) as RunReport;
+    expect(report).toMatchObject({ status: 'FAILED', error: `1 of ${ALL_COLLECTIONS.length} object types failed: invoices` });
+    expect(report.objectTypes.find((entry) => entry.objectType === 'invoices')).toMatchObject({
+      status: 'FAILED',
+      retries: 2,
+      error: expect.stringContaining('HTTP 500'),
+    });
+    expect(result.stderr).toContain('invoices: FAILED');
+    expect(result.stderr).toMatch(/invoices: .*Retry 1 of 2/);
+    expect(result.stderr).toContain(`Sync run ${report.id} FAILED: 1 of ${ALL_COLLECTIONS.length} object types failed: invoices`);
+  });
+
   it(
-    'syncs only --objects, and prints a JSON report with --json',
+    'while a run is active: another start exits 2 naming it, sync-status shows it and --follow follows it, ' +
+      'sync-cancel cancels it; the run ends CANCELED and sync and --follow exit 1',
+    { timeout: 60_000 },
     async () => {
-      const result = await coffer(
-        'stripe',
-        'sync',
-        '--project',
-        synced.projectId,
-        '--environment',
-        'test',
-        '--objects',
-        'customers,products',
-        '--json',
-      );
-      expect(result.code, result.stderr).toBe(0);
-      const report = JSON.parse(result.stdout) as {
-        status: string;
-        objects: number;
-        objectTypes: Array<{ objectType: string; status: string; objects: number }>;
-      };
-      expect(report).toMatchObject({ status: 'SUCCEEDED', objects: COUNTS.customers + COUNTS.products });
-      // Coffer's order (parents first), whatever order was asked for.
-      expect(report.objectTypes.map((entry) => [entry.objectType, entry.status, entry.objects])).toEqual([
-        ['products', 'SUCCEEDED', COUNTS.products],
-        ['customers', 'SUCCEEDED', COUNTS.customers],
-      ]);
+      const hold = fake.holdNext(1, { path: /^\/v1\/customers$/ });
+      const sync = startCli(syncArgs(busy.projectId, '--objects', 'customers'));
+      try {
+        await hold.reached;
+        await sync.stderrShows('customers: started');
+
+        const status = await cli(['stripe', 'sync-status', '--project', busy.projectId, '--json']);
+        expect(status.code, status.stderr).toBe(0);
+        const active = JSON.parse(status.stdout) as RunReport;
+        expect(active).toMatchObject({ status: 'RUNNING', trigger: 'API', cancelRequestedAt: null });
+
+        const refused = await cli(syncArgs(busy.projectId));
+        expect(refused).toMatchObject({ code: 2, stdout: '' });
+        expect(refused.stderr.trim()).toBe(
+          `coffer: A sync is already active for project ${busy.projectId} (test): run ${active.id} (RUNNING, trigger API, ` +
+            `created ${(JSON.parse(status.stdout) as { createdAt: string }).createdAt}). ` +
+            `Wait for it (coffer stripe sync-status --run ${active.id} --follow) or cancel it (coffer stripe sync-cancel --run ${active.id}).`,
+        );
+
+        const follow = startCli(['stripe', 'sync-status', '--run', active.id, '--follow']);
+        await follow.stderrShows('customers: started');
+
+        const cancel = await cli(['stripe', 'sync-cancel', '--project', busy.projectId, '--environment', 'test', '--json']);
+        expect(cancel.code, cancel.stderr).toBe(0);
+        expect(JSON.parse(cancel.stdout)).toMatchObject({ id: active.id, status: 'RUNNING', cancelRequestedAt: expect.any(String) });
+        hold.release();
+
+        const [synced, followed] = await Promise.all([sync.done, follow.done]);
+        for (const result of [synced, followed]) {
+          expect(result.code, result.stderr).toBe(1);
+          expect(result.stdout).toMatch(new RegExp(`^Stripe sync ${active.id}: CANCELED$`, 'm'));
+          expect(result.stdout).toMatch(/^customers +CANCELED /m);
+          expect(result.stderr).toContain(`coffer: Sync run ${active.id} CANCELED`);
+          expect(result.stderr).toContain('cancel requested');
+        }
+
+        const after = await cli(['stripe', 'sync-cancel', '--project', busy.projectId, '--environment', 'test']);
+        expect(after.code).toBe(1);
+        expect(after.stderr).toContain(`No active sync run for project ${busy.projectId} (test).`);
+        const again = await cli(['stripe', 'sync-cancel', '--run', active.id]);
+        expect(again, again.stderr).toMatchObject({ code: 0, stdout: `Sync run ${active.id}: CANCELED\n` });
+      } finally {
+        hold.release();
+        sync.child.kill('SIGKILL');
+      }
     },
-    TIMEOUT,
   );
 
-  it(
-    'exits 1 and names the object type when Stripe keeps failing one collection',
-    async () => {
-      // The first page of invoices and both retries (STRIPE_SYNC_MAX_RETRIES=2) get a 500.
-      fake.failNext(3, { status: 500, path: /^\/v1\/invoices$/ });
-      const result = await coffer('stripe', 'sync', '--project', synced.projectId, '--environment', 'test', '--json');
+  it('cancels the run on Ctrl-C (SIGINT), waits for it to end, and exits 1', { timeout: 60_000 }, async () => {
+    const hold = fake.holdNext(1, { path: /^\/v1\/customers$/ });
+    const sync = startCli(syncArgs(busy.projectId, '--objects', 'customers'));
+    try {
+      await hold.reached;
+      await sync.stderrShows('customers: started');
+      sync.child.kill('SIGINT');
+      await sync.stderrShows('SIGINT: canceling after the page in flight');
+      await sync.stderrShows('cancel requested');
+      hold.release();
+      const result = await sync.done;
       expect(result.code, result.stderr).toBe(1);
-      const report = JSON.parse(result.stdout) as {
-        id: string;
-        status: string;
-        error: string;
-        objectTypes: Array<{ objectType: string; status: string; retries: number; error: string | null }>;
-      };
-      expect(report).toMatchObject({ status: 'FAILED', error: `1 of ${ALL_COLLECTIONS.length} object types failed: invoices` });
-      const invoices = report.objectTypes.find((entry) => entry.objectType === 'invoices');
-      expect(invoices).toMatchObject({ status: 'FAILED', retries: 2, error: expect.stringContaining('HTTP 500') });
-      expect(report.objectTypes.filter((entry) => entry.status !== 'SUCCEEDED').map((entry) => entry.objectType)).toEqual(['invoices']);
-      expect(result.stderr).toContain('invoices: FAILED');
-      expect(result.stderr).toMatch(/invoices: .*Retry 1 of 2/);
-      expect(result.stderr).toContain(`Sync run ${report.id} FAILED: 1 of ${ALL_COLLECTIONS.length} object types failed: invoices`);
-      expect(fake.requests.filter((request) => request.path === '/v1/invoices' && request.status === 500)).toHaveLength(3);
-    },
-    TIMEOUT,
-  );
+      expect(result.stdout).toMatch(new RegExp(`^Stripe sync ${RUN_ID}: CANCELED$`, 'm'));
+      expect(result.stderr).toMatch(new RegExp(`coffer: Sync run ${RUN_ID} CANCELED`));
 
-  it(
-    'exits 2 naming the active run when one is already queued or running, and sync-cancel frees the slot',
-    async () => {
-      const refused = await coffer('stripe', 'sync', '--project', busy.projectId, '--environment', 'test');
-      expect(refused.code).toBe(2);
-      expect(refused.stdout).toBe('');
-      expect(refused.stderr).toContain(
-        `A sync is already active for project ${busy.projectId} (test): run ${busy.queuedRunId} (QUEUED, trigger CONFIGURE`,
-      );
-      expect(refused.stderr).not.toMatch(/\n\s+at /);
-
-      const cancelled = await coffer('stripe', 'sync-cancel', '--run', busy.queuedRunId);
-      expect(cancelled.code, cancelled.stderr).toBe(0);
-      expect(JSON.parse(cancelled.stdout)).toMatchObject({ id: busy.queuedRunId, status: 'CANCELED' });
-
-      const status = await coffer('stripe', 'sync-status', '--project', busy.projectId, '--environment', 'test', '--json');
+      const status = await cli(['stripe', 'sync-status', '--project', busy.projectId, '--environment', 'test']);
       expect(status.code, status.stderr).toBe(0);
-      expect(JSON.parse(status.stdout)).toMatchObject({ id: busy.queuedRunId, status: 'CANCELED', trigger: 'CONFIGURE' });
-    },
-    TIMEOUT,
-  );
+      expect(status.stdout).toMatch(new RegExp(`^Stripe sync ${RUN_ID}: CANCELED$`, 'm'));
+    } finally {
+      hold.release();
+      sync.child.kill('SIGKILL');
+    }
+  });
 
-  it(
-    'exits 2 when the project has no secret key for the environment, or does not exist',
-    async () => {
-      const none = await coffer('stripe', 'sync', '--project', bare.projectId, '--environment', 'test');
-      expect(none).toMatchObject({ code: 2, stdout: '' });
-      expect(none.stderr).toContain(`Project ${bare.projectId} has no test Stripe secret key`);
+  it('exits 2 when the environment has no secret key, or the project does not exist', { timeout: 60_000 }, async () => {
+    const none = await cli(syncArgs(bare.projectId));
+    expect(none).toMatchObject({ code: 2, stdout: '' });
+    expect(none.stderr).toContain(`Project ${bare.projectId} has no test Stripe secret key: configure Stripe for this environment first`);
 
-      const noLive = await coffer('stripe', 'sync', '--project', synced.projectId, '--environment', 'live');
-      expect(noLive.code).toBe(2);
-      expect(noLive.stderr).toContain('has no live Stripe secret key');
+    const noLive = await cli(['stripe', 'sync', '--project', synced.projectId, '--environment', 'live']);
+    expect(noLive.code).toBe(2);
+    expect(noLive.stderr).toContain('has no live Stripe secret key');
 
-      const missing = await coffer('stripe', 'sync', '--project', '00000000-0000-4000-8000-000000000000', '--environment', 'test');
-      expect(missing.code).toBe(2);
-      expect(missing.stderr).toContain('No project 00000000-0000-4000-8000-000000000000.');
+    const missing = await cli(syncArgs('00000000-0000-4000-8000-000000000000'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^coffer: (NOT_FOUND|FORBIDDEN): [^\n]*\n$/);
 
-      const badArgs = await coffer('stripe', 'sync', '--project', synced.projectId, '--environment', 'staging');
-      expect(badArgs.code).not.toBe(0);
-      expect(badArgs.stderr).toContain('must be test or live');
-      const badObjects = await coffer(
-        'stripe',
-        'sync',
-        '--project',
-        synced.projectId,
-        '--environment',
-        'test',
-        '--objects',
-        'customers,payouts',
-      );
-      expect(badObjects.code).not.toBe(0);
-      expect(badObjects.stderr).toContain('unknown: payouts');
-    },
-    TIMEOUT,
-  );
+    const noRuns = await cli(['stripe', 'sync-status', '--project', bare.projectId]);
+    expect(noRuns.code).toBe(1);
+    expect(noRuns.stderr).toContain(`Project ${bare.projectId} has no sync runs.`);
+    const unknownRun = await cli(['stripe', 'sync-status', '--run', '00000000-0000-4000-8000-000000000000']);
+    expect(unknownRun.code).toBe(1);
+    expect(unknownRun.stderr).toMatch(/^coffer: NOT_FOUND: [^\n]*\n$/);
+  });
 
-  it(
-    'cancels the run on Ctrl-C (SIGINT), waits for it to end, and exits 1',
-    async () => {
-      // Slow pages, so the run is still going when the signal arrives.
-      fake.delayNext(20, 400, { path: /^\/v1\/customers$/ });
-      const before = fake.requests.length;
-      const child = spawn(
-        process.execPath,
-        [BIN, 'stripe', 'sync', '--project', synced.projectId, '--environment', 'test', '--objects', 'customers'],
-        { env: env() },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      const started = new Promise<void>((resolve) =>
-        child.stderr.on('data', (chunk: Buffer) => {
-          stderr += chunk.toString();
-          if (stderr.includes('customers: started')) resolve();
-        }),
-      );
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      await started;
-      child.kill('SIGINT');
-      const code = await exited;
-      outputs.push(stdout, stderr);
-      expect(code, stderr).toBe(1);
-      expect(stderr).toContain('SIGINT: canceling after the page in flight');
-      expect(stdout).toMatch(/^Stripe sync [0-9a-f-]{36}: CANCELED$/m);
-      expect(stdout).toMatch(/^customers +CANCELED /m);
-      expect(stderr).toMatch(/Sync run [0-9a-f-]{36} CANCELED/);
-      // Fewer pages than the 5 a full sync needs: it stopped early.
-      expect(fake.requests.slice(before).filter((request) => request.path === '/v1/customers').length).toBeLessThan(5);
+  it('refuses bad arguments with exit 2 before asking the server anything', { timeout: 60_000 }, async () => {
+    const cases: Array<[string[], string]> = [
+      [['stripe', 'sync', '--project', synced.projectId, '--environment', 'staging'], 'must be test or live'],
+      [syncArgs(synced.projectId, '--objects', 'customers,payouts'), 'unknown: payouts'],
+      [['stripe', 'sync', '--project', 'not-a-uuid', '--environment', 'test'], 'must be a project id'],
+      [['stripe', 'sync', '--environment', 'test'], "required option '--project <id>'"],
+      [['stripe', 'sync-status'], 'Give --run <id>, or --project <id>'],
+      [['stripe', 'sync-cancel', '--project', synced.projectId], 'Give --run <id>, or --project <id> --environment test|live'],
+      [['stripe', 'sync-cancel', '--run', '42'], 'must be a sync run id'],
+    ];
+    const results = await Promise.all(cases.map(([args]) => cli(args, { env: { COFFER_URL: 'http://127.0.0.1:9/graphql' } })));
+    results.forEach((result, index) => {
+      expect(result.code, cases[index]![0].join(' ')).toBe(2);
+      expect(result.stderr).toContain(cases[index]![1]);
+    });
+  });
 
-      const status = await coffer('stripe', 'sync-status', '--project', synced.projectId, '--environment', 'test');
-      expect(status.code, status.stderr).toBe(0);
-      expect(status.stdout).toMatch(/^Stripe sync [0-9a-f-]{36}: CANCELED$/m);
-    },
-    TIMEOUT,
-  );
+  it('refuses a bad API key on every command in one line, exit 2 (UNAUTHENTICATED), starting nothing', { timeout: 60_000 }, async () => {
+    const env = { COFFER_API_KEY: operatorChosenKey() };
+    const before = await graphqlAt(url, `{ stripeSyncRuns(projectId: "${synced.projectId}") { totalCount } }`, { key: adminKey });
+    const results = await Promise.all([
+      cli(syncArgs(synced.projectId), { env }),
+      cli(['stripe', 'sync-status', '--project', synced.projectId, '--follow'], { env }),
+      cli(['stripe', 'sync-cancel', '--project', synced.projectId, '--environment', 'test'], { env }),
+    ]);
+    for (const result of results) {
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(/^coffer: UNAUTHENTICATED: [^\n]*\n$/);
+    }
+    const after = await graphqlAt(url, `{ stripeSyncRuns(projectId: "${synced.projectId}") { totalCount } }`, { key: adminKey });
+    expect(after.data).toEqual(before.data);
+  });
 
-  it('never prints a Stripe key, whole, in any output', () => {
+  it('never prints a Stripe key, whole, in any output or in the server log', () => {
     expect(stripeKeys.length).toBeGreaterThan(0);
-    const all = outputs.join('\n');
+    const all = [...outputs, server.stdout(), server.stderr()].join('\n');
     expect(stripeKeys.filter((key) => all.includes(key)).map((key) => `${key.slice(0, 8)}...`)).toEqual([]);
-    expect((all.match(FULL_CREDENTIAL) ?? []).map((match) => `${match.slice(0, 12)}...`)).toEqual([]);
+    expect((outputs.join('\n').match(FULL_CREDENTIAL) ?? []).map((match) => `${match.slice(0, 12)}...`)).toEqual([]);
   });
 });

@@ -1,4 +1,6 @@
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 import { CofferClient, CofferClientError, documents } from '../../src/client/index.js';
 
 /** The client's error mapping and retry rule, against a scripted fetch (the CLI tests use a real server). */
@@ -71,5 +73,47 @@ describe('CofferClient', () => {
       .getSecret('A')
       .catch((caught: unknown) => caught);
     expect(unreachable).toMatchObject({ code: 'NETWORK_ERROR' });
+  });
+
+  it("keeps an error's other extensions (a sync CONFLICT's activeRunId) apart from code and fields", async () => {
+    const conflict = scripted([
+      () =>
+        json({
+          errors: [{ message: 'A sync is already running.', extensions: { code: 'CONFLICT', activeRunId: 'run-1', fields: [] } }],
+        }),
+    ]);
+    const error = await new CofferClient({ url: 'http://coffer.test/graphql', apiKey: 'k', fetch: conflict.fake })
+      .request(documents.StartStripeSyncDocument, { projectId: 'p', environment: 'TEST' })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(CofferClientError);
+    expect(error).toMatchObject({ code: 'CONFLICT', fields: [], extensions: { activeRunId: 'run-1' } });
+    expect((error as CofferClientError).extensions).not.toHaveProperty('code');
+  });
+
+  it('reports a refused subscription credential to onError as UNAUTHENTICATED, and close() still resolves', async () => {
+    // A graphql-ws server that refuses every connection the way Coffer refuses a bad key.
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    server.on('connection', (socket) => socket.once('message', () => socket.close(4401, 'Unauthorized')));
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const url = `http://127.0.0.1:${port}/graphql`;
+      const variables = { projectId: 'p', environment: 'TEST' } as const;
+      const client = new CofferClient({ url, apiKey: 'k' });
+      const refused = new Promise<CofferClientError>((resolve) =>
+        client.subscribe(documents.StripeSyncProgressDocument, variables, () => {}, resolve),
+      );
+      expect(await refused).toMatchObject({ code: 'UNAUTHENTICATED', retryable: false });
+      await expect(client.close()).resolves.toBeUndefined();
+
+      // Closed while the refusal is on its way (a command whose first request failed at once).
+      const hasty = new CofferClient({ url, apiKey: 'k' });
+      const connected = new Promise((resolve) => server.once('connection', resolve));
+      hasty.subscribe(documents.StripeSyncProgressDocument, variables, () => {});
+      await connected;
+      await expect(hasty.close()).resolves.toBeUndefined();
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

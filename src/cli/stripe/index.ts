@@ -1,26 +1,28 @@
-import { InvalidArgumentError, type Command } from 'commander';
-import { ConfigureStripeDocument, StripeConfigDocument } from '../../client/documents.js';
+import type { Command } from 'commander';
+import type { CofferClient } from '../../client/index.js';
+import { CancelStripeSyncDocument, ConfigureStripeDocument, StripeConfigDocument, StripeSyncRunsDocument } from '../../client/documents.js';
+import { SYNC_OBJECT_TYPES } from '../../features/stripe/index.js';
+import type { StripeEnvironment } from '../../generated/prisma/enums.js';
 import { connect, globalsOf } from '../connection.js';
 import { promptHidden, readStdin, withoutFinalNewline } from '../prompt.js';
-import { SYSTEM_ACTOR } from '../../auth/index.js';
-import { activeSyncRun, cancelSync, latestSyncRunId, SYNC_OBJECT_TYPES, type SyncRunReport } from '../../features/stripe/index.js';
-import type { StripeEnvironment } from '../../generated/prisma/enums.js';
-import { CommandFailure, print, withServices } from '../support.js';
+import { CommandFailure, EXIT_USAGE, print } from '../support.js';
 import { parseEnvironment, parseId, parseObjects } from './arguments.js';
-import { RunFollower } from './follow.js';
-import { EXIT_RUN_NOT_SUCCEEDED, foregroundSync, loadRun } from './foreground-sync.js';
-import { progressView } from './progress-view.js';
+import { isActiveStatus } from './follow.js';
 import { printRun } from './run-report.js';
+import { endedBadly, followRun, loadRun, syncThroughApi } from './sync.js';
 
 /**
- * `coffer stripe ...`: a sync in the foreground with a progress bar, a run's status, a cancel.
- * The run is the same as one started over GraphQL (same table, events, audit records).
+ * `coffer stripe ...`, all through the API of a running Coffer: configure and status; a sync
+ * started on the server with its progress followed here; a run's status; a cancel.
  */
 
-const endedBadly = (run: SyncRunReport) =>
-  new CommandFailure(`Sync run ${run.id} ${run.status}${run.error ? `: ${run.error}` : ''}`, EXIT_RUN_NOT_SUCCEEDED);
+/** The latest run of a project (in one environment, or any), or null. */
+async function latestRun(client: CofferClient, projectId: string, environment?: StripeEnvironment) {
+  const { stripeSyncRuns } = await client.request(StripeSyncRunsDocument, { projectId, environment: environment ?? null, first: 1 });
+  return stripeSyncRuns.nodes[0] ?? null;
+}
 
-/** `coffer stripe sync | sync-status | sync-cancel`. */
+/** `coffer stripe configure | status | sync | sync-status | sync-cancel`. */
 export function registerStripeCommands(program: Command) {
   const stripe = program.command('stripe').description("a project's Stripe data");
   stripe
@@ -66,25 +68,26 @@ export function registerStripeCommands(program: Command) {
   stripe
     .command('sync')
     .description(
-      'sync a project environment from Stripe now, in this process, showing progress; ' +
-        'exits 0 when the run SUCCEEDED, 1 when it FAILED or was canceled (Ctrl-C cancels), ' +
+      "sync a project environment from Stripe now: the server's worker runs it (startStripeSync), its progress is shown here; " +
+        'exits 0 when the run SUCCEEDED, 1 when it FAILED or was canceled (Ctrl-C cancels it), ' +
         '2 when it could not start (another run active, no secret key)',
     )
     .requiredOption('--project <id>', 'project id', parseId('project'))
     .requiredOption('--environment <environment>', 'test or live', parseEnvironment)
     .option('--objects <types>', `comma-separated object types, default all: ${SYNC_OBJECT_TYPES.join(',')}`, parseObjects)
     .action(async (options: { project: string; environment: StripeEnvironment; objects?: string[] }, command: Command) => {
-      const json = globalsOf(command).json ?? false;
-      await withServices(
-        async (services) => {
-          const request = { projectId: options.project, environment: options.environment, objects: options.objects };
-          const run = await foregroundSync(services, request);
-          printRun(run, json);
-          if (run.status !== 'SUCCEEDED') throw endedBadly(run);
-        },
-        // Retries and failures are shown as progress; warnings would only interleave with the bar.
-        { logLevel: 'error' },
-      );
+      const client = await connect(command);
+      try {
+        const run = await syncThroughApi(client, {
+          projectId: options.project,
+          environment: options.environment,
+          objects: options.objects,
+        });
+        printRun(run, globalsOf(command).json ?? false);
+        if (run.status !== 'SUCCEEDED') throw endedBadly(run);
+      } finally {
+        await client.close();
+      }
     });
   stripe
     .command('sync-status')
@@ -94,53 +97,47 @@ export function registerStripeCommands(program: Command) {
     .option('--environment <environment>', 'test or live (with --project)', parseEnvironment)
     .option('--follow', 'while the run is active, show its progress until it ends; then exit as `stripe sync` does')
     .action(async (options: { run?: string; project?: string; environment?: StripeEnvironment; follow?: boolean }, command: Command) => {
-      const json = globalsOf(command).json ?? false;
-      if (!options.run && !options.project) throw new InvalidArgumentError('give --run <id>, or --project <id> [--environment test|live]');
-      await withServices(
-        async (services) => {
-          let runId = options.run;
-          if (!runId) {
-            const latest = await latestSyncRunId(services.db, options.project!, options.environment);
-            const where = options.environment ? ` in ${options.environment.toLowerCase()}` : '';
-            if (!latest) throw new CommandFailure(`Project ${options.project} has no sync runs${where}.`, 1);
-            runId = latest;
-          }
-          let run = await loadRun(services.db, runId);
-          if (options.follow && run.activeSlot !== null) {
-            const view = progressView(run);
-            try {
-              await new RunFollower(services, run.id, view).untilEnded();
-            } finally {
-              view.stop();
-            }
-            run = await loadRun(services.db, run.id);
-          }
-          printRun(run, json);
-          if (options.follow && run.status !== 'SUCCEEDED') throw endedBadly(run);
-        },
-        { logLevel: 'error' },
-      );
+      if (!options.run && !options.project)
+        throw new CommandFailure('Give --run <id>, or --project <id> [--environment test|live].', EXIT_USAGE);
+      const client = await connect(command);
+      try {
+        let run = options.run ? await loadRun(client, options.run) : await latestRun(client, options.project!, options.environment);
+        if (!run) {
+          const where = options.environment ? ` in ${options.environment.toLowerCase()}` : '';
+          throw new CommandFailure(`Project ${options.project} has no sync runs${where}.`, 1);
+        }
+        if (options.follow && isActiveStatus(run.status)) run = await followRun(client, run);
+        printRun(run, globalsOf(command).json ?? false);
+        if (options.follow && run.status !== 'SUCCEEDED') throw endedBadly(run);
+      } finally {
+        await client.close();
+      }
     });
   stripe
     .command('sync-cancel')
-    .description('cancel a sync run: at once when it has not started, after the page in flight when it runs (here or on a server)')
+    .description('cancel a sync run: at once when it has not started, after the page in flight when it runs')
     .option('--run <id>', 'sync run id', parseId('sync run'))
     .option('--project <id>', 'project id (its active run; with --environment)', parseId('project'))
     .option('--environment <environment>', 'test or live', parseEnvironment)
-    .action(async (options: { run?: string; project?: string; environment?: StripeEnvironment }) => {
+    .action(async (options: { run?: string; project?: string; environment?: StripeEnvironment }, command: Command) => {
       if (!options.run && !(options.project && options.environment))
-        throw new InvalidArgumentError('give --run <id>, or --project <id> --environment test|live');
-      await withServices(async (services) => {
-        let runId = options.run;
-        if (!runId) {
-          const active = await activeSyncRun(services.db, options.project!, options.environment!);
-          if (!active)
-            throw new CommandFailure(`No active sync run for project ${options.project} (${options.environment!.toLowerCase()}).`, 1);
-          runId = active.id;
-        }
-        await loadRun(services.db, runId);
-        const run = await cancelSync({ db: services.db, events: services.events, actor: SYSTEM_ACTOR, now: new Date() }, runId);
-        print({ id: run.id, status: run.status, cancelRequestedAt: run.cancelRequestedAt, finishedAt: run.finishedAt });
-      });
+        throw new CommandFailure('Give --run <id>, or --project <id> --environment test|live.', EXIT_USAGE);
+      const client = await connect(command);
+      let runId = options.run;
+      if (!runId) {
+        // One active run at most per project environment, and no newer one while it is active: the latest.
+        const latest = await latestRun(client, options.project!, options.environment);
+        if (!latest || !isActiveStatus(latest.status))
+          throw new CommandFailure(`No active sync run for project ${options.project} (${options.environment!.toLowerCase()}).`, 1);
+        runId = latest.id;
+      }
+      const { cancelStripeSync: run } = await client.request(CancelStripeSyncDocument, { runId });
+      if (!run) throw new CommandFailure(`No sync run ${runId}.`, 1);
+      const answer = { id: run.id, status: run.status, cancelRequestedAt: run.cancelRequestedAt, finishedAt: run.finishedAt };
+      if (globalsOf(command).json) return void print(answer);
+      const state = run.finishedAt
+        ? `${run.status}${run.cancelRequestedAt ? '' : ' (it had ended already)'}`
+        : 'cancel requested; it stops after the page in flight';
+      process.stdout.write(`Sync run ${run.id}: ${state}\n`);
     });
 }

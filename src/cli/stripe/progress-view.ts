@@ -1,10 +1,11 @@
 import { Presets, SingleBar } from 'cli-progress';
-import type { SyncProgressEvent, SyncRunReport } from '../../features/stripe/index.js';
+import type { StripeSyncEvent, StripeSyncRun } from '../../client/index.js';
+import { objectTypeName } from './run-report.js';
 
 const pages = (count: number) => `${count} page${count === 1 ? '' : 's'}`;
 
 export interface ProgressView {
-  event(event: SyncProgressEvent): void;
+  event(event: StripeSyncEvent): void;
   /** A line of the command's own (cancel requested, following another worker...). */
   note(message: string): void;
   stop(): void;
@@ -15,19 +16,22 @@ export interface ProgressView {
  * objects, the run's objects and retries), plain timestamped lines otherwise (CI, logs, tests).
  * Stripe lists carry no counts, so the bar counts object types, not objects.
  */
-export function progressView(run: SyncRunReport, stream: NodeJS.WriteStream = process.stderr): ProgressView {
+export function progressView(run: StripeSyncRun, stream: NodeJS.WriteStream = process.stderr): ProgressView {
   const startedAt = Date.now();
-  let done = run.objectTypes.filter((state) => !['PENDING', 'RUNNING'].includes(state.status)).length;
-  let runObjects = run.objectTypes.reduce((total, state) => total + state.objects, 0);
-  let retries = run.objectTypes.reduce((total, state) => total + state.retries, 0);
+  // The follower replays a run's events from its first one: the counts start from nothing.
+  let done = 0;
+  let runObjects = 0;
+  let retries = 0;
   let current = run.status === 'QUEUED' ? 'starting' : 'running';
   let note = '';
-  const apply = (event: SyncProgressEvent) => {
+  const apply = (event: StripeSyncEvent) => {
     runObjects = Math.max(runObjects, event.runObjects);
     if (event.kind === 'RETRY') retries += 1;
     if (event.kind === 'OBJECT_COMPLETED' || event.kind === 'OBJECT_FAILED') done += 1;
-    if (event.objectType)
-      current = `${event.objectType} ${event.objects} objects, ${pages(event.pages)}${event.kind === 'OBJECT_FAILED' ? ' FAILED' : ''}`;
+    if (event.objectType) {
+      const failed = event.kind === 'OBJECT_FAILED' ? ' FAILED' : '';
+      current = `${objectTypeName(event.objectType)} ${event.objects} objects, ${pages(event.pages)}${failed}`;
+    }
     if (event.kind === 'RUN_FINISHED') current = event.runStatus;
   };
 
@@ -42,7 +46,7 @@ export function progressView(run: SyncRunReport, stream: NodeJS.WriteStream = pr
       Presets.shades_classic,
     );
     const payload = () => ({ current, runObjects, retries, note });
-    bar.start(run.objectTypes.length, done, payload());
+    bar.start(run.progress.length, done, payload());
     let stopped = false;
     return {
       event(event) {
@@ -65,7 +69,7 @@ export function progressView(run: SyncRunReport, stream: NodeJS.WriteStream = pr
   return {
     event(event) {
       apply(event);
-      const type = event.objectType ?? '';
+      const type = event.objectType ? objectTypeName(event.objectType) : '';
       switch (event.kind) {
         case 'PAGE':
           // One line a second at most: a large account has thousands of pages.
@@ -73,7 +77,7 @@ export function progressView(run: SyncRunReport, stream: NodeJS.WriteStream = pr
           lastPageLine = Date.now();
           line(
             `${type}: ${event.objects} objects, ${pages(event.pages)} so far ` +
-              `(run: ${runObjects} objects, ${done}/${run.objectTypes.length} object types done)`,
+              `(run: ${runObjects} objects, ${done}/${run.progress.length} object types done)`,
           );
           return;
         case 'OBJECT_STARTED':

@@ -1,9 +1,13 @@
-import type { SyncRunReport } from '../../features/stripe/index.js';
+import type { StripeSyncRun } from '../../client/index.js';
 import { print } from '../support.js';
 
+/** Object types as the CLI names them (`--objects customers,products`); the API's enum is upper case. */
+export const objectTypeName = (objectType: string) => objectType.toLowerCase();
+
 /** What `--json` prints: the run and, per object type, what it synced (never a credential). */
-export function runReport(run: SyncRunReport) {
-  const sum = (field: 'objects' | 'pages' | 'retries') => run.objectTypes.reduce((total, state) => total + state[field], 0);
+export function runReport(run: StripeSyncRun) {
+  const sum = (field: 'objects' | 'pages' | 'retries') => run.progress.reduce((total, state) => total + state[field], 0);
+  const startedAt = run.startedAt ? Date.parse(run.startedAt) : null;
   return {
     id: run.id,
     projectId: run.projectId,
@@ -17,28 +21,28 @@ export function runReport(run: SyncRunReport) {
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
     cancelRequestedAt: run.cancelRequestedAt,
-    durationMs: run.startedAt ? (run.finishedAt ?? new Date()).getTime() - run.startedAt.getTime() : null,
+    durationMs: startedAt === null ? null : (run.finishedAt ? Date.parse(run.finishedAt) : Date.now()) - startedAt,
     objects: sum('objects'),
     pages: sum('pages'),
     retries: sum('retries'),
-    objectTypes: run.objectTypes.map(
-      ({ objectType, status, objects, pages, retries, error, verifiedListed, verifiedInserted, verifiedDeleted }) => ({
-        objectType,
+    objectTypes: run.progress.map(
+      ({ objectType, status, objects, pages, retries, error, listed, insertedByVerification, markedDeleted }) => ({
+        objectType: objectTypeName(objectType),
         status,
         objects,
         pages,
         retries,
         error,
-        listed: verifiedListed,
-        insertedByVerification: verifiedInserted,
-        markedDeleted: verifiedDeleted,
+        listed,
+        insertedByVerification,
+        markedDeleted,
       }),
     ),
   };
 }
 
 /** The run as a table on stdout: one row per object type, then the totals. */
-function printRunTable(run: SyncRunReport) {
+function printRunTable(run: StripeSyncRun) {
   const report = runReport(run);
   const seconds = report.durationMs === null ? null : report.durationMs / 1000;
   const rate = seconds && seconds > 0 ? `, ${Math.round(report.objects / seconds)} objects/s` : '';
@@ -77,7 +81,7 @@ function printRunTable(run: SyncRunReport) {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-export function printRun(run: SyncRunReport, json: boolean) {
+export function printRun(run: StripeSyncRun, json: boolean) {
   if (json) print(runReport(run));
   else printRunTable(run);
 }

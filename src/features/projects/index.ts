@@ -11,4 +11,4 @@ export {
   subscriberOwnsProject,
   subscriberOwnsProjectOrMachineWith,
 } from './projects.rules.js';
-export { projectEventsTopic, projectExists, type ProjectEvent } from './projects.service.js';
+export { projectEventsTopic, type ProjectEvent } from './projects.service.js';

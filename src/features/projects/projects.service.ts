@@ -65,7 +65,3 @@ async function withUniqueName<T>(write: () => Promise<T>): Promise<T> {
     throw error;
   }
 }
-
-/** For callers outside GraphQL (the CLI) that must tell "no such project" apart. */
-export const projectExists = async (db: Database, id: string): Promise<boolean> =>
-  (await projectsRepository.ownerOf(db.prisma, id)) !== null;

@@ -12,18 +12,4 @@ export { stripePermissions } from './stripe.rules.js';
 export { stripeCredentialRows } from './config/credentials.repository.js';
 export { useStripeWebhooks } from './webhooks/webhook-ingestion.js';
 export { StripeSyncWorker } from './sync/sync-worker.js';
-export type { RunOutcome } from './sync/run-execution.js';
 export { isSyncObjectType, SYNC_OBJECT_TYPES } from './mirror/object-types.js';
-export { progressTopicId, syncProgressTopic, type SyncProgressEvent } from './sync/progress.js';
-export { ProgressSequencer } from './sync/progress-stream.js';
-export {
-  activeSyncRun,
-  ActiveSyncConflict,
-  cancelSync,
-  isSyncRunActive,
-  latestSyncRunId,
-  startSync,
-  syncBlocker,
-  syncRunReport,
-  type SyncRunReport,
-} from './sync/sync.service.js';

@@ -139,7 +139,7 @@ export class StripeSyncWorker {
   }
 
   /**
-   * Claims one run and executes it here to its end (the CLI's foreground sync). Null when the run
+   * Claims one run and executes it here to its end (tests and the benchmark drive a worker so). Null when the run
    * is already held by a live worker.
    */
   async runNow(runId: string): Promise<RunOutcome | null> {

@@ -1,11 +1,9 @@
-import type { Prisma, PrismaClient, StripeSyncObjectState, StripeSyncRun } from '../../../generated/prisma/client.js';
+import type { Prisma, PrismaClient, StripeSyncObjectState } from '../../../generated/prisma/client.js';
 import type { StripeEnvironment, StripeSyncObjectStatus, StripeSyncTrigger } from '../../../generated/prisma/enums.js';
 import { keysetOrder, keysetWhere, toConnection, type PagePlan } from '../../../db/pagination.js';
 
 type Db = PrismaClient | Prisma.TransactionClient;
 type Tx = Prisma.TransactionClient;
-
-export type RunWithObjects = StripeSyncRun & { objectTypes: StripeSyncObjectState[] };
 
 /** The one run of a project environment that may be active (the unique active slot makes it so). */
 export const activeRunOf = (db: Db, projectId: string, environment: StripeEnvironment) =>
@@ -13,23 +11,8 @@ export const activeRunOf = (db: Db, projectId: string, environment: StripeEnviro
 
 export const findRun = (db: Db, id: string) => db.stripeSyncRun.findUnique({ where: { id } });
 
-export const findRunWithObjects = (db: Db, id: string): Promise<RunWithObjects | null> =>
-  db.stripeSyncRun.findUnique({ where: { id }, include: { objectTypes: { orderBy: { position: 'asc' } } } });
-
 export const projectOfRun = async (db: Db, id: string): Promise<string | null> =>
   (await db.stripeSyncRun.findUnique({ where: { id }, select: { projectId: true } }))?.projectId ?? null;
-
-export const latestRunId = async (db: Db, projectId: string, environment?: StripeEnvironment): Promise<string | null> =>
-  (
-    await db.stripeSyncRun.findFirst({
-      where: { projectId, ...(environment ? { environment } : {}) },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      select: { id: true },
-    })
-  )?.id ?? null;
-
-export const isActive = async (db: Db, id: string): Promise<boolean> =>
-  (await db.stripeSyncRun.findUnique({ where: { id }, select: { activeSlot: true } }))?.activeSlot != null;
 
 export function insertRun(
   tx: Tx,

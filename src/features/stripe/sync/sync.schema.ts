@@ -25,7 +25,9 @@ const StripeSyncStatusEnum = builder.enumType(StripeSyncStatus, {
 });
 const StripeSyncTriggerEnum = builder.enumType(StripeSyncTrigger, {
   name: 'StripeSyncTrigger',
-  description: 'CONFIGURE: the first configureStripe for an account. API: startStripeSync. CLI: `coffer stripe sync`.',
+  description:
+    'CONFIGURE: the first configureStripe for an account. API: startStripeSync (what `coffer stripe sync` calls). ' +
+    'CLI: runs that `coffer stripe sync` executed in its own process, before it went through the API.',
 });
 const StripeSyncObjectStatusEnum = builder.enumType(StripeSyncObjectStatus, { name: 'StripeSyncObjectStatus' });
 const StripeSyncEventKindEnum = builder.enumType('StripeSyncEventKind', { values: SYNC_EVENT_KINDS });

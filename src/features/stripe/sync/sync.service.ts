@@ -7,7 +7,6 @@ import type { EventBus } from '../../../events/event-bus.js';
 import type { Prisma, StripeSyncRun } from '../../../generated/prisma/client.js';
 import type { StripeEnvironment, StripeSyncTrigger } from '../../../generated/prisma/enums.js';
 import { recordAudit } from '../../audit/index.js';
-import { projectExists } from '../../projects/index.js';
 import { STRIPE_API_VERSION } from '../client/stripe-client.js';
 import * as configRepository from '../config/config.repository.js';
 import * as mirrorRepository from '../mirror/mirror.repository.js';
@@ -158,10 +157,7 @@ export async function cancelSyncRun(deps: SyncDeps, runId: string, now: Date): P
   return run;
 }
 
-/**
- * `startStripeSync` and `coffer stripe sync`: queues the run, audits it, and wakes the workers
- * (the CLI does not: it executes the run itself).
- */
+/** `startStripeSync` (also what `coffer stripe sync` calls): queues the run, audits it, and wakes the workers. */
 export async function startSync(
   deps: ActingDeps,
   {
@@ -170,7 +166,6 @@ export async function startSync(
     objects,
     trigger,
   }: { projectId: string; environment: StripeEnvironment; objects?: readonly string[] | null; trigger: StripeSyncTrigger },
-  { wake = true }: { wake?: boolean } = {},
 ): Promise<StripeSyncRun> {
   const run = await createSyncRun(deps, { projectId, environment, objects, trigger, requestedById: userIdOf(deps.actor.viewer) });
   await recordAudit(deps.db.prisma, deps.actor, {
@@ -181,11 +176,11 @@ export async function startSync(
     targetName: environment,
     reason: run.objects.join(', '),
   });
-  if (wake) wakeWorkers(deps.events);
+  wakeWorkers(deps.events);
   return run;
 }
 
-/** `cancelStripeSync` and `coffer stripe sync-cancel`: cancels, tells the workers, audits. */
+/** `cancelStripeSync` (also `coffer stripe sync-cancel`): cancels, tells the workers, audits. */
 export async function cancelSync(deps: ActingDeps, runId: string): Promise<StripeSyncRun> {
   const run = await cancelSyncRun(deps, runId, deps.now);
   stopOnWorkers(deps.events, run.id);
@@ -291,27 +286,3 @@ export const objectProgressOf = (db: Database, runId: string) => syncRepository.
 /** A run's stored progress events after `afterSequence`, at most 1,000 at a time. */
 export const runEvents = (db: Database, runId: string, { afterSequence, first }: { afterSequence: number; first: number }) =>
   storedEvents(db.prisma, runId, Math.max(0, afterSequence), Math.min(Math.max(first, 1), 1000));
-
-/** Why a sync cannot start for this project environment, or null when it can (the CLI's exit code 2). */
-export async function syncBlocker(
-  db: Database,
-  projectId: string,
-  environment: StripeEnvironment,
-): Promise<'no-project' | 'no-secret-key' | null> {
-  if (!(await projectExists(db, projectId))) return 'no-project';
-  const state = await configRepository.environmentOf(db.prisma, projectId, environment);
-  return configRepository.credentialOf(state, 'SECRET_KEY') ? null : 'no-secret-key';
-}
-
-export type SyncRunReport = syncRepository.RunWithObjects;
-
-/** A run with its progress per object type, in sync order; null when there is no such run. */
-export const syncRunReport = (db: Database, id: string): Promise<SyncRunReport | null> => syncRepository.findRunWithObjects(db.prisma, id);
-
-export const activeSyncRun = (db: Database, projectId: string, environment: StripeEnvironment) =>
-  syncRepository.activeRunOf(db.prisma, projectId, environment);
-
-export const latestSyncRunId = (db: Database, projectId: string, environment?: StripeEnvironment) =>
-  syncRepository.latestRunId(db.prisma, projectId, environment);
-
-export const isSyncRunActive = (db: Database, id: string) => syncRepository.isActive(db.prisma, id);
