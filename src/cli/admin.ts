@@ -6,6 +6,8 @@ import {
   CreateApiKeyDocument,
   CreateProjectDocument,
   CreateUserDocument,
+  DisableUserDocument,
+  EnableUserDocument,
   IssueTokenDocument,
   ProjectsDocument,
   PurgeRetiredMasterKeysDocument,
@@ -55,7 +57,7 @@ function output(command: Command, value: unknown, line: string) {
 }
 
 export function registerAdminCommands(program: Command) {
-  const user = program.command('user').description('users (admins)');
+  const user = program.command('user').alias('users').description('users (admins)');
   user
     .command('create')
     .description('create a user')
@@ -79,6 +81,25 @@ export function registerAdminCommands(program: Command) {
         users,
         users.map((each) => `${each.id}\t${each.email}\t${each.role}${each.disabledAt ? '\tdisabled' : ''}`).join('\n'),
       );
+    });
+
+  user
+    .command('disable')
+    .description('disable a user: their API keys and tokens are refused at once (not yourself, nor the last enabled admin)')
+    .argument('<idOrEmail>', 'user id or email')
+    .action(async (idOrEmail: string, _options: unknown, command: Command) => {
+      const client = await connect(command);
+      const { disableUser } = await client.request(DisableUserDocument, { id: await userIdOf(client, idOrEmail) });
+      output(command, disableUser, `Disabled ${disableUser!.id} (${disableUser!.email}).`);
+    });
+  user
+    .command('enable')
+    .description('enable a disabled user again: their unrevoked API keys work again')
+    .argument('<idOrEmail>', 'user id or email')
+    .action(async (idOrEmail: string, _options: unknown, command: Command) => {
+      const client = await connect(command);
+      const { enableUser } = await client.request(EnableUserDocument, { id: await userIdOf(client, idOrEmail) });
+      output(command, enableUser, `Enabled ${enableUser!.id} (${enableUser!.email}).`);
     });
 
   const token = program.command('token').description('JWTs');

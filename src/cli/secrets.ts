@@ -3,12 +3,12 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { CofferClientError, type CofferClient, type SecretScopeInput } from '../client/index.js';
 import {
   DeleteSecretDocument,
-  DestroySecretDocument,
   RestoreSecretDocument,
   RollbackSecretDocument,
   SecretDocument,
   SecretVersionsDocument,
   UpsertSecretDocument,
+  UpsertSecretsDocument,
 } from '../client/documents.js';
 import { connect, globalsOf } from './connection.js';
 import { formatValues, parseDotenv, type ExportFormat } from './dotenv.js';
@@ -310,54 +310,44 @@ async function importPlan(client: CofferClient, scope: SecretScopeInput, values:
   return plan;
 }
 
+/** What one import may write: the server writes at most this many secrets in one transaction. */
+const MAX_IMPORT_WRITES = 500;
+
 /**
- * Applies a plan with check-and-set on each secret (the version the plan saw). On the first
- * failure the writes already made are undone (changed ones rolled back, created ones destroyed),
- * so the scope ends as it was, and the error is reported.
+ * Applies a plan in one request (`upsertSecrets`): the server writes every created and changed
+ * secret in one transaction, each checked against the version the plan saw, or nothing at all
+ * (an invalid value, or a secret changed since the plan: CONFLICT naming it).
  */
 async function applyPlan(client: CofferClient, scope: SecretScopeInput, plan: ImportPlan): Promise<void> {
-  const done: PlannedEntry[] = [];
-  let current = '';
-  try {
-    for (const entry of [...plan.created, ...plan.changed]) {
-      current = entry.name;
-      await client.request(UpsertSecretDocument, {
-        input: { name: entry.name, scope, value: entry.value, expectedVersion: entry.currentVersion },
-      });
-      done.push(entry);
-    }
-  } catch (error) {
-    const undone = await undo(client, scope, done);
-    const reason =
-      error instanceof CofferClientError
-        ? `${current}: ${error.code}: ${error.reason}${error.fields.map((field) => ` ${field.field}: ${field.message}`).join(';')}`
-        : `${current}: an unexpected error`;
+  const writes = [...plan.created, ...plan.changed];
+  if (writes.length === 0) return;
+  if (writes.length > MAX_IMPORT_WRITES)
     throw new CommandFailure(
-      undone
-        ? `Import stopped (${reason}); the ${done.length} write(s) already made were undone. Nothing imported.`
-        : `Import stopped (${reason}) and undoing the ${done.length} write(s) already made failed too: ` +
-            `check ${done.map((entry) => entry.name).join(', ')}.`,
+      `The plan writes ${writes.length} secrets; one import writes at most ${MAX_IMPORT_WRITES} (all or nothing): ` +
+        'split the file. Nothing imported.',
       1,
     );
+  try {
+    await client.request(UpsertSecretsDocument, {
+      scope,
+      secrets: writes.map((entry) => ({ name: entry.name, value: entry.value, expectedVersion: entry.currentVersion })),
+    });
+  } catch (error) {
+    if (!(error instanceof CofferClientError) || !REFUSALS.has(error.code)) throw error;
+    const fields = error.fields.map((field) => `${fieldName(field.field, writes)}: ${field.message}`).join('; ');
+    // One line: control characters in a server message never split it.
+    // eslint-disable-next-line no-control-regex
+    const reason = `${error.code}: ${error.reason}${fields ? ` (${fields})` : ''}`.replace(/[\u0000-\u001f\u007f]/g, ' ');
+    throw new CommandFailure(`Import refused, nothing imported: ${reason}`, 1);
   }
 }
 
-async function undo(client: CofferClient, scope: SecretScopeInput, done: PlannedEntry[]): Promise<boolean> {
-  let clean = true;
-  for (const entry of done.reverse()) {
-    try {
-      if (entry.currentVersion === 0) {
-        // Destroying is for admins; anyone else leaves it soft-deleted (restorable, not served).
-        await client.request(DestroySecretDocument, { name: entry.name, scope }).catch(async (error: unknown) => {
-          if (!(error instanceof CofferClientError) || error.code !== 'FORBIDDEN') throw error;
-          await client.request(DeleteSecretDocument, { name: entry.name, scope });
-        });
-      } else {
-        await client.request(RollbackSecretDocument, { name: entry.name, scope, version: entry.currentVersion, expectedVersion: null });
-      }
-    } catch {
-      clean = false;
-    }
-  }
-  return clean;
+/** What the server refuses a bulk write for, with nothing written; anything else (no answer...) is reported as it is. */
+const REFUSALS = new Set(['BAD_USER_INPUT', 'CONFLICT', 'FORBIDDEN', 'NOT_FOUND']);
+
+/** `secrets.3.value` names the secret it is about (never its value). */
+function fieldName(field: string, writes: PlannedEntry[]): string {
+  const match = /^secrets\.(\d+)\.(\w+)$/.exec(field);
+  const entry = match ? writes[Number(match[1])] : undefined;
+  return entry ? `${entry.name} (${match![2]})` : field;
 }

@@ -41,6 +41,12 @@ export const UpsertSecretDocument = graphql(`
   }
 `);
 
+export const UpsertSecretsDocument = graphql(`
+  mutation CofferClientUpsertSecrets($scope: SecretScopeInput!, $secrets: [UpsertSecretsItemInput!]!) {
+    upsertSecrets(scope: $scope, secrets: $secrets) { id name environment currentVersion }
+  }
+`);
+
 export const RollbackSecretDocument = graphql(`
   mutation CofferClientRollbackSecret($name: String!, $scope: SecretScopeInput, $version: Int!, $expectedVersion: Int) {
     rollbackSecret(name: $name, scope: $scope, version: $version, expectedVersion: $expectedVersion) { id name environment currentVersion }
@@ -78,6 +84,14 @@ export const UsersDocument = graphql(`
 
 export const CreateUserDocument = graphql(`
   mutation CofferClientCreateUser($input: CreateUserInput!) { createUser(input: $input) { id email name role } }
+`);
+
+export const DisableUserDocument = graphql(`
+  mutation CofferClientDisableUser($id: ID!) { disableUser(id: $id) { id email role disabledAt } }
+`);
+
+export const EnableUserDocument = graphql(`
+  mutation CofferClientEnableUser($id: ID!) { enableUser(id: $id) { id email role disabledAt } }
 `);
 
 export const IssueTokenDocument = graphql(`

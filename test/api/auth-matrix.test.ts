@@ -6,6 +6,7 @@ import { createTestApp, errorCodes, type TestApp } from '../support/app.js';
 import { startFakeStripe, type FakeStripe } from '../support/fake-stripe.js';
 import { SseTimeout, subscribeSse } from '../support/sse.js';
 import { createApiKey } from '../../src/features/credentials/index.js';
+import { userWithApiKey } from '../../src/features/credentials/credentials.factory.js';
 import { machineWithKey } from '../../src/features/machine-identities/machine-identities.factory.js';
 import type { MachineIdentityPermission } from '../../src/generated/prisma/enums.js';
 
@@ -63,6 +64,11 @@ const SecretVersions = graphql(
   `query MatrixSecretVersions($name: String!, $scope: SecretScopeInput) { secretVersions(name: $name, scope: $scope) { version } }`,
 );
 const UpsertSecret = graphql(`mutation MatrixUpsertSecret($input: UpsertSecretInput!) { upsertSecret(input: $input) { currentVersion } }`);
+const UpsertSecrets = graphql(
+  `mutation MatrixUpsertSecrets($scope: SecretScopeInput!, $secrets: [UpsertSecretsItemInput!]!) { upsertSecrets(scope: $scope, secrets: $secrets) { name currentVersion } }`,
+);
+const DisableUser = graphql(`mutation MatrixDisableUser($id: ID!) { disableUser(id: $id) { id disabledAt } }`);
+const EnableUser = graphql(`mutation MatrixEnableUser($id: ID!) { enableUser(id: $id) { id disabledAt } }`);
 const UpdateSecret = graphql(`mutation MatrixUpdateSecret($input: UpdateSecretInput!) { updateSecret(input: $input) { currentVersion } }`);
 const DeleteSecret = graphql(
   `mutation MatrixDeleteSecret($name: String!, $scope: SecretScopeInput) { deleteSecret(name: $name, scope: $scope) { deletedAt } }`,
@@ -575,6 +581,28 @@ const rows: Row[] = [
     run: (app, credential) => app.execute(CreateUser, { input: { email: `new-${next()}@example.test` } }, { credential }),
   },
   {
+    operation: 'Mutation.disableUser',
+    expected: adminOnly,
+    run: async (app, credential) => {
+      const { user, key } = await userWithApiKey({ db: app.db, keys: app.services.auth.keys });
+      const response = await app.execute(DisableUser, { id: user.id }, { credential });
+      // Allowed: the user's key is refused at once; refused: nothing changed, the key still works.
+      const after = await app.execute(Me, {}, { credential: key });
+      if (Boolean(response.data?.disableUser) !== (errorCodes(after)[0] === 'UNAUTHENTICATED'))
+        throw new Error(`disableUser answered ${response.text} and the key then ${after.text}`);
+      return response;
+    },
+  },
+  {
+    operation: 'Mutation.enableUser',
+    expected: adminOnly,
+    run: async (app, credential) => {
+      const { user } = await userWithApiKey({ db: app.db, keys: app.services.auth.keys });
+      await app.db.prisma.user.update({ where: { id: user.id }, data: { disabledAt: new Date() } });
+      return app.execute(EnableUser, { id: user.id }, { credential });
+    },
+  },
+  {
     operation: 'Mutation.createApiKey',
     expected: everyone,
     run: (app, credential) => app.execute(CreateApiKey, { input: { name: 'matrix' } }, { credential }),
@@ -673,6 +701,24 @@ const rows: Row[] = [
         { input: { name: 'MATRIX_UPSERT', value: 'v', scope: { type: 'PROJECT', projectId: app.project.id } } },
         { credential },
       ),
+  },
+  {
+    operation: 'Mutation.upsertSecrets',
+    expected: ownerAdminOrGranted,
+    permission: 'SECRETS_WRITE',
+    run: (app, credential) =>
+      app.execute(
+        UpsertSecrets,
+        {
+          scope: { type: 'PROJECT', projectId: app.project.id },
+          secrets: [
+            { name: 'MATRIX_BULK_A', value: 'a' },
+            { name: 'MATRIX_BULK_B', value: 'b' },
+          ],
+        },
+        { credential },
+      ),
+    found: (data) => (data as { upsertSecrets: unknown[] | null }).upsertSecrets?.length === 2,
   },
   {
     operation: 'Mutation.updateSecret',

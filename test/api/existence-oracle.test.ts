@@ -68,6 +68,10 @@ const secretFields: Array<{ field: string; query: string; input?: boolean; admin
     query: `query($scope: SecretScopeInput!) { secretValues(scope: $scope, names: ["${LIVE}"]) { name value } }`,
   },
   { field: 'Mutation.upsertSecret', input: true, query: 'mutation($input: UpsertSecretInput!) { upsertSecret(input: $input) { id } }' },
+  {
+    field: 'Mutation.upsertSecrets',
+    query: `mutation($scope: SecretScopeInput!) { upsertSecrets(scope: $scope, secrets: [{ name: "${LIVE}", value: "overwritten" }]) { id } }`,
+  },
   { field: 'Mutation.updateSecret', input: true, query: 'mutation($input: UpdateSecretInput!) { updateSecret(input: $input) { id } }' },
   { field: 'Mutation.deleteSecret', query: `mutation($scope: SecretScopeInput) { deleteSecret(name: "${LIVE}", scope: $scope) { id } }` },
   {
@@ -332,6 +336,14 @@ const rows: Row[] = [
     query: 'mutation($input: IssueTokenInput!) { issueToken(input: $input) { token } }',
     variables: (userId) => ({ input: { userId } }),
   },
+  ...(['disableUser', 'enableUser'] as const).map((name): Row => ({
+    field: `Mutation.${name}`,
+    arg: 'id',
+    kind: 'user',
+    expected: 'FORBIDDEN',
+    query: `mutation($id: ID!) { ${name}(id: $id) { id disabledAt } }`,
+    variables: (id) => ({ id }),
+  })),
   // node(id:)/nodes(ids:) answer null for what the viewer may not see, exactly as for an unknown id.
   ...(['project', 'run', 'user', 'apiKey', 'secret', 'machineIdentity'] as const).map((kind): Row => ({
     field: 'Query.node',

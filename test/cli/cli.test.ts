@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'dotenv';
@@ -307,6 +309,78 @@ describe('coffer secrets', () => {
   });
 });
 
+describe('coffer secrets import, all or nothing', () => {
+  /** A fresh environment of the CLI project: these tests write conflicts and refusals, never into production. */
+  async function importEnvironment() {
+    const name = `imp-${Date.now().toString(36)}`;
+    const created = await graphqlAt(url, 'mutation ($p: ID!, $n: String!) { createEnvironment(projectId: $p, name: $n) { name } }', {
+      key: adminKey,
+      variables: { p: projectId, n: name },
+    });
+    expect(created.errors).toBeUndefined();
+    return { ...asAdmin(), COFFER_PROJECT: projectId, COFFER_ENVIRONMENT: name };
+  }
+  const valuesOf = async (env: Record<string, string>) =>
+    JSON.parse((await cli(['secrets', 'export', '--format', 'json', '--raw'], { env })).stdout) as Record<string, string>;
+
+  it('a file with one value the server refuses writes nothing: exit 1, one line naming it', { timeout: 60_000 }, async () => {
+    const env = await importEnvironment();
+    const dir = await tempDir('coffer-cli-env-');
+    await writeFile(join(dir, 'base.env'), 'KEPT=kept value\n');
+    expect((await cli(['secrets', 'import', join(dir, 'base.env'), '--yes'], { env })).code).toBe(0);
+    await writeFile(join(dir, 'bad.env'), 'FRESH_ONE=fresh value\nKEPT=changed value\nBROKEN=uses ${unclosed\nFRESH_TWO=two\n');
+    const refused = await cli(['secrets', 'import', join(dir, 'bad.env'), '--yes'], { env });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toMatch(/^coffer: Import refused, nothing imported: BAD_USER_INPUT: .*BROKEN \(value\)/);
+    expect(refused.stderr).not.toContain('changed value');
+    expect(await valuesOf(env)).toEqual({ KEPT: 'kept value' });
+  });
+
+  it(
+    'a secret changed between the plan and --yes is a CONFLICT: nothing written, exit 1, one line naming it',
+    { timeout: 60_000 },
+    async () => {
+      const env = await importEnvironment();
+      const dir = await tempDir('coffer-cli-env-');
+      await writeFile(join(dir, 'base.env'), 'RACED=first\n');
+      expect((await cli(['secrets', 'import', join(dir, 'base.env'), '--yes'], { env })).code).toBe(0);
+      // A proxy in front of the server writes RACED itself just before forwarding the import's write.
+      const target = { type: 'PROJECT', projectId, environment: env.COFFER_ENVIRONMENT };
+      const proxy = createServer((request, response) => {
+        let body = '';
+        request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        request.on('end', () => {
+          void (async () => {
+            if (body.includes('upsertSecrets')) {
+              const raced = await graphqlAt(url, 'mutation ($input: UpsertSecretInput!) { upsertSecret(input: $input) { name } }', {
+                key: adminKey,
+                variables: { input: { name: 'RACED', value: 'written meanwhile', scope: target } },
+              });
+              expect(raced.errors).toBeUndefined();
+            }
+            const forwarded = await fetch(url, { method: 'POST', headers: request.headers as Record<string, string>, body });
+            response.writeHead(forwarded.status, { 'content-type': forwarded.headers.get('content-type') ?? 'application/json' });
+            response.end(await forwarded.text());
+          })();
+        });
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      try {
+        const proxied = { ...env, COFFER_URL: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/graphql` };
+        await writeFile(join(dir, 'next.env'), 'RACED=second\nALSO_NEW=also new\n');
+        const result = await cli(['secrets', 'import', join(dir, 'next.env'), '--yes'], { env: proxied });
+        expect(result.code).toBe(1);
+        expect(result.stderr.trim().split('\n')).toHaveLength(1);
+        expect(result.stderr).toMatch(/^coffer: Import refused, nothing imported: CONFLICT: .*RACED/);
+      } finally {
+        await new Promise((resolve) => proxy.close(resolve));
+      }
+      expect(await valuesOf(env)).toEqual({ RACED: 'written meanwhile' });
+    },
+  );
+});
+
 describe('coffer run', () => {
   it('injects the secrets, passes stdin and the exit code, and not its own key', { timeout: 60_000 }, async () => {
     const env = { ...asAdmin(), COFFER_PROJECT: projectId };
@@ -395,6 +469,40 @@ describe('users, keys, tokens, projects and the keyring over the API', () => {
 
     expect((await cli(['api-key', 'revoke', created.id], { env })).code).toBe(0);
     expect((await cli(['project', 'list'], { env: asDev })).code).toBe(2);
+  });
+
+  it('disables and enables a user: their key is refused at once, then works again; not yourself', { timeout: 120_000 }, async () => {
+    const env = asAdmin();
+    const made = await cli(['user', 'create', '--email', 'leaver@example.com', '--json'], { env });
+    expect(made.code, made.stderr).toBe(0);
+    const { id } = JSON.parse(made.stdout) as { id: string };
+    const key = JSON.parse((await cli(['api-key', 'create', '--user', id, '--name', 'ci', '--json'], { env })).stdout) as { key: string };
+    const asLeaver = { COFFER_URL: url, COFFER_API_KEY: key.key };
+    expect((await cli(['project', 'list'], { env: asLeaver })).code).toBe(0);
+
+    const byDeveloper = await cli(['users', 'disable', id], { env: asLeaver });
+    expect(byDeveloper.code).toBe(1);
+    expect(byDeveloper.stderr).toMatch(/^coffer: FORBIDDEN: /);
+
+    const disabled = await cli(['users', 'disable', id], { env });
+    expect(disabled.code, disabled.stderr).toBe(0);
+    expect(disabled.stdout).toBe(`Disabled ${id} (leaver@example.com).\n`);
+    const refused = await cli(['project', 'list'], { env: asLeaver });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^coffer: UNAUTHENTICATED: /);
+    expect((await cli(['users', 'list'], { env })).stdout).toMatch(new RegExp(`${id}\tleaver@example.com\tDEVELOPER\tdisabled`));
+
+    const enabled = await cli(['users', 'enable', 'leaver@example.com', '--json'], { env });
+    expect(enabled.code, enabled.stderr).toBe(0);
+    expect(JSON.parse(enabled.stdout)).toMatchObject({ id, disabledAt: null });
+    expect((await cli(['project', 'list'], { env: asLeaver })).code).toBe(0);
+
+    const myKeys = JSON.parse((await cli(['api-key', 'list', '--json'], { env })).stdout) as Array<{ userId: string }>;
+    const self = await cli(['users', 'disable', myKeys[0]!.userId], { env });
+    expect(self.code).toBe(1);
+    expect(self.stderr.trim().split('\n')).toHaveLength(1);
+    expect(self.stderr).toMatch(/^coffer: BAD_USER_INPUT: .*yourself/);
+    expect((await cli(['users', 'disable', '00000000-0000-4000-8000-000000000000'], { env })).stderr).toMatch(/^coffer: NOT_FOUND: /);
   });
 
   it(

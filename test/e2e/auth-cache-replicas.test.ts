@@ -109,3 +109,57 @@ describe.skipIf(!TEST_DATABASE_URL)('two replicas on one PostgreSQL: a revoked k
     );
   }
 });
+
+describe.skipIf(!TEST_DATABASE_URL)('two replicas on one PostgreSQL: a disabled user', () => {
+  it(
+    `is refused by the other replica within ${REVOCATION_BOUND_MS} ms, and let in again once enabled`,
+    { timeout: TIMEOUT_MS },
+    async () => {
+      const scratch = await createScratchDatabase(TEST_DATABASE_URL!);
+      try {
+        const admin = operatorChosenKey();
+        const shared = {
+          DATABASE_URL: scratch.url,
+          COFFER_ROOT_KEY: rootKey(),
+          COFFER_TOKEN_SECRET: randomBytes(32).toString('hex'),
+          COFFER_ADMIN_API_KEY: admin,
+          AUTH_CACHE_SECONDS: '60',
+          HOST: '127.0.0.1',
+          PORT: '0',
+          LOG_LEVEL: 'info',
+        };
+        const replicas = [startCoffer({ ...shared, DATA_DIR: await tempDir() }), startCoffer({ ...shared, DATA_DIR: await tempDir() })];
+        const urls = await Promise.all(replicas.map((replica) => replica.ready(30_000)));
+        const user = await graphqlAt(urls[0]!, 'mutation { createUser(input: { email: "leaver@example.com" }) { id } }', { key: admin });
+        const userId = (user.data!.createUser as { id: string }).id;
+        const created = await graphqlAt(urls[0]!, `mutation { createApiKey(input: { name: "ci", userId: "${userId}" }) { key } }`, {
+          key: admin,
+        });
+        const { key } = created.data!.createApiKey as { key: string };
+        const codeOn = async (url: string) =>
+          String((await graphqlAt(url, '{ me { id } }', { key })).errors?.[0]?.extensions?.code ?? 'OK');
+        /** The first answer within the bound that is `code`, or the last one seen. */
+        const within = async (url: string, code: string) => {
+          const deadline = Date.now() + REVOCATION_BOUND_MS;
+          let seen = await codeOn(url);
+          while (seen !== code && Date.now() < deadline) seen = await codeOn(url);
+          return seen;
+        };
+        // Verified once on each replica: cached for a minute.
+        for (const url of urls) expect(await codeOn(url)).toBe('OK');
+
+        const disabled = await graphqlAt(urls[0]!, `mutation { disableUser(id: "${userId}") { disabledAt } }`, { key: admin });
+        expect(disabled.errors).toBeUndefined();
+        expect(await codeOn(urls[0]!)).toBe('UNAUTHENTICATED');
+        expect(await within(urls[1]!, 'UNAUTHENTICATED')).toBe('UNAUTHENTICATED');
+
+        const enabled = await graphqlAt(urls[1]!, `mutation { enableUser(id: "${userId}") { disabledAt } }`, { key: admin });
+        expect(enabled.errors).toBeUndefined();
+        for (const url of urls) expect(await within(url, 'OK')).toBe('OK');
+        await Promise.all(replicas.map((replica) => replica.stop()));
+      } finally {
+        await scratch.drop();
+      }
+    },
+  );
+});

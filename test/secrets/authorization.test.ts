@@ -66,6 +66,18 @@ const operations: Operation[] = [
   { name: 'deleteSecret', run: (app, target, options) => app.execute(VaultDelete, target, options) },
   { name: 'restoreSecret', needsDeleted: true, run: (app, target, options) => app.execute(VaultRestore, target, options) },
   { name: 'rollbackSecret', run: (app, target, options) => app.execute(VaultRollback, { ...target, version: 1 }, options) },
+  {
+    name: 'upsertSecrets',
+    run: (app, { name, scope }, options) =>
+      app.request(
+        {
+          query:
+            'mutation($scope: SecretScopeInput!, $secrets: [UpsertSecretsItemInput!]!) { upsertSecrets(scope: $scope, secrets: $secrets) { name } }',
+          variables: { scope, secrets: [{ name, value: 'new value' }] },
+        },
+        options,
+      ),
+  },
   { name: 'destroySecret', adminOnly: true, run: (app, target, options) => app.execute(VaultDestroy, target, options) },
   {
     name: 'secretValues',

@@ -79,9 +79,11 @@ export class SecretChangeLog {
 export async function withSecretChanges<T>(
   { db, events }: { db: Database; events?: EventBus | undefined },
   work: (tx: Tx, changes: SecretChangeLog) => Promise<T>,
+  /** Bulk writes: how long the transaction may run (Prisma's default is 5 s). */
+  { timeoutMs }: { timeoutMs?: number } = {},
 ): Promise<T> {
   const changes = new SecretChangeLog();
-  const result = await db.prisma.$transaction((tx) => work(tx, changes));
+  const result = await db.prisma.$transaction((tx) => work(tx, changes), timeoutMs ? { timeout: timeoutMs } : undefined);
   changes.publish(events);
   return result;
 }

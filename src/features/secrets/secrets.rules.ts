@@ -248,6 +248,7 @@ export const secretsPermissions: FeaturePermissions = {
   },
   Mutation: {
     upsertSecret: canWriteSecretScope,
+    upsertSecrets: canWriteSecretScope,
     updateSecret: canWriteSecretScope,
     deleteSecret: canWriteSecretScope,
     restoreSecret: canWriteSecretScope,

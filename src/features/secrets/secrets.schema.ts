@@ -28,6 +28,7 @@ import {
   type SecretRow,
   updateSecret,
   upsertSecret,
+  upsertSecrets,
 } from './secrets.service.js';
 
 const SecretInfo = builder.interfaceRef<Secret>('SecretInfo').implement({
@@ -391,5 +392,44 @@ builder.mutationFields((t) => ({
         expectedVersions: args.expectedVersions ?? [],
       });
     },
+  }),
+}));
+
+const UpsertSecretsItemInput = builder.inputType('UpsertSecretsItemInput', {
+  description: 'One secret of upsertSecrets.',
+  fields: (t) => ({
+    name: t.string({ validate: { schema: secretName } }),
+    value: t.string({ description: '1 byte to 64 KiB of UTF-8.' }),
+    expectedVersion: t.int({
+      required: false,
+      description: 'Check-and-set: CONFLICT (and nothing written) unless the current version is this (0: must not exist).',
+      validate: version(0),
+    }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  upsertSecrets: t.field({
+    type: [SecretMetadata],
+    description:
+      `Create-or-replace of up to ${MAX_BULK_SECRETS} secrets of one scope, all or nothing, in one transaction: each becomes a new ` +
+      'version (a new secret where the name is free), audited and announced like upsertSecret. Every name and value is checked ' +
+      'before anything is written (BAD_USER_INPUT naming the items; a name given twice too); a failed check-and-set is a ' +
+      'CONFLICT naming the secrets whose version moved (extensions.names), and nothing is written. Answers the secrets written, by name.',
+    args: {
+      scope: t.arg({ type: SecretScopeInput, required: true }),
+      secrets: t.arg({ type: [UpsertSecretsItemInput], required: true }),
+    },
+    resolve: (_root, args, ctx, info) =>
+      upsertSecrets({
+        db: ctx.db,
+        events: ctx.events,
+        keyring: ctx.keyring,
+        actor: actorOf(ctx),
+        now: ctx.now(),
+        versionsKept: ctx.config.secretVersionsKept,
+        ref: resolvedScope(info),
+        items: args.secrets,
+      }),
   }),
 }));

@@ -577,3 +577,72 @@ export function copySecrets({ names, overwrite, expectedVersions, ...copy }: Cop
     }),
   );
 }
+
+/** One secret of a bulk write (`upsertSecrets`). */
+export interface BulkUpsertItem {
+  name: string;
+  value: string;
+  /** Check-and-set: the current version (0: must not exist); null or absent: write whatever it is. */
+  expectedVersion?: number | null;
+}
+
+/** Long enough for MAX_BULK_SECRETS writes on the embedded database (each seals a value and writes ~8 rows). */
+const BULK_WRITE_TIMEOUT_MS = 120_000;
+
+/**
+ * Create-or-replace of many secrets of one scope, all or nothing: every name and value is checked
+ * before anything is written (BAD_USER_INPUT naming every item at fault), then one transaction
+ * locks the secrets in name order, checks every expected version (CONFLICT naming each secret whose
+ * version moved) and writes a new version of each, audited and recorded on the change stream as
+ * upsertSecret does; change events are published once committed. Answers the secrets written, by name.
+ */
+export function upsertSecrets({ items, ...change }: Omit<ValueChange, 'name'> & { items: readonly BulkUpsertItem[] }) {
+  const { keyring, actor, now, ref } = change;
+  const problems: FieldProblem[] = [];
+  if (items.length > MAX_BULK_SECRETS) problems.push({ field: 'secrets', message: `at most ${MAX_BULK_SECRETS} secrets per request` });
+  const seen = new Map<string, number>();
+  const duplicates = new Set<string>();
+  items.forEach((item, index) => {
+    if (!SECRET_NAME.test(item.name))
+      problems.push({ field: `secrets.${index}.name`, message: 'must be 1-255 characters of A-Z, 0-9 and _' });
+    problems.push(...validateValue(item.value, `secrets.${index}.value`, ref));
+    if (seen.has(item.name)) duplicates.add(item.name);
+    else seen.set(item.name, index);
+  });
+  if (duplicates.size > 0) problems.push({ field: 'secrets', message: `names given more than once: ${[...duplicates].join(', ')}` });
+  if (problems.length > 0) throw badInput(problems, 'Invalid secrets: nothing was written.');
+  const sorted = [...items].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+  const reason = `bulk write of ${items.length}`;
+  return keyring.retrying(() =>
+    withSecretChanges(
+      change,
+      async (tx, changes) => {
+        // Locked in name order, so two bulk writes into one scope cannot deadlock.
+        const targets = [];
+        for (const item of sorted) {
+          const { secret, created } = await secretsRepository.lockOrCreate(tx, ref, item.name, userIdOf(actor), now);
+          targets.push({ item, secret, created, existed: !created && !isHidden(secret, now) });
+        }
+        const moved = targets.filter(
+          ({ item, secret, existed }) => item.expectedVersion != null && item.expectedVersion !== (existed ? secret.currentVersion : 0),
+        );
+        if (moved.length > 0) {
+          const names = moved.map(({ secret }) => secret.name);
+          const at = moved.map(({ secret, existed }) => `${secret.name} at ${existed ? secret.currentVersion : 0}`).join(', ');
+          throw conflict(`Secrets changed since the versions expected (${at}): nothing was written.`, { names });
+        }
+        const written = [];
+        for (const { item, secret, existed, created } of targets) {
+          const one = { ...change, name: secret.name };
+          const currentVersion = await writeVersion(tx, one, secret, item.value);
+          const revived = !existed && !created;
+          const data = { currentVersion, deletedAt: null, ...(revived ? afresh(actor, now) : {}) };
+          const saved = await save(tx, changes, one, secret, data, { action: existed ? 'secret.replace' : 'secret.create', reason });
+          written.push({ ...saved, environment: ref.environment });
+        }
+        return written;
+      },
+      { timeoutMs: BULK_WRITE_TIMEOUT_MS },
+    ),
+  );
+}

@@ -2,6 +2,9 @@ import { keysetOrder, keysetWhere, type PagePlan } from '../../db/pagination.js'
 import type { Prisma, PrismaClient, Role } from '../../generated/prisma/client.js';
 
 type Db = PrismaClient | Prisma.TransactionClient;
+type Tx = Prisma.TransactionClient;
+
+export const inTransaction = <T>(prisma: PrismaClient, work: (tx: Tx) => Promise<T>): Promise<T> => prisma.$transaction(work);
 
 export const createUser = (db: Db, user: { email: string; name: string | null; role: Role }) => db.user.create({ data: user });
 
@@ -28,3 +31,20 @@ export const updateUser = async (db: Db, id: string, data: { role?: Role; disabl
 export const deleteUser = async (db: Db, id: string) => (await db.user.deleteMany({ where: { id } })).count > 0;
 
 export const usersByIds = (db: Db, ids: string[]) => db.user.findMany({ where: { id: { in: ids } } });
+
+/** The user, locked until `tx` ends; null when there is none. */
+export async function lockUser(tx: Tx, id: string) {
+  const rows = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM users WHERE id = ${id}::uuid FOR UPDATE`;
+  return rows.length > 0 ? tx.user.findUnique({ where: { id } }) : null;
+}
+
+/**
+ * The ids of the enabled admins, each locked until `tx` ends, in id order (two callers cannot
+ * deadlock). A caller that waited on a lock reads the rows as committed meanwhile: an admin
+ * disabled by the transaction it waited for is no longer among them.
+ */
+export const lockEnabledAdmins = async (tx: Tx) =>
+  (
+    await tx.$queryRaw<Array<{ id: string }>>`
+      SELECT id FROM users WHERE role = 'ADMIN'::"Role" AND disabled_at IS NULL ORDER BY id FOR UPDATE`
+  ).map((row) => row.id);

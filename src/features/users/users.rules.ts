@@ -14,5 +14,5 @@ export async function visibleUsers(ctx: { viewer: Viewer | null; db: Database },
 
 export const usersPermissions: FeaturePermissions = {
   Query: { me: signedIn, users: requiresAdmin },
-  Mutation: { createUser: requiresAdmin },
+  Mutation: { createUser: requiresAdmin, disableUser: requiresAdmin, enableUser: requiresAdmin },
 };

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { requireViewer } from '../../auth/index.js';
+import { actorOf, requireViewer } from '../../auth/index.js';
 import type { User } from '../../generated/prisma/client.js';
 import { Role } from '../../generated/prisma/enums.js';
 import { visibleUsers } from './users.rules.js';
 import { builder } from '../../graphql/builder.js';
 import { NodeRef, registerNode } from '../../graphql/node.js';
 import { connectionOf } from '../../graphql/connections.js';
-import { createUser, listUsers } from './users.service.js';
+import { createUser, listUsers, setUserDisabled } from './users.service.js';
 
 export const RoleEnum = builder.enumType(Role, { name: 'Role' });
 
@@ -61,5 +61,21 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateUserInput, required: true }) },
     resolve: (_root, { input }, ctx) =>
       createUser({ db: ctx.db, input: { email: input.email, name: input.name ?? null, role: input.role ?? 'DEVELOPER' } }),
+  }),
+  disableUser: t.field({
+    type: UserRef,
+    description:
+      'Disables a user (admins only): their API keys and tokens are refused from the next request on, on every replica. ' +
+      'Not yourself (BAD_USER_INPUT), nor the last enabled admin (CONFLICT). Disabling a disabled user changes nothing.',
+    args: { id: t.arg.id() },
+    resolve: (_root, { id }, ctx) =>
+      setUserDisabled({ db: ctx.db, signals: ctx.signals, actor: actorOf(ctx), now: ctx.now(), userId: String(id), disabled: true }),
+  }),
+  enableUser: t.field({
+    type: UserRef,
+    description: 'Enables a disabled user again (admins only): their unrevoked API keys work again.',
+    args: { id: t.arg.id() },
+    resolve: (_root, { id }, ctx) =>
+      setUserDisabled({ db: ctx.db, signals: ctx.signals, actor: actorOf(ctx), now: ctx.now(), userId: String(id), disabled: false }),
   }),
 }));

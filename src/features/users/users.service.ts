@@ -1,10 +1,12 @@
-import { announcePrincipalChange } from '../../auth/index.js';
+import { announcePrincipalChange, SYSTEM_ACTOR, userIdOf, type Actor } from '../../auth/index.js';
 import type { Database } from '../../db/database.js';
+import { isUuid } from '../../db/ids.js';
 import { planPage, toConnection, type PageArgs } from '../../db/pagination.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../../db/prisma-errors.js';
-import { conflict, notFound } from '../../errors.js';
+import { badInput, conflict, notFound } from '../../errors.js';
 import type { ClusterSignals } from '../../events/signals.js';
 import type { Role } from '../../generated/prisma/enums.js';
+import { recordAudit } from '../audit/index.js';
 import * as usersRepository from './users.repository.js';
 
 export async function createUser({ db, input }: { db: Database; input: { email: string; name?: string | null; role: Role } }) {
@@ -60,23 +62,50 @@ export async function setUserRole({ db, signals, userId, role }: { db: Database;
   return user;
 }
 
-/** Disables (`disabled: true`, as of `now`) or enables a user; a disabled user's credentials are refused. */
+/**
+ * Disables (`disabled: true`, as of `now`) or enables a user; a disabled user's API keys and
+ * tokens are refused. Nobody disables themself, and the last enabled admin stays enabled
+ * (CONFLICT): the enabled admins are locked first, so two admins disabling each other at once
+ * cannot both succeed. Audited in the change's transaction; announced once committed, so every
+ * process refuses the user's credentials from the next request on.
+ */
 export async function setUserDisabled({
   db,
   signals,
   userId,
   disabled,
   now,
+  actor = SYSTEM_ACTOR,
 }: {
   db: Database;
   signals: ClusterSignals;
   userId: string;
   disabled: boolean;
   now: Date;
+  actor?: Actor;
 }) {
-  const user = await usersRepository.updateUser(db.prisma, userId, { disabledAt: disabled ? now : null });
-  if (!user) throw notFound('User');
-  await announcePrincipalChange(signals, { userId });
+  if (!isUuid(userId)) throw notFound('User');
+  const id = userId.toLowerCase();
+  if (disabled && userIdOf(actor.viewer) === id) throw badInput([{ field: 'id', message: 'you cannot disable yourself' }]);
+  const user = await usersRepository.inTransaction(db.prisma, async (tx) => {
+    const enabledAdmins = disabled ? await usersRepository.lockEnabledAdmins(tx) : [];
+    const current = await usersRepository.lockUser(tx, id);
+    if (!current) throw notFound('User');
+    if (disabled && enabledAdmins.length === 1 && enabledAdmins[0] === id)
+      throw conflict(`${current.email} is the last enabled admin: make another user an admin first.`);
+    const disabledAt = disabled ? (current.disabledAt ?? now) : null;
+    const updated = await usersRepository.updateUser(tx, id, { disabledAt });
+    await recordAudit(tx, actor, {
+      action: disabled ? 'user.disable' : 'user.enable',
+      outcome: 'SUCCESS',
+      targetType: 'user',
+      targetId: id,
+      targetName: current.email,
+      reason: (current.disabledAt !== null) === disabled ? `already ${disabled ? 'disabled' : 'enabled'}` : null,
+    });
+    return updated!;
+  });
+  await announcePrincipalChange(signals, { userId: id });
   return user;
 }
 
