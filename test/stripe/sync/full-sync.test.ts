@@ -54,7 +54,7 @@ describe('a full sync', () => {
         objects: counts[collection],
         total: counts[collection],
         // Payment methods and tax ids are listed per customer: a page per 100 customers.
-        pages: Math.max(1, Math.ceil((LISTED_PER_CUSTOMER.has(collection) ? counts.customers / 100 : counts[collection] / 50))),
+        pages: Math.max(1, Math.ceil(LISTED_PER_CUSTOMER.has(collection) ? counts.customers / 100 : counts[collection] / 50)),
       });
       expect(await h.storedIds(collection, projectId), collection).toEqual(h.fakeIds(account.id, collection));
     }

@@ -37,7 +37,10 @@ export function listCollection(store: AccountStore, name: CollectionName, query:
   const list = paginate(collection, query, `/v1/${COLLECTIONS[name].path}`, { range, match: listPredicate(name, query) });
   const includable = INCLUDABLE[name];
   if (!includable || !stringArrayParam(query, 'expand')?.includes(`data.${includable.field}`)) return list;
-  return { ...list, data: list.data.map((object) => ({ ...object, [includable.field]: includable.list(store, object.id, { limit: '10' }) })) };
+  return {
+    ...list,
+    data: list.data.map((object) => ({ ...object, [includable.field]: includable.list(store, object.id, { limit: '10' }) })),
+  };
 }
 
 /** A customer's tax ids, newest first (`/v1/customers/:id/tax_ids`, and `tax_ids` when expanded). */
@@ -49,7 +52,9 @@ export function listCustomerTaxIds(store: AccountStore, customerId: string, quer
 }
 
 /** Lists Stripe leaves out of an object unless expanded (`expand[]=tax_ids`, `expand[]=data.tax_ids` in lists): 10 at most, `has_more`. */
-const INCLUDABLE: Partial<Record<CollectionName, { field: string; list: (store: AccountStore, id: string, query: FormObject) => ApiList }>> = {
+const INCLUDABLE: Partial<
+  Record<CollectionName, { field: string; list: (store: AccountStore, id: string, query: FormObject) => ApiList }>
+> = {
   customers: { field: 'tax_ids', list: listCustomerTaxIds },
 };
 
