@@ -77,10 +77,28 @@ const MIX: Record<CollectionName, number> = {
   balance_transactions: 0,
 };
 
-function mixOf(total: number): Record<CollectionName, number> {
-  const parts = Object.values(MIX).reduce((sum, part) => sum + part, 0);
+/** Every mirrored type holds objects: payment methods and tax ids make the sync walk the customers. */
+const MIX_ALL_TYPES: Record<CollectionName, number> = {
+  ...MIX,
+  customers: 6,
+  checkout_sessions: 0.5,
+  setup_intents: 0.5,
+  payment_methods: 1.5,
+  disputes: 0.1,
+  credit_notes: 0.3,
+  coupons: 0.1,
+  promotion_codes: 0.1,
+  tax_ids: 0.3,
+  subscription_schedules: 0.1,
+  balance_transactions: 1,
+};
+
+const typesOf = (counts: Record<CollectionName, number>) => SYNC_OBJECT_TYPES.filter((type) => counts[type] > 0);
+
+function mixOf(total: number, mix: Record<CollectionName, number> = MIX): Record<CollectionName, number> {
+  const parts = Object.values(mix).reduce((sum, part) => sum + part, 0);
   const counts = Object.fromEntries(
-    Object.entries(MIX).map(([collection, part]) => [collection, Math.floor((total * part) / parts)]),
+    Object.entries(mix).map(([collection, part]) => [collection, Math.floor((total * part) / parts)]),
   ) as Record<CollectionName, number>;
   counts.customers += total - Object.values(counts).reduce((sum, count) => sum + count, 0);
   return counts;
@@ -199,15 +217,22 @@ async function startSyncCoffer(fakeUrl: string) {
     port: (http.server.address() as AddressInfo).port,
     createProject,
     /** A project configured with `key` through the API; returns the first sync it queued (no worker polls here). */
-    async configuredProject(name: string, key: string) {
+    /** With `objects`, the queued first sync is canceled and one of those types only is queued instead. */
+    async configuredProject(name: string, key: string, objects?: string[]) {
       const projectId = await createProject(name);
       const data = await gql<{ configureStripe: { results: Array<{ syncRunId: string | null }> } }>(
         'mutation($projectId: ID!, $input: StripeCredentialsInput!) { configureStripe(projectId: $projectId, input: $input) { results { syncRunId } } }',
         { projectId, input: { testSecretKey: key } },
       );
-      const runId = data.configureStripe.results[0]?.syncRunId;
-      if (!runId) throw new Error('configureStripe queued no sync');
-      return { projectId, runId };
+      const firstRunId = data.configureStripe.results[0]?.syncRunId;
+      if (!firstRunId) throw new Error('configureStripe queued no sync');
+      if (!objects) return { projectId, runId: firstRunId };
+      await gql('mutation($runId: ID!) { cancelStripeSync(runId: $runId) { status } }', { runId: firstRunId });
+      const started = await gql<{ startStripeSync: { id: string } }>(
+        'mutation($projectId: ID!, $objects: [StripeSyncObject!]) { startStripeSync(projectId: $projectId, environment: TEST, objects: $objects) { id } }',
+        { projectId, objects: objects.map((type) => type.toUpperCase()) },
+      );
+      return { projectId, runId: started.startStripeSync.id };
     },
     async close() {
       await http.close();
@@ -265,10 +290,17 @@ async function measureSync(
   fake: FakeProcess,
   total: number,
   gc: () => void,
-): Promise<SyncMeasurement & { key: string; counts: Record<CollectionName, number> }> {
-  const counts = mixOf(total);
+  mix: Record<CollectionName, number> = MIX,
+): Promise<SyncMeasurement & { key: string; counts: Record<CollectionName, number>; verification: VerificationShare }> {
+  const counts = mixOf(total, mix);
   const { key } = await fake.account(`Bench ${total}`, counts);
-  const { projectId, runId } = await coffer.configuredProject(`sync bench ${total} ${randomBytes(3).toString('hex')}`, key);
+  // The types that hold objects only, unless every type does: the rows before the mirror grew to 18 types compare with it.
+  const types = typesOf(counts);
+  const { projectId, runId } = await coffer.configuredProject(
+    `sync bench ${total} ${randomBytes(3).toString('hex')}`,
+    key,
+    types.length < SYNC_OBJECT_TYPES.length ? types : undefined,
+  );
   await fake.requests();
   gc();
   const heapBefore = process.memoryUsage().heapUsed;
@@ -308,7 +340,37 @@ async function measureSync(
     heapAfterGc: { before: heapBefore, after: heapAfter },
     key,
     counts,
+    verification: await verificationShare(prisma, runId),
   };
+}
+
+interface VerificationShare {
+  /** Lane time (summed over object types) from each type's start to its listing's end, and from there to its completion. */
+  listingMs: number;
+  verifyingMs: number;
+}
+
+/** How a run's lane time splits between listing and verifying, from the times of its stored progress events. */
+async function verificationShare(prisma: SyncCoffer['services']['db']['prisma'], runId: string): Promise<VerificationShare> {
+  const events = await prisma.stripeSyncEvent.findMany({
+    where: { runId, kind: { in: ['OBJECT_STARTED', 'VERIFICATION_STARTED', 'OBJECT_COMPLETED'] } },
+    select: { kind: true, objectType: true, at: true },
+  });
+  const byType = new Map<string, Record<string, number>>();
+  for (const event of events) {
+    const times = byType.get(event.objectType ?? '') ?? {};
+    times[event.kind] = event.at.getTime();
+    byType.set(event.objectType ?? '', times);
+  }
+  let listingMs = 0;
+  let verifyingMs = 0;
+  for (const times of byType.values()) {
+    const { OBJECT_STARTED: started, VERIFICATION_STARTED: listed, OBJECT_COMPLETED: completed } = times;
+    if (started === undefined || listed === undefined || completed === undefined) continue;
+    listingMs += listed - started;
+    verifyingMs += completed - listed;
+  }
+  return { listingMs, verifyingMs };
 }
 
 /** The same pages through the SDK and the fake only: what a sync costs without Coffer. */
@@ -318,7 +380,7 @@ async function fetchOnly(coffer: SyncCoffer, key: string, counts: Record<Collect
   let objects = 0;
   let pages = 0;
   const started = performance.now();
-  for (const type of SYNC_OBJECT_TYPES) {
+  for (const type of typesOf(counts)) {
     let cursor: string | undefined;
     for (;;) {
       const page = await OBJECT_TYPES[type].list(stripe, { limit: pageSize, ...(cursor ? { starting_after: cursor } : {}) });
@@ -463,6 +525,9 @@ export async function runStripeSyncBenchmarks(selected: (name: string) => boolea
       small = await measureSync(coffer, fake, THROUGHPUT_OBJECTS, gc);
     }
     if (wantThroughput && small) {
+      log(`  ${throughputName}: syncing ${fmt(THROUGHPUT_OBJECTS)} objects of all ${SYNC_OBJECT_TYPES.length} types...`);
+      const allTypes = await measureSync(coffer, fake, THROUGHPUT_OBJECTS, gc, MIX_ALL_TYPES);
+      const customers = allTypes.counts.customers;
       const fetched = await fetchOnly(coffer, small.key, small.counts);
       const cofferMs = Math.max(0, small.ms - fetched.ms);
       rows.push(
@@ -471,6 +536,25 @@ export async function runStripeSyncBenchmarks(selected: (name: string) => boolea
           figure: `${fmt(small.objects / (small.ms / 1000))} objects/s`,
           detail: `${fmt(small.ms / 1000, 1)} s; ${fmt(small.ms / small.pages, 1)} ms per page (fetch + write + checkpoint + event)`,
         },
+        {
+          name: `${throughputName}, ${fmt(allTypes.objects)} objects of all ${SYNC_OBJECT_TYPES.length} types (${fmt(allTypes.pages)} pages), end to end`,
+          figure: `${fmt(allTypes.objects / (allTypes.ms / 1000))} objects/s`,
+          detail:
+            `${fmt(allTypes.ms / 1000, 1)} s; ${fmt(allTypes.requests)} Stripe requests, of which one per customer (${fmt(customers)}) ` +
+            'for its payment methods: Stripe lists them per customer only',
+        },
+        ...[
+          ['8 types', small],
+          [`all ${SYNC_OBJECT_TYPES.length} types`, allTypes],
+        ].map(([label, run]) => {
+          const measured = run as typeof small;
+          const { listingMs, verifyingMs } = measured.verification;
+          return {
+            name: `${throughputName}: verification, ${label} (${fmt(measured.objects)} objects)`,
+            figure: `${fmt((verifyingMs * 10_000) / measured.objects)} ms of lane time per 10,000 objects`,
+            detail: `${fmt((100 * verifyingMs) / (listingMs + verifyingMs), 0)}% of the lane time (listing ${fmt(listingMs / 1000, 1)} s, verifying ${fmt(verifyingMs / 1000, 1)} s, summed over object types run side by side)`,
+          };
+        }),
         {
           name: `${throughputName}: fetch only (SDK + fake, no database), same pages`,
           figure: `${fmt(fetched.objects / (fetched.ms / 1000))} objects/s`,
@@ -497,6 +581,13 @@ export async function runStripeSyncBenchmarks(selected: (name: string) => boolea
             detail: `${fmt(slow.ms / 1000, 1)} s for ${fmt(slow.pages)} pages; STRIPE_SYNC_PARALLEL_OBJECTS=${lanes}${lanes === defaultLanes ? ' (the default)' : ''}`,
           });
         }
+        log(`  ${throughputName}: ${fmt(LATENCY_OBJECTS)} objects of all types with ${LATENCY_MS} ms per Stripe request...`);
+        const slow = await measureSync(coffer, fake, LATENCY_OBJECTS, gc, MIX_ALL_TYPES);
+        rows.push({
+          name: `${throughputName} with ${LATENCY_MS} ms added to every Stripe request, ${fmt(slow.objects)} objects of all ${SYNC_OBJECT_TYPES.length} types, ${defaultLanes} at a time`,
+          figure: `${fmt(slow.objects / (slow.ms / 1000))} objects/s`,
+          detail: `${fmt(slow.ms / 1000, 1)} s; ${fmt(slow.requests)} Stripe requests for ${fmt(slow.counts.customers)} customers' payment methods and the rest`,
+        });
       } finally {
         coffer.config.stripeSync.parallelObjects = defaultLanes;
         await fake.latency(0);

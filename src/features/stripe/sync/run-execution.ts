@@ -316,9 +316,9 @@ export class SyncRunExecution {
   }
 
   /**
-   * Stores one page with its checkpoint and progress events in one transaction of four statements:
-   * lease renewal (which also reserves the events' sequence numbers, locks the environment's row
-   * against an account change and reads a cancel request), the batch upsert, then the checkpoint
+   * Stores one page with its checkpoint and progress events in one transaction of three statements:
+   * the batch upsert, the lease renewal (which also reserves the events' sequence numbers, locks the
+   * environment's row against an account change and reads a cancel request), then the checkpoint
    * and the events together.
    */
   private async commitPage(
@@ -331,11 +331,9 @@ export class SyncRunExecution {
     const { leaseMs } = this.deps.config.stripeSync;
     const kinds: SyncEventInput['kind'][] = done ? ['PAGE', 'VERIFICATION_STARTED'] : ['PAGE'];
     return this.transaction(async (tx, events) => {
-      const lease = await syncRepository.leaseForPage(tx, this.run, { workerId: this.workerId, leaseMs, events: kinds.length });
-      if (!lease) throw this.stopNow('lease-lost');
-      if (lease.cancelRequestedAt) throw this.stopNow('cancel');
-      if (!lease.environmentExists || lease.accountId !== this.run.accountId) throw this.stopNow('account-changed');
-
+      // The upsert comes first: the lease renewal locks the run's row until the commit, and every
+      // lane renews the same row, so only what follows it is serialized between the lanes. A lost
+      // lease, a cancel or an account change found after the upsert rolls it back with the rest.
       await mirrorRepository.upsertObjects(tx, spec, {
         projectId: this.run.projectId,
         environment: this.run.environment,
@@ -345,6 +343,10 @@ export class SyncRunExecution {
         now: new Date(),
         apiVersion: STRIPE_API_VERSION,
       });
+      const lease = await syncRepository.leaseForPage(tx, this.run, { workerId: this.workerId, leaseMs, events: kinds.length });
+      if (!lease) throw this.stopNow('lease-lost');
+      if (lease.cancelRequestedAt) throw this.stopNow('cancel');
+      if (!lease.environmentExists || lease.accountId !== this.run.accountId) throw this.stopNow('account-changed');
       const now = new Date();
       const after: StripeSyncObjectState = {
         ...before,
