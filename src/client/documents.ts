@@ -152,6 +152,8 @@ export const StripeConfigDocument = graphql(`
     stripeConfig(projectId: $projectId) {
       projectId isActive hasTestCredentials hasLiveCredentials
       testSecretKey testPublishableKey testConfiguredAt liveSecretKey livePublishableKey liveConfiguredAt
+      test { accountId keyPermissions { objectType readable reason } }
+      live { accountId keyPermissions { objectType readable reason } }
     }
   }
 `);
@@ -160,7 +162,11 @@ export const ConfigureStripeDocument = graphql(`
   mutation CofferClientConfigureStripe($projectId: ID!, $input: StripeCredentialsInput!) {
     configureStripe(projectId: $projectId, input: $input) {
       results { environment changedFields accountChanged }
-      config { projectId hasTestCredentials hasLiveCredentials testSecretKey liveSecretKey }
+      config {
+        projectId hasTestCredentials hasLiveCredentials testSecretKey liveSecretKey
+        test { keyPermissions { objectType readable reason } }
+        live { keyPermissions { objectType readable reason } }
+      }
     }
   }
 `);

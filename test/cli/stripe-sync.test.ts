@@ -390,6 +390,31 @@ describe('coffer stripe sync through the API', () => {
     expect(after.data).toEqual(before.data);
   });
 
+  it('configure and status show what a restricted key may not read, which the sync skips', async () => {
+    const account = fake.addAccount({ name: 'CLI Restricted Books' });
+    fake.seed(account.id, 'test', 'customers', 3);
+    const key = fake.addKey(account.id, { mode: 'test', kind: 'restricted', permissions: { read: ['customers', 'products'] } });
+    stripeKeys.push(key);
+    const projectId = await createProject('cli restricted');
+    const refused = ALL_COLLECTIONS.length - 2;
+    const configured = await cli(['stripe', 'configure', '--project', projectId, '--environment', 'test'], { input: key });
+    expect(configured.code, configured.stderr).toBe(0);
+    expect(configured.stderr).toContain(
+      `test\trestricted key: may not read ${refused} of ${ALL_COLLECTIONS.length} object types (the sync skips them)`,
+    );
+    expect(configured.stderr).toMatch(/^test\t {2}payment_methods: /m);
+
+    const status = await cli(['stripe', 'status', '--project', projectId]);
+    expect(status.code, status.stderr).toBe(0);
+    const lines = status.stdout.split('\n').filter((line) => line.startsWith('test\t  '));
+    expect(lines.map((line) => line.slice('test\t  '.length).split(':')[0]).sort()).toEqual(
+      ALL_COLLECTIONS.filter((type) => type !== 'customers' && type !== 'products').sort(),
+    );
+    // A full secret key has no report.
+    const full = await cli(['stripe', 'status', '--project', synced.projectId]);
+    expect(full.stdout).not.toContain('restricted key');
+  });
+
   it('never prints a Stripe key, whole, in any output or in the server log', () => {
     expect(stripeKeys.length).toBeGreaterThan(0);
     const all = [...outputs, server.stdout(), server.stderr()].join('\n');

@@ -22,6 +22,25 @@ async function latestRun(client: CofferClient, projectId: string, environment?: 
   return stripeSyncRuns.nodes[0] ?? null;
 }
 
+/**
+ * A restricted key's report (null for a full secret key): what it may not read, which the sync
+ * skips. One line per object type, lower case as in `--objects`.
+ */
+export function permissionReport(
+  label: string,
+  permissions: ReadonlyArray<{ objectType: string; readable: boolean; reason?: string | null }> | null | undefined,
+): string {
+  if (!permissions) return '';
+  const refused = permissions.filter((permission) => !permission.readable);
+  if (refused.length === 0) return `${label}\trestricted key: reads every object type\n`;
+  return (
+    `${label}\trestricted key: may not read ${refused.length} of ${permissions.length} object types (the sync skips them)\n` +
+    refused
+      .map((permission) => `${label}\t  ${permission.objectType.toLowerCase()}${permission.reason ? `: ${permission.reason}` : ''}\n`)
+      .join('')
+  );
+}
+
 /** `coffer stripe configure | status | sync | sync-status | sync-cancel`. */
 export function registerStripeCommands(program: Command) {
   const stripe = program.command('stripe').description("a project's Stripe data");
@@ -48,6 +67,8 @@ export function registerStripeCommands(program: Command) {
       else {
         const masked = options.environment === 'LIVE' ? configureStripe?.config?.liveSecretKey : configureStripe?.config?.testSecretKey;
         process.stderr.write(`Stripe ${prefix} configured for project ${options.project} (${masked ?? 'saved'}).\n`);
+        const status = options.environment === 'LIVE' ? configureStripe?.config?.live : configureStripe?.config?.test;
+        process.stderr.write(permissionReport(prefix, status?.keyPermissions));
       }
     });
   stripe
@@ -64,6 +85,8 @@ export function registerStripeCommands(program: Command) {
       ] as const) {
         process.stdout.write(`${label}\t${key ?? 'not configured'}${at ? `\tsince ${at}` : ''}\n`);
       }
+      process.stdout.write(permissionReport('test', stripeConfig.test?.keyPermissions));
+      process.stdout.write(permissionReport('live', stripeConfig.live?.keyPermissions));
     });
   stripe
     .command('sync')
