@@ -80,8 +80,8 @@ describe('retried failures', () => {
 
     // (Not the walk over customers that lists payment methods and tax ids, 100 a page.)
     const customers = requestsTo('/v1/customers', mark).filter((request) => String(request.query.limit) !== '100');
-    // Three pages listed, then the same three walked by the verification.
-    expect(customers.map((request) => request.status)).toEqual([429, 429, 429, 200, 200, 200, 200, 200, 200]);
+    // Three pages listed, then the top one again by the verification.
+    expect(customers.map((request) => request.status)).toEqual([429, 429, 429, 200, 200, 200, 200]);
     // The same first page was asked again each time, not skipped.
     expect(customers.slice(0, 4).map((request) => request.query.starting_after)).toEqual([undefined, undefined, undefined, undefined]);
     expectBackoff(

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectOk } from '../../support/assertions.js';
+import { OBJECT_TYPES } from '../../../src/features/stripe/mirror/object-types.js';
 import { StartSync, startSyncHarness, type SyncHarness } from './support.js';
 
 /**
@@ -28,7 +29,9 @@ describe('the verification phase', () => {
     let listings = 0;
     // After the listing's first page: two customers are created on top (the walk, newest first,
     // is past them) and one already stored is deleted (its page was served).
-    h.fake.onRequest({ path: /^\/v1\/customers$/ }, (request) => {
+    const stopHook = h.fake.onRequest({ path: /^\/v1\/customers$/ }, (request) => {
+      // The customers type's own listing (50 a page), not the walks over customers (100 a page).
+      if (String(request.query.limit) !== '50') return;
       if (request.query.starting_after === undefined) listings += 1;
       if (listings !== 1 || request.query.starting_after !== customers.idAt(70)) return;
       created = [store.create('customers', { email: 'a@example.com' }).id, store.create('customers', { email: 'b@example.com' }).id];
@@ -38,6 +41,7 @@ describe('the verification phase', () => {
     const project = await h.project();
     const configured = expectOk(await h.configure(project.id, { testSecretKey: h.key(account.id) }));
     const run = await h.waitForRun(configured.configureStripe!.results[0]!.syncRunId!);
+    stopHook(); // only the first matching hook runs: later tests' hooks must not be shadowed
 
     expect(run.status).toBe('SUCCEEDED');
     const customersSummary = run.summary!.objectTypes.find((entry) => entry.objectType === 'CUSTOMERS');
@@ -60,6 +64,51 @@ describe('the verification phase', () => {
     expect(run.events.find((event) => event.objectType === 'CUSTOMERS' && event.kind === 'OBJECT_COMPLETED')?.message).toBe(
       'customers: listed 121, stored 120, inserted by verification 2, marked deleted 1',
     );
+  });
+
+  it('lists everything again when the events since the listing cannot be read (a key without that permission)', async () => {
+    const account = h.account('No Events Ltd');
+    const customers = h.fake.seed(account.id, 'test', 'customers', 120);
+    const store = h.fake.store(account.id);
+    const firstPage = customers.idAt(119);
+    let listings = 0;
+    const stopHook = h.fake.onRequest({ path: /^\/v1\/customers$/ }, (request) => {
+      // The customers type's own listing (50 a page), not the walks over customers (100 a page).
+      if (String(request.query.limit) !== '50') return;
+      if (request.query.starting_after === undefined) listings += 1;
+      if (listings !== 1 || request.query.starting_after !== customers.idAt(70)) return;
+      store.delete('customers', firstPage);
+    });
+    // Every object type with a deletion event asks for the events once; each is refused.
+    const asking = Object.values(OBJECT_TYPES).filter((spec) => spec.events.some((type) => type.endsWith('.deleted'))).length;
+    h.fake.failNext(asking, {
+      status: 403,
+      type: 'invalid_request_error',
+      message: 'This key may not read events.',
+      path: /^\/v1\/events$/,
+    });
+    const mark = h.fake.requests.length;
+    const project = await h.project();
+    const configured = expectOk(await h.configure(project.id, { testSecretKey: h.key(account.id) }));
+    const run = await h.waitForRun(configured.configureStripe!.results[0]!.syncRunId!);
+    stopHook(); // only the first matching hook runs: later tests' hooks must not be shadowed
+    expect(
+      h.fake.requests
+        .slice(mark)
+        .filter((request) => request.path === '/v1/events')
+        .map((request) => request.status),
+    ).toEqual(Array.from({ length: asking }, () => 403));
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.summary!.objectTypes.find((entry) => entry.objectType === 'CUSTOMERS')).toMatchObject({ listed: 119, markedDeleted: 1 });
+    expect((await h.app.db.prisma.stripeCustomer.findFirstOrThrow({ where: { projectId: project.id, stripeId: firstPage } })).deleted).toBe(
+      true,
+    );
+    // The whole list twice (3 pages each): the listing, then the verification's.
+    const listed = h.fake.requests
+      .slice(mark)
+      .filter((request) => request.path === '/v1/customers' && String(request.query.limit) === '50');
+    expect(listed).toHaveLength(6);
   });
 
   it('a later run repairs a mirror that drifted after the last one (deleted at Stripe, lost from the mirror)', async () => {

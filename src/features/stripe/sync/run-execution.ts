@@ -11,6 +11,12 @@ import { classifyStripeError } from '../client/stripe-errors.js';
 
 /** Stripe refused the key this type (403): a restricted key without the permission. */
 const isPermissionRefusal = (error: unknown) => (error as { statusCode?: unknown }).statusCode === 403;
+
+/** The ids a listing done in this process saw, and when it started (Unix seconds). */
+interface ListedHere {
+  ids: Set<string>;
+  since: number;
+}
 import * as configRepository from '../config/config.repository.js';
 import { revealCredential } from '../config/credentials.repository.js';
 import * as mirrorRepository from '../mirror/mirror.repository.js';
@@ -169,8 +175,8 @@ export class SyncRunExecution {
       fetched.catch(() => undefined);
       return fetched;
     };
-    // A walk over customers listed from its start in this process is not walked again to verify it.
-    const listedHere = spec.walksCustomers && objectState.pages === 0 ? new Set<string>() : null;
+    // Listed from its start in this process: the verification builds on what this listing saw.
+    const listedHere = objectState.pages === 0 ? { ids: new Set<string>(), since: Math.floor(Date.now() / 1000) } : null;
     let next = fetchPage(objectState.cursor);
     try {
       for (;;) {
@@ -195,7 +201,7 @@ export class SyncRunExecution {
         const { page, requestedAt } = fetched;
         const cursor = nextCursorOf(page);
         if (cursor) next = fetchPage(cursor);
-        if (listedHere) for (const object of page.data) listedHere.add(object.id);
+        if (listedHere) for (const object of page.data) listedHere.ids.add(object.id);
         objectState = await this.commitPage(spec, objectState, page.data, { requestedAt, cursor });
         if (!cursor) break;
       }
@@ -208,22 +214,41 @@ export class SyncRunExecution {
   }
 
   /**
-   * The verification phase of one object type, after its listing: Stripe's ids are listed again
-   * (as the sync lists them, canceled subscriptions included) and compared with the mirror's live
-   * ids. Objects the mirror lacks are stored from that list; mirrored objects Stripe did not list
+   * The verification phase of one object type, after its listing: Stripe's ids are compared with
+   * the mirror's live ids. After a listing done here, those are the ids it saw, plus the top of the
+   * list asked again down to objects older than the listing (created meanwhile), minus the listed
+   * objects the account's deletion events since then name (confirmed by a retrieve); else (a
+   * resumed run, events not readable) the whole list again, as the sync lists it. Objects the
+   * mirror lacks are stored from that list; mirrored objects Stripe did not list
    * are retrieved one by one, and marked deleted when Stripe answers `resource_missing` (or with a
    * deleted stub). The type SUCCEEDS only when the re-check after these repairs finds the mirror
    * equal (see `mirrorRepository.recheck` for exactly what that compares).
    */
-  private async verifyObjectType(stripe: Stripe, spec: ObjectTypeSpec, listedState: StripeSyncObjectState, listedByWalk?: Set<string>) {
+  private async verifyObjectType(stripe: Stripe, spec: ObjectTypeSpec, listedState: StripeSyncObjectState, listedHere?: ListedHere) {
     const { projectId, environment } = this.run;
     const { pageSize } = this.deps.config.stripeSync;
     const signal = this.controller.signal;
     const since = new Date();
-    const listed = listedByWalk ?? new Set<string>();
+    // What the listing saw, completed by the changes Stripe made while it ran; else (a resumed
+    // run, or no access to the account's events) the whole list again.
+    const changedDuring = listedHere ? await this.deletedDuringListing(stripe, spec, listedHere) : null;
+    const fromListing = changedDuring !== null && listedHere !== undefined;
+    const listed = fromListing ? listedHere.ids : new Set<string>();
+    let deleted = 0;
+    if (fromListing) {
+      for (const id of changedDuring) {
+        const outcome = await this.confirmDeletion(stripe, spec, id);
+        if (outcome === 'deleted') {
+          listed.delete(id);
+          deleted += 1;
+        }
+      }
+    }
+    // A walk over customers is not walked again: the listing is its complete snapshot.
+    const relist = !(fromListing && spec.walksCustomers);
     let inserted = 0;
     let cursor: string | null = null;
-    while (!listedByWalk) {
+    while (relist) {
       this.throwIfStopped();
       const requestedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
       let page: ListPage;
@@ -243,6 +268,9 @@ export class SyncRunExecution {
         if (missing.length > 0) await this.withRetries(spec, signal, () => completeInlineLists(stripe, spec, missing, pageSize));
         for (const object of page.data) listed.add(object.id);
         if (missing.length > 0) inserted += (await this.storeRepairs(spec, missing, requestedAt)).length;
+        // After the listing, only the top is listed again: what was created while it ran (Stripe
+        // lists newest first), down to the first object older than the listing.
+        if (fromListing && page.data.some((object) => (object as { created?: number }).created! < listedHere.since)) cursor = null;
       } catch (error) {
         if (error instanceof Stopped) throw error;
         this.throwIfStopped();
@@ -258,21 +286,10 @@ export class SyncRunExecution {
     // Mirrored but not listed: deleted at Stripe, or created after the listing passed that point.
     const mirrored = await mirrorRepository.liveIds(this.deps.db.prisma, spec, projectId, environment);
     const confirmed: string[] = [];
-    let deleted = 0;
     for (const id of mirrored.filter((mirroredId) => !listed.has(mirroredId))) {
-      this.throwIfStopped();
-      const checkedAt = new Date();
-      try {
-        const object = await this.withRetries(spec, signal, () => spec.retrieve(stripe, id));
-        if (object.deleted === true) deleted += (await this.storeRepairs(spec, [object], checkedAt)).length;
-        else confirmed.push(id);
-      } catch (error) {
-        if (error instanceof Stopped) throw error;
-        this.throwIfStopped();
-        if ((error as { code?: unknown }).code === 'resource_missing')
-          deleted += (await this.storeRepairs(spec, [{ id, object: spec.stripeObject, deleted: true }], checkedAt)).length;
-        // Anything else (after the retries): left as it is; the re-check counts it as a difference.
-      }
+      const outcome = await this.confirmDeletion(stripe, spec, id);
+      if (outcome === 'present') confirmed.push(id);
+      if (outcome === 'deleted') deleted += 1;
     }
 
     const present = [...listed, ...confirmed];
@@ -291,6 +308,67 @@ export class SyncRunExecution {
       const kind = differences === 0 ? 'OBJECT_COMPLETED' : 'OBJECT_FAILED';
       events.push(await this.record(tx, updated, { kind, message: differences === 0 ? `${spec.type}: ${counts}` : updated.error }));
     });
+  }
+
+  /**
+   * Retrieves a mirrored object: marked deleted when Stripe answers `resource_missing` or with a
+   * deleted stub, `present` when Stripe has it, `unknown` when it could not be retrieved (after
+   * the retries; left as it is, and the re-check counts it as a difference).
+   */
+  private async confirmDeletion(stripe: Stripe, spec: ObjectTypeSpec, id: string): Promise<'deleted' | 'present' | 'unknown'> {
+    this.throwIfStopped();
+    const checkedAt = new Date();
+    try {
+      const object = await this.withRetries(spec, this.controller.signal, () => spec.retrieve(stripe, id));
+      if (object.deleted !== true) return 'present';
+      // Nothing written: a newer deletion was stored meanwhile (by a webhook), which counts the same.
+      await this.storeRepairs(spec, [object], checkedAt);
+      return 'deleted';
+    } catch (error) {
+      if (error instanceof Stopped) throw error;
+      this.throwIfStopped();
+      if ((error as { code?: unknown }).code !== 'resource_missing') return 'unknown';
+      await this.storeRepairs(spec, [{ id, object: spec.stripeObject, deleted: true }], checkedAt);
+      return 'deleted';
+    }
+  }
+
+  /**
+   * The listed objects Stripe deleted while the listing ran, from the account's events since it
+   * started (a second earlier: event times are whole seconds). Null when the events cannot be read
+   * (a restricted key without that permission, or Stripe failing past the retries): the
+   * verification then lists everything again.
+   */
+  private async deletedDuringListing(stripe: Stripe, spec: ObjectTypeSpec, listedHere: ListedHere): Promise<Set<string> | null> {
+    const types = spec.events.filter((type) => type.endsWith('.deleted'));
+    const found = new Set<string>();
+    if (types.length === 0) return found;
+    let cursor: string | undefined;
+    try {
+      for (;;) {
+        this.throwIfStopped();
+        const page = await this.withRetries(spec, this.controller.signal, () =>
+          stripe.events.list({
+            created: { gte: listedHere.since - 1 },
+            types: [...types],
+            limit: 100,
+            ...(cursor ? { starting_after: cursor } : {}),
+          }),
+        );
+        for (const event of page.data) {
+          const id = (event.data.object as { id?: unknown }).id;
+          if (typeof id === 'string' && listedHere.ids.has(id)) found.add(id);
+        }
+        cursor = page.data.at(-1)?.id;
+        if (!page.has_more || !cursor) return found;
+      }
+    } catch (error) {
+      if (error instanceof Stopped) throw error;
+      this.throwIfStopped();
+      // Not readable (a restricted key), or failing past the retries: everything is listed again instead.
+      if (error instanceof Error && 'statusCode' in error) return null;
+      throw error;
+    }
   }
 
   /** Writes what the verification repairs, under the run's lease like any page. */
