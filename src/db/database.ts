@@ -98,9 +98,17 @@ function watchQueue(pglite: PGlite): { readonly holding: number; readonly waitin
   return counts;
 }
 
+/**
+ * Prisma gives up starting an interactive transaction after 2 s by default (P2028), which a burst
+ * of writes waiting for the pool (or PGlite's one connection) reaches on a loaded machine: it was
+ * answered SERVICE_UNAVAILABLE although nothing was down. A dropped or refused connection still
+ * fails at once.
+ */
+const TRANSACTION_OPTIONS = { maxWait: 10_000 };
+
 function wrapPGlite(pglite: PGlite, lock?: DataDirLock): Database {
   const queue = watchQueue(pglite);
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite), transactionOptions: TRANSACTION_OPTIONS });
   const poolStats = () => ({ max: 1, total: 1, idle: queue.holding > 0 ? 0 : 1, waiting: queue.waiting });
   observePool(poolStats);
   const session: SqlSession = {
@@ -139,7 +147,7 @@ function openPostgres(url: string, poolSize = 10): Database {
   pool.on('error', () => {});
   const poolStats = () => ({ max: poolSize, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
   observePool(poolStats);
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool), transactionOptions: TRANSACTION_OPTIONS });
   return {
     kind: 'postgres',
     prisma,
