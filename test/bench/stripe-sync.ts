@@ -544,10 +544,9 @@ export async function runStripeSyncBenchmarks(selected: (name: string) => boolea
             'for its payment methods: Stripe lists them per customer only',
         },
         ...[
-          ['8 types', small],
-          [`all ${SYNC_OBJECT_TYPES.length} types`, allTypes],
-        ].map(([label, run]) => {
-          const measured = run as typeof small;
+          { label: '8 types', measured: small },
+          { label: `all ${SYNC_OBJECT_TYPES.length} types`, measured: allTypes },
+        ].map(({ label, measured }) => {
           const { listingMs, verifyingMs } = measured.verification;
           return {
             name: `${throughputName}: verification, ${label} (${fmt(measured.objects)} objects)`,

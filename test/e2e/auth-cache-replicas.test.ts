@@ -1,16 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createScratchDatabase } from '../support/database.js';
-import {
-  TEST_REDIS_KEY_PREFIX,
-  cleanUpProcesses,
-  graphqlAt,
-  operatorChosenKey,
-  rootKey,
-  startCoffer,
-  tempDir,
-} from '../support/processes.js';
+import { TEST_REDIS_KEY_PREFIX, cleanUpProcesses, graphqlAt, operatorChosenKey, startReplicas } from '../support/processes.js';
 
 /**
  * Verified credentials are answered from memory (AUTH_CACHE_SECONDS), so a revocation must reach
@@ -47,23 +38,14 @@ describe.skipIf(!TEST_DATABASE_URL)('two replicas on one PostgreSQL: a revoked k
         const scratch = await createScratchDatabase(TEST_DATABASE_URL!);
         try {
           const admin = operatorChosenKey();
-          const shared = {
-            DATABASE_URL: scratch.url,
-            COFFER_ROOT_KEY: rootKey(),
-            COFFER_TOKEN_SECRET: randomBytes(32).toString('hex'),
-            COFFER_ADMIN_API_KEY: admin,
+          const { replicas, urls } = await startReplicas(scratch.url, admin, {
             // Only a notification can refuse the key this fast: cached entries live for a minute.
             AUTH_CACHE_SECONDS: '60',
             // The refusals of the load loops are failures too: keep the throttle out of this test.
             AUTH_FAILURES_PER_ADDRESS: '100000',
             AUTH_FAILURES_PER_KEY: '100000',
-            HOST: '127.0.0.1',
-            PORT: '0',
-            LOG_LEVEL: 'info',
             ...(transport.redis ? { REDIS_URL: TEST_REDIS_URL! } : {}),
-          };
-          const replicas = [startCoffer({ ...shared, DATA_DIR: await tempDir() }), startCoffer({ ...shared, DATA_DIR: await tempDir() })];
-          const urls = await Promise.all(replicas.map((replica) => replica.ready(30_000)));
+          });
 
           const created = await graphqlAt(urls[0]!, 'mutation { createApiKey(input: { name: "load" }) { key apiKey { id } } }', {
             key: admin,
@@ -118,18 +100,9 @@ describe.skipIf(!TEST_DATABASE_URL)('two replicas on one PostgreSQL: a disabled 
       const scratch = await createScratchDatabase(TEST_DATABASE_URL!);
       try {
         const admin = operatorChosenKey();
-        const shared = {
-          DATABASE_URL: scratch.url,
-          COFFER_ROOT_KEY: rootKey(),
-          COFFER_TOKEN_SECRET: randomBytes(32).toString('hex'),
-          COFFER_ADMIN_API_KEY: admin,
+        const { replicas, urls } = await startReplicas(scratch.url, admin, {
           AUTH_CACHE_SECONDS: '60',
-          HOST: '127.0.0.1',
-          PORT: '0',
-          LOG_LEVEL: 'info',
-        };
-        const replicas = [startCoffer({ ...shared, DATA_DIR: await tempDir() }), startCoffer({ ...shared, DATA_DIR: await tempDir() })];
-        const urls = await Promise.all(replicas.map((replica) => replica.ready(30_000)));
+        });
         const user = await graphqlAt(urls[0]!, 'mutation { createUser(input: { email: "leaver@example.com" }) { id } }', { key: admin });
         const userId = (user.data!.createUser as { id: string }).id;
         const created = await graphqlAt(urls[0]!, `mutation { createApiKey(input: { name: "ci", userId: "${userId}" }) { key } }`, {

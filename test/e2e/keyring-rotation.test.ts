@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canary, uniqueName } from '../crypto/support.js';
 import { createScratchDatabase } from '../support/database.js';
-import { cleanUpProcesses, graphqlAt, operatorChosenKey, rootKey, startCoffer, tempDir } from '../support/processes.js';
+import { cleanUpProcesses, graphqlAt, operatorChosenKey, startCoffer, startReplicas, tempDir } from '../support/processes.js';
 
 /**
  * Key rotations with real server processes running, the way operators do them: through the API
@@ -95,20 +94,11 @@ describe.skipIf(!TEST_DATABASE_URL)('two replicas on one PostgreSQL: rotate on o
         const scratch = await createScratchDatabase(TEST_DATABASE_URL!);
         try {
           const key = operatorChosenKey();
-          const shared = {
-            DATABASE_URL: scratch.url,
-            COFFER_ROOT_KEY: rootKey(),
-            COFFER_TOKEN_SECRET: randomBytes(32).toString('hex'),
-            COFFER_ADMIN_API_KEY: key,
+          const { replicas, urls } = await startReplicas(scratch.url, key, {
             // Only notifications can move the replicas this fast: the periodic refresh is an hour away.
             KEYRING_REFRESH_SECONDS: '3600',
-            HOST: '127.0.0.1',
-            PORT: '0',
-            LOG_LEVEL: 'info',
             ...(transport.redis ? { REDIS_URL: TEST_REDIS_URL! } : {}),
-          };
-          const replicas = [startCoffer({ ...shared, DATA_DIR: await tempDir() }), startCoffer({ ...shared, DATA_DIR: await tempDir() })];
-          const urls = await Promise.all(replicas.map((replica) => replica.ready(30_000)));
+          });
 
           const writes: Array<{ name: string; value: string; via: number; startedAt: number }> = [];
           const failures: unknown[] = [];

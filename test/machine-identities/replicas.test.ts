@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createScratchDatabase } from '../support/database.js';
-import { cleanUpProcesses, graphqlAt, operatorChosenKey, rootKey, startCoffer, tempDir } from '../support/processes.js';
+import { cleanUpProcesses, graphqlAt, operatorChosenKey, startReplicas } from '../support/processes.js';
 
 /**
  * A machine identity's keys are answered from memory like every key (AUTH_CACHE_SECONDS), so
@@ -23,20 +22,11 @@ describe.skipIf(!TEST_DATABASE_URL)('two replicas on one PostgreSQL: a machine i
       const scratch = await createScratchDatabase(TEST_DATABASE_URL!);
       try {
         const admin = operatorChosenKey();
-        const shared = {
-          DATABASE_URL: scratch.url,
-          COFFER_ROOT_KEY: rootKey(),
-          COFFER_TOKEN_SECRET: randomBytes(32).toString('hex'),
-          COFFER_ADMIN_API_KEY: admin,
+        const { replicas, urls } = await startReplicas(scratch.url, admin, {
           AUTH_CACHE_SECONDS: '60',
           AUTH_FAILURES_PER_ADDRESS: '100000',
           AUTH_FAILURES_PER_KEY: '100000',
-          HOST: '127.0.0.1',
-          PORT: '0',
-          LOG_LEVEL: 'info',
-        };
-        const replicas = [startCoffer({ ...shared, DATA_DIR: await tempDir() }), startCoffer({ ...shared, DATA_DIR: await tempDir() })];
-        const urls = await Promise.all(replicas.map((replica) => replica.ready(30_000)));
+        });
         const asAdmin = (query: string) => graphqlAt(urls[0]!, query, { key: admin });
 
         const project = await asAdmin('mutation { createProject(input: { name: "replicas" }) { id } }');

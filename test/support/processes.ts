@@ -219,3 +219,24 @@ export function operatorChosenKey(): string {
 }
 
 export const rootKey = () => randomBytes(32).toString('base64');
+
+/**
+ * Replicas of one deployment on one database (the same root key, token secret and admin key), each
+ * with a data directory of its own; returned once every one is ready, with their GraphQL URLs.
+ */
+export async function startReplicas(databaseUrl: string, adminKey: string, env: Record<string, string> = {}, count = 2) {
+  const shared = {
+    DATABASE_URL: databaseUrl,
+    COFFER_ROOT_KEY: rootKey(),
+    COFFER_TOKEN_SECRET: randomBytes(32).toString('hex'),
+    COFFER_ADMIN_API_KEY: adminKey,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    ...env,
+  };
+  const replicas: CofferProcess[] = [];
+  for (let i = 0; i < count; i++) replicas.push(startCoffer({ ...shared, DATA_DIR: await tempDir() }));
+  const urls = await Promise.all(replicas.map((replica) => replica.ready(30_000)));
+  return { replicas, urls };
+}

@@ -8,15 +8,6 @@ import type { Logger } from '../../../logger.js';
 import { describeStripeFailure, withBackoff } from '../client/backoff.js';
 import { createStripeClient, STRIPE_API_VERSION } from '../client/stripe-client.js';
 import { classifyStripeError } from '../client/stripe-errors.js';
-
-/** Stripe refused the key this type (403): a restricted key without the permission. */
-const isPermissionRefusal = (error: unknown) => (error as { statusCode?: unknown }).statusCode === 403;
-
-/** The ids a listing done in this process saw, and when it started (Unix seconds). */
-interface ListedHere {
-  ids: Set<string>;
-  since: number;
-}
 import * as configRepository from '../config/config.repository.js';
 import { revealCredential } from '../config/credentials.repository.js';
 import * as mirrorRepository from '../mirror/mirror.repository.js';
@@ -25,9 +16,21 @@ import { abortable, completeInlineLists, listPage } from './stripe-pages.js';
 import { publishSyncEvents, recordSyncEvent, storedEventRow, type SyncEventInput, type SyncProgressEvent } from './progress.js';
 import * as syncRepository from './sync.repository.js';
 import { endRun, KeyRejected, startLeaseHeartbeat, Stopped, type Ending, type RunOutcome, type StopReason } from './run-ending.js';
+import { runEventBase } from './sync.service.js';
 
 export type { RunOutcome, StopReason } from './run-ending.js';
-import { runEventBase } from './sync.service.js';
+
+/** Stripe refused the key this type (403): a restricted key without the permission. */
+const isPermissionRefusal = (error: unknown) => (error as { statusCode?: unknown }).statusCode === 403;
+
+/** An object's `created` (Unix seconds); one without counts as newest, so the top walk goes on past it. */
+const createdOf = (object: { id: string }) => (object as { created?: number }).created ?? Number.POSITIVE_INFINITY;
+
+/** The ids a listing done in this process saw, and when it started (Unix seconds). */
+interface ListedHere {
+  ids: Set<string>;
+  since: number;
+}
 
 export interface SyncRunnerDeps {
   db: Database;
@@ -232,16 +235,14 @@ export class SyncRunExecution {
     // What the listing saw, completed by the changes Stripe made while it ran; else (a resumed
     // run, or no access to the account's events) the whole list again.
     const changedDuring = listedHere ? await this.deletedDuringListing(stripe, spec, listedHere) : null;
-    const fromListing = changedDuring !== null && listedHere !== undefined;
-    const listed = fromListing ? listedHere.ids : new Set<string>();
+    const fromListing = changedDuring ? listedHere : undefined;
+    const listed = fromListing?.ids ?? new Set<string>();
     let deleted = 0;
-    if (fromListing) {
-      for (const id of changedDuring) {
-        const outcome = await this.confirmDeletion(stripe, spec, id);
-        if (outcome === 'deleted') {
-          listed.delete(id);
-          deleted += 1;
-        }
+    for (const id of changedDuring ?? []) {
+      const outcome = await this.confirmDeletion(stripe, spec, id);
+      if (outcome === 'deleted') {
+        listed.delete(id);
+        deleted += 1;
       }
     }
     // A walk over customers is not walked again: the listing is its complete snapshot.
@@ -270,7 +271,7 @@ export class SyncRunExecution {
         if (missing.length > 0) inserted += (await this.storeRepairs(spec, missing, requestedAt)).length;
         // After the listing, only the top is listed again: what was created while it ran (Stripe
         // lists newest first), down to the first object older than the listing.
-        if (fromListing && page.data.some((object) => (object as { created?: number }).created! < listedHere.since)) cursor = null;
+        if (fromListing && page.data.some((object) => createdOf(object) < fromListing.since)) cursor = null;
       } catch (error) {
         if (error instanceof Stopped) throw error;
         this.throwIfStopped();
@@ -321,7 +322,7 @@ export class SyncRunExecution {
     try {
       const object = await this.withRetries(spec, this.controller.signal, () => spec.retrieve(stripe, id));
       if (object.deleted !== true) return 'present';
-      // Nothing written: a newer deletion was stored meanwhile (by a webhook), which counts the same.
+      // When nothing is written, a webhook stored a newer deletion meanwhile: deleted all the same.
       await this.storeRepairs(spec, [object], checkedAt);
       return 'deleted';
     } catch (error) {
@@ -341,27 +342,17 @@ export class SyncRunExecution {
    */
   private async deletedDuringListing(stripe: Stripe, spec: ObjectTypeSpec, listedHere: ListedHere): Promise<Set<string> | null> {
     const types = spec.events.filter((type) => type.endsWith('.deleted'));
-    const found = new Set<string>();
-    if (types.length === 0) return found;
-    let cursor: string | undefined;
+    if (types.length === 0) return new Set();
     try {
-      for (;;) {
-        this.throwIfStopped();
-        const page = await this.withRetries(spec, this.controller.signal, () =>
-          stripe.events.list({
-            created: { gte: listedHere.since - 1 },
-            types: [...types],
-            limit: 100,
-            ...(cursor ? { starting_after: cursor } : {}),
-          }),
-        );
-        for (const event of page.data) {
+      // The SDK pages through them; a failure retries the whole (short) walk.
+      return await this.withRetries(spec, this.controller.signal, async () => {
+        const found = new Set<string>();
+        for await (const event of stripe.events.list({ created: { gte: listedHere.since - 1 }, types: [...types], limit: 100 })) {
           const id = (event.data.object as { id?: unknown }).id;
           if (typeof id === 'string' && listedHere.ids.has(id)) found.add(id);
         }
-        cursor = page.data.at(-1)?.id;
-        if (!page.has_more || !cursor) return found;
-      }
+        return found;
+      });
     } catch (error) {
       if (error instanceof Stopped) throw error;
       this.throwIfStopped();
