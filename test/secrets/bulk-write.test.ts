@@ -4,6 +4,7 @@ import { machineWithKey } from '../../src/features/machine-identities/machine-id
 import { createTestApp, type TestApp } from '../support/app.js';
 import { errorCodes, expectError, fieldsOf } from '../support/assertions.js';
 import { findTrace } from '../support/leaks.js';
+import { environmentCalls } from './support.js';
 
 /**
  * `upsertSecrets`, through GraphQL: many secrets of one scope written all or nothing. Every item
@@ -17,26 +18,11 @@ const BULK = `mutation ($scope: SecretScopeInput!, $secrets: [UpsertSecretsItemI
   upsertSecrets(scope: $scope, secrets: $secrets) { name environment currentVersion createdById updatedById }
 }`;
 const VALUES = `query ($scope: SecretScopeInput!) { secretValues(scope: $scope, raw: true) { name value version } }`;
-const CREATE_ENVIRONMENT = `mutation ($p: ID!, $n: String!) { createEnvironment(projectId: $p, name: $n) { name } }`;
-
 type Item = { name: string; value: string; expectedVersion?: number | null };
 
 describe('upsertSecrets', () => {
   let app: TestApp;
-  let counter = 0;
-  const call = (query: string, variables: object, credential: string | null = app.owner.key, headers: Record<string, string> = {}) =>
-    app.request({ query, variables }, { credential, headers });
-  const ok = async (query: string, variables: object, credential: string | null = app.owner.key) => {
-    const answer = await call(query, variables, credential);
-    expect(answer.json.errors, answer.text).toBeUndefined();
-    return answer.json.data as Record<string, unknown>;
-  };
-  const scopeOf = (environment: string) => ({ type: 'PROJECT', projectId: app.project.id, environment });
-  const environment = async () => {
-    const name = `w${(counter += 1)}-${randomUUID().slice(0, 8)}`;
-    await ok(CREATE_ENVIRONMENT, { p: app.project.id, n: name });
-    return name;
-  };
+  const { call, ok, scopeOf, environment } = environmentCalls(() => app, 'w');
   const put = (environmentName: string, name: string, value: string) =>
     ok(UPSERT, { input: { name, value, scope: scopeOf(environmentName) } });
   const values = async (environmentName: string) =>

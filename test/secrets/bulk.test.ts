@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { errorCodes, expectError, fieldsOf } from '../support/assertions.js';
 import { findTrace } from '../support/leaks.js';
+import { environmentCalls } from './support.js';
 
 /**
  * Whole environments: `secretValues` (bulk reads), `isActive: false`, `copySecrets` and
@@ -25,27 +26,11 @@ const COPY = `mutation ($p: ID!, $from: String!, $to: String!, $names: [String!]
 const COMPARE = `query ($p: ID!, $a: String!, $b: String!) {
   compareEnvironments(projectId: $p, a: $a, b: $b) { a b entries { name status versionInA versionInB } }
 }`;
-const CREATE_ENVIRONMENT = `mutation ($p: ID!, $n: String!) { createEnvironment(projectId: $p, name: $n) { name } }`;
-
 type Values = { secretValues: Array<{ name: string; value: string; version: number; environment: string | null }> };
 
 describe('whole environments', () => {
   let app: TestApp;
-  let counter = 0;
-  const call = (query: string, variables: object, credential: string | null = app.owner.key, headers: Record<string, string> = {}) =>
-    app.request({ query, variables }, { credential, headers });
-  const ok = async (query: string, variables: object, credential: string | null = app.owner.key) => {
-    const answer = await call(query, variables, credential);
-    expect(answer.json.errors, answer.text).toBeUndefined();
-    return answer.json.data as Record<string, unknown>;
-  };
-  const scopeOf = (environment: string) => ({ type: 'PROJECT', projectId: app.project.id, environment });
-  /** A fresh environment of the owner's project: tests never share one. */
-  const environment = async () => {
-    const name = `e${(counter += 1)}-${randomUUID().slice(0, 8)}`;
-    await ok(CREATE_ENVIRONMENT, { p: app.project.id, n: name });
-    return name;
-  };
+  const { call, ok, scopeOf, environment } = environmentCalls(() => app, 'e');
   const put = (environmentName: string, name: string, value: string, extra: object = {}) =>
     ok(UPSERT, { input: { name, value, scope: scopeOf(environmentName), ...extra } });
   const values = async (variables: object, credential: string | null = app.owner.key) =>

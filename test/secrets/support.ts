@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { graphql } from '../../src/generated/graphql/index.js';
 import type { SecretScopeInput, UpsertSecretInput } from '../../src/generated/graphql/graphql.js';
 import { type CallOptions, type TestApp } from '../support/app.js';
+import { expect } from 'vitest';
 import { expectOk } from '../support/assertions.js';
 
 /**
@@ -134,3 +135,28 @@ export async function vaultCounts(app: TestApp) {
 /** Audit records about one secret name, newest first, straight from the table. */
 export const auditOf = (app: TestApp, targetName: string) =>
   app.db.prisma.auditEvent.findMany({ where: { targetName }, orderBy: [{ at: 'desc' }, { id: 'desc' }] });
+
+const CREATE_ENVIRONMENT = `mutation ($p: ID!, $n: String!) { createEnvironment(projectId: $p, name: $n) { name } }`;
+
+/**
+ * Untyped GraphQL over the test app for the whole-environment suites: `call` answers as it came,
+ * `ok` expects no error, `environment()` creates a fresh environment of the owner's project (tests
+ * never share one). `app` is read when called: it is created in `beforeAll`.
+ */
+export function environmentCalls(app: () => TestApp, prefix: string) {
+  let counter = 0;
+  const call = (query: string, variables: object, credential: string | null = app().owner.key, headers: Record<string, string> = {}) =>
+    app().request({ query, variables }, { credential, headers });
+  const ok = async (query: string, variables: object, credential: string | null = app().owner.key) => {
+    const answer = await call(query, variables, credential);
+    expect(answer.json.errors, answer.text).toBeUndefined();
+    return answer.json.data as Record<string, unknown>;
+  };
+  const scopeOf = (environment: string) => ({ type: 'PROJECT', projectId: app().project.id, environment });
+  const environment = async () => {
+    const name = `${prefix}${(counter += 1)}-${randomUUID().slice(0, 8)}`;
+    await ok(CREATE_ENVIRONMENT, { p: app().project.id, n: name });
+    return name;
+  };
+  return { call, ok, scopeOf, environment };
+}
