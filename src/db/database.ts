@@ -16,6 +16,16 @@ export interface SqlSession {
   exec(sql: string): Promise<void>;
 }
 
+/** Statements through a raw connection: `Database.query`, or one raw transaction's. */
+export type SqlQuery = Pick<SqlSession, 'query'>;
+
+/** Prisma (a client or an interactive transaction) or a raw connection: for statements that run on either. */
+export type AnySql = Pick<PrismaClient, '$queryRawUnsafe'> | SqlQuery;
+
+/** Runs one statement on either kind of `AnySql`; the rows come back as the driver parsed them. */
+export const rowsOf = <Row>(sql: AnySql, text: string, ...params: unknown[]): Promise<Row[]> =>
+  'query' in sql ? sql.query<Row>(text, params) : sql.$queryRawUnsafe<Row[]>(text, ...params);
+
 export interface Database {
   readonly kind: 'pglite' | 'postgres';
   readonly prisma: PrismaClient;
@@ -27,6 +37,13 @@ export interface Database {
    * never in the text, and name every column (no `SELECT *`).
    */
   query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
+  /**
+   * A transaction of raw statements on those same connections (committed when `work` resolves,
+   * rolled back when it throws): for a write path whose statements carry large parameters, where
+   * Prisma's engine cost more than the database (the Stripe sync's pages, README). Same rules as
+   * `query`.
+   */
+  transaction<T>(work: (sql: SqlQuery) => Promise<T>): Promise<T>;
   /** Borrows one dedicated connection for the duration of `work`. */
   withSession<T>(work: (session: SqlSession) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
@@ -106,6 +123,28 @@ function watchQueue(pglite: PGlite): { readonly holding: number; readonly waitin
  */
 const TRANSACTION_OPTIONS = { maxWait: 10_000 };
 
+const JSONB_OID = 3802;
+const JSONB_BINARY_VERSION = Buffer.from([1]);
+
+/**
+ * jsonb parameters go to PGlite in binary form (a version byte, then the UTF-8 text): PGlite sends
+ * a text parameter after measuring its UTF-8 length twice in a JavaScript loop, a millisecond for a
+ * Stripe page of invoices (README, Stripe sync).
+ */
+const RAW_QUERY_OPTIONS = {
+  serializers: {
+    [JSONB_OID]: (value: unknown) =>
+      Buffer.concat([
+        JSONB_BINARY_VERSION,
+        Buffer.from(
+          typeof value === 'string'
+            ? value
+            : JSON.stringify(value, (_key, inner: unknown) => (typeof inner === 'bigint' ? inner.toString() : inner)),
+        ),
+      ]) as unknown as string,
+  },
+};
+
 function wrapPGlite(pglite: PGlite, lock?: DataDirLock): Database {
   const queue = watchQueue(pglite);
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite), transactionOptions: TRANSACTION_OPTIONS });
@@ -113,7 +152,7 @@ function wrapPGlite(pglite: PGlite, lock?: DataDirLock): Database {
   observePool(poolStats);
   const session: SqlSession = {
     async query<Row>(sql: string, params: unknown[] = []) {
-      return (await pglite.query<Row>(sql, params)).rows;
+      return (await pglite.query<Row>(sql, params, RAW_QUERY_OPTIONS)).rows;
     },
     async exec(sql: string) {
       await pglite.exec(sql);
@@ -123,6 +162,10 @@ function wrapPGlite(pglite: PGlite, lock?: DataDirLock): Database {
     kind: 'pglite',
     prisma,
     query: traced((sql, params) => session.query(sql, params)),
+    transaction: (work) =>
+      pglite.transaction((tx) =>
+        work({ query: traced(async (sql, params = []) => (await tx.query(sql, params, RAW_QUERY_OPTIONS)).rows as never) }),
+      ),
     // PGlite is a single connection already; nothing to borrow.
     withSession: (work) => work(session),
     async ping() {
@@ -155,6 +198,27 @@ function openPostgres(url: string, poolSize = 10): Database {
       async <Row>(sql: string, params: unknown[] = []) =>
         (await pool.query({ name: statementName(sql), text: sql, values: params })).rows as Row[],
     ),
+    async transaction(work) {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const result = await work({
+          query: traced(
+            async <Row>(sql: string, params: unknown[] = []) =>
+              (await client.query({ name: statementName(sql), text: sql, values: params })).rows as Row[],
+          ),
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        // A connection that cannot even roll back is dropped, not handed to the next borrower.
+        await client.query('ROLLBACK').catch((rollbackFailed: Error) => (broken = rollbackFailed));
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    },
     async withSession(work) {
       const client = new pg.Client({ connectionString: url });
       await client.connect();

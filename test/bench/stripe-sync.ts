@@ -379,6 +379,7 @@ async function fetchOnly(coffer: SyncCoffer, key: string, counts: Record<Collect
   const { pageSize } = coffer.config.stripeSync;
   let objects = 0;
   let pages = 0;
+  const fetched: unknown[][] = [];
   const started = performance.now();
   for (const type of typesOf(counts)) {
     let cursor: string | undefined;
@@ -386,6 +387,7 @@ async function fetchOnly(coffer: SyncCoffer, key: string, counts: Record<Collect
       const page = await OBJECT_TYPES[type].list(stripe, { limit: pageSize, ...(cursor ? { starting_after: cursor } : {}) });
       pages += 1;
       objects += page.data.length;
+      fetched.push(page.data);
       cursor = nextCursorOf(page) ?? undefined;
       if (!cursor) break;
     }
@@ -393,7 +395,9 @@ async function fetchOnly(coffer: SyncCoffer, key: string, counts: Record<Collect
   const ms = performance.now() - started;
   const expected = Object.values(counts).reduce((sum, count) => sum + count, 0);
   if (objects !== expected) throw new Error(`fetch-only pass read ${objects} objects, expected ${expected}`);
-  return { objects, pages, ms };
+  // Objects/s depends on how large the objects are: the JSON they make, measured after the clock stopped.
+  const bytes = fetched.reduce((sum, data) => sum + Buffer.byteLength(JSON.stringify(data)), 0);
+  return { objects, pages, ms, bytes };
 }
 
 const percentile = (sorted: Float64Array, p: number) =>
@@ -534,7 +538,9 @@ export async function runStripeSyncBenchmarks(selected: (name: string) => boolea
         {
           name: `${throughputName}, ${fmt(small.objects)} objects (8 types, ${fmt(small.pages)} pages of ${coffer.config.stripeSync.pageSize}), end to end`,
           figure: `${fmt(small.objects / (small.ms / 1000))} objects/s`,
-          detail: `${fmt(small.ms / 1000, 1)} s; ${fmt(small.ms / small.pages, 1)} ms per page (fetch + write + checkpoint + event)`,
+          detail:
+            `${fmt(small.ms / 1000, 1)} s; ${fmt(small.ms / small.pages, 1)} ms per page (fetch + write + checkpoint + event); ` +
+            `${fmt(fetched.bytes / small.objects)} bytes of JSON per object, ${fmt(fetched.bytes / 2 ** 20 / (small.ms / 1000), 1)} MiB/s`,
         },
         {
           name: `${throughputName}, ${fmt(allTypes.objects)} objects of all ${SYNC_OBJECT_TYPES.length} types (${fmt(allTypes.pages)} pages), end to end`,

@@ -1,9 +1,8 @@
 import { keysetOrder, keysetWhere, toConnection, type PagePlan } from '../../../db/pagination.js';
+import { rowsOf, type AnySql } from '../../../db/database.js';
 import type { PrismaClient } from '../../../generated/prisma/client.js';
 import type { StripeEnvironment } from '../../../generated/prisma/enums.js';
 import { hasTruncatedList, MIRROR_TABLES, OBJECT_TYPES, type ObjectTypeSpec, type SyncObjectType } from './object-types.js';
-
-type Sql = Pick<PrismaClient, '$executeRawUnsafe' | '$queryRawUnsafe'>;
 
 export interface MirrorWrite {
   projectId: string;
@@ -86,10 +85,11 @@ const REPLACE_ITEMS_INSERT = `
  * Writes a batch of objects of one type. Run it inside the caller's transaction: the sync commits
  * each page together with its checkpoint.
  */
-export async function upsertObjects(sql: Sql, spec: ObjectTypeSpec, write: MirrorWrite): Promise<string[]> {
+export async function upsertObjects(sql: AnySql, spec: ObjectTypeSpec, write: MirrorWrite): Promise<string[]> {
   if (write.objects.length === 0) return [];
   const json = JSON.stringify(write.objects);
-  const written = await sql.$queryRawUnsafe<Array<{ stripe_id: string }>>(
+  const written = await rowsOf<{ stripe_id: string }>(
+    sql,
     upsertStatement(spec, write.source),
     write.projectId,
     write.environment,
@@ -103,8 +103,9 @@ export async function upsertObjects(sql: Sql, spec: ObjectTypeSpec, write: Mirro
   const truncated = new Set(write.objects.filter((object) => hasTruncatedList(spec, object)).map((object) => object.id));
   const replaced = ids.filter((id) => !truncated.has(id));
   if (spec.type === 'subscriptions' && replaced.length > 0) {
-    await sql.$executeRawUnsafe(REPLACE_ITEMS_DELETE, write.projectId, write.environment, replaced);
-    await sql.$executeRawUnsafe(
+    await rowsOf(sql, REPLACE_ITEMS_DELETE, write.projectId, write.environment, replaced);
+    await rowsOf(
+      sql,
       REPLACE_ITEMS_INSERT,
       write.projectId,
       write.environment,
@@ -119,13 +120,9 @@ export async function upsertObjects(sql: Sql, spec: ObjectTypeSpec, write: Mirro
 }
 
 /** Forgets everything mirrored for a project environment (another account, or Stripe removed). */
-export async function clearMirror(sql: Sql, projectId: string, environment: StripeEnvironment): Promise<void> {
+export async function clearMirror(sql: AnySql, projectId: string, environment: StripeEnvironment): Promise<void> {
   for (const table of [...MIRROR_TABLES, 'stripe_webhook_events']) {
-    await sql.$executeRawUnsafe(
-      `DELETE FROM ${table} WHERE project_id = $1::uuid AND environment = $2::"StripeEnvironment"`,
-      projectId,
-      environment,
-    );
+    await rowsOf(sql, `DELETE FROM ${table} WHERE project_id = $1::uuid AND environment = $2::"StripeEnvironment"`, projectId, environment);
   }
 }
 
@@ -179,11 +176,12 @@ export const subscriptionItemsOf = (
 
 /** When the stored state of one object was current at Stripe (null: not mirrored). */
 export async function changedAtOf(
-  sql: Sql,
+  sql: AnySql,
   spec: ObjectTypeSpec,
   { projectId, environment, id }: { projectId: string; environment: StripeEnvironment; id: string },
 ): Promise<Date | null> {
-  const [row] = await sql.$queryRawUnsafe<Array<{ changed_at: Date }>>(
+  const [row] = await rowsOf<{ changed_at: Date }>(
+    sql,
     `SELECT changed_at FROM ${spec.table} WHERE project_id = $1::uuid AND environment = $2::"StripeEnvironment" AND stripe_id = $3`,
     projectId,
     environment,
@@ -194,12 +192,13 @@ export async function changedAtOf(
 
 /** Which of `ids` have a row (live or deleted) for one object type of a project environment. */
 export async function storedIds(
-  sql: Sql,
+  sql: AnySql,
   spec: ObjectTypeSpec,
   { projectId, environment, ids }: { projectId: string; environment: StripeEnvironment; ids: string[] },
 ): Promise<string[]> {
   if (ids.length === 0) return [];
-  const rows = await sql.$queryRawUnsafe<Array<{ stripe_id: string }>>(
+  const rows = await rowsOf<{ stripe_id: string }>(
+    sql,
     `SELECT stripe_id FROM ${spec.table}
      WHERE project_id = $1::uuid AND environment = $2::"StripeEnvironment" AND stripe_id = ANY($3::text[])`,
     projectId,
@@ -210,8 +209,9 @@ export async function storedIds(
 }
 
 /** The ids mirrored as live (not deleted) for one object type of a project environment. */
-export async function liveIds(sql: Sql, spec: ObjectTypeSpec, projectId: string, environment: StripeEnvironment): Promise<string[]> {
-  const rows = await sql.$queryRawUnsafe<Array<{ stripe_id: string }>>(
+export async function liveIds(sql: AnySql, spec: ObjectTypeSpec, projectId: string, environment: StripeEnvironment): Promise<string[]> {
+  const rows = await rowsOf<{ stripe_id: string }>(
+    sql,
     `SELECT stripe_id FROM ${spec.table} WHERE project_id = $1::uuid AND environment = $2::"StripeEnvironment" AND NOT deleted`,
     projectId,
     environment,
@@ -226,11 +226,12 @@ export async function liveIds(sql: Sql, spec: ObjectTypeSpec, projectId: string,
  * verification began (a webhook's newer state). The mirror is equal when both are 0.
  */
 export async function recheck(
-  sql: Sql,
+  sql: AnySql,
   spec: ObjectTypeSpec,
   { projectId, environment, present, since }: { projectId: string; environment: StripeEnvironment; present: string[]; since: Date },
 ): Promise<{ missing: number; extra: number }> {
-  const [row] = await sql.$queryRawUnsafe<Array<{ missing: number; extra: number }>>(
+  const [row] = await rowsOf<{ missing: number; extra: number }>(
+    sql,
     `SELECT
        (SELECT count(*) FROM unnest($3::text[]) AS listed(id) WHERE NOT EXISTS (
           SELECT 1 FROM ${spec.table} AS t
@@ -252,7 +253,7 @@ export async function recheck(
  * subscriptions). One scan per table: run at start-up, not per request.
  */
 export async function typesUnderOtherVersions(
-  sql: Sql,
+  sql: AnySql,
   pinned: string,
 ): Promise<Array<{ projectId: string; environment: StripeEnvironment; types: SyncObjectType[] }>> {
   const found = new Map<string, { projectId: string; environment: StripeEnvironment; types: Set<SyncObjectType> }>();
@@ -261,7 +262,8 @@ export async function typesUnderOtherVersions(
     ['stripe_subscription_items', 'subscriptions'] as const,
   ];
   for (const [table, type] of tables) {
-    const rows = await sql.$queryRawUnsafe<Array<{ project_id: string; environment: StripeEnvironment }>>(
+    const rows = await rowsOf<{ project_id: string; environment: StripeEnvironment }>(
+      sql,
       `SELECT DISTINCT project_id::text AS project_id, environment FROM ${table} WHERE NOT deleted AND api_version IS DISTINCT FROM $1`,
       pinned,
     );

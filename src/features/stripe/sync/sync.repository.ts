@@ -1,5 +1,6 @@
 import type { Prisma, PrismaClient, StripeSyncObjectState } from '../../../generated/prisma/client.js';
 import type { StripeEnvironment, StripeSyncObjectStatus, StripeSyncTrigger } from '../../../generated/prisma/enums.js';
+import { rowsOf, type AnySql } from '../../../db/database.js';
 import { keysetOrder, keysetWhere, toConnection, type PagePlan } from '../../../db/pagination.js';
 
 type Db = PrismaClient | Prisma.TransactionClient;
@@ -85,10 +86,15 @@ export async function claimRun(db: Db, { workerId, leaseMs, runId }: { workerId:
 }
 
 /** Extends the lease between pages; null when another worker holds the run now. */
-export async function renewLease(db: Db, { runId, workerId, leaseMs }: { runId: string; workerId: string; leaseMs: number }) {
-  const [lease] = await db.$queryRaw<Array<{ cancel_requested_at: Date | null }>>`
-    UPDATE stripe_sync_runs SET lease_expires_at = now() + (${leaseMs} * interval '1 millisecond')
-    WHERE id = ${runId}::uuid AND lease_owner = ${workerId} RETURNING cancel_requested_at`;
+export async function renewLease(sql: AnySql, { runId, workerId, leaseMs }: { runId: string; workerId: string; leaseMs: number }) {
+  const [lease] = await rowsOf<{ cancel_requested_at: Date | null }>(
+    sql,
+    `UPDATE stripe_sync_runs SET lease_expires_at = now() + ($3::int * interval '1 millisecond')
+     WHERE id = $1::uuid AND lease_owner = $2 RETURNING cancel_requested_at`,
+    runId,
+    workerId,
+    leaseMs,
+  );
   return lease ? { cancelRequestedAt: lease.cancel_requested_at } : null;
 }
 
@@ -98,21 +104,32 @@ export async function renewLease(db: Db, { runId, workerId, leaseMs }: { runId: 
  * Null when the lease was lost.
  */
 export async function leaseForPage(
-  tx: Tx,
+  sql: AnySql,
   run: { id: string; projectId: string; environment: StripeEnvironment },
   { workerId, leaseMs, events }: { workerId: string; leaseMs: number; events: number },
 ) {
-  const [lease] = await tx.$queryRaw<
-    Array<{ cancel_requested_at: Date | null; last_sequence: number; environments: number; account_id: string | null }>
-  >`
-    WITH environment AS (
-      SELECT account_id FROM stripe_environments
-      WHERE project_id = ${run.projectId}::uuid AND environment = ${run.environment}::"StripeEnvironment" FOR SHARE)
-    UPDATE stripe_sync_runs
-    SET lease_expires_at = now() + (${leaseMs} * interval '1 millisecond'), last_sequence = last_sequence + ${events}
-    WHERE id = ${run.id}::uuid AND lease_owner = ${workerId}
-    RETURNING cancel_requested_at, last_sequence,
-      (SELECT count(*) FROM environment)::int AS environments, (SELECT account_id FROM environment) AS account_id`;
+  const [lease] = await rowsOf<{
+    cancel_requested_at: Date | null;
+    last_sequence: number;
+    environments: number;
+    account_id: string | null;
+  }>(
+    sql,
+    `WITH environment AS (
+       SELECT account_id FROM stripe_environments
+       WHERE project_id = $2::uuid AND environment = $3::"StripeEnvironment" FOR SHARE)
+     UPDATE stripe_sync_runs
+     SET lease_expires_at = now() + ($5::int * interval '1 millisecond'), last_sequence = last_sequence + $6::int
+     WHERE id = $1::uuid AND lease_owner = $4
+     RETURNING cancel_requested_at, last_sequence,
+       (SELECT count(*) FROM environment)::int AS environments, (SELECT account_id FROM environment) AS account_id`,
+    run.id,
+    run.projectId,
+    run.environment,
+    workerId,
+    leaseMs,
+    events,
+  );
   if (!lease) return null;
   return {
     cancelRequestedAt: lease.cancel_requested_at,
@@ -131,17 +148,27 @@ export interface StoredEventRow {
 }
 
 /** A page's checkpoint and its progress events, in one statement. */
-export async function saveCheckpoint(tx: Tx, runId: string, after: StripeSyncObjectState, events: StoredEventRow[]): Promise<void> {
-  await tx.$executeRaw`
-    WITH checkpoint AS (
-      UPDATE stripe_sync_object_states
-      SET cursor = ${after.cursor}, pages = ${after.pages}, objects = ${after.objects}, status = ${after.status}::"StripeSyncObjectStatus",
-          total = ${after.total}, finished_at = ${after.finishedAt}
-      WHERE run_id = ${runId}::uuid AND object_type = ${after.objectType})
-    INSERT INTO stripe_sync_events (run_id, sequence, kind, object_type, payload, at)
-    SELECT ${runId}::uuid, e.sequence, e.kind, e.object_type, e.payload, e.at
-    FROM jsonb_to_recordset(${JSON.stringify(events)}::jsonb)
-      AS e(sequence int, kind text, object_type text, payload jsonb, at timestamptz)`;
+export async function saveCheckpoint(sql: AnySql, runId: string, after: StripeSyncObjectState, events: StoredEventRow[]): Promise<void> {
+  await rowsOf(
+    sql,
+    `WITH checkpoint AS (
+       UPDATE stripe_sync_object_states
+       SET cursor = $3, pages = $4::int, objects = $5::int, status = $6::"StripeSyncObjectStatus", total = $7::int,
+           finished_at = $8::timestamptz
+       WHERE run_id = $1::uuid AND object_type = $2)
+     INSERT INTO stripe_sync_events (run_id, sequence, kind, object_type, payload, at)
+     SELECT $1::uuid, e.sequence, e.kind, e.object_type, e.payload, e.at
+     FROM jsonb_to_recordset($9::jsonb) AS e(sequence int, kind text, object_type text, payload jsonb, at timestamptz)`,
+    runId,
+    after.objectType,
+    after.cursor,
+    after.pages,
+    after.objects,
+    after.status,
+    after.total,
+    after.finishedAt,
+    JSON.stringify(events),
+  );
 }
 
 /** The next sequence number of a run; the row lock orders concurrent writers (the worker, a cancel). */
