@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -8,6 +7,7 @@ import { PrismaClient } from '../generated/prisma/client.js';
 import { observePool, type PoolStats } from '../metrics.js';
 import { inSpan, SpanKind, tracingEnabled } from '../tracing.js';
 import { lockDataDir, type DataDirLock, type DataDirRole } from './data-dir-lock.js';
+import { pglitePreparedStatements, statementName } from './prepared-statements.js';
 
 /** Raw SQL on one connection: what migrations and advisory locks need and Prisma's pool cannot promise. */
 export interface SqlSession {
@@ -123,25 +123,24 @@ function watchQueue(pglite: PGlite): { readonly holding: number; readonly waitin
  */
 const TRANSACTION_OPTIONS = { maxWait: 10_000 };
 
+const JSON_OID = 114;
 const JSONB_OID = 3802;
 const JSONB_BINARY_VERSION = Buffer.from([1]);
 
+const jsonText = (value: unknown) =>
+  typeof value === 'string'
+    ? value
+    : JSON.stringify(value, (_key, inner: unknown) => (typeof inner === 'bigint' ? inner.toString() : inner));
+
 /**
- * jsonb parameters go to PGlite in binary form (a version byte, then the UTF-8 text): PGlite sends
- * a text parameter after measuring its UTF-8 length twice in a JavaScript loop, a millisecond for a
- * Stripe page of invoices (README, Stripe sync).
+ * json and jsonb parameters go to PGlite in binary form (the UTF-8 text; a version byte first for
+ * jsonb): PGlite sends a text parameter after measuring its UTF-8 length twice in a JavaScript
+ * loop, a millisecond for a Stripe page of invoices (README, Stripe sync).
  */
 const RAW_QUERY_OPTIONS = {
   serializers: {
-    [JSONB_OID]: (value: unknown) =>
-      Buffer.concat([
-        JSONB_BINARY_VERSION,
-        Buffer.from(
-          typeof value === 'string'
-            ? value
-            : JSON.stringify(value, (_key, inner: unknown) => (typeof inner === 'bigint' ? inner.toString() : inner)),
-        ),
-      ]) as unknown as string,
+    [JSON_OID]: (value: unknown) => Buffer.from(jsonText(value)) as unknown as string,
+    [JSONB_OID]: (value: unknown) => Buffer.concat([JSONB_BINARY_VERSION, Buffer.from(jsonText(value))]) as unknown as string,
   },
 };
 
@@ -150,6 +149,9 @@ function wrapPGlite(pglite: PGlite, lock?: DataDirLock): Database {
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite), transactionOptions: TRANSACTION_OPTIONS });
   const poolStats = () => ({ max: 1, total: 1, idle: queue.holding > 0 ? 0 : 1, waiting: queue.waiting });
   observePool(poolStats);
+  const prepared = pglitePreparedStatements(pglite, RAW_QUERY_OPTIONS);
+  // One connection: every transaction's statements run on it, inside PGlite's transaction lock.
+  const inTransaction: SqlQuery = { query: traced((sql, params = []) => prepared(sql, params, true)) };
   const session: SqlSession = {
     async query<Row>(sql: string, params: unknown[] = []) {
       return (await pglite.query<Row>(sql, params, RAW_QUERY_OPTIONS)).rows;
@@ -161,11 +163,8 @@ function wrapPGlite(pglite: PGlite, lock?: DataDirLock): Database {
   return {
     kind: 'pglite',
     prisma,
-    query: traced((sql, params) => session.query(sql, params)),
-    transaction: (work) =>
-      pglite.transaction((tx) =>
-        work({ query: traced(async (sql, params = []) => (await tx.query(sql, params, RAW_QUERY_OPTIONS)).rows as never) }),
-      ),
+    query: traced((sql, params = []) => pglite._runExclusiveTransaction(() => prepared(sql, params, false))),
+    transaction: (work) => pglite.transaction(() => work(inTransaction)),
     // PGlite is a single connection already; nothing to borrow.
     withSession: (work) => work(session),
     async ping() {
@@ -191,24 +190,22 @@ function openPostgres(url: string, poolSize = 10): Database {
   const poolStats = () => ({ max: poolSize, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
   observePool(poolStats);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool), transactionOptions: TRANSACTION_OPTIONS });
+  /** A statement prepared once per connection (`statementName`), on the pool or one borrowed client. */
+  const preparedOn = (connection: pg.Pool | pg.PoolClient) =>
+    traced(
+      async <Row>(sql: string, params: unknown[] = []) =>
+        (await connection.query({ name: statementName(sql), text: sql, values: params })).rows as Row[],
+    );
   return {
     kind: 'postgres',
     prisma,
-    query: traced(
-      async <Row>(sql: string, params: unknown[] = []) =>
-        (await pool.query({ name: statementName(sql), text: sql, values: params })).rows as Row[],
-    ),
+    query: preparedOn(pool),
     async transaction(work) {
       const client = await pool.connect();
       let broken: Error | undefined;
       try {
         await client.query('BEGIN');
-        const result = await work({
-          query: traced(
-            async <Row>(sql: string, params: unknown[] = []) =>
-              (await client.query({ name: statementName(sql), text: sql, values: params })).rows as Row[],
-          ),
-        });
+        const result = await work({ query: preparedOn(client) });
         await client.query('COMMIT');
         return result;
       } catch (error) {
@@ -245,22 +242,6 @@ function openPostgres(url: string, poolSize = 10): Database {
       if (!pool.ended) await pool.end();
     },
   };
-}
-
-const statementNames = new Map<string, string>();
-
-/**
- * A prepared-statement name per SQL text: each pooled connection parses and plans a hot statement
- * once instead of on every request (the texts are a small fixed set: built from code, never from
- * input). The columns are always named, so a migration never changes a prepared result's shape.
- */
-function statementName(sql: string): string {
-  let name = statementNames.get(sql);
-  if (!name) {
-    name = `coffer_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
-    statementNames.set(sql, name);
-  }
-  return name;
 }
 
 type Query = Database['query'];

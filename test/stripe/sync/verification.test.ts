@@ -66,6 +66,42 @@ describe('the verification phase', () => {
     );
   });
 
+  it('looks past its first short page at the top of the list when more were created during the listing', async () => {
+    const account = h.account('Growing Ltd');
+    const customers = h.fake.seed(account.id, 'test', 'customers', 60);
+    const store = h.fake.store(account.id);
+    let created: string[] = [];
+    const stopHook = h.fake.onRequest({ path: /^\/v1\/customers$/ }, (request) => {
+      if (String(request.query.limit) !== '50' || request.query.starting_after !== customers.idAt(10) || created.length > 0) return;
+      // While the listing's second page is asked for: more than the top look's first page (10) of new customers.
+      created = Array.from({ length: 14 }, (_, index) => store.create('customers', { email: `new${index}@example.com` }).id);
+    });
+    const project = await h.project();
+    const since = Date.now();
+    const configured = expectOk(await h.configure(project.id, { testSecretKey: h.key(account.id) }));
+    const run = await h.waitForRun(configured.configureStripe!.results[0]!.syncRunId!);
+    stopHook();
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.summary!.objectTypes.find((entry) => entry.objectType === 'CUSTOMERS')).toMatchObject({
+      status: 'SUCCEEDED',
+      objects: 60,
+      listed: 74,
+      insertedByVerification: 14,
+      markedDeleted: 0,
+    });
+    const expected = [...Array.from({ length: 60 }, (_, index) => customers.idAt(index)), ...created];
+    expect(await liveIds(project.id)).toEqual(expected.sort());
+    // The top look: 10 first, then a full page, which reaches customers older than the listing.
+    const tops = h.fake.requests.filter(
+      (request) =>
+        request.at >= since &&
+        request.path === '/v1/customers' &&
+        (request.query.limit === '10' || request.query.starting_after === created[4]),
+    );
+    expect(tops.map((request) => request.query)).toEqual([{ limit: '10' }, { limit: '50', starting_after: created[4] }]);
+  });
+
   it('lists everything again when the events since the listing cannot be read (a key without that permission)', async () => {
     const account = h.account('No Events Ltd');
     const customers = h.fake.seed(account.id, 'test', 'customers', 120);

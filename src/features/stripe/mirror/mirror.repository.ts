@@ -23,31 +23,58 @@ export interface MirrorWrite {
 
 const statements = new Map<string, string>();
 
+/** The top-level fields of an object that a type's typed columns read (`o->'field'`, `o->>'field'`). */
+const FIELDS_READ = new Map<ObjectTypeSpec, string[]>();
+function fieldsRead(spec: ObjectTypeSpec): string[] {
+  let fields = FIELDS_READ.get(spec);
+  if (!fields) {
+    const read = Object.values(spec.columns).flatMap((sql) => [...sql.matchAll(/\bo->>?'([^']+)'/g)].map((match) => match[1]!));
+    fields = [...new Set(['id', 'object', 'created', 'deleted', ...read, ...(spec.inlineLists ?? []).map((list) => list.field)])];
+    FIELDS_READ.set(spec, fields);
+  }
+  return fields;
+}
+
+/** Each object cut down to the fields its columns read: all the database parses into jsonb. */
+const columnSources = (spec: ObjectTypeSpec, objects: MirrorWrite['objects']) => {
+  const fields = fieldsRead(spec);
+  return objects.map((object) => {
+    const source: Record<string, unknown> = {};
+    for (const field of fields) if (field in object) source[field] = (object as Record<string, unknown>)[field];
+    return source;
+  });
+};
+
 /**
- * One INSERT ... ON CONFLICT for the whole batch. The WHERE clause is the out-of-order guard: data
- * older than what is stored is skipped. A deleted object is flagged `deleted`. Returns the ids
- * actually written.
+ * One INSERT ... ON CONFLICT for the whole batch. Each object is stored as sent (`data`, json:
+ * parsed only to be validated), its typed columns extracted from `o`, the object cut down to the
+ * fields they read ($7, jsonb). The WHERE clause is the out-of-order guard: data older than what
+ * is stored is skipped. A deleted object is flagged `deleted`. Returns the ids actually written.
+ * Subscriptions carry their items along (`itemsOfWritten`).
  */
 function upsertStatement(spec: ObjectTypeSpec, source: MirrorWrite['source']): string {
   const key = `${spec.table}:${source}`;
   let sql = statements.get(key);
   if (sql) return sql;
   const columns = Object.keys(spec.columns);
-  // A deletion may carry only `{ id, object, deleted }`: then the last known columns are kept.
-  const stub = `EXCLUDED.deleted AND NOT (EXCLUDED.data ? 'created')`;
+  // A deletion may carry only `{ id, object, deleted }`: then the last known columns and data are kept.
+  const stub = `EXCLUDED.deleted AND NOT (EXCLUDED.data::jsonb ? 'created')`;
   const keepIfStub = (column: string) => `${column} = CASE WHEN ${stub} THEN t.${column} ELSE EXCLUDED.${column} END`;
-  sql = `
+  const page =
+    'json_array_elements($5::json) WITH ORDINALITY AS d(data, n) ' +
+    'JOIN jsonb_array_elements($7::jsonb) WITH ORDINALITY AS c(o, n) USING (n)';
+  const upsert = `
     INSERT INTO ${spec.table} AS t
       (project_id, environment, stripe_id, created, deleted, data, changed_at, updated_at, api_version, ${columns.join(', ')})
     SELECT $1::uuid, $2::"StripeEnvironment", o->>'id',
            COALESCE(to_timestamp((o->>'created')::double precision), $3::timestamptz),
-           COALESCE((o->>'deleted')::boolean, false), o, $3::timestamptz, $4::timestamptz, $6::text,
+           COALESCE((o->>'deleted')::boolean, false), data, $3::timestamptz, $4::timestamptz, $6::text,
            ${Object.values(spec.columns).join(', ')}
-    FROM jsonb_array_elements($5::jsonb) AS o
+    FROM ${spec.type === 'subscriptions' ? 'page' : page}
     ON CONFLICT (project_id, environment, stripe_id) DO UPDATE SET
       ${[...columns, 'created'].map(keepIfStub).join(',\n      ')},
       deleted = EXCLUDED.deleted,
-      data = CASE WHEN ${stub} THEN t.data || EXCLUDED.data ELSE EXCLUDED.data END,
+      data = CASE WHEN ${stub} THEN (t.data::jsonb || EXCLUDED.data::jsonb)::json ELSE EXCLUDED.data END,
       changed_at = EXCLUDED.changed_at,
       updated_at = EXCLUDED.updated_at,
       api_version = EXCLUDED.api_version
@@ -55,31 +82,47 @@ function upsertStatement(spec: ObjectTypeSpec, source: MirrorWrite['source']): s
        -- A row of another API version is rewritten by data as new as it (a re-sync after the pinned version changed).
        OR (t.changed_at = EXCLUDED.changed_at AND t.api_version IS DISTINCT FROM EXCLUDED.api_version)
     RETURNING stripe_id`;
+  sql = spec.type === 'subscriptions' ? itemsOfWritten(page, upsert) : upsert;
   statements.set(key, sql);
   return sql;
 }
 
-/** Subscription items are replaced wholesale for the subscriptions that were written. */
-const REPLACE_ITEMS_DELETE = `
-  DELETE FROM stripe_subscription_items
-  WHERE project_id = $1::uuid AND environment = $2::"StripeEnvironment" AND subscription_id = ANY($3::text[])`;
-const REPLACE_ITEMS_INSERT = `
-  INSERT INTO stripe_subscription_items AS t
-    (project_id, environment, stripe_id, created, deleted, data, changed_at, updated_at, api_version,
-     subscription_id, price_id, product_id, quantity)
-  SELECT $1::uuid, $2::"StripeEnvironment", i->>'id',
-         COALESCE(to_timestamp((i->>'created')::double precision), $3::timestamptz), false, i, $3::timestamptz, $4::timestamptz, $7::text,
-         s->>'id',
-         CASE jsonb_typeof(i->'price') WHEN 'object' THEN i->'price'->>'id' ELSE i->>'price' END,
-         CASE jsonb_typeof(i->'price'->'product') WHEN 'object' THEN i->'price'->'product'->>'id' ELSE i->'price'->>'product' END,
-         (i->>'quantity')::integer
-  FROM jsonb_array_elements($5::jsonb) AS s, jsonb_array_elements(COALESCE(s->'items'->'data', '[]'::jsonb)) AS i
-  WHERE s->>'id' = ANY($6::text[]) AND NOT COALESCE((s->>'deleted')::boolean, false)
-  ON CONFLICT (project_id, environment, stripe_id) DO UPDATE SET
-    subscription_id = EXCLUDED.subscription_id, price_id = EXCLUDED.price_id, product_id = EXCLUDED.product_id,
-    quantity = EXCLUDED.quantity,
-    data = EXCLUDED.data, created = EXCLUDED.created, changed_at = EXCLUDED.changed_at, updated_at = EXCLUDED.updated_at,
-    api_version = EXCLUDED.api_version`;
+/**
+ * The subscriptions' upsert, and their items replaced for each subscription written whose item list
+ * is complete (not one of `$8`, the ids whose inline list Stripe cut short: that would drop the
+ * rest): its items are upserted and any other item of it removed; a deleted subscription keeps none.
+ */
+const itemsOfWritten = (page: string, upsert: string) => `
+  WITH page AS (SELECT data, o FROM ${page}),
+  written AS (${upsert}),
+  replaced AS (
+    SELECT s.o FROM page AS s JOIN written ON written.stripe_id = s.o->>'id'
+    WHERE NOT (written.stripe_id = ANY($8::text[]))),
+  items AS (
+    INSERT INTO stripe_subscription_items AS t
+      (project_id, environment, stripe_id, created, deleted, data, changed_at, updated_at, api_version,
+       subscription_id, price_id, product_id, quantity)
+    SELECT $1::uuid, $2::"StripeEnvironment", i->>'id',
+           COALESCE(to_timestamp((i->>'created')::double precision), $3::timestamptz), false, i::json,
+           $3::timestamptz, $4::timestamptz, $6::text,
+           s.o->>'id',
+           CASE jsonb_typeof(i->'price') WHEN 'object' THEN i->'price'->>'id' ELSE i->>'price' END,
+           CASE jsonb_typeof(i->'price'->'product') WHEN 'object' THEN i->'price'->'product'->>'id' ELSE i->'price'->>'product' END,
+           (i->>'quantity')::integer
+    FROM replaced AS s, jsonb_array_elements(COALESCE(s.o->'items'->'data', '[]'::jsonb)) AS i
+    WHERE NOT COALESCE((s.o->>'deleted')::boolean, false)
+    ON CONFLICT (project_id, environment, stripe_id) DO UPDATE SET
+      subscription_id = EXCLUDED.subscription_id, price_id = EXCLUDED.price_id, product_id = EXCLUDED.product_id,
+      quantity = EXCLUDED.quantity,
+      data = EXCLUDED.data, created = EXCLUDED.created, changed_at = EXCLUDED.changed_at, updated_at = EXCLUDED.updated_at,
+      api_version = EXCLUDED.api_version
+    RETURNING stripe_id),
+  removed AS (
+    DELETE FROM stripe_subscription_items AS t
+    WHERE t.project_id = $1::uuid AND t.environment = $2::"StripeEnvironment"
+      AND t.subscription_id IN (SELECT s.o->>'id' FROM replaced AS s)
+      AND NOT EXISTS (SELECT 1 FROM items WHERE items.stripe_id = t.stripe_id))
+  SELECT stripe_id FROM written`;
 
 /**
  * Writes a batch of objects of one type. Run it inside the caller's transaction: the sync commits
@@ -87,36 +130,19 @@ const REPLACE_ITEMS_INSERT = `
  */
 export async function upsertObjects(sql: AnySql, spec: ObjectTypeSpec, write: MirrorWrite): Promise<string[]> {
   if (write.objects.length === 0) return [];
-  const json = JSON.stringify(write.objects);
-  const written = await rowsOf<{ stripe_id: string }>(
-    sql,
-    upsertStatement(spec, write.source),
+  const params: unknown[] = [
     write.projectId,
     write.environment,
     write.changedAt,
     write.now,
-    json,
+    JSON.stringify(write.objects),
     write.apiVersion,
-  );
-  const ids = written.map((row) => row.stripe_id);
-  // Items are replaced only from a complete list: a truncated one (`has_more`) would drop the rest.
-  const truncated = new Set(write.objects.filter((object) => hasTruncatedList(spec, object)).map((object) => object.id));
-  const replaced = ids.filter((id) => !truncated.has(id));
-  if (spec.type === 'subscriptions' && replaced.length > 0) {
-    await rowsOf(sql, REPLACE_ITEMS_DELETE, write.projectId, write.environment, replaced);
-    await rowsOf(
-      sql,
-      REPLACE_ITEMS_INSERT,
-      write.projectId,
-      write.environment,
-      write.changedAt,
-      write.now,
-      json,
-      replaced,
-      write.apiVersion,
-    );
-  }
-  return ids;
+    JSON.stringify(columnSources(spec, write.objects)),
+  ];
+  if (spec.type === 'subscriptions')
+    params.push(write.objects.filter((object) => hasTruncatedList(spec, object)).map((object) => object.id));
+  const written = await rowsOf<{ stripe_id: string }>(sql, upsertStatement(spec, write.source), ...params);
+  return written.map((row) => row.stripe_id);
 }
 
 /** Forgets everything mirrored for a project environment (another account, or Stripe removed). */

@@ -40,6 +40,9 @@ export interface SyncRunnerDeps {
   events: EventBus;
 }
 
+/** The first page of the verification's look at the top of a list it has just listed. */
+const TOP_OF_LIST = 10;
+
 /** After this many claims of one run (crashes, restarts, database errors), it fails instead of looping. */
 const MAX_ATTEMPTS = 10;
 
@@ -249,17 +252,18 @@ export class SyncRunExecution {
     const relist = !(fromListing && spec.walksCustomers);
     let inserted = 0;
     let cursor: string | null = null;
+    // After a listing here, the top is usually unchanged: a short first page reaches an object older than it.
+    let limit = fromListing ? Math.min(pageSize, TOP_OF_LIST) : pageSize;
     while (relist) {
       this.throwIfStopped();
       const requestedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
       let page: ListPage;
       try {
-        page = await this.withRetries(spec, signal, () =>
-          spec.list(stripe, { limit: pageSize, ...(cursor ? { starting_after: cursor } : {}) }),
-        );
+        page = await this.withRetries(spec, signal, () => spec.list(stripe, { limit, ...(cursor ? { starting_after: cursor } : {}) }));
+        limit = pageSize;
         cursor = nextCursorOf(page);
         const stored = new Set(
-          await mirrorRepository.storedIds(this.deps.db.prisma, spec, {
+          await mirrorRepository.storedIds(this.deps.db, spec, {
             projectId,
             environment,
             ids: page.data.map((object) => object.id),
@@ -285,7 +289,7 @@ export class SyncRunExecution {
     }
 
     // Mirrored but not listed: deleted at Stripe, or created after the listing passed that point.
-    const mirrored = await mirrorRepository.liveIds(this.deps.db.prisma, spec, projectId, environment);
+    const mirrored = await mirrorRepository.liveIds(this.deps.db, spec, projectId, environment);
     const confirmed: string[] = [];
     for (const id of mirrored.filter((mirroredId) => !listed.has(mirroredId))) {
       const outcome = await this.confirmDeletion(stripe, spec, id);
@@ -294,7 +298,7 @@ export class SyncRunExecution {
     }
 
     const present = [...listed, ...confirmed];
-    const { missing, extra } = await mirrorRepository.recheck(this.deps.db.prisma, spec, { projectId, environment, present, since });
+    const { missing, extra } = await mirrorRepository.recheck(this.deps.db, spec, { projectId, environment, present, since });
     const differences = missing + extra;
     const counts = `listed ${listed.size}, stored ${listedState.objects}, inserted by verification ${inserted}, marked deleted ${deleted}`;
     await this.transaction(async (tx, events) => {
@@ -532,7 +536,7 @@ export class SyncRunExecution {
 
   private startHeartbeat() {
     const { leaseMs } = this.deps.config.stripeSync;
-    const renew = () => syncRepository.renewLease(this.deps.db.prisma, { runId: this.run.id, workerId: this.workerId, leaseMs });
+    const renew = () => syncRepository.renewLease(this.deps.db, { runId: this.run.id, workerId: this.workerId, leaseMs });
     this.stopHeartbeat = startLeaseHeartbeat(renew, {
       leaseMs,
       onLost: () => this.stop('lease-lost'),
@@ -589,21 +593,25 @@ export class SyncRunExecution {
     });
   }
 
+  /** A Prisma transaction whose events are published once it has committed. */
+  private transaction<T>(work: (tx: Tx, events: SyncProgressEvent[]) => Promise<T>): Promise<T> {
+    return this.publishedOnCommit((inner) => this.deps.db.prisma.$transaction(inner, { timeout: 60_000 }), work);
+  }
+
   /**
    * The same with raw statements (`Database.transaction`): a page's upsert carries the whole page as
    * one parameter, which cost Prisma's engine more than the database (README, Stripe sync).
    */
-  private async rawTransaction<T>(work: (sql: SqlQuery, events: SyncProgressEvent[]) => Promise<T>): Promise<T> {
-    const events: SyncProgressEvent[] = [];
-    const result = await this.deps.db.transaction((sql) => work(sql, events));
-    publishSyncEvents(this.deps.events, events);
-    return result;
+  private rawTransaction<T>(work: (sql: SqlQuery, events: SyncProgressEvent[]) => Promise<T>): Promise<T> {
+    return this.publishedOnCommit((inner) => this.deps.db.transaction(inner), work);
   }
 
-  /** A transaction whose events are published once it has committed. */
-  private async transaction<T>(work: (tx: Tx, events: SyncProgressEvent[]) => Promise<T>): Promise<T> {
+  private async publishedOnCommit<Sql, T>(
+    begin: (inner: (sql: Sql) => Promise<T>) => Promise<T>,
+    work: (sql: Sql, events: SyncProgressEvent[]) => Promise<T>,
+  ): Promise<T> {
     const events: SyncProgressEvent[] = [];
-    const result = await this.deps.db.prisma.$transaction((tx) => work(tx, events), { timeout: 60_000 });
+    const result = await begin((sql) => work(sql, events));
     publishSyncEvents(this.deps.events, events);
     return result;
   }
