@@ -31,9 +31,9 @@ function holdSecondCustomersPage(h: SyncHarness) {
   h.fake.delayNext(1, HOLD_MS, { path: /^\/v1\/customers$/ });
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000) {
+async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -48,6 +48,13 @@ async function cancel(h: SyncHarness, runId: string, credential: string | null =
 /** A run that holds its second customers page (so it is RUNNING), canceled by its owner. */
 async function expectCanceledMidway(h: SyncHarness, runId: string, projectId: string, mark: number) {
   await waitFor(() => requestsTo(h, '/v1/customers', mark).length === 2, 'the second customers page to be requested');
+  // The second page is asked for while the first is written: the cancel comes once that is stored.
+  await waitFor(
+    async () =>
+      (await h.app.db.prisma.stripeSyncObjectState.findUniqueOrThrow({ where: { runId_objectType: { runId, objectType: 'customers' } } }))
+        .pages === 1,
+    'the first customers page to be stored',
+  );
   const held = requestsTo(h, '/v1/customers', mark)[1]!;
   const requested = await cancel(h, runId);
   expect(requested.errors).toEqual([]);
