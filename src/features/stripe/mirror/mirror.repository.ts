@@ -264,7 +264,9 @@ export async function recheck(
           WHERE t.project_id = $1::uuid AND t.environment = $2::"StripeEnvironment" AND t.stripe_id = listed.id))::int AS missing,
        (SELECT count(*) FROM ${spec.table} AS t
           WHERE t.project_id = $1::uuid AND t.environment = $2::"StripeEnvironment" AND NOT t.deleted
-            AND t.changed_at < $4::timestamptz AND NOT (t.stripe_id = ANY($3::text[])))::int AS extra`,
+            AND t.changed_at < $4::timestamptz
+            -- An anti-join, not NOT (... = ANY($3)): that compares each row with every listed id once the plan is generic.
+            AND NOT EXISTS (SELECT 1 FROM unnest($3::text[]) AS listed(id) WHERE listed.id = t.stripe_id))::int AS extra`,
     projectId,
     environment,
     present,
