@@ -249,30 +249,33 @@ export async function liveIds(sql: AnySql, spec: ObjectTypeSpec, projectId: stri
  * The verification's re-check, after its repairs: `missing` counts ids Stripe listed that have no
  * row at all (a row a newer webhook marked deleted counts as settled); `extra` counts live rows
  * Stripe neither listed nor confirmed with a retrieve, leaving out rows written after the
- * verification began (a webhook's newer state). The mirror is equal when both are 0.
+ * verification began (a webhook's newer state). The mirror is equal when both are 0. The ids are
+ * compared here, in one pass each: sent to the database as an array, a prepared statement's
+ * generic plan compared every row with every listed id (100,000 objects synced at 2,274/s).
  */
 export async function recheck(
   sql: AnySql,
   spec: ObjectTypeSpec,
-  { projectId, environment, present, since }: { projectId: string; environment: StripeEnvironment; present: string[]; since: Date },
+  { projectId, environment, present, since }: { projectId: string; environment: StripeEnvironment; present: Iterable<string>; since: Date },
 ): Promise<{ missing: number; extra: number }> {
-  const [row] = await rowsOf<{ missing: number; extra: number }>(
+  const rows = await rowsOf<{ stripe_id: string; live_before: boolean }>(
     sql,
-    `SELECT
-       (SELECT count(*) FROM unnest($3::text[]) AS listed(id) WHERE NOT EXISTS (
-          SELECT 1 FROM ${spec.table} AS t
-          WHERE t.project_id = $1::uuid AND t.environment = $2::"StripeEnvironment" AND t.stripe_id = listed.id))::int AS missing,
-       (SELECT count(*) FROM ${spec.table} AS t
-          WHERE t.project_id = $1::uuid AND t.environment = $2::"StripeEnvironment" AND NOT t.deleted
-            AND t.changed_at < $4::timestamptz
-            -- An anti-join, not NOT (... = ANY($3)): that compares each row with every listed id once the plan is generic.
-            AND NOT EXISTS (SELECT 1 FROM unnest($3::text[]) AS listed(id) WHERE listed.id = t.stripe_id))::int AS extra`,
+    `SELECT stripe_id, (NOT deleted AND changed_at < $3::timestamptz) AS live_before
+     FROM ${spec.table} WHERE project_id = $1::uuid AND environment = $2::"StripeEnvironment"`,
     projectId,
     environment,
-    present,
     since,
   );
-  return row ?? { missing: 0, extra: 0 };
+  const listed = new Set(present);
+  const stored = new Set<string>();
+  let extra = 0;
+  for (const row of rows) {
+    stored.add(row.stripe_id);
+    if (row.live_before && !listed.has(row.stripe_id)) extra += 1;
+  }
+  let missing = 0;
+  for (const id of listed) if (!stored.has(id)) missing += 1;
+  return { missing, extra };
 }
 
 /**
