@@ -120,7 +120,8 @@ const itemsOfWritten = (page: string, upsert: string) => `
   removed AS (
     DELETE FROM stripe_subscription_items AS t
     WHERE t.project_id = $1::uuid AND t.environment = $2::"StripeEnvironment"
-      AND t.subscription_id IN (SELECT s.o->>'id' FROM replaced AS s)
+      -- An array, so that the items index finds them (IN (SELECT ...) read every item of the project).
+      AND t.subscription_id = ANY(ARRAY(SELECT s.o->>'id' FROM replaced AS s))
       AND NOT EXISTS (SELECT 1 FROM items WHERE items.stripe_id = t.stripe_id))
   SELECT stripe_id FROM written`;
 
