@@ -33,8 +33,10 @@ export interface Database {
    * One statement on Prisma's own connections (its pg pool, or the PGlite instance), without
    * Prisma's query engine: for the few hot read paths where that engine cost more than the query
    * itself (README, Benchmarks). Rows come back with snake_case columns unless the SQL aliases them.
-   * On PostgreSQL each distinct text is prepared once per connection: pass values as parameters,
-   * never in the text, and name every column (no `SELECT *`).
+   * Each distinct text is prepared once per connection (PGlite's too): pass values as parameters,
+   * never in the text, and name every column (no `SELECT *`). A prepared statement's plan soon
+   * stops looking at the values: compare many rows with a long array parameter by a join or in
+   * code, not by `= ANY($n)` in a filter, which a generic plan checks element by element per row.
    */
   query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
   /**
@@ -163,7 +165,11 @@ function wrapPGlite(pglite: PGlite, lock?: DataDirLock): Database {
   return {
     kind: 'pglite',
     prisma,
-    query: traced((sql, params = []) => pglite._runExclusiveTransaction(() => prepared(sql, params, false))),
+    query: traced(async (sql, params = []) => {
+      // Before the lock, as PGlite's `query`: a database still starting takes it to finish starting.
+      await pglite._checkReady();
+      return pglite._runExclusiveTransaction(() => prepared(sql, params, false));
+    }),
     transaction: (work) => pglite.transaction(() => work(inTransaction)),
     // PGlite is a single connection already; nothing to borrow.
     withSession: (work) => work(session),

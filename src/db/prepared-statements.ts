@@ -36,8 +36,9 @@ export type PreparedQuery = <Row>(sql: string, params: unknown[], inTransaction:
  * Statements on PGlite prepared once per SQL text, as the pooled connections do on PostgreSQL:
  * PGlite's own `query` parses and plans every call, in six protocol round trips; a prepared one is
  * bound and executed in one (the sync's lease statement: 687 → 148 µs). The caller holds PGlite's
- * transaction lock (inside `transaction`, or through `_runExclusiveTransaction`); this takes its
- * query lock. Parameters are serialized as PGlite's `query` does, `options.serializers` first.
+ * transaction lock (inside `transaction`, or through `_runExclusiveTransaction` once `_checkReady`
+ * resolved, as PGlite's `query` does); this takes its query lock. Parameters are serialized as
+ * PGlite's `query` serializes them, `options.serializers` first.
  */
 export function pglitePreparedStatements(pglite: PGlite, options: QueryOptions): PreparedQuery {
   const parameterTypes = new Map<string, number[]>();

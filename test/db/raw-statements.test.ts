@@ -22,6 +22,15 @@ describe('Database raw statements', () => {
   const select = `SELECT id, doc, note, tags, at FROM raw_statements_test WHERE id = ANY($1::int[]) ORDER BY id`;
   const ids = async () => (await db.query<{ id: number }>(`SELECT id FROM raw_statements_test ORDER BY id`)).map((row) => row.id);
 
+  it('answers a first statement sent while the database is still starting', async () => {
+    const starting = await createTestDatabase();
+    try {
+      expect(await starting.db.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    } finally {
+      await starting.destroy();
+    }
+  });
+
   it('sends each parameter as its type and reads each column back parsed, statement after statement', async () => {
     const at = new Date('2026-12-04T03:00:00.123Z');
     await db.query(insert, [1, { amount: 10, nested: { list: [1, 'two'] } }, '{"b": 1, "a": 2}', ['x', 'y, z'], at]);

@@ -36,7 +36,7 @@ function fieldsRead(spec: ObjectTypeSpec): string[] {
 }
 
 /** Each object cut down to the fields its columns read: all the database parses into jsonb. */
-const columnSources = (spec: ObjectTypeSpec, objects: MirrorWrite['objects']) => {
+export const columnSources = (spec: ObjectTypeSpec, objects: MirrorWrite['objects']) => {
   const fields = fieldsRead(spec);
   return objects.map((object) => {
     const source: Record<string, unknown> = {};
