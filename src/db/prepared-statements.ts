@@ -45,7 +45,13 @@ export function pglitePreparedStatements(pglite: PGlite, options: QueryOptions):
 
   async function prepare(sql: string, name: string): Promise<number[]> {
     const described = await pglite.execProtocolStream(
-      concat([serialize.parse({ name, text: sql }), serialize.describe({ type: 'S', name }), serialize.sync()]),
+      concat([
+        // A statement left by an attempt that failed after its Parse would refuse the name: closed first (a no-op otherwise).
+        serialize.close({ type: 'S', name }),
+        serialize.parse({ name, text: sql }),
+        serialize.describe({ type: 'S', name }),
+        serialize.sync(),
+      ]),
       { syncToFs: false },
     );
     const types = parse.parseDescribeStatementResults(described);
