@@ -19,16 +19,6 @@ export function statementName(sql: string): string {
   return name;
 }
 
-function concat(messages: Uint8Array[]): Uint8Array {
-  const joined = new Uint8Array(messages.reduce((length, message) => length + message.length, 0));
-  let offset = 0;
-  for (const message of messages) {
-    joined.set(message, offset);
-    offset += message.length;
-  }
-  return joined;
-}
-
 /** Runs one statement; `inTransaction`: inside a transaction the caller opened (no flush after it). */
 export type PreparedQuery = <Row>(sql: string, params: unknown[], inTransaction: boolean) => Promise<Row[]>;
 
@@ -45,7 +35,7 @@ export function pglitePreparedStatements(pglite: PGlite, options: QueryOptions):
 
   async function prepare(sql: string, name: string): Promise<number[]> {
     const described = await pglite.execProtocolStream(
-      concat([
+      Buffer.concat([
         // A statement left by an attempt that failed after its Parse would refuse the name: closed first (a no-op otherwise).
         serialize.close({ type: 'S', name }),
         serialize.parse({ name, text: sql }),
@@ -71,7 +61,7 @@ export function pglitePreparedStatements(pglite: PGlite, options: QueryOptions):
       const name = statementName(sql);
       const types = parameterTypes.get(sql) ?? (await prepare(sql, name));
       const messages = await pglite.execProtocolStream(
-        concat([
+        Buffer.concat([
           serialize.bind({ statement: name, values: params.map((param, index) => serialized(param, types[index])) }),
           serialize.describe({ type: 'P' }),
           serialize.execute({}),
