@@ -38,7 +38,7 @@ export async function openServices(
     (await openDatabase(
       config.databaseUrl
         ? { kind: 'postgres', url: config.databaseUrl, poolSize: config.databasePoolSize }
-        : { kind: 'pglite', dataDir: config.dataDir, role: options.role ?? 'server' },
+        : { kind: 'pglite', dataDir: config.dataDir, role: options.role ?? 'server', sharedBuffersMb: config.pgliteSharedBuffersMb },
     ));
   const signals = createSignals({
     redisUrl: config.redisUrl,

@@ -1,7 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
-import { PrismaPg } from '@prisma/adapter-pg';
-import pg from 'pg';
+import type pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { observePool, type PoolStats } from '../metrics.js';
@@ -62,7 +61,7 @@ export type DatabaseTarget =
    * An embedded database in `dataDir`, locked for this process (DataDirLockedError when another
    * process holds it); `onLockLost` runs if the lock is ever taken away.
    */
-  | { kind: 'pglite'; dataDir: string; role?: DataDirRole; onLockLost?: (error: Error) => void }
+  | { kind: 'pglite'; dataDir: string; role?: DataDirRole; onLockLost?: (error: Error) => void; sharedBuffersMb?: number }
   /** An already opened PGlite (tests start from a migrated snapshot); closed with the database. */
   | { kind: 'pglite-instance'; pglite: PGlite };
 
@@ -73,13 +72,19 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     // Before anything in the directory is read or written: a second process must touch nothing.
     const lock = await lockDataDir(target.dataDir, target.role ?? 'server', target.onLockLost ?? exitOnLostLock);
     try {
-      return wrapPGlite(await PGlite.create(target.dataDir), lock);
+      return wrapPGlite(await PGlite.create(target.dataDir, { startParams: pgliteStartParams(target.sharedBuffersMb) }), lock);
     } catch (error) {
       await lock.release();
       throw error;
     }
   }
   return wrapPGlite(target.pglite);
+}
+
+/** PGlite's own start parameters, with `shared_buffers` when given (PostgreSQL's 128 MB otherwise). */
+function pgliteStartParams(sharedBuffersMb: number | undefined): string[] {
+  const params = [...PGlite.defaultStartParams];
+  return sharedBuffersMb === undefined ? params : [...params, '-c', `shared_buffers=${sharedBuffersMb}MB`];
 }
 
 /** Writing on after the lock is gone would corrupt the database: stop at once. */
@@ -188,7 +193,9 @@ function wrapPGlite(pglite: PGlite, lock?: DataDirLock): Database {
   };
 }
 
-function openPostgres(url: string, poolSize = 10): Database {
+/** `pg` and its adapter load only here: an embedded server never pays for them at start-up. */
+async function openPostgres(url: string, poolSize = 10): Promise<Database> {
+  const [{ default: pg }, { PrismaPg }] = await Promise.all([import('pg'), import('@prisma/adapter-pg')]);
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // An idle connection dropped by the server (restart, failover) is replaced on the next checkout;
   // without a listener the pool's 'error' event would end the process.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
-import pg from 'pg';
+import type pg from 'pg';
 
 /**
  * Small messages processes send each other so that what they keep in memory stays true: "the
@@ -92,7 +92,8 @@ function postgresSignals(url: string, onError?: (error: Error) => void): Cluster
 
   const connect = async () => {
     if (closed) return;
-    const next = new pg.Client({ connectionString: url });
+    const { Client } = (await import('pg')).default;
+    const next = new Client({ connectionString: url });
     next.on('notification', (notification) => notification.payload && hub.receive(notification.payload));
     next.on('error', (error) => {
       onError?.(error);
