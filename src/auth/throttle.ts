@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { connectRedis, type Redis } from '../events/redis-client.js';
 import { CofferError } from '../errors.js';
 
 /**
@@ -109,7 +109,7 @@ class RedisFailureLog implements FailureLog {
     keyPrefix: string,
     private readonly windowMs: number,
   ) {
-    this.redis = new Redis(url, { maxRetriesPerRequest: 2, keyPrefix: `${keyPrefix}auth-failures:` });
+    this.redis = connectRedis(url, { maxRetriesPerRequest: 2, keyPrefix: `${keyPrefix}auth-failures:` });
   }
 
   async count(subject: string, now: number) {

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub } from 'graphql-yoga';
-import { Redis } from 'ioredis';
+import { connectRedis } from './redis-client.js';
 
 /**
  * Events published inside one process, or across replicas through Redis when REDIS_URL is set:
@@ -34,8 +34,8 @@ export function createEventBus(redisUrl?: string, keyPrefix = 'coffer:'): EventB
       close: async () => undefined,
     };
   }
-  const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
-  const subscribeClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  const publishClient = connectRedis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  const subscribeClient = connectRedis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const pubsub = createPubSub<Topics>({ eventTarget: createRedisEventTarget({ publishClient, subscribeClient }) });
   // Channels carry the deployment's prefix: another deployment on this Redis publishes elsewhere.
   const channel = (topic: string) => `${keyPrefix}events:${topic}`;

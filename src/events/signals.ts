@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { Redis } from 'ioredis';
+import { connectRedis } from './redis-client.js';
 import type pg from 'pg';
 
 /**
@@ -147,8 +147,8 @@ function postgresSignals(url: string, onError?: (error: Error) => void): Cluster
 function redisSignals(url: string, keyPrefix: string, onError?: (error: Error) => void): ClusterSignals {
   const hub = localHub();
   const channel = `${keyPrefix}${CHANNEL}`;
-  const publisher = new Redis(url, { maxRetriesPerRequest: 3 });
-  const subscriber = new Redis(url, { maxRetriesPerRequest: null });
+  const publisher = connectRedis(url, { maxRetriesPerRequest: 3 });
+  const subscriber = connectRedis(url, { maxRetriesPerRequest: null });
   let lostOnce = false;
   publisher.on('error', (error) => onError?.(error));
   subscriber.on('error', (error) => onError?.(error));

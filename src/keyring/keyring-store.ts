@@ -153,7 +153,7 @@ export class KeyringStore {
     await this.reload();
     if (this.problemNow && this.problemNow.code !== 'KEYRING_TERM_MISSING') return this.problemNow;
     const held = new Set(this.ring?.keys.map((key) => key.id) ?? []);
-    const inUse = new Set((await Promise.all(this.deps.sealedRows.map((rows) => rows.termsInUse(this.deps.db.prisma)))).flat());
+    const inUse = new Set((await Promise.all(this.deps.sealedRows.map((rows) => rows.termsInUse(this.deps.db)))).flat());
     const missing = [...inUse].filter((id) => !held.has(id)).sort();
     if (missing.length > 0) {
       this.report({

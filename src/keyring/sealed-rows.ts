@@ -1,4 +1,5 @@
 import { sealedOf, storedOf, type AssociatedData, type Sealed, type StoredSealed } from '../crypto/index.js';
+import { rowsOf, type AnySql } from '../db/database.js';
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
 
 type Db = PrismaClient | Prisma.TransactionClient;
@@ -14,8 +15,8 @@ export type Rewrap = (sealed: Sealed, aad: AssociatedData) => Sealed;
 export interface SealedRows {
   /** For progress and messages, e.g. "secret versions". */
   readonly name: string;
-  /** Every term some row's data key is wrapped by. */
-  termsInUse(db: Db): Promise<string[]>;
+  /** Every term some row's data key is wrapped by (raw statement: runs on Prisma or a raw connection). */
+  termsInUse(sql: AnySql): Promise<string[]>;
   termInUse(db: Db, termId: string): Promise<boolean>;
   countNotUnder(db: Db, termId: string): Promise<number>;
   /** Re-wraps up to `limit` rows not under `termId`, in one committed transaction; returns how many moved. */
@@ -24,15 +25,32 @@ export interface SealedRows {
 
 /** The Prisma calls every sealed table answers alike: a model with a `keyId` column. */
 interface KeyIdDelegate {
-  groupBy(args: { by: ['keyId'] }): Promise<Array<{ keyId: string }>>;
   findFirst(args: { where: { keyId: string } }): Promise<unknown>;
   count(args: { where: { keyId: { not: string } } }): Promise<number>;
 }
 
-/** `termsInUse`, `termInUse` and `countNotUnder` for a table, from its Prisma model. */
-export function keyIdQueries(delegate: (db: Db) => KeyIdDelegate): Pick<SealedRows, 'termsInUse' | 'termInUse' | 'countNotUnder'> {
+/**
+ * The distinct `key_id`s of `table` by walking its `key_id` index from one term to the next: one
+ * index probe per term, where a GROUP BY reads every row. Every start checks the terms in use, so
+ * start-up does not grow with the number of stored secrets.
+ */
+const distinctKeyIds = (table: string) => `
+  WITH RECURSIVE terms (key_id) AS (
+    (SELECT key_id FROM ${table} ORDER BY key_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT t.key_id FROM ${table} t WHERE t.key_id > terms.key_id ORDER BY t.key_id LIMIT 1)
+    FROM terms WHERE terms.key_id IS NOT NULL
+  )
+  SELECT key_id FROM terms WHERE key_id IS NOT NULL`;
+
+/** `termsInUse`, `termInUse` and `countNotUnder` for a table (its SQL name, indexed on `key_id`), from its Prisma model. */
+export function keyIdQueries(
+  table: string,
+  delegate: (db: Db) => KeyIdDelegate,
+): Pick<SealedRows, 'termsInUse' | 'termInUse' | 'countNotUnder'> {
+  const termsSql = distinctKeyIds(table);
   return {
-    termsInUse: async (db) => (await delegate(db).groupBy({ by: ['keyId'] })).map((group) => group.keyId),
+    termsInUse: async (sql) => (await rowsOf<{ key_id: string }>(sql, termsSql)).map((row) => row.key_id),
     termInUse: async (db, termId) => (await delegate(db).findFirst({ where: { keyId: termId } })) !== null,
     countNotUnder: (db, termId) => delegate(db).count({ where: { keyId: { not: termId } } }),
   };

@@ -144,7 +144,7 @@ export const finishAttempt = (
 /** Signing secrets are sealed by the keyring: how the keyring checks and rotates them. */
 export const notificationEndpointRows: SealedRows = {
   name: 'notification endpoints',
-  ...keyIdQueries((db) => db.notificationEndpoint),
+  ...keyIdQueries('notification_endpoints', (db) => db.notificationEndpoint),
   rewrapBatch: rewrapEach({
     notUnder: (prisma, termId, limit) =>
       prisma.notificationEndpoint.findMany({ where: { keyId: { not: termId } }, orderBy: { id: 'asc' }, take: limit }),

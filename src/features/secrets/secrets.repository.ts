@@ -294,7 +294,7 @@ export const userExists = async (db: Db, userId: string) =>
 /** Secret versions hold data keys wrapped by keyring terms: how the keyring checks and rotates them. */
 export const secretVersionRows: SealedRows = {
   name: 'secret versions',
-  ...keyIdQueries((db) => db.secretVersion),
+  ...keyIdQueries('secret_versions', (db) => db.secretVersion),
   rewrapBatch: rewrapEach({
     notUnder: (prisma, termId, limit) =>
       prisma.secretVersion.findMany({

@@ -94,7 +94,7 @@ export function sameCredential(row: StripeCredential | undefined, value: string)
 /** Stripe credentials share the vault's keyring: how the keyring checks and rotates them. */
 export const stripeCredentialRows: SealedRows = {
   name: 'Stripe credentials',
-  ...keyIdQueries((db) => db.stripeCredential),
+  ...keyIdQueries('stripe_credentials', (db) => db.stripeCredential),
   async rewrapBatch(prisma, rewrap, termId, limit) {
     const rows = await prisma.stripeCredential.findMany({
       where: { keyId: { not: termId } },
