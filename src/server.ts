@@ -25,7 +25,7 @@ async function main() {
   // Before the database opens, so Prisma's statements are traced from the first one.
   const tracing = await startTracing(tracingSettings(), process.env.npm_package_version ?? 'unknown');
   if (tracing) logger.info('tracing: exporting spans over OTLP');
-  const services = await openServices(config, logger, { background: true });
+  const services = await openServices(config, logger);
   const keyFile = config.adminKeyFile && !config.adminApiKey ? await reserveAdminKeyFile(config.adminKeyFile, services.db) : undefined;
   const bootstrap = await ensureBootstrapAdmin({
     db: services.db,
@@ -64,6 +64,7 @@ async function main() {
   const url = `http://${host}:${port}/graphql`;
   await services.db.advertise(url);
   logger.info({ url, database: services.db.kind }, 'Coffer is listening');
+  services.startBackgroundWork();
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -21,18 +21,19 @@ export interface Services {
   events: EventBus;
   keyring: KeyringStore;
   signals: ClusterSignals;
-  /** Executes Stripe syncs; polls for work only in servers (background), the CLI drives it itself. */
+  /** Executes Stripe syncs; polls for work only in servers (startBackgroundWork), the CLI drives it itself. */
   syncWorker: StripeSyncWorker;
-  /** Sends queued change notifications; polls only in servers (background). */
+  /** Sends queued change notifications; polls only in servers (startBackgroundWork). */
   notificationWorker: NotificationWorker;
+  /**
+   * Servers only, once they listen: the expiry sweeper and the notification and Stripe sync
+   * workers' polling. Started after listening so that their first rounds do not delay readiness.
+   */
+  startBackgroundWork(): void;
   close(): Promise<void>;
 }
 
-export async function openServices(
-  config: Config,
-  logger: Logger,
-  options: { db?: Database; background?: boolean; role?: DataDirRole } = {},
-): Promise<Services> {
+export async function openServices(config: Config, logger: Logger, options: { db?: Database; role?: DataDirRole } = {}): Promise<Services> {
   const db =
     options.db ??
     (await openDatabase(
@@ -81,14 +82,9 @@ export async function openServices(
     const auth = new Authenticator(db.prisma, keys, config, logger, signals);
     auth.usage.start();
     const events = createEventBus(config.redisUrl, config.redisKeyPrefix);
-    // Background work belongs to servers; the CLI and tests open services without it.
-    const sweeper = options.background
-      ? startExpirySweeper({ db, logger, events, warningMs: config.secretExpiryWarningMs, intervalMs: config.secretSweepIntervalMs })
-      : null;
     const notificationWorker = new NotificationWorker({ db, keyring, logger, settings: config.notifications });
-    if (options.background) notificationWorker.start();
     const syncWorker = new StripeSyncWorker({ db, keyring, config, logger, events });
-    if (options.background) syncWorker.start();
+    let sweeper: { stop(): Promise<void> } | null = null;
     return {
       config,
       logger,
@@ -99,6 +95,13 @@ export async function openServices(
       signals,
       syncWorker,
       notificationWorker,
+      startBackgroundWork() {
+        if (sweeper) return;
+        const { secretExpiryWarningMs: warningMs, secretSweepIntervalMs: intervalMs } = config;
+        sweeper = startExpirySweeper({ db, logger, events, warningMs, intervalMs });
+        notificationWorker.start();
+        syncWorker.start();
+      },
       async close() {
         await syncWorker.stop();
         await notificationWorker.stop();
