@@ -84,7 +84,7 @@ export async function openServices(config: Config, logger: Logger, options: { db
     const events = createEventBus(config.redisUrl, config.redisKeyPrefix);
     const notificationWorker = new NotificationWorker({ db, keyring, logger, settings: config.notifications });
     const syncWorker = new StripeSyncWorker({ db, keyring, config, logger, events });
-    let sweeper: { stop(): Promise<void> } | null = null;
+    let sweeper: ReturnType<typeof startExpirySweeper> | null = null;
     return {
       config,
       logger,
