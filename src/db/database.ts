@@ -83,8 +83,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
 
 /** PGlite's own start parameters, with `shared_buffers` when given (PostgreSQL's 128 MB otherwise). */
 function pgliteStartParams(sharedBuffersMb: number | undefined): string[] {
-  const params = [...PGlite.defaultStartParams];
-  return sharedBuffersMb === undefined ? params : [...params, '-c', `shared_buffers=${sharedBuffersMb}MB`];
+  return [...PGlite.defaultStartParams, ...(sharedBuffersMb === undefined ? [] : ['-c', `shared_buffers=${sharedBuffersMb}MB`])];
 }
 
 /** Writing on after the lock is gone would corrupt the database: stop at once. */

@@ -47,13 +47,14 @@ for round in $(seq "$rounds"); do
   done
 done
 
+# The median of one column ($2: the first row's objects/s, $4: the second's) of one tree's rounds.
+median() {
+  grep -F "$1|" "$results" | cut -d'|' -f2 | awk -v field="$2" '{ print $field }' | sort -n |
+    awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
 read -r small _ large _ <<<"$(head -n 1 "$results" | cut -d'|' -f2)"
 echo
 echo "medians of $rounds rounds (objects/s):"
 for label in "$ref" "this checkout"; do
-  median() {
-    grep -F "$label|" "$results" | cut -d'|' -f2 | awk -v field="$1" '{ print $field }' | sort -n |
-      awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
-  }
-  printf '  %-14s %s objects: %s   %s objects: %s\n' "$label" "$small" "$(median 2)" "$large" "$(median 4)"
+  printf '  %-14s %s objects: %s   %s objects: %s\n' "$label" "$small" "$(median "$label" 2)" "$large" "$(median "$label" 4)"
 done
