@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { parse, protocol, type PGlite, type QueryOptions } from '@electric-sql/pglite';
+import { decodeRows } from './pglite-results.js';
 
 const { serialize } = protocol;
 
@@ -60,16 +61,20 @@ export function pglitePreparedStatements(pglite: PGlite, options: QueryOptions):
     pglite._runExclusiveQuery(async () => {
       const name = statementName(sql);
       const types = parameterTypes.get(sql) ?? (await prepare(sql, name));
-      const messages = await pglite.execProtocolStream(
+      const chunks: Buffer[] = [];
+      await pglite.execProtocolRawStream(
         Buffer.concat([
           serialize.bind({ statement: name, values: params.map((param, index) => serialized(param, types[index])) }),
           serialize.describe({ type: 'P' }),
           serialize.execute({}),
           serialize.sync(),
         ]),
+        // Copied: PGlite reuses the memory behind each chunk once this returns.
         // Outside a transaction the statement has committed: PGlite syncs its file system, as `query` does.
-        { syncToFs: !inTransaction },
+        { onRawData: (chunk) => chunks.push(Buffer.from(chunk)), syncToFs: !inTransaction },
       );
-      return (parse.parseResults(messages, pglite.parsers, options)[0]?.rows ?? []) as Row[];
+      // PGlite adds its array types' parsers once it has started: read them each time, as `query` does.
+      const parsers = options.parsers ? { ...pglite.parsers, ...options.parsers } : pglite.parsers;
+      return decodeRows<Row>(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), parsers);
     });
 }

@@ -10,10 +10,12 @@ import { cpuMs, track } from './processes.js';
 
 export type { LoadRequest, LoadResult };
 
-export interface LoadRun extends Omit<LoadResult, 'p50' | 'p99'> {
+export interface LoadRun extends Omit<LoadResult, 'p50' | 'p99' | 'firstP50' | 'firstMax'> {
   /** NaN when no request succeeded. */
   p50: number;
   p99: number;
+  firstP50: number;
+  firstMax: number;
   /** CPU time the server process used during the measured seconds. */
   serverCpuMs: number;
   /** The load generator's CPU use over the measured seconds, in % of one core (near 100: it may be the bottleneck). */
@@ -73,7 +75,16 @@ export class LoadGenerator {
     const { result } = await done;
     const serverCpuMs = cpuMs(serverPid) - serverBefore;
     const loadCpuPercent = ((cpuMs(this.pid) - loadBefore) / (result.seconds * 1000)) * 100;
-    return { ...result, p50: result.p50 ?? NaN, p99: result.p99 ?? NaN, serverCpuMs, loadCpuPercent };
+    const measured = (value: number | null) => value ?? NaN;
+    return {
+      ...result,
+      p50: measured(result.p50),
+      p99: measured(result.p99),
+      firstP50: measured(result.firstP50),
+      firstMax: measured(result.firstMax),
+      serverCpuMs,
+      loadCpuPercent,
+    };
   }
 
   async close(): Promise<void> {

@@ -163,7 +163,8 @@ export async function runPhase({ database, rows, startup, memory: wantMemory, lo
         item.runs[round] = run;
         log(
           `${result.database}: round ${round + 1}/${ROUNDS}: ${item.row.name} @ ${item.connections}: ` +
-            `${Math.round(run.ok / run.seconds)} req/s, p99 ${run.p99.toFixed(1)} ms${run.failed ? `, ${run.failed} FAILED` : ''}`,
+            `${Math.round(run.ok / run.seconds)} req/s, p99 ${run.p99.toFixed(1)} ms, ` +
+            `new connections' first response ${run.firstP50.toFixed(1)} / ${run.firstMax.toFixed(1)} ms${run.failed ? `, ${run.failed} FAILED` : ''}`,
         );
         await check(server, item.row, ctx, `after round ${round + 1}`);
       }

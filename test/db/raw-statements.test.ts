@@ -49,6 +49,33 @@ describe('Database raw statements', () => {
     expect(await db.query(select, [[2]])).toEqual([rows[1]]);
   });
 
+  it("reads every type back as the driver's own query does, large results included", async () => {
+    // The prepared path reads PGlite's raw protocol bytes itself (src/db/pglite-results.ts): compared with the driver's own reading.
+    const typed = `SELECT n, n::int2 AS small, n::int8 AS big, n::numeric / 7 AS ratio, n::float8 / 3 AS real, n % 2 = 0 AS even,
+        md5(n::text)::uuid AS id, repeat('é🔑', n % 5) AS text, '' AS empty, NULL::text AS nothing,
+        timestamptz '2026-12-04 03:00:00.123+00' + n * interval '1 second' AS at, date '2026-12-04' AS day,
+        jsonb_build_object('n', n, 'name', 'ü') AS doc, json_build_array(n, 'x') AS list, ARRAY[n, n + 1] AS ints,
+        ARRAY['a,b', NULL, 'é'] AS texts, decode(lpad(to_hex(n), 8, '0'), 'hex') AS raw, 'PROJECT'::"SecretScope" AS scope,
+        interval '90 minutes' AS span
+      FROM generate_series(1, $1::int) AS n`;
+    const read = (count: number) => db.query<Record<string, unknown>>(typed, [count]);
+    const driver = (count: number) =>
+      db.withSession((session) => session.query<Record<string, unknown>>(typed.replace('$1::int', String(count))));
+    for (const count of [0, 1, 3]) expect(await read(count), String(count)).toEqual(await driver(count));
+    // About 2 MB: many of PGlite's output chunks, with rows split across them.
+    const many = await read(20_000);
+    expect(many).toHaveLength(20_000);
+    expect(many).toEqual(await driver(20_000));
+    expect(many[19_999]).toMatchObject({ n: 20_000, even: true, text: '', scope: 'PROJECT', texts: ['a,b', null, 'é'] });
+  });
+
+  it('reports a broken constraint with its name and detail, as the driver reports it', async () => {
+    await db.query(insert, [40, null, null, null, null]);
+    const error = await db.query(insert, [40, null, null, null, null]).catch((failed: unknown) => failed);
+    expect(error).toMatchObject({ code: '23505', constraint: 'raw_statements_test_pkey', detail: expect.stringContaining('(id)=(40)') });
+    expect(await db.query(`SELECT count(*)::int AS n FROM raw_statements_test WHERE id = 40`)).toEqual([{ n: 1 }]);
+  });
+
   it('commits a transaction whole, and rolls every statement back when the work throws', async () => {
     await db.transaction(async (sql) => {
       await sql.query(insert, [10, null, null, null, null]);
