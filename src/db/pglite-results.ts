@@ -21,8 +21,7 @@ interface Column {
  * An error response is handed to PGlite's parser, which builds its DatabaseError (SQLSTATE,
  * constraint, detail) as every other statement reports it.
  */
-export function decodeRows<Row>(raw: Uint8Array, parsers: ParserOptions): Row[] {
-  const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+export function decodeRows<Row>(bytes: Buffer, parsers: ParserOptions): Row[] {
   const rows: Row[] = [];
   let columns: Column[] = [];
   let offset = 0;

@@ -29,7 +29,7 @@ export type PreparedQuery = <Row>(sql: string, params: unknown[], inTransaction:
  * bound and executed in one (the sync's lease statement: 687 → 148 µs). The caller holds PGlite's
  * transaction lock (inside `transaction`, or through `_runExclusiveTransaction` once `_checkReady`
  * resolved, as PGlite's `query` does); this takes its query lock. Parameters are serialized as
- * PGlite's `query` serializes them, `options.serializers` first.
+ * PGlite's `query` serializes them, `options.serializers` first; rows are read by `decodeRows`.
  */
 export function pglitePreparedStatements(pglite: PGlite, options: QueryOptions): PreparedQuery {
   const parameterTypes = new Map<string, number[]>();

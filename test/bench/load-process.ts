@@ -32,7 +32,8 @@ export interface LoadResult {
   /**
    * The first response on each connection, all opened at once as the measured run starts: what a
    * burst of new clients waits, connection set-up included. Kept apart because it is a fixed number
-   * of requests: inside p99 it would weigh 2% of a 3-second run and 0.2% of a 30-second one.
+   * of requests: inside p99 its weight would depend on the run's length (50 of them are 2% of a
+   * 3-second run at 800 requests/s, 0.2% of a 30-second one).
    */
   firstP50: number | null;
   firstMax: number | null;
